@@ -1,0 +1,26 @@
+// One request/response between a gateway (FastCGI, the HTTP front, CGI on stdio) and a script.
+import type { HeaderList } from "./head.ts";
+
+/**
+ * What every front end provides so one dispatch serves them all. Implementations keep it cheap:
+ * `signal` is built only when read, and `head(..., end = true)` lets a small response go out in
+ * one write.
+ */
+export interface Exchange {
+  /** The CGI meta-variables as received (FastCGI params, or built from an HTTP request). */
+  readonly params: Record<string, string>;
+  /** Next body chunk, or null at its end. Rejects when the request was aborted. */
+  readBody(): Promise<Uint8Array | null>;
+  /** Fires when the peer aborts or goes away. */
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  /**
+   * Sends status and (validated) headers, with the first body chunk; `end` closes the response too,
+   * and `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus).
+   */
+  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed?: boolean): Promise<void>;
+  /** Sends a body chunk; resolves when more may be written (backpressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Finishes a response whose head was sent; `failed` marks a script that broke mid-stream. */
+  end(failed: boolean): void;
+}

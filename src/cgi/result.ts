@@ -1,0 +1,42 @@
+// Turns what a script returned into status, headers and a body (DESIGN: "Output").
+import { checkHeader, type HeaderList } from "./head.ts";
+
+export interface ScriptResponse {
+  status: number;
+  headers: HeaderList;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+const HTML = "text/html; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
+const BYTES = "application/octet-stream";
+
+function hasHeader(headers: HeaderList, lowerName: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return true;
+  return false;
+}
+
+function withBody(status: number, headers: HeaderList, type: string, body: Uint8Array): ScriptResponse {
+  if (!hasHeader(headers, "content-type")) headers.push("Content-Type", type);
+  headers.push("Content-Length", String(body.byteLength));
+  return { status, headers, body };
+}
+
+/**
+ * `status` and `headers` are what the script set with cgi.status()/cgi.header(); a returned
+ * Response's own status and headers come after them.
+ */
+export function toScriptResponse(value: unknown, status: number, headers: HeaderList): ScriptResponse {
+  if (typeof value === "string") return withBody(status || 200, headers, HTML, Buffer.from(value));
+  if (value === undefined || value === null) return { status: status || 204, headers, body: null };
+  if (value instanceof Response) {
+    for (const [name, v] of value.headers) {
+      checkHeader(name, v);
+      headers.push(name, v);
+    }
+    return { status: value.status, headers, body: value.body };
+  }
+  if (value instanceof Uint8Array) return withBody(status || 200, headers, BYTES, value);
+  if (value instanceof ArrayBuffer) return withBody(status || 200, headers, BYTES, new Uint8Array(value));
+  return withBody(status || 200, headers, JSON_TYPE, Buffer.from(JSON.stringify(value)));
+}

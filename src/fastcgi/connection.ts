@@ -1,0 +1,318 @@
+// Connection: one transport connection's protocol state: request ids, multiplexing, management records, flow control.
+
+import {
+  FCGI_KEEP_CONN,
+  FCGI_MAX_CONNS,
+  FCGI_MAX_REQS,
+  FCGI_MPXS_CONNS,
+  FCGI_NULL_REQUEST_ID,
+  FAILED_APP_STATUS,
+  ProtocolStatus,
+  RecordType,
+  Role,
+} from "./constants.ts";
+import {
+  BadBeginRequestError,
+  ConnectionClosedError,
+  DuplicateRequestError,
+  FcgiProtocolError,
+  RequestAbortedError,
+} from "./errors.ts";
+import { ParamsDecoder, type ParamsLimits } from "./params.ts";
+import { RecordReader } from "./reader.ts";
+import { Request, type RequestHost } from "./request.ts";
+import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
+
+/** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
+export interface Transport {
+  write(chunk: Uint8Array): boolean; // false = kernel buffer full, wait for 'drain'
+  cork(): void;
+  uncork(): void;
+  end(): void;
+  destroy(error?: Error): void;
+  pause(): void;
+  resume(): void;
+  once(event: "drain", listener: () => void): unknown;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+}
+
+export interface ConnectionOptions {
+  /** Total bytes of one request's PARAMS stream; over it, the connection is closed and logged. */
+  maxParamsBytes: number;
+  /** Name-value pairs in one request's PARAMS stream; same treatment. */
+  maxParamsPairs: number;
+  /** Concurrent request ids on one connection; a new id over it is answered FCGI_OVERLOADED (section 5.5). */
+  maxRequests: number;
+  /** Unread STDIN bytes one request may buffer before the transport is paused. */
+  stdinHighWaterMark: number;
+  /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
+  getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
+  /** One line per protocol fault. */
+  log?: (level: "warn" | "error", message: string) => void;
+}
+
+export interface FcgiRequest {
+  readonly id: number;
+  /** Only Responder reaches the handler; other roles are answered FCGI_UNKNOWN_ROLE by the connection. */
+  readonly role: number;
+  readonly keepConn: boolean;
+  /** Null-prototype and complete: the handler runs when the empty PARAMS record arrives, not waiting for STDIN. */
+  readonly params: Record<string, string>;
+  /** Next STDIN chunk, or null once the empty STDIN record has arrived. Rejects once the request was aborted or the connection closed. Reading lowers the buffered amount (backpressure release). */
+  readStdin(): Promise<Uint8Array | null>;
+  /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  /** Writes STDOUT records; resolves when it is OK to write more. Without backpressure the promise is shared and already resolved. After abort or end, output is dropped and the promise resolves. */
+  writeStdout(chunk: Uint8Array): Promise<void>;
+  writeStderr(chunk: Uint8Array): void;
+  /** Ends the request: lastStdout, the stream terminators and END_REQUEST(appStatus, FCGI_REQUEST_COMPLETE) in one write. Idempotent; after an abort it sends nothing. Closes the connection afterwards when !keepConn and no other request is active. */
+  end(appStatus?: number, lastStdout?: Uint8Array): void;
+}
+
+export type RequestHandler = (request: FcgiRequest) => void;
+
+/** Frozen: spread it to override (`{ ...defaultConnectionOptions, maxRequests: 10 }`). */
+export const defaultConnectionOptions: ConnectionOptions = Object.freeze({
+  maxParamsBytes: 128 * 1024,
+  maxParamsPairs: 1000,
+  maxRequests: 100,
+  stdinHighWaterMark: 256 * 1024,
+  getValues: Object.freeze({ maxConns: 1024, maxReqs: 100, mpxsConns: true }),
+});
+
+/** A GET_VALUES body is one record, so it is bounded by the record size; the pair cap is generous. */
+const GET_VALUES_LIMITS: ParamsLimits = { maxBytes: 0xffff, maxPairs: 0xffff };
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The output side and the request table, shared by the connection and its requests. */
+class Host implements RequestHost {
+  readonly transport: Transport;
+  readonly options: ConnectionOptions;
+  readonly paramsLimits: ParamsLimits;
+  readonly stdinHighWaterMark: number;
+  readonly requests = new Map<number, Request>();
+  /** No more reading or writing: closed gracefully, destroyed after a fault, or reported closed. */
+  dead = false;
+  /** A request without FCGI_KEEP_CONN has ended: close as soon as no request is active. */
+  #closeWhenIdle = false;
+  #holds = 0;
+  /** One promise for every writer waiting on 'drain', so a blocked write allocates once per stall. */
+  #drain: Promise<void> | null = null;
+  #drainResolve: (() => void) | null = null;
+  #onDrain = (): void => this.#settleDrain();
+
+  constructor(transport: Transport, options: ConnectionOptions) {
+    this.transport = transport;
+    this.options = options;
+    this.paramsLimits = { maxBytes: options.maxParamsBytes, maxPairs: options.maxParamsPairs };
+    this.stdinHighWaterMark = options.stdinHighWaterMark;
+  }
+
+  send(chunk: Buffer): Promise<void> {
+    if (this.dead || this.transport.write(chunk)) return RESOLVED;
+    if (this.#drain === null) {
+      this.#drain = new Promise((resolve) => (this.#drainResolve = resolve));
+      this.transport.once("drain", this.#onDrain);
+    }
+    return this.#drain;
+  }
+
+  sendNow(chunk: Buffer): void {
+    if (!this.dead) this.transport.write(chunk);
+  }
+
+  finished(request: Request): void {
+    if (this.requests.get(request.id) === request) this.requests.delete(request.id);
+    // Section 5.1: without FCGI_KEEP_CONN "the application closes the connection after
+    // responding to this request"; other requests multiplexed on it finish first.
+    if (!request.keepConn) this.#closeWhenIdle = true;
+    if (this.#closeWhenIdle && this.requests.size === 0) this.#closeGracefully();
+  }
+
+  /** Answers a BEGIN_REQUEST with a refusal (section 5.5); the id never becomes active. */
+  refuse(requestId: number, protocolStatus: number, keepConn: boolean): void {
+    this.sendNow(encodeEndRequest(requestId, 0, protocolStatus));
+    if (!keepConn) this.#closeWhenIdle = true;
+    if (this.#closeWhenIdle && this.requests.size === 0) this.#closeGracefully();
+  }
+
+  hold(): void {
+    if (this.#holds++ === 0 && !this.dead) this.transport.pause();
+  }
+
+  release(): void {
+    if (--this.#holds === 0 && !this.dead) this.transport.resume();
+  }
+
+  log(level: "warn" | "error", message: string): void {
+    this.options.log?.(level, message);
+  }
+
+  /** Stops all I/O: waiting writers are released (their output is dropped from now on). */
+  shutdown(): void {
+    this.dead = true;
+    this.#settleDrain();
+  }
+
+  #closeGracefully(): void {
+    if (this.dead) return;
+    this.shutdown();
+    this.transport.end();
+  }
+
+  #settleDrain(): void {
+    const resolve = this.#drainResolve;
+    this.#drain = null;
+    this.#drainResolve = null;
+    resolve?.();
+  }
+}
+
+/**
+ * The server side of one FastCGI transport connection (section 3.2 onwards): feeds socket bytes
+ * through the record reader, keeps the table of active request ids, answers management
+ * records, and hands each complete Responder request to the handler.
+ */
+export class Connection {
+  #host: Host;
+  #handler: RequestHandler;
+  #reader: RecordReader;
+  #closed = false;
+
+  constructor(transport: Transport, handler: RequestHandler, options: ConnectionOptions) {
+    this.#host = new Host(transport, options);
+    this.#handler = handler;
+    this.#reader = new RecordReader((type, requestId, content) => this.#record(type, requestId, content));
+  }
+
+  get activeRequests(): number {
+    return this.#host.requests.size;
+  }
+
+  receive(chunk: Buffer): void {
+    const host = this.#host;
+    if (host.dead) return;
+    // Replies produced while this chunk is parsed (GET_VALUES, refusals, handlers that answer
+    // synchronously) leave in one write.
+    host.transport.cork();
+    try {
+      this.#reader.push(chunk);
+    } catch (error) {
+      this.#fault(error);
+    }
+    host.transport.uncork();
+  }
+
+  closed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reader.stop();
+    const host = this.#host;
+    host.shutdown();
+    const requests = [...host.requests.values()];
+    host.requests.clear();
+    for (const request of requests) request.abort(new ConnectionClosedError(request.id), false);
+  }
+
+  #record(type: number, requestId: number, content: Buffer): void {
+    const host = this.#host;
+    if (host.dead) {
+      this.#reader.stop();
+      return;
+    }
+    if (requestId === FCGI_NULL_REQUEST_ID) {
+      this.#management(type, content);
+      return;
+    }
+    switch (type) {
+      case RecordType.BeginRequest:
+        this.#begin(requestId, content);
+        return;
+      case RecordType.Params: {
+        const request = host.requests.get(requestId);
+        if (request !== undefined && request.pushParams(content)) this.#run(request);
+        return;
+      }
+      case RecordType.Stdin:
+        host.requests.get(requestId)?.pushStdin(content);
+        return;
+      case RecordType.AbortRequest:
+        host.requests.get(requestId)?.abort(new RequestAbortedError(requestId), true);
+        return;
+      default:
+        // Section 3.3: "While a request ID R is inactive, the application ignores records with
+        // requestId == R"; for active ids, DATA belongs to the Filter role we do not play and the
+        // other types are ones only the application sends, so they are ignored as well.
+        return;
+    }
+  }
+
+  #begin(requestId: number, content: Buffer): void {
+    const host = this.#host;
+    if (content.length !== 8) throw new BadBeginRequestError(requestId, content.length);
+    if (host.requests.has(requestId)) throw new DuplicateRequestError(requestId);
+    const role = (content[0] << 8) | content[1];
+    const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
+    if (role !== Role.Responder) {
+      host.refuse(requestId, ProtocolStatus.UnknownRole, keepConn);
+    } else if (!host.options.getValues.mpxsConns && host.requests.size > 0) {
+      host.refuse(requestId, ProtocolStatus.CantMpxConn, keepConn);
+    } else if (host.requests.size >= host.options.maxRequests) {
+      host.refuse(requestId, ProtocolStatus.Overloaded, keepConn);
+    } else {
+      host.requests.set(requestId, new Request(host, requestId, role, keepConn));
+    }
+  }
+
+  #run(request: Request): void {
+    try {
+      this.#handler(request);
+    } catch (error) {
+      this.#host.log("error", `fastcgi: the request handler threw for request ${request.id}: ${describe(error)}`);
+      request.end(FAILED_APP_STATUS);
+    }
+  }
+
+  /** Records on the null request id (section 4). */
+  #management(type: number, content: Buffer): void {
+    if (type !== RecordType.GetValues) {
+      // Section 4.2: "When an application receives a management record whose type T it does not
+      // understand, the application responds with {FCGI_UNKNOWN_TYPE, 0, {T}}."
+      this.#host.sendNow(encodeUnknownType(type));
+      return;
+    }
+    const decoder = new ParamsDecoder(GET_VALUES_LIMITS);
+    decoder.push(content);
+    const asked = decoder.end("a GET_VALUES record");
+    const known = this.#host.options.getValues;
+    // Section 4.1: "If the application doesn't understand a variable name that was included in
+    // the query, it omits that name from the response."
+    const answer: [string, string][] = [];
+    for (const name of Object.keys(asked)) {
+      if (name === FCGI_MAX_CONNS) answer.push([name, String(known.maxConns)]);
+      else if (name === FCGI_MAX_REQS) answer.push([name, String(known.maxReqs)]);
+      else if (name === FCGI_MPXS_CONNS) answer.push([name, known.mpxsConns ? "1" : "0"]);
+    }
+    this.#host.sendNow(encodeGetValuesResult(answer));
+  }
+
+  /** A protocol fault: one log line, this connection destroyed, its requests aborted. */
+  #fault(error: unknown): void {
+    const host = this.#host;
+    this.#reader.stop();
+    if (error instanceof FcgiProtocolError) {
+      host.log(error.level, `${error.message} [${error.code}]`);
+    } else {
+      host.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
+    }
+    if (!host.transport.destroyed) host.transport.destroy();
+    this.closed();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message).split("\n", 2).join(" ") : String(error);
+}

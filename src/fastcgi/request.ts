@@ -1,0 +1,204 @@
+// One FastCGI request as the handler sees it: params, the STDIN stream in, STDOUT/STDERR out, the end.
+
+import type { FcgiRequest } from "./connection.ts";
+import { ABORTED_APP_STATUS, ProtocolStatus, RecordType } from "./constants.ts";
+import { ParamsDecoder, type ParamsLimits } from "./params.ts";
+import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
+
+/** What a request needs from its connection; kept narrow so a request never reaches the socket. */
+export interface RequestHost {
+  readonly paramsLimits: ParamsLimits;
+  readonly stdinHighWaterMark: number;
+  /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
+  send(chunk: Buffer): Promise<void>;
+  /** Writes without waiting: small records the protocol requires regardless of backpressure. */
+  sendNow(chunk: Buffer): void;
+  /** The request's END_REQUEST went out: forget its id (and close if the web server asked). */
+  finished(request: Request): void;
+  /** One more request is over its STDIN high-water mark: stop reading the socket. */
+  hold(): void;
+  /** One request fewer is over its STDIN high-water mark. */
+  release(): void;
+}
+
+interface StdinWaiter {
+  resolve(chunk: Uint8Array | null): void;
+  reject(error: Error): void;
+}
+
+/** Shared results, so the fast paths allocate no promise. */
+const RESOLVED: Promise<void> = Promise.resolve();
+const STDIN_END: Promise<Uint8Array | null> = Promise.resolve(null);
+const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+export class Request implements FcgiRequest {
+  readonly id: number;
+  readonly role: number;
+  readonly keepConn: boolean;
+  #host: RequestHost;
+  #params = NO_PARAMS;
+  #paramsDone = false;
+  #decoder: ParamsDecoder | null = null;
+  /** Received, unread STDIN chunks; null until the first chunk nobody was waiting for. */
+  #stdin: Uint8Array[] | null = null;
+  #stdinBuffered = 0;
+  #stdinEnded = false;
+  #holding = false;
+  #waiters: StdinWaiter[] | null = null;
+  /** END_REQUEST sent, or the connection is gone: all further output is dropped. */
+  #ended = false;
+  #stderrSent = false;
+  #abortReason: Error | null = null;
+  #controller: AbortController | null = null;
+  #signal: AbortSignal | null = null;
+
+  constructor(host: RequestHost, id: number, role: number, keepConn: boolean) {
+    this.#host = host;
+    this.id = id;
+    this.role = role;
+    this.keepConn = keepConn;
+  }
+
+  get params(): Record<string, string> {
+    return this.#params;
+  }
+
+  get aborted(): boolean {
+    return this.#abortReason !== null;
+  }
+
+  /** Lazy: most requests are never aborted and most handlers never look (DESIGN.md, performance notes). */
+  get signal(): AbortSignal {
+    if (this.#signal === null) {
+      if (this.#abortReason !== null) {
+        this.#signal = AbortSignal.abort(this.#abortReason);
+      } else {
+        this.#controller = new AbortController();
+        this.#signal = this.#controller.signal;
+      }
+    }
+    return this.#signal;
+  }
+
+  readStdin(): Promise<Uint8Array | null> {
+    if (this.#abortReason !== null) return Promise.reject(this.#abortReason);
+    const queue = this.#stdin;
+    if (queue !== null && queue.length > 0) {
+      const chunk = queue.shift()!;
+      this.#drained(chunk.length);
+      return Promise.resolve(chunk);
+    }
+    if (this.#stdinEnded || this.#ended) return STDIN_END;
+    return new Promise((resolve, reject) => {
+      (this.#waiters ??= []).push({ resolve, reject });
+    });
+  }
+
+  writeStdout(chunk: Uint8Array): Promise<void> {
+    // An empty STDOUT record would end the stream (section 3.3), so empty writes send nothing.
+    if (this.#ended || chunk.length === 0) return RESOLVED;
+    return this.#host.send(encodeStream(RecordType.Stdout, this.id, chunk));
+  }
+
+  writeStderr(chunk: Uint8Array): void {
+    if (this.#ended || chunk.length === 0) return;
+    this.#stderrSent = true;
+    this.#host.sendNow(encodeStream(RecordType.Stderr, this.id, chunk));
+  }
+
+  end(appStatus = 0, lastStdout?: Uint8Array): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const last = lastStdout !== undefined && lastStdout.length > 0 ? lastStdout : undefined;
+    this.#host.sendNow(encodeResponseEnd(this.id, appStatus, ProtocolStatus.RequestComplete, last, this.#stderrSent));
+    this.#dropStdin();
+    this.#settleWaiters(null);
+    this.#host.finished(this);
+  }
+
+  // The methods below are the connection's side of the request; handlers see only FcgiRequest.
+
+  /**
+   * Feeds one PARAMS record. Returns true when this record was the empty one that ends the
+   * stream, i.e. the params are complete and the handler may run. Records after that are ignored.
+   */
+  pushParams(content: Buffer): boolean {
+    if (this.#paramsDone) return false;
+    if (content.length > 0) {
+      (this.#decoder ??= new ParamsDecoder(this.#host.paramsLimits)).push(content);
+      return false;
+    }
+    this.#paramsDone = true;
+    this.#params = this.#decoder === null ? (Object.create(null) as Record<string, string>) : this.#decoder.end();
+    this.#decoder = null;
+    return true;
+  }
+
+  /** Feeds one STDIN record; the empty one ends the stream (section 5.3). */
+  pushStdin(content: Buffer): void {
+    if (this.#stdinEnded || this.#ended) return;
+    if (content.length === 0) {
+      this.#stdinEnded = true;
+      this.#settleWaiters(null);
+      return;
+    }
+    const waiters = this.#waiters;
+    if (waiters !== null && waiters.length > 0) {
+      // Someone is already waiting, so the queue is empty: hand the chunk over directly.
+      waiters.shift()!.resolve(content);
+      return;
+    }
+    (this.#stdin ??= []).push(content);
+    this.#stdinBuffered += content.length;
+    if (!this.#holding && this.#stdinBuffered > this.#host.stdinHighWaterMark) {
+      this.#holding = true;
+      this.#host.hold();
+    }
+  }
+
+  /**
+   * Ends the request from outside: FCGI_ABORT_REQUEST (`answer` true: END_REQUEST goes out now)
+   * or the connection closing (`answer` false: there is nobody to answer). Section 5.4: "the
+   * application responds as soon as possible with {FCGI_END_REQUEST, R, {FCGI_REQUEST_COMPLETE,
+   * appStatus}}"; it is sent here rather than when the script notices, so a script that ignores
+   * its signal cannot hold the request id. The script's later output and end() are dropped.
+   */
+  abort(reason: Error, answer: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#abortReason = reason;
+    if (answer) this.#host.sendNow(encodeEndRequest(this.id, ABORTED_APP_STATUS, ProtocolStatus.RequestComplete));
+    this.#dropStdin();
+    this.#settleWaiters(reason);
+    if (answer) this.#host.finished(this);
+    // Last, once the request's state is final: listeners run synchronously and may call end().
+    this.#controller?.abort(reason);
+  }
+
+  #drained(length: number): void {
+    this.#stdinBuffered -= length;
+    if (this.#holding && this.#stdinBuffered <= this.#host.stdinHighWaterMark) {
+      this.#holding = false;
+      this.#host.release();
+    }
+  }
+
+  #dropStdin(): void {
+    this.#stdin = null;
+    this.#stdinBuffered = 0;
+    if (this.#holding) {
+      this.#holding = false;
+      this.#host.release();
+    }
+  }
+
+  #settleWaiters(outcome: Error | null): void {
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    this.#waiters = null;
+    for (const waiter of waiters) {
+      if (outcome === null) waiter.resolve(null);
+      else waiter.reject(outcome);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// The Cgi context a classic-style script receives: env, lazy Request, query, signal, streaming output.
+import { bodyStream } from "../cgi/body.ts";
+import type { Exchange } from "../cgi/exchange.ts";
+import { checkHeader, checkStatus, type HeaderList } from "../cgi/head.ts";
+import { buildRequest } from "../cgi/request.ts";
+import type { Cgi, CgiEnv } from "./types.ts";
+
+const DONE: Promise<void> = Promise.resolve();
+const DEFAULT_TYPE = "text/html; charset=utf-8";
+
+export class HeadersSentError extends Error {
+  constructor(what: string) {
+    super(`cannot set ${what} after the first cgi.write(): headers are already sent`);
+  }
+}
+
+export class CgiContext implements Cgi {
+  readonly env: CgiEnv;
+  readonly #exchange: Exchange;
+  readonly #maxBodySize: number;
+  readonly #isHead: boolean;
+  #request: Request | undefined;
+  #query: URLSearchParams | undefined;
+  #signal: AbortSignal | undefined;
+  #timeout: AbortController | undefined;
+  #status = 0;
+  #headers: HeaderList = [];
+  #started = false;
+  #closed = false;
+
+  constructor(exchange: Exchange, env: CgiEnv, maxBodySize: number) {
+    this.#exchange = exchange;
+    this.env = env;
+    this.#maxBodySize = maxBodySize;
+    this.#isHead = env.REQUEST_METHOD === "HEAD";
+  }
+
+  get request(): Request {
+    return (this.#request ??= buildRequest(
+      this.env,
+      () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize),
+      this.signal,
+    ));
+  }
+
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.env.QUERY_STRING ?? ""));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      this.#timeout ??= new AbortController();
+      this.#signal = AbortSignal.any([this.#exchange.signal, this.#timeout.signal]);
+    }
+    return this.#signal;
+  }
+
+  /** True once status and headers went out; after that only body bytes can follow. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** True once the response was finished (or given up) and further output is dropped. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get statusCode(): number {
+    return this.#status;
+  }
+
+  get headerList(): HeaderList {
+    return this.#headers;
+  }
+
+  status(code: number): this {
+    if (this.#started) throw new HeadersSentError("the status");
+    this.#status = checkStatus(code);
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    if (this.#started) throw new HeadersSentError(`header ${name}`);
+    value = String(value);
+    checkHeader(name, value);
+    this.#headers.push(name, value);
+    return this;
+  }
+
+  write(chunk: string | Uint8Array): Promise<void> {
+    if (this.#closed || this.#exchange.aborted) return DONE;
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (!this.#started) {
+      this.#started = true;
+      if (!this.#headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "content-type")) {
+        this.#headers.push("Content-Type", DEFAULT_TYPE);
+      }
+      return this.#exchange.head(this.#status || 200, this.#headers, this.#isHead ? null : bytes, false);
+    }
+    if (this.#isHead || bytes.byteLength === 0) return DONE;
+    return this.#exchange.write(bytes);
+  }
+
+  /** Marks the response finished: later writes from a script still running are dropped. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Fires the script's signal, for a request that ran past its time. */
+  abort(reason: unknown): void {
+    this.#timeout ??= new AbortController();
+    this.#timeout.abort(reason);
+  }
+}

@@ -1,0 +1,92 @@
+// One local file -> CommonJS with an inline source map, by esbuild's transform (no bundling).
+
+import { extname } from "node:path";
+import { transform, transformSync, type Loader, type TransformFailure, type TransformOptions } from "esbuild";
+import { ScriptCompileError } from "./errors.ts";
+
+/** Extensions compiled (and hot-reloaded) by tscgi when outside node_modules; the rest go to Node. */
+export const COMPILED_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".json"];
+
+const LOADERS: Record<string, Loader> = {
+  ".ts": "ts",
+  ".mts": "ts",
+  ".cts": "ts",
+  ".tsx": "tsx",
+  ".js": "js",
+  ".mjs": "js",
+  ".cjs": "js",
+  ".jsx": "jsx",
+  ".json": "json",
+};
+
+// CommonJS has no import.meta; esbuild rewrites it to this variable, which the banner defines.
+const IMPORT_META = "__tscgi_import_meta";
+const IMPORT_META_BANNER =
+  `var ${IMPORT_META} = { url: require("node:url").pathToFileURL(__filename).href, ` +
+  "filename: __filename, dirname: __dirname };";
+
+const TOP_LEVEL_AWAIT = /top-level await/i;
+
+export interface CompileOptions {
+  /** Package providing `jsx-runtime` for .tsx/.jsx ("react", "preact", "hono/jsx"); "react" by default. */
+  jsxImportSource?: string;
+}
+
+/** True when `file` is compiled by tscgi: a compiled extension, and not inside node_modules. */
+export function isCompiled(file: string): boolean {
+  return Object.hasOwn(LOADERS, extname(file)) && !/[\\/]node_modules[\\/]/.test(file);
+}
+
+export async function compile(file: string, source: string, options: CompileOptions = {}): Promise<string> {
+  try {
+    return (await transform(source, transformOptions(file, source, options))).code;
+  } catch (error) {
+    throw toCompileError(file, error);
+  }
+}
+
+export function compileSync(file: string, source: string, options: CompileOptions = {}): string {
+  try {
+    return transformSync(source, transformOptions(file, source, options)).code;
+  } catch (error) {
+    throw toCompileError(file, error);
+  }
+}
+
+function transformOptions(file: string, source: string, options: CompileOptions): TransformOptions {
+  const usesImportMeta = source.includes("import.meta");
+  return {
+    loader: LOADERS[extname(file)] ?? "js",
+    format: "cjs",
+    platform: "node",
+    target: `node${process.versions.node}`,
+    sourcefile: file,
+    // Node maps stack traces through it once process.setSourceMapsEnabled(true) is on. The
+    // source text is left out: it would double the memory of every module for no use.
+    sourcemap: "inline",
+    sourcesContent: false,
+    jsx: "automatic",
+    ...(options.jsxImportSource !== undefined ? { jsxImportSource: options.jsxImportSource } : {}),
+    // import() becomes require(), so dynamic imports of local files are hot-reloaded too.
+    supported: { "dynamic-import": false },
+    ...(usesImportMeta ? { define: { "import.meta": IMPORT_META }, banner: IMPORT_META_BANNER } : {}),
+    logLevel: "silent",
+  };
+}
+
+function toCompileError(file: string, error: unknown): ScriptCompileError | unknown {
+  const first = (error as Partial<TransformFailure>).errors?.[0];
+  if (first === undefined) return error;
+  const line = first.location?.line ?? 1;
+  const column = (first.location?.column ?? 0) + 1;
+  let text = first.text;
+  if (TOP_LEVEL_AWAIT.test(text)) {
+    text =
+      "top-level await is not supported in scripts, which are loaded as CommonJS so that an edit can replace " +
+      "them without leaking memory: move the await into the handler, or start the work at top level and " +
+      "await its promise in the handler (`const ready = connect(); export default async (cgi) => { const db = await ready; ... }`)";
+  } else if (first.location?.lineText) {
+    text += `\n    ${first.location.lineText}`;
+  }
+  return new ScriptCompileError(file, line, column, text, { cause: error });
+}

@@ -1,0 +1,114 @@
+// Errors of the scripts layer: resolving a URL path to a file, compiling it, loading its exports.
+
+import { TscgiError } from "../errors.ts";
+
+/**
+ * No script answers the path. Also the answer for paths that are refused without revealing
+ * whether something exists there: names starting with `_` or `.`, files whose extension is not
+ * allow-listed, and links that leave the script root. `reason` says which, for the error log only.
+ */
+export class ScriptNotFoundError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_NOT_FOUND";
+  override readonly status = 404;
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason = "no matching file") {
+    super(
+      `No script answers ${JSON.stringify(path)}: add a script for it under the script root ` +
+        `(names starting with "_" or "." and links leading out of the root are never served)`,
+    );
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** The request path is malformed or an attack: NUL, backslash, encoded slash, `.` or `..` segment. */
+export class BadScriptPathError extends TscgiError {
+  readonly code = "TSCGI_E_BAD_PATH";
+  override readonly status = 400;
+  readonly path: string;
+
+  constructor(path: string, fault: string) {
+    super(`Refused request path ${JSON.stringify(path)}: ${fault}`);
+    this.path = path;
+  }
+}
+
+/** The configured script root does not exist or is not a directory. */
+export class ScriptRootError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_ROOT";
+  readonly root: string;
+
+  constructor(root: string, options?: { cause?: unknown }) {
+    super(
+      `Script root ${JSON.stringify(root)} is not a readable directory: create it or point the root setting at your scripts`,
+      options,
+    );
+    this.root = root;
+  }
+}
+
+/** esbuild could not compile the file; `file`, `line` (1-based) and `column` (1-based) locate the first error. */
+export class ScriptCompileError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_COMPILE";
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+
+  constructor(file: string, line: number, column: number, text: string, options?: { cause?: unknown }) {
+    super(`${file}:${line}:${column}: ${text}`, options);
+    this.file = file;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** The script's default export is neither a function nor an object with a `fetch` method. */
+export class ScriptExportError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_EXPORT";
+  readonly file: string;
+
+  constructor(file: string, found: string) {
+    super(
+      `${file}: the default export is ${found}; export a function ` +
+        "(`export default function (cgi) { ... }`) or an object with a fetch method " +
+        "(`export default { fetch(request) { ... } }`)",
+    );
+    this.file = file;
+  }
+}
+
+/** A relative or absolute import names a file that does not exist. */
+export class ScriptImportError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_IMPORT";
+  readonly file: string;
+  readonly specifier: string;
+
+  constructor(file: string, specifier: string) {
+    super(
+      `${file}: cannot find ${JSON.stringify(specifier)} (tried the exact name, .ts for .js, ` +
+        "each script extension and index.*): fix the import path or create the file",
+    );
+    this.file = file;
+    this.specifier = specifier;
+  }
+}
+
+/** An npm package that only ships ES modules cannot be required by Node 20. */
+export class RequireEsmError extends TscgiError {
+  readonly code = "TSCGI_E_REQUIRE_ESM";
+  readonly file: string;
+  readonly specifier: string;
+
+  constructor(file: string, specifier: string, options?: { cause?: unknown }) {
+    super(
+      `${file}: package ${JSON.stringify(specifier)} is an ES module only, which scripts can load ` +
+        "on Node >= 22 (or Node 20 started with --experimental-require-module); " +
+        "upgrade Node, use that flag, or pick a version of the package that ships CommonJS",
+      options,
+    );
+    this.file = file;
+    this.specifier = specifier;
+  }
+}

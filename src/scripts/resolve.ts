@@ -1,0 +1,199 @@
+// URL path -> script file: the security boundary between the request and the file system.
+
+import { realpathSync, statSync, type Stats } from "node:fs";
+import { join, sep } from "node:path";
+import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+
+/** The extensions that run, in order of preference. */
+export const DEFAULT_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".js", ".mjs"];
+/** Resolutions remembered, found and not found each; the oldest is dropped first. */
+export const RESOLVE_CACHE_SIZE = 4096;
+/** Longer request paths are refused (400); web servers cap the request line well below this. */
+export const MAX_PATH_LENGTH = 8192;
+/** Only this many leading segments can name a script; deeper segments are always PATH_INFO. */
+export const MAX_SCRIPT_DEPTH = 32;
+
+export interface ResolverOptions {
+  /** Script root directory (absolute); its real path is taken once, at construction. */
+  root: string;
+  /** URL prefix the scripts live under, "/" by default (e.g. "/cgi-bin"). */
+  mount?: string;
+  /** Allow-list of extensions, in order of preference. */
+  extensions?: readonly string[];
+  /** Base name of a directory's script: "index". */
+  index?: string;
+  /** Entries in each of the two resolution caches. */
+  cacheSize?: number;
+}
+
+export interface ResolvedScript {
+  /** Absolute real path of the script. */
+  readonly file: string;
+  /** URL path of the script, mount included: "/users", or "/admin/" for a directory's index. */
+  readonly scriptName: string;
+  /** The rest of the path after the script: "/42", or "" when none. */
+  readonly pathInfo: string;
+}
+
+// %2F and %5C decoded by the web server would become separators; %00 a NUL.
+const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
+
+export class ScriptResolver {
+  readonly root: string;
+  readonly mount: string;
+  readonly #rootPrefix: string;
+  readonly #extensions: readonly string[];
+  readonly #index: string;
+  readonly #cacheSize: number;
+  readonly #found = new Map<string, ResolvedScript>();
+  readonly #missing = new Map<string, string>();
+
+  constructor(options: ResolverOptions) {
+    try {
+      this.root = realpathSync(options.root);
+    } catch (cause) {
+      throw new ScriptRootError(options.root, { cause });
+    }
+    if (!statSync(this.root).isDirectory()) throw new ScriptRootError(options.root);
+    this.#rootPrefix = this.root.endsWith(sep) ? this.root : this.root + sep;
+    this.mount = normalizeMount(options.mount ?? "/");
+    this.#extensions = [...(options.extensions ?? DEFAULT_EXTENSIONS)];
+    this.#index = options.index ?? "index";
+    this.#cacheSize = options.cacheSize ?? RESOLVE_CACHE_SIZE;
+  }
+
+  /**
+   * Resolve an already-decoded request path (never decoded again here). `rawPath`, the
+   * undecoded path of REQUEST_URI, is only checked for encoded separators and NUL.
+   */
+  resolve(path: string, rawPath?: string): ResolvedScript {
+    if (rawPath !== undefined && rawPath.includes("%") && ENCODED_SEPARATOR.test(rawPath)) {
+      throw new BadScriptPathError(path, "encoded slash, backslash or NUL (%2F, %5C, %00) in the URL");
+    }
+    const hit = this.#found.get(path);
+    if (hit !== undefined) return hit;
+    const miss = this.#missing.get(path);
+    if (miss !== undefined) throw new ScriptNotFoundError(path, miss);
+
+    const result = this.#lookup(path);
+    if (typeof result === "string") {
+      remember(this.#missing, path, result, this.#cacheSize);
+      throw new ScriptNotFoundError(path, result);
+    }
+    remember(this.#found, path, result, this.#cacheSize);
+    return result;
+  }
+
+  /** Forget every resolution: called when anything under the root changes. */
+  invalidate(): void {
+    this.#found.clear();
+    this.#missing.clear();
+  }
+
+  /** The script for `path`, or the reason there is none. Throws BadScriptPathError for attacks. */
+  #lookup(path: string): ResolvedScript | string {
+    checkPath(path);
+    const mount = this.mount;
+    let rest: string;
+    if (mount === "/") rest = path;
+    else if (path === mount) rest = "";
+    else if (path.startsWith(mount) && path.charCodeAt(mount.length) === 0x2f) rest = path.slice(mount.length);
+    else return `outside the mount ${mount}`;
+
+    // Runs of slashes count as one, like nginx's merge_slashes.
+    const segments = rest.split("/").filter((s) => s !== "");
+    const trailingSlash = rest.endsWith("/");
+    const base = mount === "/" ? "" : mount;
+    const n = segments.length;
+    let reason = "no matching file";
+
+    for (let k = Math.min(n, MAX_SCRIPT_DEPTH); k >= 0; k--) {
+      const prefix = segments.slice(0, k);
+      if (k > 0) {
+        const hidden = prefix.find((s) => s.startsWith("_") || s.startsWith("."));
+        if (hidden !== undefined) {
+          reason = `segment ${JSON.stringify(hidden)} is private`;
+          continue;
+        }
+      }
+      const dir = join(this.root, ...prefix);
+      const scriptName = base + "/" + prefix.join("/");
+      const pathInfo = k === n ? (trailingSlash && k > 0 ? "/" : "") : "/" + segments.slice(k).join("/") + (trailingSlash ? "/" : "");
+
+      if (k === n && isDirectory(stat(dir))) {
+        for (const ext of this.#extensions) {
+          const file = this.#confine(join(dir, this.#index + ext));
+          if (file !== undefined) return { file, scriptName: k === 0 ? base + "/" : scriptName + "/", pathInfo: "" };
+        }
+      }
+      if (k === 0) break;
+      const last = prefix[k - 1]!;
+      if (this.#extensions.some((ext) => last.endsWith(ext) && last.length > ext.length)) {
+        const file = this.#confine(dir);
+        if (file !== undefined) return { file, scriptName, pathInfo };
+      }
+      for (const ext of this.#extensions) {
+        const file = this.#confine(dir + ext);
+        if (file !== undefined) return { file, scriptName, pathInfo };
+      }
+    }
+    return reason;
+  }
+
+  /** The real path of `candidate` if it is a regular file that stays inside the root. */
+  #confine(candidate: string): string | undefined {
+    if (!isFile(stat(candidate))) return undefined;
+    let real: string;
+    try {
+      real = realpathSync(candidate);
+    } catch {
+      return undefined;
+    }
+    // A symlink (to the file or any directory on the way) may not lead out of the root.
+    return real.startsWith(this.#rootPrefix) ? real : undefined;
+  }
+}
+
+/** Refuse what a normalizing web server never sends: these only come from attacks or bugs. */
+function checkPath(path: string): void {
+  if (path.length > MAX_PATH_LENGTH) throw new BadScriptPathError(path.slice(0, 64) + "...", `longer than ${MAX_PATH_LENGTH} characters`);
+  if (!path.startsWith("/")) throw new BadScriptPathError(path, "does not start with /");
+  if (path.includes("\0")) throw new BadScriptPathError(path, "contains a NUL byte");
+  if (path.includes("\\")) throw new BadScriptPathError(path, "contains a backslash");
+  if (path.includes("/.")) {
+    for (const segment of path.split("/")) {
+      if (segment === "." || segment === "..") throw new BadScriptPathError(path, `contains a ${JSON.stringify(segment)} segment`);
+    }
+  }
+}
+
+function normalizeMount(mount: string): string {
+  const trimmed = mount.replace(/\/+$/, "");
+  if (trimmed === "") return "/";
+  return trimmed.startsWith("/") ? trimmed : "/" + trimmed;
+}
+
+/** stat that answers undefined for any failure: ENOENT, ENOTDIR, ENAMETOOLONG, EACCES, ELOOP. */
+function stat(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+function isFile(stats: Stats | undefined): boolean {
+  return stats !== undefined && stats.isFile();
+}
+
+function isDirectory(stats: Stats | undefined): boolean {
+  return stats !== undefined && stats.isDirectory();
+}
+
+function remember<V>(cache: Map<string, V>, key: string, value: V, size: number): void {
+  if (cache.size >= size) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
+  cache.set(key, value);
+}

@@ -1,0 +1,254 @@
+// Dispatch: (params, body) -> script -> response, the same for FastCGI, the HTTP front and CGI.
+import { relative } from "node:path";
+import { buildEnv, type ScriptLocation } from "../cgi/env.ts";
+import type { Exchange } from "../cgi/exchange.ts";
+import { reasonPhrase } from "../cgi/head.ts";
+import { toScriptResponse } from "../cgi/result.ts";
+import { BodyTooLargeError } from "../cgi/errors.ts";
+import { isTscgiError } from "../errors.ts";
+import { ScriptExportError } from "../scripts/errors.ts";
+import { CgiContext } from "../runtime/context.ts";
+import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
+import type { AccessLog } from "./access-log.ts";
+import { RequestTimeoutError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import { describeError } from "./script-error.ts";
+
+export interface Resolver {
+  resolve(path: string, rawPath?: string): ScriptLocation;
+}
+
+export interface Loader {
+  load(file: string): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface DispatcherOptions {
+  root: string;
+  resolver: Resolver;
+  loader: Loader;
+  maxBodySize: number;
+  /** Milliseconds; 0 turns the timeout off. */
+  requestTimeout: number;
+  log: Logger;
+  accessLog: AccessLog | null;
+}
+
+type Handler = { kind: "classic"; fn: CgiHandler } | { kind: "fetch"; obj: FetchHandler };
+
+interface InFlight {
+  ctx: CgiContext | null;
+  exchange: Exchange;
+  start: number;
+  timedOut: boolean;
+}
+
+const handlers = new WeakMap<object, Handler>();
+
+function handlerOf(mod: Record<string, unknown>, file: string): Handler {
+  let h = handlers.get(mod);
+  if (h) return h;
+  const d = mod.default;
+  if (typeof d === "function") h = { kind: "classic", fn: d as CgiHandler };
+  else if (d && typeof (d as FetchHandler).fetch === "function") h = { kind: "fetch", obj: d as FetchHandler };
+  else throw new ScriptExportError(file, d === undefined ? "missing" : `a ${typeof d}`);
+  handlers.set(mod, h);
+  return h;
+}
+
+function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
+  const uri = params.REQUEST_URI;
+  const q = uri === undefined ? -1 : uri.indexOf("?");
+  const raw = uri === undefined ? undefined : q === -1 ? uri : uri.slice(0, q);
+  const doc = params.DOCUMENT_URI;
+  if (doc) return { path: doc, raw };
+  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || "/", raw };
+}
+
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #inflight = new Set<InFlight>();
+  readonly #scriptNames = new Map<string, string>();
+  #timer: NodeJS.Timeout | null = null;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+  }
+
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Resolves once no request is in flight (for a graceful stop). */
+  idle(): Promise<void> {
+    if (this.#inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Runs one request to its end; never rejects. `script` skips resolution (the `tscgi cgi FILE` case). */
+  async dispatch(exchange: Exchange, script?: ScriptLocation): Promise<void> {
+    const params = exchange.params;
+    const entry: InFlight = { ctx: null, exchange, start: performance.now(), timedOut: false };
+    this.#track(entry);
+    let status = 500;
+    let scriptFile = "-";
+    try {
+      const location = script ?? this.#resolve(params);
+      scriptFile = this.#scriptName(location.file);
+      const length = params.CONTENT_LENGTH;
+      if (length && this.#o.maxBodySize > 0 && Number(length) > this.#o.maxBodySize) {
+        throw new BodyTooLargeError(this.#o.maxBodySize);
+      }
+      const loaded = this.#o.loader.load(location.file);
+      const mod = loaded instanceof Promise ? await loaded : loaded;
+      const handler = handlerOf(mod, scriptFile);
+      const env = buildEnv(params, location);
+      const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
+      entry.ctx = ctx;
+      const result =
+        handler.kind === "classic" ? await handler.fn(ctx) : await handler.obj.fetch(ctx.request, env, ctx);
+      if (entry.timedOut || ctx.closed) return;
+      status = await this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
+    } catch (error) {
+      if (entry.timedOut) return;
+      status = this.#fail(entry, error, scriptFile);
+    } finally {
+      if (!entry.timedOut) {
+        entry.ctx?.close();
+        this.#done(entry, status, scriptFile);
+      }
+    }
+  }
+
+  #resolve(params: Record<string, string>): ScriptLocation {
+    const { path, raw } = requestPath(params);
+    return this.#o.resolver.resolve(path, raw);
+  }
+
+  #scriptName(file: string): string {
+    let name = this.#scriptNames.get(file);
+    if (name === undefined) {
+      name = relative(this.#o.root, file) || file;
+      if (this.#scriptNames.size > 10_000) this.#scriptNames.clear();
+      this.#scriptNames.set(file, name);
+    }
+    return name;
+  }
+
+  async #respond(ctx: CgiContext, exchange: Exchange, result: unknown, isHead: boolean): Promise<number> {
+    if (ctx.started) {
+      // A streaming script may still return a last piece of text or bytes.
+      if (typeof result === "string" || result instanceof Uint8Array) await ctx.write(result);
+      exchange.end(false);
+      return ctx.statusCode || 200;
+    }
+    const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
+    const body = res.body;
+    if (body === null || body instanceof Uint8Array) {
+      await exchange.head(res.status, res.headers, isHead ? null : body, true);
+      return res.status;
+    }
+    if (isHead) {
+      await body.cancel();
+      await exchange.head(res.status, res.headers, null, true);
+      return res.status;
+    }
+    await exchange.head(res.status, res.headers, null, false);
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (exchange.aborted || ctx.closed) {
+          await reader.cancel();
+          return res.status;
+        }
+        await exchange.write(value);
+      }
+    } catch (error) {
+      exchange.end(true);
+      throw Object.assign(new Error("response body stream failed", { cause: error }), { headersSent: true });
+    }
+    exchange.end(false);
+    return res.status;
+  }
+
+  /** Answers an error: a short page when nothing was sent yet, otherwise a cut-off response. */
+  #fail(entry: InFlight, error: unknown, scriptFile: string): number {
+    const exchange = entry.exchange;
+    const params = exchange.params;
+    const status = isTscgiError(error) ? error.status : 500;
+    const where = `${params.REQUEST_METHOD ?? "-"} ${params.REQUEST_URI ?? params.DOCUMENT_URI ?? "-"}`;
+    if (status >= 500 || !isTscgiError(error)) {
+      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}]`);
+    } else {
+      this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);
+    }
+    const started = entry.ctx?.started === true || (error as { headersSent?: boolean })?.headersSent === true;
+    if (started) {
+      if (!(error as { headersSent?: boolean })?.headersSent) exchange.end(true);
+      return entry.ctx?.statusCode || 200;
+    }
+    if (exchange.aborted) return status;
+    // Script-chosen messages (HttpError) are shown; internal details stay in the log.
+    const message =
+      isTscgiError(error) && error.code === "TSCGI_E_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
+    const body = Buffer.from(message + "\n");
+    const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
+    void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
+    return status;
+  }
+
+  #track(entry: InFlight): void {
+    this.#inflight.add(entry);
+    const timeout = this.#o.requestTimeout;
+    if (timeout > 0 && this.#timer === null) {
+      // One coarse sweep instead of a timer per request: the hot path allocates nothing for timeouts.
+      this.#timer = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, timeout / 4)));
+      this.#timer.unref();
+    }
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    const limit = this.#o.requestTimeout;
+    for (const entry of this.#inflight) {
+      if (now - entry.start < limit) continue;
+      entry.timedOut = true;
+      const error = new RequestTimeoutError(limit);
+      entry.ctx?.abort(error);
+      const scriptFile = entry.ctx ? this.#scriptName(entry.ctx.env.SCRIPT_FILENAME ?? "-") : "-";
+      const status = this.#fail(entry, error, scriptFile);
+      entry.ctx?.close();
+      this.#done(entry, status, scriptFile);
+    }
+  }
+
+  #done(entry: InFlight, status: number, script: string): void {
+    if (!this.#inflight.delete(entry)) return;
+    const access = this.#o.accessLog;
+    if (access?.enabled) {
+      const p = entry.exchange.params;
+      access.record({
+        remoteAddr: p.REMOTE_ADDR ?? "-",
+        method: p.REQUEST_METHOD ?? "-",
+        uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
+        status: entry.exchange.aborted ? 499 : status,
+        duration: performance.now() - entry.start,
+        script,
+      });
+    }
+    if (this.#inflight.size === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+      if (this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = null;
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// Adapts one FastCGI request to the Exchange dispatch works with: the response as CGI output on STDOUT.
+import type { Exchange } from "../cgi/exchange.ts";
+import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
+import type { FcgiRequest } from "../fastcgi/connection.ts";
+
+const DONE: Promise<void> = Promise.resolve();
+
+export class FastCgiExchange implements Exchange {
+  readonly #req: FcgiRequest;
+
+  constructor(request: FcgiRequest) {
+    this.#req = request;
+  }
+
+  get params(): Record<string, string> {
+    return this.#req.params;
+  }
+
+  readBody(): Promise<Uint8Array | null> {
+    return this.#req.readStdin();
+  }
+
+  get signal(): AbortSignal {
+    return this.#req.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#req.aborted;
+  }
+
+  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
+    // Header block and first chunk in one buffer: a small response leaves in a single write.
+    const head = formatCgiHead(status, headers);
+    const headLength = Buffer.byteLength(head, "latin1");
+    const out = Buffer.allocUnsafe(headLength + (chunk ? chunk.byteLength : 0));
+    out.write(head, 0, "latin1");
+    if (chunk) out.set(chunk, headLength);
+    if (end) {
+      this.#req.end(failed ? 1 : 0, out);
+      return DONE;
+    }
+    return this.#req.writeStdout(out);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.#req.writeStdout(chunk);
+  }
+
+  end(failed: boolean): void {
+    this.#req.end(failed ? 1 : 0);
+  }
+}

@@ -1,0 +1,112 @@
+// Adapts a node:http request to the Exchange dispatch works with, with CGI params built as nginx would.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Exchange } from "../cgi/exchange.ts";
+import type { HeaderList } from "../cgi/head.ts";
+
+const DONE: Promise<void> = Promise.resolve();
+export const SERVER_SOFTWARE = "tscgi";
+
+/**
+ * The meta-variables nginx's fastcgi_params would send for this request (RFC 3875 4.1).
+ * `path` is the percent-decoded path (DOCUMENT_URI); HTTP_PROXY is left out (httpoxy).
+ */
+export function paramsFromHttp(req: IncomingMessage, path: string): Record<string, string> {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const socket = req.socket;
+  const p: Record<string, string> = Object.create(null);
+  p.GATEWAY_INTERFACE = "CGI/1.1";
+  p.SERVER_SOFTWARE = SERVER_SOFTWARE;
+  p.SERVER_PROTOCOL = `HTTP/${req.httpVersion}`;
+  p.REQUEST_METHOD = req.method ?? "GET";
+  p.REQUEST_URI = url;
+  p.DOCUMENT_URI = path;
+  p.SCRIPT_NAME = path;
+  p.QUERY_STRING = q === -1 ? "" : url.slice(q + 1);
+  p.REMOTE_ADDR = socket.remoteAddress ?? "";
+  p.REMOTE_PORT = String(socket.remotePort ?? "");
+  p.SERVER_ADDR = socket.localAddress ?? "";
+  p.SERVER_PORT = String(socket.localPort ?? "");
+  const host = req.headers.host;
+  p.SERVER_NAME = host ? host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1") : p.SERVER_ADDR;
+  p.CONTENT_TYPE = req.headers["content-type"] ?? "";
+  p.CONTENT_LENGTH = req.headers["content-length"] ?? "";
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = "HTTP_" + raw[i]!.toUpperCase().replaceAll("-", "_");
+    if (key === "HTTP_PROXY" || key === "HTTP_CONTENT_TYPE" || key === "HTTP_CONTENT_LENGTH") continue;
+    const prior = p[key];
+    p[key] = prior === undefined ? raw[i + 1]! : `${prior}${key === "HTTP_COOKIE" ? "; " : ", "}${raw[i + 1]}`;
+  }
+  return p;
+}
+
+export class HttpExchange implements Exchange {
+  readonly params: Record<string, string>;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  #body: AsyncIterator<Buffer> | undefined;
+  #abort: AbortController | undefined;
+  #aborted = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, params: Record<string, string>) {
+    this.#req = req;
+    this.#res = res;
+    this.params = params;
+    res.once("close", () => {
+      if (!res.writableFinished) {
+        this.#aborted = true;
+        this.#abort?.abort(new Error("the client closed the connection"));
+      }
+    });
+  }
+
+  async readBody(): Promise<Uint8Array | null> {
+    this.#body ??= this.#req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const next = await this.#body.next();
+    return next.done ? null : next.value;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#aborted) this.#abort.abort(new Error("the client closed the connection"));
+    }
+    return this.#abort.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean): Promise<void> {
+    if (this.#aborted) return DONE;
+    this.#res.writeHead(status, headers);
+    if (end) {
+      if (chunk) this.#res.end(chunk);
+      else this.#res.end();
+      return DONE;
+    }
+    return chunk && chunk.byteLength > 0 ? this.write(chunk) : DONE;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#aborted) return DONE;
+    if (this.#res.write(chunk)) return DONE;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#res.off("drain", done);
+        this.#res.off("close", done);
+        resolve();
+      };
+      this.#res.on("drain", done);
+      this.#res.on("close", done);
+    });
+  }
+
+  end(failed: boolean): void {
+    // A response cut off mid-stream must look cut off to the client, not complete.
+    if (failed) this.#res.destroy();
+    else this.#res.end();
+  }
+}

@@ -1,0 +1,28 @@
+// Describes a script failure for the error log: the message and the script's own file:line.
+import { relative, sep } from "node:path";
+import { isTscgiError } from "../errors.ts";
+
+// V8 stack frames: "    at fn (/abs/file.ts:3:9)" or "    at /abs/file.ts:3:9".
+const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;
+
+/** The first stack frame inside the script root, as "cgi-bin/x.ts:3:9" (relative to cwd), if any. */
+export function scriptFrame(error: unknown, root: string): string | null {
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (!stack) return null;
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  for (const line of stack.split("\n")) {
+    const m = FRAME.exec(line.trim());
+    if (!m) continue;
+    const file = m[1]!.replace(/^file:\/\//, "");
+    if (file.startsWith(prefix)) return `${relative(process.cwd(), file)}:${m[2]}:${m[3]}`;
+  }
+  return null;
+}
+
+export function describeError(error: unknown, root: string): string {
+  if (!(error instanceof Error)) return `non-error thrown: ${String(error)}`;
+  const code = isTscgiError(error) ? ` [${error.code}]` : "";
+  const where = scriptFrame(error, root);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${code}${cause}${where ? ` at ${where}` : ""}`;
+}
