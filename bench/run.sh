@@ -16,7 +16,9 @@ CONNS=${BENCH_CONNS:-16 256}
 TARGETS=${BENCH_TARGETS:-tscgi php-fpm node-http nginx}
 MEMORY=${BENCH_MEMORY:-1}
 MEM_BYTES=${BENCH_MEM_BYTES:-1073741824}
+ROUNDS=${BENCH_ROUNDS:-1}
 TSCGI_WORKERS=${BENCH_TSCGI_WORKERS:-0}
+PHP_KEEPALIVE=${BENCH_PHP_KEEPALIVE:-on}
 OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/tscgi-bench-latest.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -32,6 +34,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
+[[ $PHP_KEEPALIVE == on || $PHP_KEEPALIVE == off ]] || die "BENCH_PHP_KEEPALIVE must be on or off, got '$PHP_KEEPALIVE'"
+is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1 to 20, got '$ROUNDS'"
 is_uint "$TSCGI_WORKERS" || die "BENCH_TSCGI_WORKERS must be a number, got '$TSCGI_WORKERS'"
 for c in $CONNS; do is_uint "$c" && ((c > 0)) || die "BENCH_CONNS must list positive numbers, got '$CONNS'"; done
 for t in $TARGETS; do
@@ -256,15 +260,14 @@ EOF
 
   upstream php_fpm {
     server 127.0.0.1:$P_PHP;
-    keepalive 16;
-    keepalive_requests 1000000;
+$( [ "$PHP_KEEPALIVE" = on ] && printf '    keepalive 16;\n    keepalive_requests 1000000;' )
   }
   server {
     listen 127.0.0.1:$P_FRONT_PHP;
     root $BENCH/php;
     location ~ \.php\$ {
       include $RUN/fastcgi_params;
-      fastcgi_keep_conn on;
+      fastcgi_keep_conn $PHP_KEEPALIVE;
       fastcgi_pass php_fpm;
     }
   }
@@ -390,42 +393,86 @@ if has_target tscgi; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Throughput: wrk, one thread, each target warmed then measured at each connection count.
+# Throughput: wrk, one thread. Targets are interleaved (round by round, connection count by
+# connection count) so that a disturbance on the machine hits them alike; each (target, conns)
+# is warmed once, and with several rounds the median run is reported.
 
-declare -A RPS P50 P99 ERRS ERRTXT
-run_wrk() { # target conns duration -> WRK line on stdout
+declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED
+declare -A R_RPS R_P50 R_P99 R_ERR R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
+run_wrk() { # target conns duration
   wrk -t1 -c"$2" -d"$3s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$1]}" 2>&1
 }
 
+measure() { # target conns round
+  local t=$1 c=$2 r=$3 k line out="$RUN/wrk-$1-$2-$3.txt" served
+  if ((r == 1 && WARMUP > 0)); then
+    log "warming ${NAME[$t]} at $c connections (${WARMUP}s)"
+    run_wrk "$t" "$c" "$WARMUP" >"$RUN/wrk-$t-$c-warm.txt" || true
+  fi
+  log "measuring ${NAME[$t]} at $c connections (${DURATION}s$( ((ROUNDS > 1)) && echo ", round $r of $ROUNDS"))"
+  run_wrk "$t" "$c" "$DURATION" >"$out" || true
+  line=$(grep '^WRK ' "$out" || true)
+  if [ -z "$line" ]; then
+    cat "$out" >&2
+    NOTES+=("${NAME[$t]} at $c connections: wrk produced no result: $(tr '\n' ' ' <"$out" | head -c 300)")
+    return
+  fi
+  local -A W=()
+  for kv in ${line#WRK }; do W[${kv%%=*}]=${kv#*=}; done
+  R_RPS[$t:$c:$r]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
+  R_P50[$t:$c:$r]=${W[p50_us]} R_P99[$t:$c:$r]=${W[p99_us]}
+  for k in status connect read write timeout; do
+    declare -g "R_${k^^}[$t:$c:$r]=${W[$k]}"
+  done
+  # Little's law: connections being answered = throughput × mean latency. Far fewer than were
+  # opened means the others waited unanswered for the whole run (wrk counts no error for them).
+  served=$(awk -v n="${R_RPS[$t:$c:$r]}" -v m="${W[mean_us]:-0}" 'BEGIN { printf "%.0f", n * m / 1e6 }')
+  ((served * 2 < c)) && STALLED[$t:$c]="~$served of $c"
+  if ! kill -0 "${PID_OF[$t]}" 2>/dev/null; then
+    tail_log "${LOG_OF[$t]}"
+    NOTES+=("${NAME[$t]} exited during the run at $c connections")
+    DEAD[$t]=1
+  fi
+  return 0
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  for c in $CONNS; do
+    for t in $TARGETS; do
+      [ -z "${DEAD[$t]:-}" ] && measure "$t" "$c" "$round"
+    done
+  done
+done
+
+# Aggregate: the median run by req/s (the lower median for an even count), errors summed.
 for t in $TARGETS; do
   for c in $CONNS; do
-    if ((WARMUP > 0)); then
-      log "warming ${NAME[$t]} at $c connections (${WARMUP}s)"
-      run_wrk "$t" "$c" "$WARMUP" >"$RUN/wrk-$t-$c-warm.txt" || true
-    fi
-    log "measuring ${NAME[$t]} at $c connections (${DURATION}s)"
-    run_wrk "$t" "$c" "$DURATION" >"$RUN/wrk-$t-$c.txt" || true
-    line=$(grep '^WRK ' "$RUN/wrk-$t-$c.txt" || true)
-    if [ -z "$line" ]; then
-      cat "$RUN/wrk-$t-$c.txt" >&2
-      NOTES+=("${NAME[$t]} at $c connections: wrk produced no result")
-      RPS[$t:$c]=0 P50[$t:$c]=0 P99[$t:$c]=0 ERRS[$t:$c]=-1 ERRTXT[$t:$c]="wrk failed"
-      continue
-    fi
-    declare -A W=()
-    for kv in ${line#WRK }; do W[${kv%%=*}]=${kv#*=}; done
-    RPS[$t:$c]=$(awk -v r="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? r * 1e6 / d : 0) }')
-    P50[$t:$c]=${W[p50_us]} P99[$t:$c]=${W[p99_us]}
-    ERRS[$t:$c]=$((W[connect] + W[read] + W[write] + W[timeout] + W[status]))
-    detail=()
-    for k in status connect read write timeout; do ((W[$k] > 0)) && detail+=("$k ${W[$k]}"); done
-    ERRTXT[$t:$c]=${ERRS[$t:$c]}
-    ((${#detail[@]})) && ERRTXT[$t:$c]="${ERRS[$t:$c]} ($(IFS=,; echo "${detail[*]}" | sed 's/,/, /g'))"
-    unset W
-    if ! kill -0 "${PID_OF[$t]}" 2>/dev/null; then
-      tail_log "${LOG_OF[$t]}"
-      NOTES+=("${NAME[$t]} exited during the run at $c connections")
-      break
+    runs=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+      [ -n "${R_RPS[$t:$c:$round]:-}" ] && runs+=("${R_RPS[$t:$c:$round]} $round")
+    done
+    ((${#runs[@]})) || continue
+    mapfile -t sorted < <(printf '%s\n' "${runs[@]}" | sort -n -k1,1)
+    mid=${sorted[$(((${#sorted[@]} - 1) / 2))]}
+    r=${mid#* }
+    RPS[$t:$c]=${mid% *} P50[$t:$c]=${R_P50[$t:$c:$r]} P99[$t:$c]=${R_P99[$t:$c:$r]}
+    ((${#sorted[@]} > 1)) && RANGE[$t:$c]="${sorted[0]% *}–${sorted[-1]% *}"
+    total=0 detail=()
+    for k in status connect read write timeout; do
+      sum=0
+      for ((round = 1; round <= ROUNDS; round++)); do
+        v="R_${k^^}[$t:$c:$round]"
+        sum=$((sum + ${!v:-0}))
+      done
+      total=$((total + sum))
+      ((sum > 0)) && detail+=("$k $sum")
+    done
+    ERRS[$t:$c]=$total
+    ERRTXT[$t:$c]=$total
+    ((${#detail[@]})) && ERRTXT[$t:$c]="$total ($(IFS=,; echo "${detail[*]}" | sed 's/,/, /g'))"
+    if [ -n "${STALLED[$t:$c]:-}" ]; then
+      ERRTXT[$t:$c]+=" †"
+      NOTES+=("† ${NAME[$t]} at $c connections: only ${STALLED[$t:$c]} connections were being answered (req/s × mean latency); the others waited unanswered for the whole run, so p50/p99 describe the answered ones only")
     fi
   done
 done
@@ -509,7 +556,14 @@ group() { # 1234567 -> 1,234,567
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?')," \
     "node $(node -v), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up."
-  echo "Hello world behind one nginx (1 worker): tscgi --workers $TSCGI_WORKERS over FastCGI, PHP-FPM (pm static, 2 children) over FastCGI, node:http (1 process) over HTTP/1.1, all with upstream keepalive 16."
+  setup=()
+  has_target tscgi && setup+=("tscgi --workers $TSCGI_WORKERS over FastCGI (keepalive 16)")
+  if has_target php-fpm; then
+    if [ "$PHP_KEEPALIVE" = on ]; then setup+=("PHP-FPM pm static 2 children over FastCGI (keepalive 16)"); else setup+=("PHP-FPM pm static 2 children over FastCGI (no keepalive)"); fi
+  fi
+  has_target node-http && setup+=("node:http 1 process over HTTP/1.1 (keepalive 16)")
+  has_target nginx && setup+=("nginx return (the ceiling)")
+  echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
   echo "| target | conns | req/s | p50 | p99 | errors | × PHP-FPM | × node:http |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -517,7 +571,9 @@ group() { # 1234567 -> 1,234,567
     has_target "$t" || continue
     for c in $CONNS; do
       [ -n "${RPS[$t:$c]:-}" ] || continue
-      echo "| ${NAME[$t]} | $c | $(group "${RPS[$t:$c]}") | $(ms "${P50[$t:$c]}") | $(ms "${P99[$t:$c]}") | ${ERRTXT[$t:$c]} |" \
+      range=
+      [ -n "${RANGE[$t:$c]:-}" ] && range=" ($(group "${RANGE[$t:$c]%–*}")–$(group "${RANGE[$t:$c]#*–}"))"
+      echo "| ${NAME[$t]} | $c | $(group "${RPS[$t:$c]}")$range | $(ms "${P50[$t:$c]}") | $(ms "${P99[$t:$c]}") | ${ERRTXT[$t:$c]} |" \
         "$(ratio "${RPS[$t:$c]}" "${RPS[php-fpm:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") |"
     done
   done

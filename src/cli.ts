@@ -45,7 +45,7 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
   const root = dirname(real);
   const log = new Logger(new LogSink("stderr"), loaded.config.log_level);
   process.setSourceMapsEnabled(true);
-  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log, watch: false });
+  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log });
   const params = cgiParamsFromEnv(process.env);
   const dispatcher = new Dispatcher({
     root,

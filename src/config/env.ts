@@ -19,7 +19,7 @@ export function readEnv(env: Record<string, string | undefined>): Map<ConfigKey,
     if (raw === undefined || !name.startsWith("TSCGI_") || NOT_KEYS.has(name)) continue;
     const key = byEnvName.get(name);
     const origin = { kind: "env", name } as const;
-    if (key === undefined) throw new ConfigUnknownKeyError(name, origin, suggest(name.slice(6), configKeys.map(envName)));
+    if (key === undefined) throw new ConfigUnknownKeyError(name, origin, suggest(name, configKeys.map(envName)));
     values.set(key, { key, raw, shown: JSON.stringify(raw), origin });
   }
   return values;

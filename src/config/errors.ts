@@ -85,5 +85,6 @@ export const configErrors = [ConfigUnknownKeyError, ConfigBadValueError, ConfigF
 export class ValueRejected extends Error {
   constructor(readonly detail: string | null = null) {
     super(detail ?? "value rejected");
+    this.name = "ValueRejected";
   }
 }

@@ -2,6 +2,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Connection, type ConnectionOptions } from "../fastcgi/connection.ts";
 import type { Dispatcher } from "./dispatch.ts";
+import type { Logger } from "./log.ts";
 import { listenOn, parseListen, type ListenAddress } from "./address.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
 
@@ -9,6 +10,7 @@ export interface FastCgiServerOptions {
   listen: string;
   maxConnections: number;
   connection: ConnectionOptions;
+  log?: Logger;
 }
 
 export class FastCgiServer {
@@ -25,6 +27,7 @@ export class FastCgiServer {
     };
     this.#server = createServer({ noDelay: true }, (socket) => {
       socket.setNoDelay(true);
+      options.log?.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
       const connection = new Connection(socket, handler, options.connection);
       this.#connections.set(socket, connection);
       socket.on("data", (chunk: Buffer) => connection.receive(chunk));

@@ -48,6 +48,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const fastcgi = new FastCgiServer(dispatcher, {
     listen: config.listen,
     maxConnections: config.max_connections,
+    log,
     connection: {
       ...defaultConnectionOptions,
       maxParamsBytes: config.max_params_bytes,

@@ -60,7 +60,7 @@ t.test("the end of a response after STDERR also ends the STDERR stream", async (
 t.test("GET_VALUES_RESULT is name-value pairs on the null id", async (t) => {
   t.equal(
     encodeGetValuesResult([["FCGI_MPXS_CONNS", "1"]]).toString("hex"),
-    hex("01 0a 0000 0011 07 00  0f 01") + Buffer.from("FCGI_MPXS_CONNS1").toString("hex") + "00".repeat(7),
+    hex("01 0a 0000 0012 06 00  0f 01") + Buffer.from("FCGI_MPXS_CONNS1").toString("hex") + "00".repeat(6),
   );
 });
 

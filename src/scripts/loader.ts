@@ -1,0 +1,329 @@
+// The script loader: local files compiled to CommonJS, evaluated outside Node's module cache, dropped when they change.
+
+import Module from "node:module";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFile, realpath } from "node:fs/promises";
+import { dirname, resolve, sep } from "node:path";
+import { COMPILED_EXTENSIONS, compile, compileSync, isCompiled } from "./compile.ts";
+import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+import { DirectoryWatcher } from "./watcher.ts";
+
+export interface LoaderOptions {
+  /** Script root: its whole directory tree is watched, so new and deleted scripts are noticed. */
+  root: string;
+  /** Specifiers satisfied by the host: `{ tscgi: api }` makes `import { x } from "tscgi"` read `api.x`. */
+  hostModules?: Record<string, unknown>;
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Package providing `jsx-runtime` for .tsx/.jsx files; "react" by default. */
+  jsxImportSource?: string;
+}
+
+/** What `load` answers: a module namespace, with the default export under `default`. */
+export type ScriptExports = Record<string, unknown>;
+
+// The parts of Node's CommonJS Module used here; they are stable but not in @types/node.
+interface CommonJsModule {
+  filename: string;
+  paths: string[];
+  exports: unknown;
+  loaded: boolean;
+  require(id: string): unknown;
+  _compile(code: string, filename: string): unknown;
+}
+interface CommonJsModuleClass {
+  new (id: string): CommonJsModule;
+  _nodeModulePaths(dir: string): string[];
+  prototype: { require(this: CommonJsModule, id: string): unknown };
+}
+const CommonJs = Module as unknown as CommonJsModuleClass;
+const nodeRequire = CommonJs.prototype.require;
+
+/** One evaluated local module and its edges in the import graph. */
+class Entry {
+  /** Set once evaluation finished; unset when dropped. */
+  namespace: ScriptExports | undefined = undefined;
+  readonly imports = new Set<Entry>();
+  readonly importedBy = new Set<Entry>();
+  constructor(
+    readonly file: string,
+    readonly module: CommonJsModule,
+  ) {}
+}
+
+// When a .js/.jsx/.mjs/.cjs specifier names no file, its TypeScript twin is tried (TypeScript's convention).
+const TYPESCRIPT_TWINS: Record<string, readonly string[]> = {
+  ".js": [".ts", ".tsx"],
+  ".jsx": [".tsx"],
+  ".mjs": [".mts"],
+  ".cjs": [".cts"],
+};
+
+// esbuild prints every static import as require("...") with a double-quoted string.
+const REQUIRE_CALL = /\brequire\(("(?:[^"\\\n]|\\.)*")\)/g;
+
+/**
+ * Node cannot evict an ES module from its cache, so importing a fresh ES module per edit would
+ * grow memory forever. Local files are compiled to CommonJS instead and evaluated as Module
+ * objects that are never put in `Module._cache`: a dropped module is garbage like any object.
+ * Local imports share one instance per file (a pool at module scope is shared by all scripts);
+ * npm packages and builtins go through Node's own require and cache.
+ */
+export class ScriptLoader {
+  readonly root: string;
+  readonly #host: Record<string, unknown>;
+  readonly #log: NonNullable<LoaderOptions["log"]>;
+  readonly #compileOptions: { jsxImportSource?: string };
+  readonly #watcher: DirectoryWatcher;
+  readonly #listeners: Array<(path: string) => void> = [];
+  /** Evaluated (or evaluating) modules by real path. */
+  readonly #entries = new Map<string, Entry>();
+  /** The hot path: the file name `load` was called with -> its evaluated entry. */
+  readonly #loaded = new Map<string, Entry>();
+  readonly #pending = new Map<string, Promise<ScriptExports>>();
+  /** Code compiled ahead of evaluation, off the event loop. */
+  readonly #compiled = new Map<string, string>();
+  /** Compile errors, kept until the file changes so a broken script is not recompiled per request. */
+  readonly #failures = new Map<string, ScriptCompileError>();
+  readonly #resolutions = new Map<string, string | null>();
+  /** Bumped on every change, so compiles that started before it are discarded. */
+  #generation = 0;
+
+  constructor(options: LoaderOptions) {
+    try {
+      this.root = realpathSync(options.root);
+      if (!statSync(this.root).isDirectory()) throw new Error("not a directory");
+    } catch (cause) {
+      throw new ScriptRootError(options.root, { cause });
+    }
+    this.#host = options.hostModules ?? {};
+    this.#log = options.log ?? (() => {});
+    this.#compileOptions = options.jsxImportSource !== undefined ? { jsxImportSource: options.jsxImportSource } : {};
+    this.#watcher = new DirectoryWatcher(
+      (path) => this.#changed(path),
+      (message) => this.#log("warn", message),
+    );
+    this.#watcher.watchTree(this.root);
+  }
+
+  /**
+   * The exports of `file`. While nothing changed, the cached namespace is returned synchronously
+   * (no stat, no await, no allocation); a Promise only on first load and after a change.
+   */
+  load(file: string): ScriptExports | Promise<ScriptExports> {
+    const namespace = this.#loaded.get(file)?.namespace;
+    if (namespace !== undefined) return namespace;
+    let pending = this.#pending.get(file);
+    if (pending === undefined) {
+      pending = this.#loadSlow(file);
+      this.#pending.set(file, pending);
+      const settled = () => this.#pending.delete(file);
+      pending.then(settled, settled);
+    }
+    return pending;
+  }
+
+  /** Call `listener` with the path of anything created, deleted, renamed or written under the watched directories. */
+  onChange(listener: (path: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Stop watching. Loaded modules stay usable, but edits are no longer noticed. */
+  close(): void {
+    this.#watcher.close();
+    this.#listeners.length = 0;
+  }
+
+  async #loadSlow(file: string): Promise<ScriptExports> {
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (cause) {
+      throw Object.assign(new ScriptNotFoundError(file, "the file no longer exists"), { cause });
+    }
+    await this.#precompile(real, new Set());
+    const entry = this.#require(real, undefined);
+    this.#loaded.set(file, entry);
+    return entry.namespace!;
+  }
+
+  /**
+   * Compile `file` and the local files it statically imports, concurrently and off the event
+   * loop. Best effort: evaluation compiles synchronously whatever is missing.
+   */
+  async #precompile(file: string, seen: Set<string>): Promise<void> {
+    if (seen.has(file) || this.#entries.has(file) || this.#failures.has(file)) return;
+    seen.add(file);
+    let code = this.#compiled.get(file);
+    if (code === undefined) {
+      const generation = this.#generation;
+      let source: string;
+      try {
+        source = await readFile(file, "utf8");
+        code = await compile(file, source, this.#compileOptions);
+      } catch (error) {
+        if (error instanceof ScriptCompileError && generation === this.#generation) this.#failures.set(file, error);
+        return;
+      }
+      if (generation !== this.#generation) return;
+      this.#compiled.set(file, code);
+    }
+    const dir = dirname(file);
+    const imports: Promise<void>[] = [];
+    for (const match of code.matchAll(REQUIRE_CALL)) {
+      const specifier = JSON.parse(match[1]!) as string;
+      if (!isPath(specifier)) continue;
+      const dependency = this.#resolveLocal(dir, specifier);
+      if (dependency !== null && isCompiled(dependency)) imports.push(this.#precompile(dependency, seen));
+    }
+    await Promise.all(imports);
+  }
+
+  /** The entry of `file`, evaluating it if needed, with the edge importer -> file recorded. */
+  #require(file: string, importer: Entry | undefined): Entry {
+    const entry = this.#entries.get(file) ?? this.#evaluate(file);
+    if (importer !== undefined) {
+      importer.imports.add(entry);
+      entry.importedBy.add(importer);
+    }
+    return entry;
+  }
+
+  #evaluate(file: string): Entry {
+    const failure = this.#failures.get(file);
+    if (failure !== undefined) throw failure;
+    let code = this.#compiled.get(file);
+    if (code !== undefined) {
+      this.#compiled.delete(file);
+    } else {
+      try {
+        code = compileSync(file, readFileSync(file, "utf8"), this.#compileOptions);
+      } catch (error) {
+        if (error instanceof ScriptCompileError) this.#failures.set(file, error);
+        throw error;
+      }
+    }
+    const module = new CommonJs(file);
+    module.filename = file;
+    module.paths = CommonJs._nodeModulePaths(dirname(file));
+    const entry = new Entry(file, module);
+    module.require = (id: string) => this.#requireFrom(entry, id);
+    // Registered before evaluation, so an import cycle gets the partial exports, as in Node.
+    this.#entries.set(file, entry);
+    this.#watchDirectoryOf(file);
+    try {
+      module._compile(code, file);
+    } catch (error) {
+      this.#drop(entry);
+      throw error;
+    }
+    module.loaded = true;
+    entry.namespace = namespaceOf(module.exports);
+    return entry;
+  }
+
+  /** `require(id)` as seen by the local module `entry`. */
+  #requireFrom(entry: Entry, id: string): unknown {
+    if (Object.hasOwn(this.#host, id)) return this.#host[id];
+    if (isPath(id)) {
+      const file = this.#resolveLocal(dirname(entry.file), id);
+      if (file === null) throw new ScriptImportError(entry.file, id);
+      if (isCompiled(file)) return this.#require(file, entry).module.exports;
+      return nodeRequire.call(entry.module, file);
+    }
+    try {
+      return nodeRequire.call(entry.module, id);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_REQUIRE_ESM") throw new RequireEsmError(entry.file, id, { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * The real path a relative or absolute specifier names: the exact file, then its TypeScript
+   * twin (`./db.js` -> `./db.ts`), then each extension, then `index.*` in a directory.
+   */
+  #resolveLocal(dir: string, specifier: string): string | null {
+    const key = dir + "\0" + specifier;
+    const cached = this.#resolutions.get(key);
+    if (cached !== undefined) return cached;
+    const base = resolve(dir, specifier);
+    const candidates = [base];
+    const dot = base.lastIndexOf(".");
+    const twins = dot > base.lastIndexOf(sep) ? TYPESCRIPT_TWINS[base.slice(dot)] : undefined;
+    if (twins !== undefined) for (const ext of twins) candidates.push(base.slice(0, dot) + ext);
+    for (const ext of COMPILED_EXTENSIONS) candidates.push(base + ext);
+    for (const ext of COMPILED_EXTENSIONS) candidates.push(base + sep + "index" + ext);
+    let found: string | null = null;
+    for (const candidate of candidates) {
+      found = realFile(candidate);
+      if (found !== null) break;
+    }
+    this.#resolutions.set(key, found);
+    return found;
+  }
+
+  #watchDirectoryOf(file: string): void {
+    const dir = dirname(file);
+    if (!this.#watcher.watches(dir)) this.#watcher.watchDirectory(dir);
+  }
+
+  /** Something under a watched directory changed: drop what depends on it, then tell the listeners. */
+  #changed(path: string): void {
+    this.#generation++;
+    this.#resolutions.clear();
+    const under = (file: string) => file === path || file.startsWith(path + sep);
+    for (const file of [...this.#compiled.keys()]) if (under(file)) this.#compiled.delete(file);
+    for (const file of [...this.#failures.keys()]) if (under(file)) this.#failures.delete(file);
+    const stale = [...this.#entries.values()].filter((entry) => under(entry.file));
+    if (stale.length > 0) {
+      const before = this.#entries.size;
+      for (const entry of stale) this.#drop(entry);
+      this.#log("info", `${path} changed: ${before - this.#entries.size} module(s) reload on their next use`);
+    }
+    for (const listener of this.#listeners) listener(path);
+  }
+
+  /** Forget `entry` and, transitively, every module that imports it. */
+  #drop(entry: Entry): void {
+    if (this.#entries.get(entry.file) !== entry) return;
+    this.#entries.delete(entry.file);
+    entry.namespace = undefined;
+    for (const [file, loaded] of this.#loaded) if (loaded === entry) this.#loaded.delete(file);
+    for (const imported of entry.imports) imported.importedBy.delete(entry);
+    entry.imports.clear();
+    const importers = [...entry.importedBy];
+    entry.importedBy.clear();
+    for (const importer of importers) this.#drop(importer);
+  }
+}
+
+/** The real path of `path` if it is a file; null for anything else, including ENOTDIR and ELOOP. */
+function realFile(path: string): string | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() === true ? realpathSync(path) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isPath(specifier: string): boolean {
+  return (
+    specifier.startsWith("./") ||
+    specifier.startsWith("../") ||
+    specifier.startsWith("/") ||
+    specifier === "." ||
+    specifier === ".."
+  );
+}
+
+/** esbuild marks converted ES modules with __esModule; a CommonJS module's exports become the default. */
+function namespaceOf(exports: unknown): ScriptExports {
+  if (typeof exports === "object" && exports !== null && (exports as { __esModule?: unknown }).__esModule === true) {
+    return exports as ScriptExports;
+  }
+  const namespace: ScriptExports = { default: exports };
+  if (typeof exports === "object" && exports !== null) {
+    for (const [key, value] of Object.entries(exports)) if (key !== "default") namespace[key] = value;
+  }
+  return namespace;
+}

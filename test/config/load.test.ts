@@ -1,0 +1,146 @@
+// Defaults, then the config file, then the environment, then flags: the highest source wins.
+
+import t from "tap";
+import { resolve } from "node:path";
+import { defaults, loadConfig } from "../../src/config/index.ts";
+
+/** A working directory with cgi-bin/, plus any files given. */
+function project(t: Tap.Test, files: Record<string, string> = {}): string {
+  return t.testdir({ "cgi-bin": {}, ...nest(files) });
+}
+
+/** `{"conf/tscgi.conf": "x"}` -> `{conf: {"tscgi.conf": "x"}}`, as t.testdir wants. */
+function nest(files: Record<string, string>): Record<string, unknown> {
+  const tree: Record<string, unknown> = {};
+  for (const [path, content] of Object.entries(files)) {
+    const parts = path.split("/");
+    let dir = tree;
+    for (const part of parts.slice(0, -1)) dir = (dir[part] ??= {}) as Record<string, unknown>;
+    dir[parts.at(-1)!] = content;
+  }
+  return tree;
+}
+
+t.test("with no file, environment or flags, the config is the defaults", async (t) => {
+  const cwd = project(t);
+  const loaded = loadConfig({ argv: [], env: {}, cwd });
+  t.same(loaded.config, { ...defaults, root: resolve(cwd, "cgi-bin") });
+  t.same(loaded.config, {
+    listen: "127.0.0.1:9000",
+    root: resolve(cwd, "cgi-bin"),
+    mount: "/",
+    extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"],
+    index: "index",
+    http: null,
+    workers: 0,
+    access_log: "stdout",
+    error_log: "stderr",
+    log_level: "info",
+    max_body_size: 64 * 1024 * 1024,
+    max_params_bytes: 128 * 1024,
+    max_params: 1000,
+    max_requests_per_connection: 100,
+    max_connections: 1024,
+    body_buffer_size: 256 * 1024,
+    request_timeout: 60_000,
+    shutdown_timeout: 30_000,
+  });
+  t.equal(loaded.source, null);
+  t.equal(loaded.command, "serve");
+  t.same(loaded.args, []);
+  t.equal(loaded.help, false);
+  t.equal(loaded.version, false);
+});
+
+t.test("the exported defaults keep root relative, as written", async (t) => {
+  t.equal(defaults.root, "cgi-bin");
+  t.ok(Object.isFrozen(defaults));
+});
+
+t.test("the file overrides defaults, the environment the file, flags the environment", async (t) => {
+  const cwd = project(t, { "conf/tscgi.conf": "workers = 2\nlog_level = warn\nmax_body_size = 1m\nmount = /file\n" });
+  const env = { TSCGI_LOG_LEVEL: "error", TSCGI_MAX_BODY_SIZE: "2m", TSCGI_MOUNT: "/env" };
+  const argv = ["--max-body-size", "3m", "--mount=/flag"];
+  const { config, source } = loadConfig({ argv, env, cwd });
+  t.equal(source, resolve(cwd, "conf/tscgi.conf"));
+  t.equal(config.workers, 2, "file over default");
+  t.equal(config.log_level, "error", "environment over file");
+  t.equal(config.max_body_size, 3 * 1024 ** 2, "flag over environment");
+  t.equal(config.mount, "/flag", "flag over environment over file");
+  t.equal(config.listen, "127.0.0.1:9000", "untouched keys keep their default");
+});
+
+t.test("--config, -c and TSCGI_CONFIG name the file; --config wins", async (t) => {
+  const cwd = project(t, {
+    "conf/tscgi.conf": "workers = 1\n",
+    "a.conf": "workers = 2\n",
+    "b.conf": "workers = 3\n",
+  });
+  t.equal(loadConfig({ argv: [], env: {}, cwd }).config.workers, 1, "conf/tscgi.conf by default");
+  t.equal(loadConfig({ argv: [], env: { TSCGI_CONFIG: "a.conf" }, cwd }).config.workers, 2);
+  t.equal(loadConfig({ argv: ["--config", "b.conf"], env: { TSCGI_CONFIG: "a.conf" }, cwd }).config.workers, 3);
+  const short = loadConfig({ argv: ["-c", "b.conf"], env: {}, cwd });
+  t.equal(short.config.workers, 3);
+  t.equal(short.source, resolve(cwd, "b.conf"));
+  t.equal(loadConfig({ argv: [], env: { TSCGI_CONFIG: "" }, cwd }).config.workers, 1, "empty counts as not given");
+});
+
+t.test("a JSON config file holds the same keys", async (t) => {
+  const json = JSON.stringify({ workers: 4, extensions: [".ts", ".js"], http: null, request_timeout: 5, max_body_size: "1g" });
+  const cwd = project(t, { "tscgi.json": json });
+  const { config } = loadConfig({ argv: ["-c", "tscgi.json"], env: {}, cwd });
+  t.equal(config.workers, 4);
+  t.same(config.extensions, [".ts", ".js"]);
+  t.equal(config.http, null);
+  t.equal(config.request_timeout, 5000, "a bare number is seconds");
+  t.equal(config.max_body_size, 1024 ** 3);
+});
+
+t.test("relative paths resolve against cwd", async (t) => {
+  const cwd = project(t, { "scripts/.keep": "" });
+  const argv = ["--root", "scripts", "--access-log", "logs/access.log", "--listen", "./run/tscgi.sock"];
+  const { config } = loadConfig({ argv, env: {}, cwd });
+  t.equal(config.root, resolve(cwd, "scripts"));
+  t.equal(config.access_log, resolve(cwd, "logs/access.log"));
+  t.equal(config.listen, resolve(cwd, "run/tscgi.sock"));
+});
+
+t.test("positionals are the command and its arguments, kept as written", async (t) => {
+  const cwd = project(t);
+  const serve = loadConfig({ argv: ["serve", "--workers", "09"], env: {}, cwd });
+  t.equal(serve.command, "serve");
+  t.equal(serve.config.workers, 9);
+  const cgi = loadConfig({ argv: ["cgi", "0700", "x.ts"], env: {}, cwd });
+  t.equal(cgi.command, "cgi");
+  t.same(cgi.args, ["0700", "x.ts"], "not turned into numbers");
+});
+
+t.test("--help, -h, --version and -v are booleans", async (t) => {
+  const cwd = project(t);
+  t.equal(loadConfig({ argv: ["--help"], env: {}, cwd }).help, true);
+  t.equal(loadConfig({ argv: ["-h", "serve"], env: {}, cwd }).command, "serve", "-h takes no value");
+  t.equal(loadConfig({ argv: ["-v"], env: {}, cwd }).version, true);
+  t.equal(loadConfig({ argv: ["--version"], env: {}, cwd }).version, true);
+});
+
+t.test("a repeated flag takes its last value", async (t) => {
+  const cwd = project(t);
+  t.equal(loadConfig({ argv: ["--workers", "1", "--workers", "2"], env: {}, cwd }).config.workers, 2);
+});
+
+t.test("a missing root stops serve but not cgi, help or version", async (t) => {
+  const cwd = t.testdir({});
+  t.throws(() => loadConfig({ argv: [], env: {}, cwd }), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "root" });
+  t.equal(loadConfig({ argv: ["cgi", "x.ts"], env: {}, cwd }).command, "cgi");
+  t.equal(loadConfig({ argv: ["help"], env: {}, cwd }).command, "help");
+  t.equal(loadConfig({ argv: ["--version"], env: {}, cwd }).version, true);
+});
+
+t.test("loading twice gives equal, separate configs", async (t) => {
+  const cwd = project(t);
+  const a = loadConfig({ argv: [], env: {}, cwd }).config;
+  const b = loadConfig({ argv: [], env: {}, cwd }).config;
+  t.same(a, b);
+  a.extensions.push(".jsx");
+  t.same(b.extensions, defaults.extensions);
+});
