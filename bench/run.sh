@@ -152,16 +152,18 @@ if has_target tscgi; then
   [ -f "$ROOT/bin/tscgi.js" ] || die "bin/tscgi.js not found (build with: npm run build)"
   HELP=$(cd "$ROOT" && timeout 20 node bin/tscgi.js --help 2>&1) || die "node bin/tscgi.js --help failed: $HELP"
   TSCGI_ARGS=(serve --listen "127.0.0.1:$P_TSCGI" --root "$BENCH/cgi-bin" --workers "$TSCGI_WORKERS")
-  if grep -q -- '--access-log' <<<"$HELP"; then TSCGI_ARGS+=(--access-log off); fi
-  if grep -q -- '--max-body-size' <<<"$HELP"; then
+  # Flags the bench relies on, each only if this build has it.
+  has_flag() { grep -q -- "$1 " <<<"$HELP"; }
+  if has_flag --access-log; then TSCGI_ARGS+=(--access-log off); fi
+  if has_flag --max-body-size; then
     TSCGI_ARGS+=(--max-body-size $((MEM_BYTES * 2)))
-  elif grep -q -- '--max-body' <<<"$HELP"; then
-    TSCGI_ARGS+=(--max-body $((MEM_BYTES * 2)))
   else
-    log "note: tscgi --help lists no body size flag; the upload uses tscgi's default limit"
+    log "note: tscgi --help lists no --max-body-size; the upload runs under tscgi's default limit"
   fi
+  if has_flag --request-timeout; then TSCGI_ARGS+=(--request-timeout 10m); fi
+  # From the run directory, so no conf/tscgi.conf of the checkout's applies.
   log "starting tscgi: node bin/tscgi.js ${TSCGI_ARGS[*]}"
-  (cd "$ROOT" && exec node bin/tscgi.js "${TSCGI_ARGS[@]}") >"$RUN/tscgi.log" 2>&1 &
+  (cd "$RUN" && exec node "$ROOT/bin/tscgi.js" "${TSCGI_ARGS[@]}") >"$RUN/tscgi.log" 2>&1 &
   TSCGI_PID=$!
   PIDS+=("$TSCGI_PID")
 fi
@@ -422,12 +424,12 @@ measure() { # target conns round
   R_RPS[$t:$c:$r]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
   R_P50[$t:$c:$r]=${W[p50_us]} R_P99[$t:$c:$r]=${W[p99_us]}
   for k in status connect read write timeout; do
-    declare -g "R_${k^^}[$t:$c:$r]=${W[$k]}"
+    printf -v "R_${k^^}[$t:$c:$r]" '%s' "${W[$k]}"
   done
   # Little's law: connections being answered = throughput × mean latency. Far fewer than were
   # opened means the others waited unanswered for the whole run (wrk counts no error for them).
   served=$(awk -v n="${R_RPS[$t:$c:$r]}" -v m="${W[mean_us]:-0}" 'BEGIN { printf "%.0f", n * m / 1e6 }')
-  ((served * 2 < c)) && STALLED[$t:$c]="~$served of $c"
+  if ((served * 2 < c)); then STALLED[$t:$c]="~$served of $c"; fi
   if ! kill -0 "${PID_OF[$t]}" 2>/dev/null; then
     tail_log "${LOG_OF[$t]}"
     NOTES+=("${NAME[$t]} exited during the run at $c connections")
@@ -436,13 +438,16 @@ measure() { # target conns round
   return 0
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((round = 1; round <= ROUNDS; round++)); do
   for c in $CONNS; do
     for t in $TARGETS; do
-      [ -z "${DEAD[$t]:-}" ] && measure "$t" "$c" "$round"
+      if [ -z "${DEAD[$t]:-}" ]; then measure "$t" "$c" "$round"; fi
     done
   done
 done
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Aggregate: the median run by req/s (the lower median for an even count), errors summed.
 for t in $TARGETS; do
@@ -484,6 +489,8 @@ MEM_ROWS=()
 mem_phase() { # label expect-check curl-args...
   local label=$1 out="$RUN/mem-$1.out" cpid rss max=0 n=0 hwm rc=0 result
   shift
+  MEM_BEFORE=$(max_rss_kib VmRSS)
+  # Reset the peak (VmHWM) to the current RSS, so it covers this phase only.
   for pid in $(worker_pids); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
   curl -sS --max-time 900 -o "$out" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
   cpid=$!
@@ -522,7 +529,7 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, sent $MEM_UP bytes, answer: ${body:0:300}"
     NOTES+=("upload: POST /upload with a $MEM_BYTES-byte body (Content-Length) → HTTP $MEM_CODE, curl exit $MEM_RC $(head -c 300 "$RUN/mem-upload.err" 2>/dev/null), answer: ${body:0:300}")
   fi
-  MEM_ROWS+=("upload $MEM_HUMAN|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
+  MEM_ROWS+=("upload $MEM_HUMAN|$MEM_BEFORE|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
 
   log "memory: downloading $MEM_BYTES bytes from /download"
   mem_phase download "http://127.0.0.1:$P_FRONT_TSCGI/download?bytes=$MEM_BYTES"
@@ -531,7 +538,7 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
     NOTES+=("download: GET /download?bytes=$MEM_BYTES → HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN of $MEM_BYTES bytes $(head -c 300 "$RUN/mem-download.err" 2>/dev/null)")
   fi
-  MEM_ROWS+=("download $MEM_HUMAN|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
+  MEM_ROWS+=("download $MEM_HUMAN|$MEM_BEFORE|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
   rm -f "$RUN/body.bin" "$RUN/mem-download.out"
   if ! kill -0 "$TSCGI_PID" 2>/dev/null; then
     tail_log "$RUN/tscgi.log"
@@ -555,7 +562,8 @@ group() { # 1234567 -> 1,234,567
   echo "## tscgi benchmark"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?')," \
-    "node $(node -v), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up."
+    "node $(node -v), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up$( ((ROUNDS > 1)) && echo ", median of $ROUNDS interleaved rounds (range in brackets)")."
+  echo "Load average before / after the throughput runs: $LOAD_BEFORE / $LOAD_AFTER (other work on the machine skews the numbers; ratios from one run are only as steady as the machine)."
   setup=()
   has_target tscgi && setup+=("tscgi --workers $TSCGI_WORKERS over FastCGI (keepalive 16)")
   if has_target php-fpm; then
@@ -600,16 +608,16 @@ group() { # 1234567 -> 1,234,567
     done
     if ((${#MEM_ROWS[@]})); then
       echo
-      echo "| tscgi memory | max RSS (100 ms samples) | peak RSS (VmHWM) | bytes | time | throughput | result |"
-      echo "|---|---:|---:|---:|---:|---:|---|"
-      echo "| idle, after startup | $(mib "$IDLE_RSS") | | | | | |"
+      echo "| tscgi worker memory | RSS before | max RSS (100 ms samples) | peak RSS (VmHWM) | bytes | time | throughput | result |"
+      echo "|---|---:|---:|---:|---:|---:|---:|---|"
+      echo "| idle, after startup and one request | | $(mib "$IDLE_RSS") | | | | | |"
       for row in "${MEM_ROWS[@]}"; do
-        IFS='|' read -r label max hwm bytes secs result <<<"$row"
+        IFS='|' read -r label before max hwm bytes secs result <<<"$row"
         if [ "$result" = ok ]; then
           if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
         fi
         tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
-        echo "| $label | $(mib "$max") | $(mib "$hwm") | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
+        echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
       done
     fi
   fi

@@ -15,7 +15,7 @@ const version: string = (createRequire(import.meta.url)("../package.json") as { 
 
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`tscgi: ${message}\n`);
+  process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
   process.exit(isTscgiError(error) && error.code.startsWith("TSCGI_E_CONFIG") ? 2 : 1);
 }
 

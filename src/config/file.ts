@@ -85,7 +85,7 @@ function lineAt(text: string, offset: number): number {
 
 /** Where `"name":` first appears, for messages about a key of a JSON file. */
 function lineOfKey(text: string, name: string): number {
-  const at = text.indexOf(`${JSON.stringify(name)}`);
+  const at = text.indexOf(JSON.stringify(name));
   return at === -1 ? 1 : lineAt(text, at);
 }
 

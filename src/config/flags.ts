@@ -23,6 +23,7 @@ export interface CommandLine {
 
 const byFlag = new Map(configKeys.map((key) => [flagName(key).slice(2), key]));
 const known = new Set<string>(["_", ...byFlag.keys(), ...extraFlags.flatMap((flag) => [flag.name, flag.alias])]);
+const suggestions = [...byFlag.keys(), ...extraFlags.map((flag) => flag.name)].map((name) => `--${name}`);
 
 /** minimist keeps every occurrence of a repeated flag; the last one wins, as in most tools. */
 function last(value: unknown): string {
@@ -39,8 +40,7 @@ export function parseArgv(argv: string[]): CommandLine {
   for (const name of Object.keys(parsed)) {
     if (known.has(name)) continue;
     const written = name.length === 1 ? `-${name}` : `--${name}`;
-    const candidates = [...[...byFlag.keys()].map((flag) => `--${flag}`), "--config", "--help", "--version"];
-    throw new ConfigUnknownKeyError(written, { kind: "flag", name: written }, suggest(written, candidates));
+    throw new ConfigUnknownKeyError(written, { kind: "flag", name: written }, suggest(written, suggestions));
   }
   const values = new Map<ConfigKey, RawValue>();
   for (const [flag, key] of byFlag) {

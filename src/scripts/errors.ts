@@ -95,17 +95,24 @@ export class ScriptImportError extends TscgiError {
   }
 }
 
-/** An npm package that only ships ES modules cannot be required by Node 20. */
+/**
+ * An npm package that only ships ES modules could not be required: Node before 20.19 cannot
+ * require() ES modules at all, and no Node can when the package uses top-level await.
+ */
 export class RequireEsmError extends TscgiError {
   readonly code = "TSCGI_E_REQUIRE_ESM";
   readonly file: string;
   readonly specifier: string;
 
-  constructor(file: string, specifier: string, options?: { cause?: unknown }) {
+  constructor(file: string, specifier: string, topLevelAwait: boolean, options?: { cause?: unknown }) {
     super(
-      `${file}: package ${JSON.stringify(specifier)} is an ES module only, which scripts can load ` +
-        "on Node >= 22 (or Node 20 started with --experimental-require-module); " +
-        "upgrade Node, use that flag, or pick a version of the package that ships CommonJS",
+      topLevelAwait
+        ? `${file}: package ${JSON.stringify(specifier)} uses top-level await, which require() cannot load, ` +
+            "and scripts' imports (static and dynamic) are compiled to require(): pick a version of the " +
+            "package without top-level await, or have the host provide it as a host module"
+        : `${file}: package ${JSON.stringify(specifier)} is an ES module only, which scripts can import on ` +
+            "Node >= 20.19 or >= 22.12 (older Node 20 and 22 need node --experimental-require-module); " +
+            "upgrade Node, use that flag, or pick a version of the package that ships CommonJS",
       options,
     );
     this.file = file;

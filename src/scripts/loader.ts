@@ -122,9 +122,16 @@ export class ScriptLoader {
     return pending;
   }
 
-  /** Call `listener` with the path of anything created, deleted, renamed or written under the watched directories. */
-  onChange(listener: (path: string) => void): void {
+  /**
+   * Call `listener` with the path of anything created, deleted, renamed or written under the
+   * watched directories, after the modules it affects were dropped. Returns the unsubscribe.
+   */
+  onChange(listener: (path: string) => void): () => void {
     this.#listeners.push(listener);
+    return () => {
+      const index = this.#listeners.indexOf(listener);
+      if (index !== -1) this.#listeners.splice(index, 1);
+    };
   }
 
   /** Stop watching. Loaded modules stay usable, but edits are no longer noticed. */
@@ -233,7 +240,10 @@ export class ScriptLoader {
     try {
       return nodeRequire.call(entry.module, id);
     } catch (error) {
-      if ((error as { code?: unknown }).code === "ERR_REQUIRE_ESM") throw new RequireEsmError(entry.file, id, { cause: error });
+      const code = (error as { code?: unknown }).code;
+      if (code === "ERR_REQUIRE_ESM" || code === "ERR_REQUIRE_ASYNC_MODULE") {
+        throw new RequireEsmError(entry.file, id, code === "ERR_REQUIRE_ASYNC_MODULE", { cause: error });
+      }
       throw error;
     }
   }
@@ -280,7 +290,7 @@ export class ScriptLoader {
       for (const entry of stale) this.#drop(entry);
       this.#log("info", `${path} changed: ${before - this.#entries.size} module(s) reload on their next use`);
     }
-    for (const listener of this.#listeners) listener(path);
+    for (const listener of [...this.#listeners]) listener(path);
   }
 
   /** Forget `entry` and, transitively, every module that imports it. */

@@ -1,10 +1,10 @@
 // Every bad setting stops loading with a message naming the key, the value, what is allowed and where.
 
-import t from "tap";
+import t, { type Test } from "tap";
 import { isTscgiError } from "../../src/errors.ts";
 import { ConfigBadValueError, ConfigError, ConfigFileError, ConfigUnknownKeyError, loadConfig } from "../../src/config/index.ts";
 
-function project(t: Tap.Test, conf?: string): string {
+function project(t: Test, conf?: string): string {
   return t.testdir({ "cgi-bin": {}, ...(conf === undefined ? {} : { conf: { "tscgi.conf": conf } }) });
 }
 
@@ -56,7 +56,7 @@ t.test("a flag given without its value is a bad value, not a silent default", as
 
 t.test("a bad value is reported even when a higher source overrides it", async (t) => {
   const cwd = project(t, "workers = lots\n");
-  t.throws(() => loadConfig({ argv: ["--workers", "2"], env: {}, cwd }), { key: "workers", origin: { kind: "file", line: 1 } });
+  t.throws(() => loadConfig({ argv: ["--workers", "2"], env: {}, cwd }), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "workers", origin: { kind: "file", line: 1 } });
 });
 
 t.test("a root that does not exist or is a file is refused, naming its path", async (t) => {

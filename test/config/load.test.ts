@@ -1,11 +1,11 @@
 // Defaults, then the config file, then the environment, then flags: the highest source wins.
 
-import t from "tap";
+import t, { type Test } from "tap";
 import { resolve } from "node:path";
 import { defaults, loadConfig } from "../../src/config/index.ts";
 
 /** A working directory with cgi-bin/, plus any files given. */
-function project(t: Tap.Test, files: Record<string, string> = {}): string {
+function project(t: Test, files: Record<string, string> = {}): string {
   return t.testdir({ "cgi-bin": {}, ...nest(files) });
 }
 
