@@ -495,12 +495,21 @@ mem_phase() { # label expect-check curl-args...
   curl -sS --max-time 900 -o "$out" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
   cpid=$!
   CLIENT_PID=$cpid
+  local samples=()
   while kill -0 "$cpid" 2>/dev/null && ((n < 9000)); do
     rss=$(max_rss_kib VmRSS)
+    samples+=("$rss")
     ((rss > max)) && max=$rss
     sleep 0.1
     n=$((n + 1))
   done
+  # Plateau or growth: the highest sample of the first half against that of the second.
+  MEM_TREND=
+  if ((n >= 4)); then
+    MEM_TREND=$(printf '%s\n' "${samples[@]}" | awk -v n="$n" '
+      NR <= n / 2 { if ($1 > a) a = $1; next } { if ($1 > b) b = $1 }
+      END { printf "%+.1f MiB", (b - a) / 1024 }')
+  fi
   kill -0 "$cpid" 2>/dev/null && kill -TERM "$cpid" 2>/dev/null
   wait "$cpid" || rc=$?
   CLIENT_PID=
@@ -529,7 +538,7 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, sent $MEM_UP bytes, answer: ${body:0:300}"
     NOTES+=("upload: POST /upload with a $MEM_BYTES-byte body (Content-Length) → HTTP $MEM_CODE, curl exit $MEM_RC $(head -c 300 "$RUN/mem-upload.err" 2>/dev/null), answer: ${body:0:300}")
   fi
-  MEM_ROWS+=("upload $MEM_HUMAN|$MEM_BEFORE|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
+  MEM_ROWS+=("upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
 
   log "memory: downloading $MEM_BYTES bytes from /download"
   mem_phase download "http://127.0.0.1:$P_FRONT_TSCGI/download?bytes=$MEM_BYTES"
@@ -538,7 +547,7 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
     NOTES+=("download: GET /download?bytes=$MEM_BYTES → HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN of $MEM_BYTES bytes $(head -c 300 "$RUN/mem-download.err" 2>/dev/null)")
   fi
-  MEM_ROWS+=("download $MEM_HUMAN|$MEM_BEFORE|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
+  MEM_ROWS+=("download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
   rm -f "$RUN/body.bin" "$RUN/mem-download.out"
   if ! kill -0 "$TSCGI_PID" 2>/dev/null; then
     tail_log "$RUN/tscgi.log"
@@ -608,16 +617,16 @@ group() { # 1234567 -> 1,234,567
     done
     if ((${#MEM_ROWS[@]})); then
       echo
-      echo "| tscgi worker memory | RSS before | max RSS (100 ms samples) | peak RSS (VmHWM) | bytes | time | throughput | result |"
-      echo "|---|---:|---:|---:|---:|---:|---:|---|"
-      echo "| idle, after startup and one request | | $(mib "$IDLE_RSS") | | | | | |"
+      echo "| tscgi worker memory | RSS before | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
+      echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+      echo "| idle, after startup and one request | | $(mib "$IDLE_RSS") | | | | | | |"
       for row in "${MEM_ROWS[@]}"; do
-        IFS='|' read -r label before max hwm bytes secs result <<<"$row"
+        IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
         if [ "$result" = ok ]; then
           if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
         fi
         tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
-        echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
+        echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
       done
     fi
   fi

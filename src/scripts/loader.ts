@@ -332,7 +332,7 @@ function namespaceOf(exports: unknown): ScriptExports {
     return exports as ScriptExports;
   }
   const namespace: ScriptExports = { default: exports };
-  if (typeof exports === "object" && exports !== null) {
+  if ((typeof exports === "object" && exports !== null) || typeof exports === "function") {
     for (const [key, value] of Object.entries(exports)) if (key !== "default") namespace[key] = value;
   }
   return namespace;

@@ -1,0 +1,90 @@
+// The Request a script sees is built from the CGI meta-variables as RFC 3875 describes them.
+import t from "tap";
+import { buildRequest, headersFromEnv, requestUrl } from "../../src/cgi/request.ts";
+import { bodyStream } from "../../src/cgi/body.ts";
+import { buildEnv } from "../../src/cgi/env.ts";
+
+const noBody = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+
+t.test("the URL comes from REQUEST_URI and HTTP_HOST", async (t) => {
+  t.equal(requestUrl({ REQUEST_URI: "/a/b?x=1", HTTP_HOST: "example.com" }), "http://example.com/a/b?x=1");
+  t.equal(requestUrl({ REQUEST_URI: "/", HTTP_HOST: "example.com", HTTPS: "on" }), "https://example.com/");
+  t.equal(requestUrl({ REQUEST_URI: "/", HTTP_HOST: "example.com", HTTPS: "off" }), "http://example.com/");
+  t.equal(requestUrl({ REQUEST_URI: "/", HTTP_HOST: "h", REQUEST_SCHEME: "https" }), "https://h/");
+});
+
+t.test("without REQUEST_URI, SCRIPT_NAME + PATH_INFO + QUERY_STRING make the URL", async (t) => {
+  t.equal(
+    requestUrl({ SCRIPT_NAME: "/users", PATH_INFO: "/42", QUERY_STRING: "a=1", SERVER_NAME: "srv", SERVER_PORT: "8080" }),
+    "http://srv:8080/users/42?a=1",
+  );
+  t.equal(requestUrl({ SCRIPT_NAME: "/x", SERVER_NAME: "srv", SERVER_PORT: "80" }), "http://srv/x");
+  t.equal(requestUrl({ SCRIPT_NAME: "/x", SERVER_NAME: "::1", SERVER_PORT: "81" }), "http://[::1]:81/x");
+});
+
+t.test("a Host header that is not an authority does not break the request", async (t) => {
+  t.equal(requestUrl({ REQUEST_URI: "/p", HTTP_HOST: "bad host/" }), "http://localhost/p");
+});
+
+t.test("HTTP_* become headers, CONTENT_* too, HTTP_PROXY never", async (t) => {
+  const h = headersFromEnv({
+    HTTP_ACCEPT_LANGUAGE: "fr",
+    HTTP_X_A_B: "1",
+    CONTENT_TYPE: "text/plain",
+    CONTENT_LENGTH: "3",
+    HTTP_PROXY: "http://evil",
+    QUERY_STRING: "q",
+  });
+  t.equal(h.get("accept-language"), "fr");
+  t.equal(h.get("x-a-b"), "1");
+  t.equal(h.get("content-type"), "text/plain");
+  t.equal(h.get("content-length"), "3");
+  t.equal(h.get("proxy"), null);
+  t.equal([...h.keys()].length, 4);
+});
+
+t.test("the body streams for POST and is absent for GET and HEAD", async (t) => {
+  const chunks = [Buffer.from("ab"), Buffer.from("cd")];
+  const read = async () => chunks.shift() ?? null;
+  const post = buildRequest({ REQUEST_METHOD: "POST", REQUEST_URI: "/" }, () => bodyStream(read, 0));
+  t.equal(await post.text(), "abcd");
+  const get = buildRequest({ REQUEST_METHOD: "GET", REQUEST_URI: "/" }, noBody);
+  t.equal(get.body, null);
+  const head = buildRequest({ REQUEST_METHOD: "HEAD", REQUEST_URI: "/" }, noBody);
+  t.equal(head.method, "HEAD");
+});
+
+t.test("a body over the cap errors the stream with 413", async (t) => {
+  let n = 0;
+  const read = async () => (n++ < 3 ? Buffer.alloc(10) : null);
+  const req = buildRequest({ REQUEST_METHOD: "PUT", REQUEST_URI: "/" }, () => bodyStream(read, 25));
+  await t.rejects(req.arrayBuffer(), { code: "TSCGI_E_BODY_TOO_LARGE", status: 413 });
+});
+
+t.test("an aborted body source errors the stream with 400", async (t) => {
+  const read = async (): Promise<Uint8Array | null> => {
+    throw new Error("aborted");
+  };
+  const req = buildRequest({ REQUEST_METHOD: "POST", REQUEST_URI: "/" }, () => bodyStream(read, 0));
+  await t.rejects(req.text(), { code: "TSCGI_E_BODY_ABORTED" });
+});
+
+t.test("env is frozen, carries the resolution, and leaves process.env alone", async (t) => {
+  const params = Object.assign(Object.create(null), {
+    REQUEST_METHOD: "GET",
+    SCRIPT_FILENAME: "/etc/passwd",
+    SCRIPT_NAME: "/index.php",
+    HTTP_X_SECRET_REQUEST_DATA: "yes",
+  });
+  const env = buildEnv(params, { file: "/srv/cgi-bin/users.ts", scriptName: "/users", pathInfo: "/42" });
+  t.ok(Object.isFrozen(env));
+  t.equal(env.SCRIPT_FILENAME, "/srv/cgi-bin/users.ts");
+  t.equal(env.SCRIPT_NAME, "/users");
+  t.equal(env.PATH_INFO, "/42");
+  t.equal(env.GATEWAY_INTERFACE, "CGI/1.1");
+  t.throws(() => {
+    (env as Record<string, string>).REQUEST_METHOD = "POST";
+  });
+  t.equal(process.env.HTTP_X_SECRET_REQUEST_DATA, undefined);
+  t.equal(params.SCRIPT_FILENAME, "/etc/passwd", "the received params are not modified");
+});
