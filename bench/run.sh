@@ -368,13 +368,18 @@ for t in $TARGETS; do
   fi
 done
 
-# worker_pids: the processes that run tscgi scripts (the process itself with --workers 0).
+# worker_pids: the processes that run tscgi scripts: the Node children of the process started
+# (not helpers such as esbuild's service), or that process itself when it has none.
+NODE_EXE=$(readlink -f "$(command -v node)")
 worker_pids() {
-  if ((TSCGI_WORKERS == 0)); then
-    echo "$TSCGI_PID"
-  else
-    pgrep -P "$TSCGI_PID" || true
-  fi
+  local pid found=0
+  for pid in $(pgrep -P "$TSCGI_PID" 2>/dev/null || true); do
+    if [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$NODE_EXE" ]; then
+      echo "$pid"
+      found=1
+    fi
+  done
+  ((found)) || echo "$TSCGI_PID"
 }
 # rss_kib PID FIELD: VmRSS or VmHWM of PID in KiB (0 when gone).
 rss_kib() { awk -v f="$2:" '$1 == f { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }

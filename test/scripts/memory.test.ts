@@ -75,7 +75,7 @@ t.test(`${EDITS} edits and loads keep the heap bounded`, async (t) => {
     "root/_lib/helper.ts": "export const helper = (n: number) => n;\n",
     "root/edit.ts": "export default () => 0;\n",
   });
-  t.teardown(() => tree.remove());
+  if (!process.env.KEEP) t.teardown(() => tree.remove());
   const src = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "scripts", "loader.ts");
   buildSync({
     entryPoints: [src],

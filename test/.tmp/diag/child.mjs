@@ -23,6 +23,7 @@ for (let i = 1; i <= N; i++) {
   await change(file, script(i));
   if (process.env.LIB && i % 10 === 0) await change(root + "/_lib/helper.ts", "export const helper = (n) => n + " + (i % 7) + " * 0;\n");
   let ns = loader.load(file); if (ns instanceof Promise) ns = await ns;
+  if (process.env.CALL) ns.default();
   if (i === 100 || i === N) console.log(i, (await heap() / 1048576).toFixed(2));
   if (process.env.SNAP && (i === 200 || i === N)) { await heap(); v8.writeHeapSnapshot("snap-" + i + ".heapsnapshot"); }
 }

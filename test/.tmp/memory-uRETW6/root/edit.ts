@@ -1,0 +1,5 @@
+interface A { a: number }
+
+export default function () {
+  throw new Error('x');
+}

@@ -1,0 +1,128 @@
+// A real tscgi process over raw FastCGI sockets: what nginx never sends, HAProxy might, and attackers will.
+import t from "tap";
+import { join } from "node:path";
+import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
+import { beginRequest, FcgiClient, parseCgi, requestBytes } from "../helpers/fcgi-client.ts";
+import { repo, startTscgi, type TscgiProcess } from "../helpers/tscgi.ts";
+
+const root = join(repo, "test/fixtures/cgi-bin");
+let tscgi: TscgiProcess;
+t.before(async () => {
+  tscgi = await startTscgi(["--root", root, "--max-params-bytes", "4k", "--log-level", "debug"]);
+});
+t.teardown(() => tscgi?.stop());
+
+const get = (uri: string, extra: Record<string, string> = {}) => {
+  const q = uri.indexOf("?");
+  return {
+    REQUEST_METHOD: "GET",
+    REQUEST_URI: uri,
+    DOCUMENT_URI: q === -1 ? uri : uri.slice(0, q),
+    QUERY_STRING: q === -1 ? "" : uri.slice(q + 1),
+    REMOTE_ADDR: "127.0.0.1",
+    ...extra,
+  };
+};
+
+t.test("SCRIPT_FILENAME from the web server never picks the file", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const hostile = await c.request(1, get("/hello", { SCRIPT_FILENAME: join(root, "_private/secret.ts") }));
+  t.same([parseCgi(hostile.stdout).status, parseCgi(hostile.stdout).body], [200, "Hello, world"]);
+  const none = await c.request(2, get("/nope", { SCRIPT_FILENAME: join(root, "hello.ts") }));
+  t.equal(parseCgi(none.stdout).status, 404);
+  c.close();
+});
+
+t.test("garbage closes that connection only; the process keeps serving", async (t) => {
+  const good = new FcgiClient(tscgi.fastcgiPort);
+  t.equal(parseCgi((await good.request(1, get("/hello"))).stdout).status, 200);
+  for (const garbage of [
+    Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    Buffer.from([2, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), // version 2
+    Buffer.concat([beginRequest(1), beginRequest(1)]), // duplicate active id
+    encodeRecord(RecordType.BeginRequest, 1, Buffer.alloc(3)), // short BEGIN_REQUEST body
+  ]) {
+    const bad = new FcgiClient(tscgi.fastcgiPort);
+    bad.send(garbage);
+    await bad.closed;
+    t.pass(`closed after ${JSON.stringify(garbage.subarray(0, 8).toString("hex"))}`);
+  }
+  t.equal(parseCgi((await good.request(2, get("/hello?name=again"))).stdout).body, "Hello, again");
+  good.close();
+});
+
+t.test("params over max_params_bytes close the connection with a log line", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  c.send(requestBytes(1, get("/hello", { HTTP_COOKIE: "x".repeat(8000) })));
+  await c.closed;
+  await tscgi.waitFor(/fastcgi: .*TSCGI_E_FCGI_PARAMS_TOO_LARGE|fastcgi: .*params/i);
+  t.pass();
+});
+
+t.test("several request ids on one connection are served concurrently", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const order: number[] = [];
+  const slow = c.request(1, get("/wait?ms=300")).then((r) => (order.push(1), r));
+  const fast = c.request(2, get("/hello?name=fast")).then((r) => (order.push(2), r));
+  const [s, f] = await Promise.all([slow, fast]);
+  t.same(order, [2, 1], "the fast request is not held behind the slow one");
+  t.equal(parseCgi(s.stdout).body, "waited 300");
+  t.equal(parseCgi(f.stdout).body, "Hello, fast");
+  c.close();
+});
+
+t.test("FCGI_GET_VALUES is answered with the known names asked for", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  c.send(encodeRecord(RecordType.GetValues, 0, encodeParams({ FCGI_MPXS_CONNS: "", FCGI_MAX_REQS: "", UNKNOWN: "" })));
+  await c.until(() => c.management.length > 0);
+  const m = c.management[0]!;
+  t.equal(m.type, RecordType.GetValuesResult);
+  const text = m.content.toString("latin1");
+  t.match(text, /FCGI_MPXS_CONNS1/);
+  t.match(text, /FCGI_MAX_REQS100/);
+  t.notMatch(text, /UNKNOWN/);
+  c.close();
+});
+
+t.test("FCGI_ABORT_REQUEST fires the script's signal and ends the request once", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  c.send(requestBytes(7, get("/wait?ms=10000")));
+  await new Promise((r) => setTimeout(r, 150));
+  c.send(encodeRecord(RecordType.AbortRequest, 7, Buffer.alloc(0)));
+  await c.until(() => c.responses.get(7)?.done === true);
+  await tscgi.waitFor('"GET /wait?ms=10000" 499');
+  await new Promise((r) => setTimeout(r, 100));
+  const ends = c.responses.get(7)!;
+  t.not(ends.appStatus, 0, "a non-zero appStatus");
+  t.equal(parseCgi((await c.request(8, get("/hello"))).stdout).status, 200, "the connection still serves");
+  c.close();
+});
+
+t.test("other roles get FCGI_UNKNOWN_ROLE", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  c.send(beginRequest(3, 2));
+  await c.until(() => c.responses.get(3)?.done === true);
+  t.equal(c.responses.get(3)!.protocolStatus, 3);
+  c.close();
+});
+
+t.test("without FCGI_KEEP_CONN the connection closes after END_REQUEST", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  c.send(requestBytes(1, get("/hello"), undefined, false));
+  await c.closed;
+  t.equal(c.responses.get(1)?.done, true);
+  t.equal(parseCgi(c.responses.get(1)!.stdout).body, "Hello, world");
+});
+
+t.test("a POST body split across many STDIN records arrives whole", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const body = Buffer.alloc(200_000, 7);
+  const parts = [beginRequest(1), encodeRecord(RecordType.Params, 1, encodeParams({ ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: String(body.length) }))];
+  parts.push(encodeRecord(RecordType.Params, 1, Buffer.alloc(0)));
+  for (let i = 0; i < body.length; i += 30_000) parts.push(encodeRecord(RecordType.Stdin, 1, body.subarray(i, i + 30_000)));
+  parts.push(encodeRecord(RecordType.Stdin, 1, Buffer.alloc(0)));
+  c.send(Buffer.concat(parts));
+  await c.until(() => c.responses.get(1)?.done === true);
+  t.match(JSON.parse(parseCgi(c.responses.get(1)!.stdout).body), { bytes: 200_000 });
+  c.close();
+});
