@@ -1,30 +1,54 @@
+
 import { writeFileSync } from "node:fs";
 import { ScriptLoader } from "./loader.mjs";
-import v8 from "node:v8";
-if (process.env.SM) process.setSourceMapsEnabled(true);
-const root = process.cwd() + "/root";
-writeFileSync(root + "/edit.ts", "export default () => 0;\n");
-writeFileSync(root + "/_lib/helper.ts", "export const helper = (n) => n;\n");
+
+process.setSourceMapsEnabled(true);
+const [root, edits, sampleAt] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const file = root + "/edit.ts";
-const loader = new ScriptLoader({ root });
+const lib = root + "/_lib/helper.ts";
+const loader = new ScriptLoader({ root, hostModules: { tscgi: {} } });
 let changed = () => {};
 loader.onChange(() => changed());
-const script = (i) => 'import { helper } from "./_lib/helper.ts";\nconst rows = Array.from({ length: 1000 }, (_, n) => ({ n: n + ' + i + ' }));\nexport default () => helper(rows[0].n);\n';
+
+const script = (i) =>
+  'import { helper } from "./_lib/helper.ts";\n' +
+  "interface Row { n: number }\n" +
+  "const rows: Row[] = Array.from({ length: 1000 }, (_, n) => ({ n: n + " + i + " }));\n" +
+  "export default () => helper(rows[0].n);\n";
+const helper = (i) => "export const helper = (n: number) => n * 1 + " + (i % 7) + " * 0;\n";
+
 async function change(path, content) {
   const seen = new Promise((resolve) => (changed = resolve));
+  const timer = setTimeout(() => { throw new Error("no change event for " + path); }, 5000);
   writeFileSync(path, content);
   await seen;
+  clearTimeout(timer);
   await new Promise((resolve) => setImmediate(resolve));
 }
-async function heap() { for (let i = 0; i < 4; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)); } return process.memoryUsage().heapUsed; }
-const keep = setInterval(() => {}, 1000);
-const N = Number(process.env.N ?? 1000);
-for (let i = 1; i <= N; i++) {
-  await change(file, script(i));
-  if (process.env.LIB && i % 10 === 0) await change(root + "/_lib/helper.ts", "export const helper = (n) => n + " + (i % 7) + " * 0;\n");
-  let ns = loader.load(file); if (ns instanceof Promise) ns = await ns;
-  if (process.env.CALL) ns.default();
-  if (i === 100 || i === N) console.log(i, (await heap() / 1048576).toFixed(2));
-  if (process.env.SNAP && (i === 200 || i === N)) { await heap(); v8.writeHeapSnapshot("snap-" + i + ".heapsnapshot"); }
+
+async function heap() {
+  for (let i = 0; i < 4; i++) {
+    globalThis.gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return process.memoryUsage().heapUsed;
 }
-loader.close(); clearInterval(keep);
+
+const samples = {};
+for (let i = 1; i <= edits; i++) {
+  await change(file, script(i));
+  if (i % 10 === 0) await change(lib, helper(i));
+  let namespace = loader.load(file);
+  if (namespace instanceof Promise) namespace = await namespace;
+  else throw new Error("edit " + i + " was not reloaded");
+  const answer = namespace.default();
+  if (answer !== i) throw new Error("edit " + i + " answered " + answer);
+  if (i === sampleAt || i === edits) samples[i] = await heap();
+}
+// The stack of a thrown error names the TypeScript line (4) in a plain Node process too.
+await change(file, "interface A { a: number }\n\nexport default function () {\n  throw new Error('x');\n}\n");
+const namespace = await loader.load(file);
+let stack = "";
+try { namespace.default(); } catch (error) { stack = error.stack; }
+loader.close();
+console.log(JSON.stringify({ samples, mapped: stack.includes(file + ":4:9") }));

@@ -1,1 +1,1 @@
-export const helper = (n) => n + 6 * 0;
+export const helper = (n: number) => n * 1 + 3 * 0;
