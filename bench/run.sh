@@ -382,7 +382,11 @@ worker_pids() {
   ((found)) || echo "$TSCGI_PID"
 }
 # rss_kib PID FIELD: VmRSS or VmHWM of PID in KiB (0 when gone).
-rss_kib() { awk -v f="$2:" '$1 == f { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kib() {
+  local v
+  v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null) || v=
+  echo "${v:-0}"
+}
 max_rss_kib() { # FIELD: the largest over the workers
   local pid m=0 v
   for pid in $(worker_pids); do
@@ -393,6 +397,8 @@ max_rss_kib() { # FIELD: the largest over the workers
 }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
+NODE_IDLE_RSS=
+has_target node-http && NODE_IDLE_RSS=$(rss_kib "$NODE_PID" VmRSS)
 IDLE_RSS=
 if has_target tscgi; then
   ((TSCGI_WORKERS == 0)) || sleep 1
@@ -625,6 +631,7 @@ group() { # 1234567 -> 1,234,567
       echo "| tscgi worker memory | RSS before | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
       echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
       echo "| idle, after startup and one request | | $(mib "$IDLE_RSS") | | | | | | |"
+      [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http idle, after one request | | $(mib "$NODE_IDLE_RSS") | | | | | | |"
       for row in "${MEM_ROWS[@]}"; do
         IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
         if [ "$result" = ok ]; then

@@ -1,10 +1,12 @@
 // ScriptLoader: TypeScript scripts compiled and evaluated outside Node's module cache, reloaded on edit.
 
 import t from "tap";
-import { renameSync, rmSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { ScriptCompileError, ScriptImportError, RequireEsmError, ScriptExportError, ScriptNotFoundError } from "../../src/scripts/errors.ts";
 import { isFetchHandler, scriptHandler } from "../../src/scripts/handler.ts";
 import { ScriptLoader, type ScriptExports } from "../../src/scripts/loader.ts";
+import { ScriptResolver } from "../../src/scripts/resolve.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
 process.setSourceMapsEnabled(true);
@@ -270,3 +272,56 @@ t.test("scriptHandler checks the default export", async (t) => {
   t.match((t.throws(() => scriptHandler({ default: { get: 1 } }, "x.ts")) as Error).message, /an object without a fetch method/);
   t.match((t.throws(() => scriptHandler({ default: "text" }, "x.ts")) as Error).message, /a string/);
 });
+
+t.test("the resolver's cache clears on change, so new and deleted scripts are seen", async (t) => {
+  const resolver = new ScriptResolver({ root: tree.path("root"), mount: "/", extensions: [".ts"], index: "index" });
+  const off = loader.onChange(() => resolver.invalidate());
+  t.teardown(off);
+  t.throws(() => resolver.resolve("/brand-new"));
+  await edit({ "root/brand-new.ts": "export default () => 'new';\n" });
+  const { file } = resolver.resolve("/brand-new");
+  t.equal(file, tree.path("root/brand-new.ts"));
+  t.equal(await run("brand-new.ts"), "new");
+  const deleted = changeOf(file);
+  rmSync(file);
+  await deleted;
+  t.ok(t.throws(() => resolver.resolve("/brand-new")) instanceof ScriptNotFoundError);
+});
+
+t.test("an edit written before a request arrives is seen by that request", async (t) => {
+  // The request is read by a socket callback, in the same poll phase as the inotify event at
+  // the earliest; the kernel queued the event at write time, before the request's bytes.
+  const file = tree.path("root/race.ts");
+  tree.write({ "root/race.ts": "export default () => 0;\n" });
+  await loader.load(file);
+  const answers: unknown[] = [];
+  const server = createServer((socket) => {
+    socket.on("data", () => {
+      const namespace = loader.load(file);
+      if (namespace instanceof Promise) {
+        namespace.then((ns) => socket.end(String((ns.default as () => number)())));
+      } else {
+        socket.end("stale " + String((namespace.default as () => number)()));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  for (let i = 1; i <= 50; i++) {
+    writeFileSync(file, `export default () => ${i};\n`);
+    answers.push(await request(port));
+  }
+  t.same(answers, Array.from({ length: 50 }, (_, i) => String(i + 1)), "every request saw the edit before it");
+});
+
+function request(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET"));
+    let body = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => (body += chunk));
+    socket.on("end", () => resolve(body));
+    socket.on("error", reject);
+  });
+}

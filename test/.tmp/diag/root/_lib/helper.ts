@@ -1,1 +1,0 @@
-export const helper = (n: number) => n * 1 + 3 * 0;

@@ -1,5 +1,0 @@
-interface A { a: number }
-
-export default function () {
-  throw new Error('x');
-}
