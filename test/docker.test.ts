@@ -37,7 +37,8 @@ t.test("the image starts and answers", { skip: why ?? false, timeout: 600_000 },
     }
   }
   t.equal(body, "Hello, Docker", "the HTTP front answers");
-  t.match(run("logs", name), /listening on fastcgi/, "the start-up line is in the container log");
+  const logs = spawnSync(tool, ["logs", name], { encoding: "utf8" });
+  t.match(logs.stdout + logs.stderr, /listening on fastcgi/, "the start-up line is in the container log");
   if (!nginxMissing()) {
     const nginx = await startNginx(`127.0.0.1:${fastcgi}`);
     t.teardown(() => nginx.stop());

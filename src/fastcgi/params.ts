@@ -29,11 +29,25 @@ const NAME_CACHE_MAX_ENTRIES = 4096;
  * and internalizing a fresh string: about half the cost of decoding a PARAMS stream.
  */
 const names = new Map<number, string>();
+/**
+ * The name seen at each position of the last PARAMS stream: a web server sends the same names
+ * in the same order on every request, so one comparison usually finds the string to reuse.
+ */
+const byPosition: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
 
 /** Decodes a name, reusing the string from an earlier request for a short ASCII name. */
-function decodeName(buf: Buffer, start: number, end: number): string {
+function decodeName(buf: Buffer, start: number, end: number, position: number): string {
+  if (process.env["NOCACHE"]) return buf.toString("utf8", start, end);
   const length = end - start;
   if (length > NAME_CACHE_MAX_LENGTH) return (buf as unknown as Slicer).utf8Slice(start, end);
+  const guess = position < 256 ? byPosition[position] : undefined;
+  if (guess !== undefined && guess.length === length && sameAscii(guess, buf, start)) return guess;
+  const name = lookUpName(buf, start, end, length);
+  if (position < 256 && name.length === length) byPosition[position] = name;
+  return name;
+}
+
+function lookUpName(buf: Buffer, start: number, end: number, length: number): string {
   let hash = length;
   let high = 0;
   for (let i = start; i < end; i++) {
@@ -163,7 +177,7 @@ export class ParamsDecoder {
     if (part === null) {
       if (end - i >= length) {
         this.#used = length;
-        return isName ? decodeName(buf, i, i + length) : (buf as unknown as Slicer).utf8Slice(i, i + length);
+        return isName ? decodeName(buf, i, i + length, this.#pairs) : (buf as unknown as Slicer).utf8Slice(i, i + length);
       }
       // Bounded: #lengthDone refused any length past maxBytes.
       const fresh = Buffer.allocUnsafe(length);
@@ -182,7 +196,7 @@ export class ParamsDecoder {
     this.#used = want;
     this.#part = null;
     this.#partFill = 0;
-    return isName ? decodeName(part, 0, length) : (part as unknown as Slicer).utf8Slice(0, length);
+    return isName ? decodeName(part, 0, length, this.#pairs) : (part as unknown as Slicer).utf8Slice(0, length);
   }
 
   #lengthDone(length: number): void {

@@ -177,7 +177,12 @@ export class ScriptLoader {
     const dir = dirname(file);
     const imports: Promise<void>[] = [];
     for (const match of code.matchAll(REQUIRE_CALL)) {
-      const specifier = JSON.parse(match[1]!) as string;
+      let specifier: string;
+      try {
+        specifier = JSON.parse(match[1]!) as string;
+      } catch {
+        continue;
+      }
       if (!isPath(specifier)) continue;
       const dependency = this.#resolveLocal(dir, specifier);
       if (dependency !== null && isCompiled(dependency)) imports.push(this.#precompile(dependency, seen));

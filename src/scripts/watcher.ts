@@ -81,7 +81,9 @@ export class DirectoryWatcher {
       // Not persistent: watching alone must not keep a process (tscgi cgi FILE, tests) alive.
       watcher = watch(dir, { persistent: false }, (_event, name) => this.#event(dir, name));
     } catch (error) {
-      this.#log?.(`cannot watch ${dir} for changes (${(error as Error).message}); edits there need a restart`);
+      // ENOSPC here means the inotify watch limit: raise fs.inotify.max_user_watches.
+      const hint = (error as { code?: unknown }).code === "ENOSPC" ? " (raise the sysctl fs.inotify.max_user_watches)" : "";
+      this.#log?.(`cannot watch ${dir} for changes: ${(error as Error).message}${hint}; edits there are not seen until a restart`);
       return;
     }
     // A watched directory that is removed reports an error or simply goes quiet: forget it.

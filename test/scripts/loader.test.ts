@@ -289,39 +289,35 @@ t.test("the resolver's cache clears on change, so new and deleted scripts are se
 });
 
 t.test("an edit written before a request arrives is seen by that request", async (t) => {
-  // The request is read by a socket callback, in the same poll phase as the inotify event at
-  // the earliest; the kernel queued the event at write time, before the request's bytes.
+  // On a connection already open, the edit and the request become readable in the same poll
+  // phase; the kernel queued the inotify event at write time, before the request's bytes.
   const file = tree.path("root/race.ts");
   tree.write({ "root/race.ts": "export default () => 0;\n" });
   await loader.load(file);
-  const answers: unknown[] = [];
   const server = createServer((socket) => {
+    socket.setEncoding("utf8");
     socket.on("data", () => {
       const namespace = loader.load(file);
-      if (namespace instanceof Promise) {
-        namespace.then((ns) => socket.end(String((ns.default as () => number)())));
-      } else {
-        socket.end("stale " + String((namespace.default as () => number)()));
-      }
+      if (namespace instanceof Promise) namespace.then((ns) => socket.write(String((ns.default as () => number)()) + "\n"));
+      else socket.write("stale\n");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.teardown(() => server.close());
   const { port } = server.address() as AddressInfo;
-  for (let i = 1; i <= 50; i++) {
-    writeFileSync(file, `export default () => ${i};\n`);
-    answers.push(await request(port));
-  }
-  t.same(answers, Array.from({ length: 50 }, (_, i) => String(i + 1)), "every request saw the edit before it");
-});
-
-function request(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write("GET"));
-    let body = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk) => (body += chunk));
-    socket.on("end", () => resolve(body));
-    socket.on("error", reject);
+  const client = connect(port, "127.0.0.1");
+  await new Promise((resolve) => client.once("connect", resolve));
+  client.setNoDelay(true);
+  client.setEncoding("utf8");
+  t.teardown(() => {
+    client.destroy();
+    server.close();
   });
-}
+  const answers: string[] = [];
+  for (let i = 1; i <= 100; i++) {
+    const answer = new Promise<string>((resolve) => client.once("data", (chunk: string) => resolve(chunk.trim())));
+    writeFileSync(file, `export default () => ${i};\n`);
+    client.write("GET\n");
+    answers.push(await answer);
+  }
+  t.same(answers, Array.from({ length: 100 }, (_, i) => String(i + 1)), "every request saw the edit written before it");
+});
