@@ -356,7 +356,10 @@ for t in $TARGETS; do
     tail_log "${LOG_OF[$t]}"
     [ "$t" = php-fpm ] && tail_log "$RUN/php-fpm.out"
     tail_log "$RUN/nginx-error.log"
-    die "${NAME[$t]} did not answer 200 at ${URL[$t]} within 20 s"
+    if kill -0 "${PID_OF[$t]}" 2>/dev/null; then
+      die "${NAME[$t]} did not answer 200 at ${URL[$t]} within 20 s"
+    fi
+    die "${NAME[$t]} exited at start-up (log above)"
   fi
   got=$(curl -s -D "$RUN/check-$t.headers" --max-time 5 "${URL[$t]}" || true)
   ctype=$(awk 'tolower($1) == "content-type:" { sub(/\r$/, ""); $1 = ""; sub(/^ /, ""); print }' "$RUN/check-$t.headers")

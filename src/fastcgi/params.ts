@@ -37,7 +37,6 @@ const byPosition: (string | undefined)[] = new Array<string | undefined>(256).fi
 
 /** Decodes a name, reusing the string from an earlier request for a short ASCII name. */
 function decodeName(buf: Buffer, start: number, end: number, position: number): string {
-  if (process.env["NOCACHE"]) return buf.toString("utf8", start, end);
   const length = end - start;
   if (length > NAME_CACHE_MAX_LENGTH) return (buf as unknown as Slicer).utf8Slice(start, end);
   const guess = position < 256 ? byPosition[position] : undefined;

@@ -6,7 +6,7 @@ import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
-import { ScriptExportError } from "../scripts/errors.ts";
+import { isFetchHandler, scriptHandler } from "../scripts/handler.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
@@ -33,26 +33,11 @@ export interface DispatcherOptions {
   accessLog: AccessLog | null;
 }
 
-type Handler = { kind: "classic"; fn: CgiHandler } | { kind: "fetch"; obj: FetchHandler };
-
 interface InFlight {
   ctx: CgiContext | null;
   exchange: Exchange;
   start: number;
   timedOut: boolean;
-}
-
-const handlers = new WeakMap<object, Handler>();
-
-function handlerOf(mod: Record<string, unknown>, file: string): Handler {
-  let h = handlers.get(mod);
-  if (h) return h;
-  const d = mod.default;
-  if (typeof d === "function") h = { kind: "classic", fn: d as CgiHandler };
-  else if (d && typeof (d as FetchHandler).fetch === "function") h = { kind: "fetch", obj: d as FetchHandler };
-  else throw new ScriptExportError(file, d === undefined ? "missing" : `a ${typeof d}`);
-  handlers.set(mod, h);
-  return h;
 }
 
 function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
@@ -106,12 +91,13 @@ export class Dispatcher {
       }
       const loaded = this.#o.loader.load(location.file);
       const mod = loaded instanceof Promise ? await loaded : loaded;
-      const handler = handlerOf(mod, scriptFile);
+      const handler = scriptHandler(mod, scriptFile);
       const env = buildEnv(params, location);
       const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
       entry.ctx = ctx;
-      const result =
-        handler.kind === "classic" ? await handler.fn(ctx) : await handler.obj.fetch(ctx.request, env, ctx);
+      const result = isFetchHandler(handler)
+        ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
+        : await (handler as CgiHandler)(ctx);
       if (entry.timedOut || ctx.closed) return;
       status = await this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
     } catch (error) {
