@@ -20,6 +20,7 @@ ROUNDS=${BENCH_ROUNDS:-1}
 TSCGI_WORKERS=${BENCH_TSCGI_WORKERS:-0}
 PHP_KEEPALIVE=${BENCH_PHP_KEEPALIVE:-on}
 OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/tscgi-bench-latest.md}
+MEM_HUMAN=$(awk -v b="$MEM_BYTES" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else if (b >= 1048576) printf "%g MiB", b / 1048576; else printf "%d bytes", b }')
 KEEP=${BENCH_KEEP:-0}
 
 # Targets tscgi is held to.
@@ -105,7 +106,7 @@ cleanup() {
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do rev+=("${PIDS[i]}"); done
     stop_pids "${rev[@]}"
   fi
-  if [ "$KEEP" = 1 ] || ((rc != 0)); then
+  if [ "$KEEP" = 1 ] || ((rc == 1)); then
     log "run directory kept: $RUN"
   else
     rm -rf "$RUN"
@@ -406,6 +407,9 @@ IDLE_RSS=
 if has_target tscgi; then
   ((TSCGI_WORKERS == 0)) || sleep 1
   IDLE_RSS=$(max_rss_kib VmRSS)
+  if ((TSCGI_WORKERS > 0)) && [ "$(worker_pids)" = "$TSCGI_PID" ]; then
+    NOTES+=("tscgi --workers $TSCGI_WORKERS started no worker processes: everything ran in the one process started (pid $TSCGI_PID)")
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -414,19 +418,27 @@ fi
 # is warmed once, and with several rounds the median run is reported.
 
 declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED
-declare -A R_RPS R_P50 R_P99 R_ERR R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
-run_wrk() { # target conns duration
-  wrk -t1 -c"$2" -d"$3s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$1]}" 2>&1
+# R_STATUS ... R_TIMEOUT are filled and read through indirect names (printf -v, ${!v}).
+# shellcheck disable=SC2034
+declare -A R_RPS R_P50 R_P99 R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
+run_wrk() { # target conns duration outfile
+  # In the background and waited for, so that a signal stops the run at once.
+  wrk -t1 -c"$2" -d"$3s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$1]}" >"$4" 2>&1 &
+  CLIENT_PID=$!
+  local rc=0
+  wait "$CLIENT_PID" || rc=$?
+  CLIENT_PID=
+  return "$rc"
 }
 
 measure() { # target conns round
   local t=$1 c=$2 r=$3 k line out="$RUN/wrk-$1-$2-$3.txt" served
   if ((r == 1 && WARMUP > 0)); then
     log "warming ${NAME[$t]} at $c connections (${WARMUP}s)"
-    run_wrk "$t" "$c" "$WARMUP" >"$RUN/wrk-$t-$c-warm.txt" || true
+    run_wrk "$t" "$c" "$WARMUP" "$RUN/wrk-$t-$c-warm.txt" || true
   fi
   log "measuring ${NAME[$t]} at $c connections (${DURATION}s$( ((ROUNDS > 1)) && echo ", round $r of $ROUNDS"))"
-  run_wrk "$t" "$c" "$DURATION" >"$out" || true
+  run_wrk "$t" "$c" "$DURATION" "$out" || true
   line=$(grep '^WRK ' "$out" || true)
   if [ -z "$line" ]; then
     cat "$out" >&2
@@ -530,13 +542,12 @@ mem_phase() { # label expect-check curl-args...
   hwm=$(max_rss_kib VmHWM)
   read -r code down up secs <"$RUN/mem-$label.status" || true
   MEM_CODE=${code:-000} MEM_DOWN=${down:-0} MEM_UP=${up:-0} MEM_SECS=${secs:-0} MEM_RC=$rc MEM_OUT=$out
-  MEM_MAX=$max MEM_HWM=$hwm MEM_SAMPLES=$n
+  MEM_MAX=$max MEM_HWM=$hwm
 }
 
 if has_target tscgi && [ "$MEMORY" = 1 ]; then
   # A sparse file: MEM_BYTES of zeros that take no disk and let curl send a Content-Length.
   truncate -s "$MEM_BYTES" "$RUN/body.bin"
-  MEM_HUMAN=$(awk -v b="$MEM_BYTES" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else printf "%g MiB", b / 1048576 }')
   if ((MEM_BYTES == 1073741824)); then
     EXPECT_SHA=49bc20df15e412a64472421e13fe86ff1c5165e18b2afccf160d4dc19fe68a14
   else
@@ -610,7 +621,7 @@ group() { # 1234567 -> 1,234,567
   done
   if has_target tscgi; then
     echo
-    echo "Targets for tscgi: ≥ ${GOAL_VS_PHP}× PHP-FPM, ≥ ${GOAL_VS_NODE}× node:http, 0 errors, worker RSS < $GOAL_RSS_MIB MiB while 1 GiB streams."
+    echo "Targets for tscgi: ≥ ${GOAL_VS_PHP}× PHP-FPM, ≥ ${GOAL_VS_NODE}× node:http, 0 errors, worker RSS < $GOAL_RSS_MIB MiB while $MEM_HUMAN streams in or out."
     echo
     for c in $CONNS; do
       [ -n "${RPS[tscgi:$c]:-}" ] || continue
@@ -631,10 +642,10 @@ group() { # 1234567 -> 1,234,567
     done
     if ((${#MEM_ROWS[@]})); then
       echo
-      echo "| tscgi worker memory | RSS before | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
+      echo "| tscgi worker memory | RSS at start | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
       echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-      echo "| idle, after startup and one request | | $(mib "$IDLE_RSS") | | | | | | |"
-      [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http idle, after one request | | $(mib "$NODE_IDLE_RSS") | | | | | | |"
+      echo "| idle, after startup and one request | $(mib "$IDLE_RSS") | | | | | | | |"
+      [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http idle, after one request | $(mib "$NODE_IDLE_RSS") | | | | | | | |"
       for row in "${MEM_ROWS[@]}"; do
         IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
         if [ "$result" = ok ]; then
@@ -647,7 +658,7 @@ group() { # 1234567 -> 1,234,567
   fi
   if ((${#NOTES[@]})); then
     echo
-    echo "Problems seen:"
+    echo "Notes and problems:"
     for n in "${NOTES[@]}"; do echo "- $n"; done
   fi
 } >"$RUN/results.md"

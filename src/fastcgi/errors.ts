@@ -59,8 +59,8 @@ export class ParamsTooLargeError extends FcgiProtocolError {
   readonly limit: number;
   constructor(limit: number) {
     super(
-      `fastcgi: a request's PARAMS stream exceeds ${limit} bytes (maxParamsBytes); usually very large ` +
-        `cookies or headers. Raise maxParamsBytes, or lower the web server's header limits. Connection closed.`,
+      `fastcgi: a request's PARAMS stream exceeds ${limit} bytes (max_params_bytes); usually very large ` +
+        `cookies or headers. Raise max_params_bytes, or lower the web server's header limits. Connection closed.`,
     );
     this.limit = limit;
   }
@@ -73,8 +73,8 @@ export class TooManyParamsError extends FcgiProtocolError {
   readonly limit: number;
   constructor(limit: number) {
     super(
-      `fastcgi: a request's PARAMS stream has more than ${limit} name-value pairs (maxParamsPairs); ` +
-        `raise maxParamsPairs, or lower the number of headers the web server forwards. Connection closed.`,
+      `fastcgi: a request's PARAMS stream has more than ${limit} name-value pairs (max_params); ` +
+        `raise max_params, or lower the number of headers the web server forwards. Connection closed.`,
     );
     this.limit = limit;
   }

@@ -341,7 +341,7 @@ for (const [name, bytes, code] of [
 t.test("the params caps are logged as warnings, framing faults as errors", async (t) => {
   const big = harness({ maxParamsBytes: 16 });
   big.conn.receive(Buffer.concat([client.begin(1), client.params(1, { A: "x".repeat(20) })]));
-  t.match(big.logs[0], /^warn: .*maxParamsBytes/);
+  t.match(big.logs[0], /^warn: .*max_params_bytes/);
   const bad = harness();
   bad.conn.receive(Buffer.from("\x02\x01"));
   bad.conn.receive(Buffer.alloc(6));
