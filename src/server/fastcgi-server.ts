@@ -26,8 +26,9 @@ export class FastCgiServer {
       void dispatcher.dispatch(new FastCgiExchange(request));
     };
     this.#server = createServer({ noDelay: true }, (socket) => {
-      socket.setNoDelay(true);
-      options.log?.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
+      if (options.log?.enabled("debug")) {
+        options.log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
+      }
       const connection = new Connection(socket, handler, options.connection);
       this.#connections.set(socket, connection);
       socket.on("data", (chunk: Buffer) => connection.receive(chunk));

@@ -81,6 +81,11 @@ export class Logger {
     this.#level = LEVELS[level];
   }
 
+  /** True when a line at this level would be written: lets callers skip building it. */
+  enabled(level: LogLevel): boolean {
+    return LEVELS[level] <= this.#level;
+  }
+
   #write(level: LogLevel, message: string): void {
     if (LEVELS[level] > this.#level) return;
     this.#sink.line(`[${new Date().toISOString()}] ${level.toUpperCase()}: ${message}`);
