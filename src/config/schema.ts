@@ -160,7 +160,7 @@ export const schema: Schema = {
   workers: {
     default: "0",
     ...integer(0, 1024),
-    description: "worker processes; 0 serves everything from a single process",
+    description: "worker processes; 0 serves everything from a single process (the only mode so far: a larger value logs a warning)",
   },
   access_log: {
     default: "stdout",

@@ -1,7 +1,9 @@
 // Connection: one transport connection's protocol state: request ids, multiplexing, management records, flow control.
 
 import {
+  FCGI_HEADER_LEN,
   FCGI_KEEP_CONN,
+  FCGI_MAX_CONTENT_LENGTH,
   FCGI_MAX_CONNS,
   FCGI_MAX_REQS,
   FCGI_MPXS_CONNS,
@@ -20,12 +22,14 @@ import {
 } from "./errors.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
+import { writeHeader } from "./record.ts";
 import { Request, type RequestHost } from "./request.ts";
 import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
 
 /** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
 export interface Transport {
-  write(chunk: Uint8Array): boolean; // false = kernel buffer full, wait for 'drain'
+  /** false = kernel buffer full, wait for 'drain'; the callback runs once the chunk was handed to the kernel (or failed). */
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
   end(): void;
@@ -118,6 +122,36 @@ class Host implements RequestHost {
       this.transport.once("drain", this.#onDrain);
     }
     return this.#drain;
+  }
+
+  /**
+   * Frames `data` as stream records around the caller's own bytes (no copy) in one corked write.
+   * Resolves once the bytes were handed to the kernel, so the caller may reuse its buffer then:
+   * a streamed response holds at most one chunk per request in memory.
+   */
+  sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void> {
+    if (this.dead) return RESOLVED;
+    const t = this.transport;
+    t.cork();
+    const done = new Promise<void>((resolve) => {
+      for (let start = 0; start < data.length; ) {
+        const n = Math.min(data.length - start, FCGI_MAX_CONTENT_LENGTH);
+        const padding = -n & 7;
+        const header = Buffer.allocUnsafe(FCGI_HEADER_LEN + padding);
+        writeHeader(header, 0, type, requestId, n, padding);
+        const last = start + n >= data.length;
+        t.write(header.subarray(0, FCGI_HEADER_LEN));
+        if (padding === 0) t.write(data.subarray(start, start + n), last ? () => resolve() : undefined);
+        else {
+          t.write(data.subarray(start, start + n));
+          header.fill(0, FCGI_HEADER_LEN);
+          t.write(header.subarray(FCGI_HEADER_LEN), last ? () => resolve() : undefined);
+        }
+        start += n;
+      }
+    });
+    t.uncork();
+    return done;
   }
 
   sendNow(chunk: Buffer): void {

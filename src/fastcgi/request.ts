@@ -11,6 +11,7 @@ export interface RequestHost {
   readonly stdinHighWaterMark: number;
   /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
   send(chunk: Buffer): Promise<void>;
+  sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void>;
   /** Writes without waiting: small records the protocol requires regardless of backpressure. */
   sendNow(chunk: Buffer): void;
   /** The request's END_REQUEST went out: forget its id (and close if the web server asked). */
@@ -28,6 +29,8 @@ interface StdinWaiter {
 
 /** Shared results, so the fast paths allocate no promise. */
 const RESOLVED: Promise<void> = Promise.resolve();
+/** STDOUT chunks from this size on are written by reference instead of copied (see Host.sendFramed). */
+export const FRAME_BY_REFERENCE = 16 * 1024;
 const STDIN_END: Promise<Uint8Array | null> = Promise.resolve(null);
 const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
 
@@ -97,6 +100,8 @@ export class Request implements FcgiRequest {
   writeStdout(chunk: Uint8Array): Promise<void> {
     // An empty STDOUT record would end the stream (section 3.3), so empty writes send nothing.
     if (this.#ended || chunk.length === 0) return RESOLVED;
+    // Large chunks are framed around the script's own bytes; small ones are cheaper copied into one buffer.
+    if (chunk.length >= FRAME_BY_REFERENCE) return this.#host.sendFramed(RecordType.Stdout, this.id, chunk);
     return this.#host.send(encodeStream(RecordType.Stdout, this.id, chunk));
   }
 

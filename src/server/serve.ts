@@ -81,6 +81,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     close();
     throw error;
   }
+  if (config.workers > 0) {
+    // Said loudly rather than ignored: the pool of worker processes is not built yet.
+    log.warn(`workers = ${config.workers}: worker processes are not supported yet; serving from this one process`);
+  }
   log.info(`serving ${config.root} (pid ${process.pid})`);
   log.info(`listening on fastcgi ${formatAddress(fastcgiAddress)}`);
   if (httpAddress) log.info(`listening on http ${formatAddress(httpAddress)}`);
