@@ -17,12 +17,15 @@ export interface TscgiProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startTscgi(args: string[] = [], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<TscgiProcess> {
-  const fastcgiPort = await freePort();
+export async function startTscgi(
+  args: string[] = [],
+  options: { cwd?: string; env?: Record<string, string>; listen?: string } = {},
+): Promise<TscgiProcess> {
+  const fastcgiPort = options.listen ? 0 : await freePort();
   const httpPort = await freePort();
   const child = spawn(
     process.execPath,
-    [bin, "serve", "--listen", `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args],
+    [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args],
     { cwd: options.cwd ?? repo, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
