@@ -7,6 +7,10 @@
 # measurement); exits 1 only when a component cannot be installed or started.
 set -euo pipefail
 
+# The whole script is one brace group, read entirely before any of it runs: editing this file
+# while a run is under way cannot change what that run executes.
+{
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
 
@@ -19,6 +23,7 @@ MEM_BYTES=${BENCH_MEM_BYTES:-1073741824}
 ROUNDS=${BENCH_ROUNDS:-1}
 TSCGI_WORKERS=${BENCH_TSCGI_WORKERS:-0}
 PHP_KEEPALIVE=${BENCH_PHP_KEEPALIVE:-on}
+UPSTREAM_KEEPALIVE=${BENCH_UPSTREAM_KEEPALIVE:-16}
 OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/tscgi-bench-latest.md}
 MEM_HUMAN=$(awk -v b="$MEM_BYTES" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else if (b >= 1048576) printf "%g MiB", b / 1048576; else printf "%d bytes", b }')
 KEEP=${BENCH_KEEP:-0}
@@ -35,6 +40,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
+is_uint "$UPSTREAM_KEEPALIVE" && ((UPSTREAM_KEEPALIVE > 0)) || die "BENCH_UPSTREAM_KEEPALIVE must be a positive number, got '$UPSTREAM_KEEPALIVE'"
 [[ $PHP_KEEPALIVE == on || $PHP_KEEPALIVE == off ]] || die "BENCH_PHP_KEEPALIVE must be on or off, got '$PHP_KEEPALIVE'"
 is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1 to 20, got '$ROUNDS'"
 is_uint "$TSCGI_WORKERS" || die "BENCH_TSCGI_WORKERS must be a number, got '$TSCGI_WORKERS'"
@@ -266,7 +272,7 @@ EOF
 
   upstream php_fpm {
     server 127.0.0.1:$P_PHP;
-$( [ "$PHP_KEEPALIVE" = on ] && printf '    keepalive 16;\n    keepalive_requests 1000000;' )
+$( [ "$PHP_KEEPALIVE" = on ] && printf '    keepalive %s;\n    keepalive_requests 1000000;' "$UPSTREAM_KEEPALIVE" )
   }
   server {
     listen 127.0.0.1:$P_FRONT_PHP;
@@ -284,7 +290,7 @@ EOF
 
   upstream node_http {
     server 127.0.0.1:$P_NODE;
-    keepalive 16;
+    keepalive $UPSTREAM_KEEPALIVE;
     keepalive_requests 1000000;
   }
   server {
@@ -303,7 +309,7 @@ EOF
 
   upstream tscgi {
     server 127.0.0.1:$P_TSCGI;
-    keepalive 16;
+    keepalive $UPSTREAM_KEEPALIVE;
     keepalive_requests 1000000;
   }
   server {
@@ -606,11 +612,11 @@ group() { # 1234567 -> 1,234,567
     "node $(node -v), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up$( ((ROUNDS > 1)) && echo ", median of $ROUNDS interleaved rounds (range in brackets)")."
   echo "Load average before / after the throughput runs: $LOAD_BEFORE / $LOAD_AFTER (other work on the machine skews the numbers; ratios from one run are only as steady as the machine)."
   setup=()
-  has_target tscgi && setup+=("tscgi --workers $TSCGI_WORKERS over FastCGI (keepalive 16)")
+  has_target tscgi && setup+=("tscgi --workers $TSCGI_WORKERS over FastCGI (keepalive $UPSTREAM_KEEPALIVE)")
   if has_target php-fpm; then
-    if [ "$PHP_KEEPALIVE" = on ]; then setup+=("PHP-FPM pm static 2 children over FastCGI (keepalive 16)"); else setup+=("PHP-FPM pm static 2 children over FastCGI (no keepalive)"); fi
+    if [ "$PHP_KEEPALIVE" = on ]; then setup+=("PHP-FPM pm static 2 children over FastCGI (keepalive $UPSTREAM_KEEPALIVE)"); else setup+=("PHP-FPM pm static 2 children over FastCGI (no keepalive)"); fi
   fi
-  has_target node-http && setup+=("node:http 1 process over HTTP/1.1 (keepalive 16)")
+  has_target node-http && setup+=("node:http 1 process over HTTP/1.1 (keepalive $UPSTREAM_KEEPALIVE)")
   has_target nginx && setup+=("nginx return (the ceiling)")
   echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
@@ -672,3 +678,6 @@ group() { # 1234567 -> 1,234,567
 
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"
+
+exit 0
+}
