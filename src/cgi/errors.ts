@@ -33,3 +33,11 @@ export class BodyReadError extends TscgiError {
     super("the request body ended early: the web server aborted the request or closed the connection");
   }
 }
+
+export class ClientGoneError extends TscgiError {
+  readonly code = "TSCGI_E_CLIENT_GONE";
+  override readonly status = 499;
+  constructor() {
+    super("the client went away (or the web server aborted the request); stop writing: check cgi.signal in long loops");
+  }
+}

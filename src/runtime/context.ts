@@ -3,6 +3,7 @@ import { bodyStream } from "../cgi/body.ts";
 import type { Exchange } from "../cgi/exchange.ts";
 import { checkHeader, checkStatus, type HeaderList } from "../cgi/head.ts";
 import { buildRequest } from "../cgi/request.ts";
+import { ClientGoneError } from "../cgi/errors.ts";
 import type { Cgi, CgiEnv } from "./types.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -88,7 +89,9 @@ export class CgiContext implements Cgi {
   }
 
   write(chunk: string | Uint8Array): Promise<void> {
-    if (this.#closed || this.#exchange.aborted) return DONE;
+    // A loop that streams without watching cgi.signal must still end when nobody listens.
+    if (this.#exchange.aborted) return Promise.reject(new ClientGoneError());
+    if (this.#closed) return DONE;
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     if (!this.#started) {
       this.#started = true;

@@ -170,7 +170,10 @@ export class Dispatcher {
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
     const where = `${params.REQUEST_METHOD ?? "-"} ${params.REQUEST_URI ?? params.DOCUMENT_URI ?? "-"}`;
-    if (status >= 500 || !isTscgiError(error)) {
+    if (exchange.aborted) {
+      // The client left: whatever the script threw afterwards is no fault of its own.
+      this.#o.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
+    } else if (status >= 500 || !isTscgiError(error)) {
       this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}]`);
     } else {
       this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);

@@ -240,3 +240,22 @@ t.test("the access log escapes control characters in request data", async (t) =>
   t.notMatch(line, /\n/);
   t.match(line, /\\"\\x0a\[forged\] line/);
 });
+
+t.test("a streaming loop that ignores cgi.signal still ends when the client goes away", async (t) => {
+  logged.length = 0;
+  let writes = 0;
+  const ex = new RecordingExchange({ DOCUMENT_URI: "/loop" });
+  const scripts = {
+    loop: async (cgi: Cgi) => {
+      for (;;) {
+        await cgi.write("x");
+        if (++writes === 5) ex.abort();
+      }
+    },
+  };
+  await dispatcher(scripts).dispatch(ex);
+  t.equal(writes, 5, "the sixth write rejected");
+  await new Promise((r) => setImmediate(r));
+  t.notMatch(logged.join("\n"), /ERROR/, "a client leaving is not logged as an error");
+  t.match(logged.join("\n"), /" 499 /, "the access log says 499");
+});
