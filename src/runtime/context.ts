@@ -4,16 +4,12 @@ import type { Exchange } from "../cgi/exchange.ts";
 import { checkHeader, checkStatus, type HeaderList } from "../cgi/head.ts";
 import { buildRequest } from "../cgi/request.ts";
 import { ClientGoneError } from "../cgi/errors.ts";
+import { HeadersSentError } from "./errors.ts";
 import type { Cgi, CgiEnv } from "./types.ts";
 
 const DONE: Promise<void> = Promise.resolve();
 const DEFAULT_TYPE = "text/html; charset=utf-8";
 
-export class HeadersSentError extends Error {
-  constructor(what: string) {
-    super(`cannot set ${what} after the first cgi.write(): headers are already sent`);
-  }
-}
 
 export class CgiContext implements Cgi {
   readonly env: CgiEnv;
