@@ -13,6 +13,12 @@ export function checkHeader(name: string, value: string): void {
   if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new InvalidHeaderError(name, value);
 }
 
+/** True when the list has a header of that (lower-case) name, in any case. */
+export function hasHeader(headers: HeaderList, lowerName: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return true;
+  return false;
+}
+
 export function checkStatus(status: unknown): number {
   if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
     throw new InvalidStatusError(status);

@@ -1,5 +1,5 @@
 // Turns what a script returned into status, headers and a body (DESIGN: "Output").
-import { checkHeader, type HeaderList } from "./head.ts";
+import { checkHeader, hasHeader, type HeaderList } from "./head.ts";
 
 export interface ScriptResponse {
   status: number;
@@ -10,11 +10,6 @@ export interface ScriptResponse {
 const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
 const BYTES = "application/octet-stream";
-
-function hasHeader(headers: HeaderList, lowerName: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return true;
-  return false;
-}
 
 function withBody(status: number, headers: HeaderList, type: string, body: Uint8Array): ScriptResponse {
   if (!hasHeader(headers, "content-type")) headers.push("Content-Type", type);

@@ -1,7 +1,7 @@
 // The Cgi context a classic-style script receives: env, lazy Request, query, signal, streaming output.
 import { bodyStream } from "../cgi/body.ts";
 import type { Exchange } from "../cgi/exchange.ts";
-import { checkHeader, checkStatus, type HeaderList } from "../cgi/head.ts";
+import { checkHeader, checkStatus, hasHeader, type HeaderList } from "../cgi/head.ts";
 import { buildRequest } from "../cgi/request.ts";
 import { ClientGoneError } from "../cgi/errors.ts";
 import { HeadersSentError } from "./errors.ts";
@@ -91,7 +91,7 @@ export class CgiContext implements Cgi {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     if (!this.#started) {
       this.#started = true;
-      if (!this.#headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "content-type")) {
+      if (!hasHeader(this.#headers, "content-type")) {
         this.#headers.push("Content-Type", DEFAULT_TYPE);
       }
       return this.#exchange.head(this.#status || 200, this.#headers, this.#isHead ? null : bytes, false);

@@ -1,20 +1,13 @@
-// Listen addresses: "HOST:PORT", "[::1]:PORT", "PORT", or a Unix socket path.
+// Binding listeners to the addresses the config layer validated (see splitListen there).
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, type Server } from "node:net";
+import { splitListen, type ListenAddress } from "../config/index.ts";
 import { ListenError } from "./errors.ts";
 
-export type ListenAddress = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
-
-export function parseListen(value: string): ListenAddress {
-  if (value.includes("/")) return { kind: "unix", path: value };
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
-  if (m) return { kind: "tcp", host: m[1] ?? (m[2] || "127.0.0.1"), port: Number(m[3]) };
-  if (/^\d+$/.test(value)) return { kind: "tcp", host: "127.0.0.1", port: Number(value) };
-  throw new Error(`not a listen address: ${value}`);
-}
+export { splitListen, type ListenAddress };
 
 export function formatAddress(a: ListenAddress): string {
-  if (a.kind === "unix") return `unix:${a.path}`;
+  if ("path" in a) return `unix:${a.path}`;
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
@@ -34,7 +27,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
 
 /** Binds a server (net or http) to an address; resolves to what was really bound (port 0 -> the port). */
 export async function listenOn(server: Server, address: ListenAddress, label: string): Promise<ListenAddress> {
-  if (address.kind === "unix") await clearStaleSocket(address.path);
+  if ("path" in address) await clearStaleSocket(address.path);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => reject(new ListenError(label, error));
     server.once("error", onError);
@@ -42,10 +35,10 @@ export async function listenOn(server: Server, address: ListenAddress, label: st
       server.off("error", onError);
       resolve();
     };
-    if (address.kind === "unix") server.listen(address.path, done);
+    if ("path" in address) server.listen(address.path, done);
     else server.listen(address.port, address.host, done);
   });
   const bound = server.address();
-  if (address.kind === "tcp" && bound && typeof bound === "object") return { ...address, port: bound.port };
+  if (!("path" in address) && bound && typeof bound === "object") return { ...address, port: bound.port };
   return address;
 }

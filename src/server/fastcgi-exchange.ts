@@ -31,7 +31,7 @@ export class FastCgiExchange implements Exchange {
   head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
     // Header block and first chunk in one buffer: a small response leaves in a single write.
     const head = formatCgiHead(status, headers);
-    const headLength = Buffer.byteLength(head, "latin1");
+    const headLength = head.length; // latin1: one byte per character
     const out = Buffer.allocUnsafe(headLength + (chunk ? chunk.byteLength : 0));
     out.write(head, 0, "latin1");
     if (chunk) out.set(chunk, headLength);

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Connection, type ConnectionOptions } from "../fastcgi/connection.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
-import { listenOn, parseListen, type ListenAddress } from "./address.ts";
+import { listenOn, splitListen, type ListenAddress } from "./address.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
 
 export interface FastCgiServerOptions {
@@ -21,7 +21,7 @@ export class FastCgiServer {
 
   constructor(dispatcher: Dispatcher, options: FastCgiServerOptions) {
     this.#options = options;
-    this.#address = parseListen(options.listen);
+    this.#address = splitListen(options.listen);
     const handler = (request: Parameters<ConstructorParameters<typeof Connection>[1]>[0]) => {
       void dispatcher.dispatch(new FastCgiExchange(request));
     };

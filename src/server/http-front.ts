@@ -1,7 +1,7 @@
 // The embedded HTTP front (--http): for development and trying tscgi without a web server.
 import { createServer, type Server } from "node:http";
 import type { Dispatcher } from "./dispatch.ts";
-import { formatAddress, listenOn, parseListen, type ListenAddress } from "./address.ts";
+import { formatAddress, listenOn, splitListen, type ListenAddress } from "./address.ts";
 import { HttpExchange, paramsFromHttp } from "./http-exchange.ts";
 
 /** Percent-decodes the path once, as nginx does for DOCUMENT_URI; null when it is malformed. */
@@ -22,7 +22,7 @@ export class HttpFront {
 
   constructor(dispatcher: Dispatcher, listen: string) {
     this.#listen = listen;
-    this.#address = parseListen(listen);
+    this.#address = splitListen(listen);
     this.#server = createServer((req, res) => {
       const path = decodePath(req.url ?? "/");
       if (path === null || !path.startsWith("/")) {
