@@ -7,10 +7,19 @@ import { createRequire } from "node:module";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+// worker.js and watchdog.js are started by the master (a process per worker, a thread in each);
+// splitting keeps the code they share with cli.js in common chunks instead of four copies.
+rmSync("dist", { recursive: true, force: true, maxRetries: 2 });
 await build({
-  entryPoints: { cli: "src/cli.ts", index: "src/index.ts" },
+  entryPoints: {
+    cli: "src/cli.ts",
+    index: "src/index.ts",
+    worker: "src/pool/worker-main.ts",
+    watchdog: "src/pool/watchdog.ts",
+  },
   outdir: "dist",
   bundle: true,
+  splitting: true,
   platform: "node",
   format: "esm",
   target: "node20",

@@ -14,11 +14,21 @@ export interface Exchange {
   /** Fires when the peer aborts or goes away. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;
+  /** Its slot in the in-flight table a watchdog thread reads (see server/inflight-table.ts), or -1. */
+  readonly slot?: number;
   /**
    * Sends status and (validated) headers, with the first body chunk; `end` closes the response too,
-   * and `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus).
+   * `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus), and
+   * `overloaded` as a refusal before any script ran (FastCGI: END_REQUEST with FCGI_OVERLOADED).
    */
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed?: boolean): Promise<void>;
+  head(
+    status: number,
+    headers: HeaderList,
+    chunk: Uint8Array | null,
+    end: boolean,
+    failed?: boolean,
+    overloaded?: boolean,
+  ): Promise<void>;
   /** Sends a body chunk; resolves when more may be written (backpressure). */
   write(chunk: Uint8Array): Promise<void>;
   /** Finishes a response whose head was sent; `failed` marks a script that broke mid-stream. */

@@ -71,8 +71,8 @@ export interface FcgiRequest {
   /** Writes STDOUT records; resolves when it is OK to write more. Without backpressure the promise is shared and already resolved. After abort or end, output is dropped and the promise resolves. */
   writeStdout(chunk: Uint8Array): Promise<void>;
   writeStderr(chunk: Uint8Array): void;
-  /** Ends the request: lastStdout, the stream terminators and END_REQUEST(appStatus, FCGI_REQUEST_COMPLETE) in one write. Idempotent; after an abort it sends nothing. Closes the connection afterwards when !keepConn and no other request is active. */
-  end(appStatus?: number, lastStdout?: Uint8Array): void;
+  /** Ends the request: lastStdout, the stream terminators and END_REQUEST(appStatus, protocolStatus, by default FCGI_REQUEST_COMPLETE) in one write. Idempotent; after an abort it sends nothing. Closes the connection afterwards when !keepConn and no other request is active. */
+  end(appStatus?: number, lastStdout?: Uint8Array, protocolStatus?: number): void;
 }
 
 export type RequestHandler = (request: FcgiRequest) => void;

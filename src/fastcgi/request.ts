@@ -111,11 +111,11 @@ export class Request implements FcgiRequest {
     this.#host.sendNow(encodeStream(RecordType.Stderr, this.id, chunk));
   }
 
-  end(appStatus = 0, lastStdout?: Uint8Array): void {
+  end(appStatus = 0, lastStdout?: Uint8Array, protocolStatus: number = ProtocolStatus.RequestComplete): void {
     if (this.#ended) return;
     this.#ended = true;
     const last = lastStdout !== undefined && lastStdout.length > 0 ? lastStdout : undefined;
-    this.#host.sendNow(encodeResponseEnd(this.id, appStatus, ProtocolStatus.RequestComplete, last, this.#stderrSent));
+    this.#host.sendNow(encodeResponseEnd(this.id, appStatus, protocolStatus, last, this.#stderrSent));
     this.#dropStdin();
     this.#settleWaiters(null);
     this.#host.finished(this);

@@ -2,14 +2,22 @@
 import type { Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 import type { FcgiRequest } from "../fastcgi/connection.ts";
+import { ProtocolStatus } from "../fastcgi/constants.ts";
+import { Wire, type InflightTable } from "./inflight-table.ts";
 
 const DONE: Promise<void> = Promise.resolve();
 
 export class FastCgiExchange implements Exchange {
   readonly #req: FcgiRequest;
+  readonly #table: InflightTable | null;
+  readonly slot: number;
 
-  constructor(request: FcgiRequest) {
+  /** With a table, the request is watched: `fd` is its connection's, for a watchdog's last answer. */
+  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1) {
     this.#req = request;
+    this.#table = table;
+    const p = request.params;
+    this.slot = table === null || fd < 0 ? -1 : table.begin(fd, request.id, Wire.FastCgi, p.REQUEST_METHOD ?? "", p.REQUEST_URI ?? "");
   }
 
   get params(): Record<string, string> {
@@ -28,7 +36,15 @@ export class FastCgiExchange implements Exchange {
     return this.#req.aborted;
   }
 
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
+  head(
+    status: number,
+    headers: HeaderList,
+    chunk: Uint8Array | null,
+    end: boolean,
+    failed = false,
+    overloaded = false,
+  ): Promise<void> {
+    if (this.slot >= 0) this.#table!.responded(this.slot);
     // Header block and first chunk in one buffer: a small response leaves in a single write.
     const head = formatCgiHead(status, headers);
     const headLength = head.length; // latin1: one byte per character
@@ -36,7 +52,7 @@ export class FastCgiExchange implements Exchange {
     out.write(head, 0, "latin1");
     if (chunk) out.set(chunk, headLength);
     if (end) {
-      this.#req.end(failed ? 1 : 0, out);
+      this.#req.end(failed ? 1 : 0, out, overloaded ? ProtocolStatus.Overloaded : ProtocolStatus.RequestComplete);
       return DONE;
     }
     return this.#req.writeStdout(out);

@@ -1,34 +1,56 @@
 // The FastCGI listener: accepts connections and feeds each socket to a protocol Connection.
 import { createServer, type Server, type Socket } from "node:net";
-import { Connection, type ConnectionOptions } from "../fastcgi/connection.ts";
+import { Connection, type ConnectionOptions, type FcgiRequest } from "../fastcgi/connection.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
-import { listenOn, splitListen, type ListenAddress } from "./address.ts";
+import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
+import type { InflightTable } from "./inflight-table.ts";
+import { escapeLogText } from "./log.ts";
 
 export interface FastCgiServerOptions {
-  listen: string;
   maxConnections: number;
+  backlog: number;
   connection: ConnectionOptions;
   log?: Logger;
+  /** Peers for which this is false are disconnected at accept (allowed_clients). */
+  allowClient?: (address: string | undefined) => boolean;
+  /** Requests are published here for a watchdog thread. */
+  table?: InflightTable | null;
+}
+
+/** The libuv handle under a socket: its fd lets a watchdog thread write the last answer. */
+function socketFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === "number" ? fd : -1;
 }
 
 export class FastCgiServer {
   readonly #server: Server;
   readonly #connections = new Map<Socket, Connection>();
   readonly #options: FastCgiServerOptions;
-  #address: ListenAddress;
+  #drainTimer: NodeJS.Timeout | null = null;
+  /** Connections accepted (after the allow-list), for the status page. */
+  accepted = 0;
+  refused = 0;
 
   constructor(dispatcher: Dispatcher, options: FastCgiServerOptions) {
     this.#options = options;
-    this.#address = splitListen(options.listen);
-    const handler = (request: Parameters<ConstructorParameters<typeof Connection>[1]>[0]) => {
-      void dispatcher.dispatch(new FastCgiExchange(request));
-    };
+    const table = options.table ?? null;
     this.#server = createServer({ noDelay: true }, (socket) => {
-      if (options.log?.enabled("debug")) {
-        options.log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
+      const log = options.log;
+      if (options.allowClient && !options.allowClient(socket.remoteAddress)) {
+        this.refused++;
+        log?.warn(`fastcgi: connection from ${escapeLogText(String(socket.remoteAddress))} refused: not in allowed_clients`);
+        socket.destroy();
+        return;
       }
+      this.accepted++;
+      if (log?.enabled("debug")) log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
+      const fd = table === null ? -1 : socketFd(socket);
+      const handler = (request: FcgiRequest) => {
+        void dispatcher.dispatch(new FastCgiExchange(request, table, fd));
+      };
       const connection = new Connection(socket, handler, options.connection);
       this.#connections.set(socket, connection);
       socket.on("data", (chunk: Buffer) => connection.receive(chunk));
@@ -41,14 +63,18 @@ export class FastCgiServer {
     this.#server.maxConnections = options.maxConnections;
   }
 
-  /** The address actually bound (the real port when 0 was asked for). */
-  get address(): ListenAddress {
-    return this.#address;
+  get connections(): number {
+    return this.#connections.size;
   }
 
-  async listen(): Promise<ListenAddress> {
-    this.#address = await listenOn(this.#server, this.#address, this.#options.listen);
-    return this.#address;
+  /** Starts accepting on a bound socket (see bind.ts); several processes may share one. */
+  listen(handle: ListenHandle): Promise<void> {
+    return listenOnHandle(this.#server, handle, this.#options.backlog);
+  }
+
+  /** Serves a connection accepted elsewhere (handed over by the master). */
+  adopt(socket: Socket): void {
+    this.#server.emit("connection", socket);
   }
 
   /** Stops accepting; open connections stay until closeIdle or destroyAll. */
@@ -61,7 +87,26 @@ export class FastCgiServer {
     for (const [socket, connection] of this.#connections) if (connection.activeRequests === 0) socket.end();
   }
 
+  /**
+   * For a graceful stop: closes each connection as soon as it carries no request, so a web server
+   * holding keep-alive connections opens new ones (to another worker) instead of waiting on this one.
+   */
+  drain(): void {
+    this.closeIdle();
+    if (this.#drainTimer) return;
+    this.#drainTimer = setInterval(() => {
+      this.closeIdle();
+      if (this.#connections.size === 0 && this.#drainTimer) {
+        clearInterval(this.#drainTimer);
+        this.#drainTimer = null;
+      }
+    }, 20);
+    this.#drainTimer.unref();
+  }
+
   destroyAll(): void {
+    if (this.#drainTimer) clearInterval(this.#drainTimer);
+    this.#drainTimer = null;
     for (const socket of this.#connections.keys()) socket.destroy();
   }
 }

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Exchange } from "../cgi/exchange.ts";
 import type { HeaderList } from "../cgi/head.ts";
+import { Wire, type InflightTable } from "./inflight-table.ts";
 
 const DONE: Promise<void> = Promise.resolve();
 export const SERVER_SOFTWARE = "tscgi";
@@ -48,11 +49,21 @@ export class HttpExchange implements Exchange {
   #body: AsyncIterator<Buffer> | undefined;
   #abort: AbortController | undefined;
   #aborted = false;
+  readonly #table: InflightTable | null;
+  readonly slot: number;
 
-  constructor(req: IncomingMessage, res: ServerResponse, params: Record<string, string>) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: Record<string, string>,
+    table: InflightTable | null = null,
+    fd = -1,
+  ) {
     this.#req = req;
     this.#res = res;
     this.params = params;
+    this.#table = table;
+    this.slot = table === null || fd < 0 ? -1 : table.begin(fd, 0, Wire.Http, params.REQUEST_METHOD!, params.REQUEST_URI!);
     res.once("close", () => {
       if (!res.writableFinished) {
         this.#aborted = true;
@@ -81,6 +92,7 @@ export class HttpExchange implements Exchange {
 
   head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean): Promise<void> {
     if (this.#aborted) return DONE;
+    if (this.slot >= 0) this.#table!.responded(this.slot);
     this.#res.writeHead(status, headers);
     if (end) {
       if (chunk) this.#res.end(chunk);

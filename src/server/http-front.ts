@@ -1,8 +1,10 @@
 // The embedded HTTP front (--http): for development and trying tscgi without a web server.
 import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Dispatcher } from "./dispatch.ts";
-import { formatAddress, listenOn, splitListen, type ListenAddress } from "./address.ts";
+import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { HttpExchange, paramsFromHttp } from "./http-exchange.ts";
+import type { InflightTable } from "./inflight-table.ts";
 
 /** Percent-decodes the path once, as nginx does for DOCUMENT_URI; null when it is malformed. */
 export function decodePath(url: string): string | null {
@@ -15,35 +17,34 @@ export function decodePath(url: string): string | null {
   }
 }
 
+function socketFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === "number" ? fd : -1;
+}
+
 export class HttpFront {
   readonly #server: Server;
-  readonly #listen: string;
-  #address: ListenAddress;
 
-  constructor(dispatcher: Dispatcher, listen: string) {
-    this.#listen = listen;
-    this.#address = splitListen(listen);
+  constructor(dispatcher: Dispatcher, table: InflightTable | null = null) {
     this.#server = createServer((req, res) => {
       const path = decodePath(req.url ?? "/");
       if (path === null || !path.startsWith("/")) {
         res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("400 Bad Request\n");
         return;
       }
-      void dispatcher.dispatch(new HttpExchange(req, res, paramsFromHttp(req, path)));
+      const fd = table === null ? -1 : socketFd(req.socket);
+      void dispatcher.dispatch(new HttpExchange(req, res, paramsFromHttp(req, path), table, fd));
     });
   }
 
-  get address(): ListenAddress {
-    return this.#address;
+  /** Starts accepting on a bound socket (see bind.ts); several processes may share one. */
+  listen(handle: ListenHandle, backlog: number): Promise<void> {
+    return listenOnHandle(this.#server, handle, backlog);
   }
 
-  async listen(): Promise<ListenAddress> {
-    this.#address = await listenOn(this.#server, this.#address, this.#listen);
-    return this.#address;
-  }
-
-  toString(): string {
-    return `http://${formatAddress(this.#address)}`;
+  /** Serves a connection accepted elsewhere (handed over by the master). */
+  adopt(socket: Socket): void {
+    this.#server.emit("connection", socket);
   }
 
   stopAccepting(): void {

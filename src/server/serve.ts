@@ -1,28 +1,77 @@
-// One tscgi server process: script resolution and loading, dispatch, the FastCGI listener, the HTTP front.
+// One serving process: script resolution and loading, dispatch, the FastCGI listener, the HTTP front.
+// The same code runs as the single process (`--workers 0`) and inside every pool worker.
+import type { Socket } from "node:net";
 import type { Config } from "../config/index.ts";
+import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
 import { ScriptLoader } from "../scripts/loader.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
 import { AccessLog } from "./access-log.ts";
-import { formatAddress, type ListenAddress } from "./address.ts";
-import { Dispatcher } from "./dispatch.ts";
+import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
+import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
+import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
 import { FastCgiServer } from "./fastcgi-server.ts";
 import { HttpFront } from "./http-front.ts";
+import type { InflightTable } from "./inflight-table.ts";
 import { LogSink, Logger } from "./log.ts";
 
+export interface Listeners {
+  fastcgi: BoundListener;
+  http: BoundListener | null;
+}
+
+/** Binds the FastCGI socket (with the Unix socket mode and owner) and the HTTP front, as configured. */
+export async function bindListeners(config: Config): Promise<Listeners> {
+  const fastcgi = await bindListener(splitListen(config.listen), config.listen, {
+    mode: config.listen_mode,
+    uid: config.listen_owner,
+    gid: config.listen_group,
+  });
+  try {
+    const http = config.http ? await bindListener(splitListen(config.http), config.http) : null;
+    return { fastcgi, http };
+  } catch (error) {
+    fastcgi.close();
+    throw error;
+  }
+}
+
+export interface ServerOptions {
+  /**
+   * Handles to listen on: bound here (single process) or by the master and passed down; null when
+   * the master accepts and hands over each connection instead (see adopt).
+   */
+  fastcgi: ListenHandle | null;
+  http: ListenHandle | null;
+  /** Status and ping paths, answered before any script is looked up. */
+  builtins?: (path: string) => BuiltinHandler | null;
+  /** Where running requests are published for a watchdog thread. */
+  table?: InflightTable | null;
+  /** A per-script console, for decorated script output. */
+  consoleFor?: (file: string) => Console;
+}
+
 export interface RunningServer {
-  readonly fastcgi: ListenAddress;
-  readonly http: ListenAddress | null;
   readonly log: Logger;
-  /** Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then closes everything. */
+  readonly stats: DispatchStats;
+  readonly inflight: number;
+  readonly connections: number;
+  readonly accepted: number;
+  /** Requests running now, with their start (performance.now()) for the status page. */
+  running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
+  /** Serves a connection accepted elsewhere (by the master). */
+  adopt(which: "fastcgi" | "http", socket: Socket): void;
+  /** Stops accepting and closes connections as they fall idle; in-flight requests go on. */
+  drain(): void;
+  /** Drains, lets in-flight requests finish (up to shutdown_timeout), then closes everything. */
   stop(): Promise<void>;
   /** Stops at once: open requests are cut. */
   kill(): void;
   reopenLogs(): void;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
   // Stacks of script errors name TypeScript lines (the loader emits inline source maps).
   process.setSourceMapsEnabled(true);
   const errorSink = new LogSink(config.error_log);
@@ -36,6 +85,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const loader = new ScriptLoader({ root: config.root, hostModules: { tscgi: api }, log: log.log });
   loader.onChange(() => resolver.invalidate());
+  const table = options.table ?? null;
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
@@ -44,11 +94,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
     requestTimeout: config.request_timeout,
     log,
     accessLog: new AccessLog(accessSink),
+    maxInflight: config.max_inflight,
+    retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
+    builtins: options.builtins,
+    table,
   });
+  const allowed = config.allowed_clients;
   const fastcgi = new FastCgiServer(dispatcher, {
-    listen: config.listen,
     maxConnections: config.max_connections,
+    backlog: config.listen_backlog,
     log,
+    allowClient: allowed === null ? undefined : (address) => clientAllowed(allowed, address),
+    table,
     connection: {
       ...defaultConnectionOptions,
       maxParamsBytes: config.max_params_bytes,
@@ -63,7 +120,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       log: (level, message) => log.log(level, `fastcgi: ${message}`),
     },
   });
-  const http = config.http ? new HttpFront(dispatcher, config.http) : null;
+  const http = config.http !== null ? new HttpFront(dispatcher, table) : null;
   const close = () => {
     dispatcher.close();
     loader.close();
@@ -71,33 +128,52 @@ export async function startServer(config: Config): Promise<RunningServer> {
     accessSink.close();
     errorSink.flush();
   };
-  let fastcgiAddress: ListenAddress;
-  let httpAddress: ListenAddress | null = null;
   try {
-    fastcgiAddress = await fastcgi.listen();
-    if (http) httpAddress = await http.listen();
+    if (options.fastcgi) await fastcgi.listen(options.fastcgi);
+    if (http && options.http) await http.listen(options.http, config.listen_backlog);
   } catch (error) {
     fastcgi.stopAccepting();
     close();
     throw error;
   }
-  if (config.workers > 0) {
-    // Said loudly rather than ignored: the pool of worker processes is not built yet.
-    log.warn(`workers = ${config.workers}: worker processes are not supported yet; serving from this one process`);
-  }
-  log.info(`serving ${config.root} (pid ${process.pid})`);
-  log.info(`listening on fastcgi ${formatAddress(fastcgiAddress)}`);
-  if (httpAddress) log.info(`listening on http ${formatAddress(httpAddress)}`);
-  log.flush();
+  const drain = () => {
+    fastcgi.stopAccepting();
+    http?.stopAccepting();
+    fastcgi.drain();
+  };
 
   return {
-    fastcgi: fastcgiAddress,
-    http: httpAddress,
     log,
+    stats: dispatcher.stats,
+    get inflight() {
+      return dispatcher.inflight;
+    },
+    get connections() {
+      return fastcgi.connections;
+    },
+    get accepted() {
+      return fastcgi.accepted;
+    },
+    running() {
+      const out = [];
+      for (const r of dispatcher.running) {
+        const p = r.exchange.params;
+        out.push({
+          method: p.REQUEST_METHOD ?? "-",
+          uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
+          contentLength: Number(p.CONTENT_LENGTH) || 0,
+          start: r.start,
+        });
+      }
+      return out;
+    },
+    adopt(which, socket) {
+      if (which === "fastcgi") fastcgi.adopt(socket);
+      else http?.adopt(socket);
+    },
+    drain,
     async stop() {
-      fastcgi.stopAccepting();
-      http?.stopAccepting();
-      fastcgi.closeIdle();
+      drain();
       const inflight = dispatcher.inflight;
       if (inflight > 0) log.info(`stopping: waiting for ${inflight} request(s) in flight`);
       let timer: NodeJS.Timeout | undefined;
@@ -111,7 +187,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
       fastcgi.destroyAll();
       http?.destroyAll();
-      log.info("stopped");
       close();
     },
     kill() {
@@ -124,4 +199,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       accessSink.reopen();
     },
   };
+}
+
+export function describeListeners(listeners: { fastcgi: ListenAddress; http: ListenAddress | null }): string[] {
+  const lines = [`listening on fastcgi ${formatAddress(listeners.fastcgi)}`];
+  if (listeners.http) lines.push(`listening on http ${formatAddress(listeners.http)}`);
+  return lines;
 }

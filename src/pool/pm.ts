@@ -1,0 +1,83 @@
+// The process manager's decisions, as PHP-FPM makes them once a second (fpm_process_ctl.c), kept
+// pure so they can be tested without processes: how many workers to start, which idle ones to stop.
+
+export type PmMode = "static" | "dynamic" | "ondemand";
+
+export interface PmSettings {
+  pm: PmMode;
+  /** pm.max_children (our `workers`). */
+  maxChildren: number;
+  startServers: number;
+  minSpare: number;
+  maxSpare: number;
+  /** Milliseconds (ondemand). */
+  idleTimeout: number;
+}
+
+export interface WorkerLoad {
+  id: number;
+  /** Starting workers count as idle capacity that is on its way. */
+  starting: boolean;
+  inflight: number;
+  /** When it last became idle (ms since the epoch); meaningful when inflight is 0. */
+  idleSince: number;
+}
+
+export interface PmDecision {
+  spawn: number;
+  /** Idle workers to stop gracefully. */
+  retire: number[];
+  /** Every worker is busy and no more may be started (PHP-FPM's "max children reached"). */
+  maxChildrenReached: boolean;
+  /** For dynamic: the spawn rate to use next time (doubles while spares are short, up to 32). */
+  nextSpawnRate: number;
+}
+
+/** How many workers a pool starts with. */
+export function initialWorkers(s: PmSettings): number {
+  if (s.pm === "static") return s.maxChildren;
+  if (s.pm === "dynamic") return s.startServers;
+  return 0;
+}
+
+export function maintain(s: PmSettings, workers: readonly WorkerLoad[], now: number, spawnRate: number): PmDecision {
+  const total = workers.length;
+  const idle = workers.filter((w) => w.starting || w.inflight === 0);
+  const none: PmDecision = { spawn: 0, retire: [], maxChildrenReached: false, nextSpawnRate: 1 };
+  if (s.pm === "static") {
+    return { ...none, spawn: Math.max(0, s.maxChildren - total) };
+  }
+  if (s.pm === "ondemand") {
+    const expired = idle
+      .filter((w) => !w.starting && now - w.idleSince >= s.idleTimeout)
+      .sort((a, b) => a.idleSince - b.idleSince);
+    // PHP-FPM stops one idle child per tick: scaling down is gradual.
+    return { ...none, retire: expired.slice(0, 1).map((w) => w.id) };
+  }
+  if (idle.length > s.maxSpare) {
+    const oldest = idle.filter((w) => !w.starting).sort((a, b) => a.idleSince - b.idleSince);
+    return { ...none, retire: oldest.slice(0, 1).map((w) => w.id) };
+  }
+  if (idle.length < s.minSpare) {
+    if (total >= s.maxChildren) return { ...none, maxChildrenReached: idle.length === 0 };
+    const wanted = Math.min(spawnRate, s.minSpare - idle.length, s.maxChildren - total);
+    return { ...none, spawn: Math.max(1, wanted), nextSpawnRate: Math.min(32, spawnRate * 2) };
+  }
+  return none;
+}
+
+/**
+ * Ondemand: where a new connection goes. Returns the id of an idle worker (least loaded first),
+ * "spawn" when every worker is busy and another may start, or the least loaded busy worker when the
+ * pool is full (and then the caller counts max children reached).
+ */
+export function routeConnection(
+  s: PmSettings,
+  workers: readonly WorkerLoad[],
+): { to: number | "spawn"; maxChildrenReached: boolean } {
+  let best: WorkerLoad | null = null;
+  for (const w of workers) if (best === null || w.inflight < best.inflight) best = w;
+  if (best !== null && (best.inflight === 0 || best.starting)) return { to: best.id, maxChildrenReached: false };
+  if (workers.length < s.maxChildren) return { to: "spawn", maxChildrenReached: false };
+  return { to: best!.id, maxChildrenReached: true };
+}

@@ -1,0 +1,68 @@
+// What the master and its workers say to each other. Two channels: Node's IPC channel (structured
+// clone, carries the listening handles) for the worker's main thread, and a pipe on fd 4 that the
+// worker's watchdog thread writes to even while the main thread is stuck in a script.
+import type { Config } from "../config/index.ts";
+
+/** fd of the report pipe in a worker. */
+export const REPORT_FD = 4;
+
+/** A worker's own account of itself, for the status page and the process manager. */
+export interface WorkerReport {
+  pid: number;
+  requests: number;
+  inflight: number;
+  connections: number;
+  accepted: number;
+  rejected: number;
+  slow: number;
+  lastMethod: string;
+  lastUri: string;
+  lastScript: string;
+  /** Milliseconds. */
+  lastDuration: number;
+  lastContentLength: number;
+  /** The longest-running request in flight, if any. */
+  current: { method: string; uri: string; contentLength: number; elapsed: number } | null;
+  rss: number;
+  /** CPU seconds used by the worker so far (user + system). */
+  cpu: number;
+}
+
+export type ToWorker =
+  | { t: "init"; config: Config; id: number; ondemand: boolean }
+  /** Sent with a listening handle. */
+  | { t: "listen"; which: "fastcgi" | "http" }
+  /** Sent with one accepted connection (ondemand: the master accepts). */
+  | { t: "conn"; which: "fastcgi" | "http" }
+  | { t: "stop" }
+  | { t: "reopen" }
+  | { t: "report"; id: number }
+  | { t: "status"; id: number; body: string; contentType: string; ok: boolean };
+
+export type FromWorker =
+  | { t: "ready" }
+  /** The busy/idle picture changed (sent at most every few ms). */
+  | { t: "load"; inflight: number; requests: number }
+  /** The worker reached max_requests, worker_memory_limit or worker_max_age. */
+  | { t: "retire"; reason: string }
+  | { t: "report"; id: number; report: WorkerReport }
+  /** A status request came in: the master renders the pool's status. */
+  | { t: "status"; id: number; query: string; accept: string };
+
+/** Lines on the report pipe (JSON, one per line). */
+export type WatchdogReport =
+  | {
+      t: "slow";
+      script: string;
+      method: string;
+      uri: string;
+      elapsed: number;
+      stack: string | null;
+    }
+  | {
+      t: "stuck";
+      requests: Array<{ script: string; method: string; uri: string; elapsed: number; answered: boolean }>;
+      blocked: number;
+      stack: string | null;
+    }
+  | { t: "exiting"; code: number; reason: string; requests: Array<{ script: string; method: string; uri: string }> };

@@ -1,0 +1,173 @@
+// `tscgi serve`: a master with worker processes, or with `workers = 0` one process doing it all.
+// Signals as PHP-FPM takes them: TERM/INT/QUIT stop gracefully (twice: at once), HUP/USR2 reload
+// the config and replace the workers, USR1 reopens log files.
+import type { Config, LoadedConfig } from "../config/index.ts";
+import { loadConfig } from "../config/index.ts";
+import { formatAddress } from "../server/address.ts";
+import { LogSink } from "../server/log.ts";
+import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
+import { formatSlowlogEntry } from "../server/slowlog.ts";
+import { builtinRoutes } from "./builtins.ts";
+import { Master } from "./master.ts";
+import { PoolCounters, workerStatus } from "./status-collect.ts";
+import { renderStatus } from "./status.ts";
+import { startWatchdog } from "./watchdog-handle.ts";
+
+export interface ServeInputs {
+  loaded: LoadedConfig;
+  argv: string[];
+  cwd: string;
+}
+
+const STOP_SIGNALS: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
+const RELOAD_SIGNALS: NodeJS.Signals[] = ["SIGHUP", "SIGUSR2"];
+
+export async function serve(inputs: ServeInputs): Promise<void> {
+  if (inputs.loaded.config.workers === 0) return serveSingle(inputs.loaded.config);
+  const master = new Master(inputs.loaded.config);
+  let stopping = false;
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopping) {
+        master.log.warn(`${signal} again: exiting now`);
+        master.kill();
+        process.exit(1);
+      }
+      stopping = true;
+      master.log.info(`${signal}: stopping gracefully`);
+      void master.stop().then(() => process.exit(0));
+    });
+  }
+  for (const signal of RELOAD_SIGNALS) {
+    process.on(signal, () => {
+      let config: Config;
+      try {
+        config = loadConfig({ argv: inputs.argv, env: process.env, cwd: inputs.cwd }).config;
+      } catch (error) {
+        master.log.error(`${signal}: the new config is not valid, keeping the running one: ${(error as Error).message}`);
+        master.log.flush();
+        return;
+      }
+      master.log.info(`${signal}: reloading the config and replacing the workers`);
+      void master.reload(config).catch((error: Error) => master.log.error(`reload failed: ${error.message}`));
+    });
+  }
+  process.on("SIGUSR1", () => master.reopenLogs());
+  await master.start();
+}
+
+/** One process: the development mode, and what tests of the gateway itself run against. */
+async function serveSingle(config: Config): Promise<void> {
+  const listeners = await bindListeners(config);
+  const counters = new PoolCounters();
+  const slowSink = new LogSink(config.slowlog);
+  const watchdog = startWatchdog(config, false, (report) => {
+    if (report.t !== "slow") return;
+    counters.slow++;
+    slowSink.line(
+      formatSlowlogEntry({
+        time: new Date(),
+        pid: process.pid,
+        script: report.script,
+        uri: report.uri,
+        method: report.method,
+        elapsedMs: report.elapsed,
+        stack: report.stack,
+      }),
+    );
+  });
+  let server: RunningServer | null = null;
+  const status = async (query: string, accept: string) => {
+    const s = server!;
+    counters.requests(0, s.stats.requests);
+    const running = s.running();
+    const now = performance.now();
+    const current = running.length > 0 ? { ...running[0]!, elapsed: now - running[0]!.start } : null;
+    const stats = s.stats;
+    const me = workerStatus(process.pid, counters.startTime, running.length > 0 ? "Running" : "Idle", {
+      pid: process.pid,
+      requests: stats.requests,
+      inflight: s.inflight,
+      connections: s.connections,
+      accepted: s.accepted,
+      rejected: stats.rejected,
+      slow: counters.slow,
+      lastMethod: stats.lastMethod,
+      lastUri: stats.lastUri,
+      lastScript: stats.lastScript,
+      lastDuration: stats.lastDuration,
+      lastContentLength: stats.lastContentLength,
+      current,
+      rss: process.memoryUsage.rss(),
+      cpu: 0,
+    });
+    const active = me.state === "Running" ? 1 : 0;
+    counters.active(active);
+    const rendered = renderStatus(
+      {
+        pool: "tscgi",
+        processManager: config.pm,
+        startTime: counters.startTime,
+        acceptedConn: counters.accepted,
+        listenQueue: 0,
+        maxListenQueue: counters.maxListenQueue,
+        listenQueueLen: config.listen_backlog,
+        idleProcesses: 1 - active,
+        activeProcesses: active,
+        totalProcesses: 1,
+        maxActiveProcesses: counters.maxActive,
+        maxChildrenReached: 0,
+        slowRequests: counters.slow,
+        rejectedRequests: stats.rejected,
+        workerRestarts: 0,
+        processes: [me],
+      },
+      query,
+      accept,
+    );
+    return { ok: true, ...rendered };
+  };
+  server = await startServer(config, {
+    fastcgi: listeners.fastcgi.handle,
+    http: listeners.http?.handle ?? null,
+    table: watchdog.table,
+    builtins: builtinRoutes(config, status),
+  });
+  const s = server;
+  s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
+  s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
+  if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
+  s.log.flush();
+  const close = () => {
+    watchdog.stop();
+    slowSink.close();
+    listeners.fastcgi.close();
+    listeners.http?.close();
+  };
+  let stopping = false;
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopping) {
+        s.log.warn(`${signal} again: exiting now`);
+        s.kill();
+        close();
+        process.exit(1);
+      }
+      stopping = true;
+      s.log.info(`${signal}: stopping gracefully`);
+      void s.stop().then(() => {
+        s.log.info("stopped");
+        s.log.flush();
+        close();
+        process.exit(0);
+      });
+    });
+  }
+  for (const signal of RELOAD_SIGNALS) {
+    process.on(signal, () => s.log.warn(`${signal}: reloading needs the worker pool (workers > 0); restart this process instead`));
+  }
+  process.on("SIGUSR1", () => {
+    s.reopenLogs();
+    slowSink.reopen();
+  });
+}

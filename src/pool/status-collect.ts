@@ -1,0 +1,97 @@
+// The pool's numbers over time, and one status snapshot built from them and the workers' reports.
+import type { Config } from "../config/index.ts";
+import type { WorkerReport } from "./protocol.ts";
+import { renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
+import type { WorkerProcess } from "./worker-process.ts";
+
+/** Counters kept by the master (or the single process) since start. */
+export class PoolCounters {
+  readonly startTime = Date.now();
+  #accepted = 0;
+  readonly #seen = new Map<number, number>();
+  maxListenQueue = 0;
+  maxActive = 0;
+  maxChildrenReached = 0;
+  slow = 0;
+  restarts = 0;
+  rejected = 0;
+
+  /** A worker's cumulative request count; only the growth is added (workers come and go). */
+  requests(worker: number, total: number): void {
+    this.#accepted += Math.max(0, total - (this.#seen.get(worker) ?? 0));
+    this.#seen.set(worker, total);
+  }
+
+  forget(worker: number): void {
+    this.#seen.delete(worker);
+  }
+
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  queue(length: number): void {
+    if (length > this.maxListenQueue) this.maxListenQueue = length;
+  }
+
+  active(count: number): void {
+    if (count > this.maxActive) this.maxActive = count;
+  }
+}
+
+export function workerStatus(pid: number, startTime: number, state: WorkerStatus["state"], r: WorkerReport | null): WorkerStatus {
+  const current = r?.current ?? null;
+  return {
+    pid,
+    state: current && state === "Idle" ? "Running" : state,
+    startTime,
+    requests: r?.requests ?? 0,
+    requestDuration: Math.round((current ? current.elapsed : (r?.lastDuration ?? 0)) * 1000),
+    requestMethod: current ? current.method : (r?.lastMethod ?? "-"),
+    requestUri: current ? current.uri : (r?.lastUri ?? "-"),
+    contentLength: current ? current.contentLength : (r?.lastContentLength ?? 0),
+    user: "-",
+    script: current ? "-" : (r?.lastScript ?? "-"),
+    lastRequestCpu: 0,
+    lastRequestMemory: current ? 0 : (r?.rss ?? 0),
+  };
+}
+
+export function renderPoolStatus(
+  config: Config,
+  counters: PoolCounters,
+  reports: Array<{ worker: WorkerProcess; report: WorkerReport | null }>,
+  listenQueue: number,
+  query: string,
+  accept: string,
+): { ok: boolean; body: string; contentType: string } {
+  const processes = reports.map(({ worker, report }) => {
+    const r = report ?? worker.lastReport;
+    const state =
+      worker.state === "starting" ? "Starting" : worker.state === "finishing" ? "Finishing" : r && r.inflight > 0 ? "Running" : "Idle";
+    return workerStatus(worker.pid, worker.startedAt, state, r);
+  });
+  let rejected = counters.rejected;
+  for (const { report } of reports) rejected += report?.rejected ?? 0;
+  const active = processes.filter((p) => p.state === "Running").length;
+  counters.active(active);
+  const status: PoolStatus = {
+    pool: "tscgi",
+    processManager: config.pm,
+    startTime: counters.startTime,
+    acceptedConn: counters.accepted,
+    listenQueue,
+    maxListenQueue: counters.maxListenQueue,
+    listenQueueLen: config.listen_backlog,
+    idleProcesses: processes.filter((p) => p.state === "Idle").length,
+    activeProcesses: active,
+    totalProcesses: processes.length,
+    maxActiveProcesses: counters.maxActive,
+    maxChildrenReached: counters.maxChildrenReached,
+    slowRequests: counters.slow,
+    rejectedRequests: rejected,
+    workerRestarts: counters.restarts,
+    processes,
+  };
+  return { ok: true, ...renderStatus(status, query, accept) };
+}

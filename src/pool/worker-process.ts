@@ -1,0 +1,102 @@
+// The master's view of one worker process: the child, its state, its last load and what it said
+// on the report pipe before it died.
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config/index.ts";
+import type { ListenHandle } from "../server/bind.ts";
+import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
+
+export type WorkerState = "starting" | "ready" | "finishing";
+
+export interface WorkerEvents {
+  message(worker: WorkerProcess, message: FromWorker): void;
+  report(worker: WorkerProcess, report: WatchdogReport): void;
+  exit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+function workerFile(): string {
+  const file = fileURLToPath(new URL("./worker.js", import.meta.url));
+  if (!existsSync(file)) throw new Error(`${file} is missing; run npm run build`);
+  return file;
+}
+
+export class WorkerProcess {
+  readonly id: number;
+  readonly generation: number;
+  readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+  state: WorkerState = "starting";
+  inflight = 0;
+  requests = 0;
+  idleSince = Date.now();
+  /** Why it is being replaced, when it is. */
+  retireReason: string | null = null;
+  /** Its last words on the report pipe (stuck, exiting), for the exit log line. */
+  lastWords: WatchdogReport | null = null;
+  lastReport: WorkerReport | null = null;
+  exited = false;
+  #pipeText = "";
+
+  constructor(id: number, generation: number, config: Config, ondemand: boolean, events: WorkerEvents) {
+    this.id = id;
+    this.generation = generation;
+    this.child = fork(workerFile(), [], {
+      serialization: "advanced",
+      // stdout/stderr shared with the master (lines stay whole: each write is one line batch);
+      // fd 4 is the report pipe the watchdog thread writes to.
+      stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
+    });
+    this.child.on("message", (message: FromWorker) => events.message(this, message));
+    this.child.on("error", () => {
+      // A failed send to a dying child: its exit event follows.
+    });
+    this.child.once("exit", (code, signal) => {
+      this.exited = true;
+      events.exit(this, code, signal);
+    });
+    const pipe = this.child.stdio[REPORT_FD];
+    pipe?.on("data", (chunk: Buffer) => {
+      this.#pipeText += chunk.toString("utf8");
+      let nl: number;
+      while ((nl = this.#pipeText.indexOf("\n")) !== -1) {
+        const line = this.#pipeText.slice(0, nl);
+        this.#pipeText = this.#pipeText.slice(nl + 1);
+        try {
+          const report = JSON.parse(line) as WatchdogReport;
+          if (report.t === "stuck" || report.t === "exiting") this.lastWords = report;
+          events.report(this, report);
+        } catch {
+          // Not a report line: ignore it.
+        }
+      }
+    });
+    pipe?.on("error", () => {});
+    this.send({ t: "init", config, id, ondemand });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  send(message: ToWorker, handle?: ListenHandle | import("node:net").Socket): boolean {
+    if (this.exited || !this.child.connected) return false;
+    try {
+      return handle === undefined ? this.child.send(message) : this.child.send(message, handle as never);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Graceful: the worker stops accepting, finishes its requests and exits. */
+  stop(reason: string): void {
+    if (this.state === "finishing") return;
+    this.state = "finishing";
+    this.retireReason ??= reason;
+    this.send({ t: "stop" });
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,98 @@
+// Listening sockets as handles: bound once (by the master), then listened on by every process
+// given a copy. A socket stays listening while any process holds it, so connections wait in its
+// backlog while workers are replaced instead of being refused.
+import { lookup } from "node:dns/promises";
+import { chmodSync, chownSync } from "node:fs";
+import net from "node:net";
+import { getSystemErrorName } from "node:util";
+import { ListenError } from "./errors.ts";
+import { clearStaleSocket, type ListenAddress } from "./address.ts";
+
+/** A bound socket's handle (libuv TCP or Pipe), as child_process.send() and Server.listen() take it. */
+export type ListenHandle = { close(): void; readonly fd: number } & object;
+
+export interface UnixSocketOptions {
+  /** Permission bits, e.g. 0o660. */
+  mode?: number;
+  uid?: number | null;
+  gid?: number | null;
+}
+
+export interface BoundListener {
+  readonly handle: ListenHandle;
+  /** What was really bound: the port when 0 was asked for. */
+  readonly address: ListenAddress;
+  close(): void;
+}
+
+interface RawHandle extends ListenHandle {
+  getsockname?(out: { port?: number }): number;
+}
+
+// The call Node's cluster module makes to bind without listening: only processes that call
+// listen() on their copy accept connections, so the master never takes one itself.
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
+})._createServerHandle;
+
+export async function bindListener(address: ListenAddress, label: string, unix: UnixSocketOptions = {}): Promise<BoundListener> {
+  if (typeof createServerHandle !== "function") {
+    throw new ListenError(label, new Error("this Node.js has no net._createServerHandle; use Node.js 20 or newer"));
+  }
+  let handle: RawHandle | number;
+  let bound: ListenAddress = address;
+  if ("path" in address) {
+    await clearStaleSocket(address.path);
+    // Owner-only while the file exists with its final mode not yet set.
+    const umask = process.umask(0o177);
+    try {
+      handle = createServerHandle(address.path, -1, -1);
+    } finally {
+      process.umask(umask);
+    }
+    if (typeof handle !== "number") {
+      try {
+        chmodSync(address.path, unix.mode ?? 0o660);
+        if (unix.uid != null || unix.gid != null) chownSync(address.path, unix.uid ?? -1, unix.gid ?? -1);
+      } catch (error) {
+        handle.close();
+        throw new ListenError(label, error as Error);
+      }
+    }
+  } else {
+    let ip = address.host;
+    let family = net.isIP(ip);
+    if (family === 0) {
+      try {
+        const found = await lookup(ip);
+        ip = found.address;
+        family = found.family;
+      } catch (error) {
+        throw new ListenError(label, error as Error);
+      }
+    }
+    handle = createServerHandle(ip, address.port, family);
+    if (typeof handle !== "number" && address.port === 0) {
+      const out: { port?: number } = {};
+      handle.getsockname?.(out);
+      bound = { host: address.host, port: out.port ?? 0 };
+    }
+  }
+  if (typeof handle === "number") {
+    const error = Object.assign(new Error(`${getSystemErrorName(handle)} (${label})`), { code: getSystemErrorName(handle) });
+    throw new ListenError(label, error);
+  }
+  const h = handle;
+  return { handle: h, address: bound, close: () => h.close() };
+}
+
+/** Starts accepting on a handle bound by bindListener (in this process or another). */
+export function listenOnHandle(server: net.Server, handle: ListenHandle, backlog: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(handle, backlog, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
