@@ -104,7 +104,9 @@ export class Master {
     const route = routeConnection(pmSettings(this.#config), live.map(loadOf));
     if (route.maxChildrenReached) this.counters.maxChildrenReached++;
     const worker = route.to === "spawn" ? this.#spawn() : this.#workers.get(route.to);
-    if (!worker?.send({ t: "conn", which }, socket)) socket.destroy();
+    if (!worker?.send({ t: "conn", which }, socket)) return void socket.destroy();
+    // Counted busy until its next load report says otherwise.
+    worker.inflight++;
   }
 
   #spawn(): WorkerProcess {
@@ -154,9 +156,10 @@ export class Master {
     this.log.info(`worker ${worker.pid} recycled: ${reason}`);
     worker.retireReason = reason;
     this.counters.restarts++;
-    if (this.#config.pm !== "static") return worker.stop(reason);
-    const replacement = this.#spawn();
-    void this.#whenReady([replacement]).then(() => worker.stop(reason));
+    // It stops taking work now; until the replacement listens, connections wait in the socket's
+    // backlog (or go to the other workers), they are not refused.
+    worker.stop(reason);
+    if (this.#config.pm === "static") this.#spawn();
   }
 
   #onReport(worker: WorkerProcess, report: WatchdogReport): void {
@@ -274,6 +277,9 @@ export class Master {
       if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
       for (const server of this.#acceptors) server.close();
       for (const w of this.workers) w.stop("shutdown");
+      // New connections are refused from now on (a web server then tries elsewhere or answers
+      // 502 at once) instead of waiting in a backlog nobody will take them from.
+      this.#closeListeners();
       // Workers give up at shutdown_timeout; this only catches one that cannot.
       const limit = (this.#config.shutdown_timeout || 2 ** 30) + 5000;
       setTimeout(() => this.kill(), Math.min(limit, 2 ** 31 - 1)).unref();
@@ -287,10 +293,14 @@ export class Master {
     this.#finish();
   }
 
-  #finish(): void {
+  #closeListeners(): void {
     this.#listeners?.fastcgi.close();
     this.#listeners?.http?.close();
     this.#listeners = null;
+  }
+
+  #finish(): void {
+    this.#closeListeners();
     this.log.info("stopped");
     this.log.flush();
     this.#slowSink.close();

@@ -67,7 +67,8 @@ export function maintain(s: PmSettings, workers: readonly WorkerLoad[], now: num
 }
 
 /**
- * Ondemand: where a new connection goes. Returns the id of an idle worker (least loaded first),
+ * Ondemand: where a new connection goes (inflight counts the connections just handed over, so a
+ * burst spreads over new workers). Returns the id of an idle worker (least loaded first),
  * "spawn" when every worker is busy and another may start, or the least loaded busy worker when the
  * pool is full (and then the caller counts max children reached).
  */
@@ -77,7 +78,7 @@ export function routeConnection(
 ): { to: number | "spawn"; maxChildrenReached: boolean } {
   let best: WorkerLoad | null = null;
   for (const w of workers) if (best === null || w.inflight < best.inflight) best = w;
-  if (best !== null && (best.inflight === 0 || best.starting)) return { to: best.id, maxChildrenReached: false };
+  if (best !== null && best.inflight === 0) return { to: best.id, maxChildrenReached: false };
   if (workers.length < s.maxChildren) return { to: "spawn", maxChildrenReached: false };
   return { to: best!.id, maxChildrenReached: true };
 }

@@ -83,6 +83,7 @@ async function start(): Promise<void> {
     fastcgi: ondemand ? null : handles.fastcgi!,
     http: ondemand ? null : (handles.http ?? null),
     table: watchdog.table,
+    masterPid: process.ppid,
     builtins: builtinRoutes(c, (query, accept) => askStatus(query, accept)),
   });
   const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;

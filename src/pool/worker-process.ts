@@ -2,6 +2,7 @@
 // on the report pipe before it died.
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/index.ts";
 import type { ListenHandle } from "../server/bind.ts";
@@ -79,10 +80,13 @@ export class WorkerProcess {
     return this.child.pid ?? 0;
   }
 
-  send(message: ToWorker, handle?: ListenHandle | import("node:net").Socket): boolean {
+  /** False when the worker can no longer be told anything (a full channel still queues: true). */
+  send(message: ToWorker, handle?: ListenHandle | Socket): boolean {
     if (this.exited || !this.child.connected) return false;
     try {
-      return handle === undefined ? this.child.send(message) : this.child.send(message, handle as never);
+      if (handle === undefined) this.child.send(message);
+      else this.child.send(message, handle as never);
+      return true;
     } catch {
       return false;
     }

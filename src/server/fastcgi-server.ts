@@ -8,6 +8,15 @@ import { FastCgiExchange } from "./fastcgi-exchange.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { escapeLogText } from "./log.ts";
 
+/** A connection that has not sent its first request is given this long to do so when draining. */
+export const FIRST_REQUEST_GRACE = 2000;
+
+interface Open {
+  connection: Connection;
+  acceptedAt: number;
+  requests: number;
+}
+
 export interface FastCgiServerOptions {
   maxConnections: number;
   backlog: number;
@@ -27,7 +36,7 @@ function socketFd(socket: Socket): number {
 
 export class FastCgiServer {
   readonly #server: Server;
-  readonly #connections = new Map<Socket, Connection>();
+  readonly #connections = new Map<Socket, Open>();
   readonly #options: FastCgiServerOptions;
   #drainTimer: NodeJS.Timeout | null = null;
   /** Connections accepted (after the allow-list), for the status page. */
@@ -48,11 +57,14 @@ export class FastCgiServer {
       this.accepted++;
       if (log?.enabled("debug")) log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
       const fd = table === null ? -1 : socketFd(socket);
+      const open = { connection: null as unknown as Connection, acceptedAt: Date.now(), requests: 0 };
       const handler = (request: FcgiRequest) => {
+        open.requests++;
         void dispatcher.dispatch(new FastCgiExchange(request, table, fd));
       };
       const connection = new Connection(socket, handler, options.connection);
-      this.#connections.set(socket, connection);
+      open.connection = connection;
+      this.#connections.set(socket, open);
       socket.on("data", (chunk: Buffer) => connection.receive(chunk));
       socket.on("error", () => socket.destroy());
       socket.on("close", () => {
@@ -82,9 +94,18 @@ export class FastCgiServer {
     this.#server.close();
   }
 
-  /** Closes keep-alive connections that carry no request. */
+  /**
+   * Closes keep-alive connections that carry no request. A connection that has not sent its first
+   * request yet is left FIRST_REQUEST_GRACE to send it: it was accepted for a request on its way,
+   * and a web server retries a request only on a connection it had used before.
+   */
   closeIdle(): void {
-    for (const [socket, connection] of this.#connections) if (connection.activeRequests === 0) socket.end();
+    const now = Date.now();
+    for (const [socket, open] of this.#connections) {
+      if (open.connection.activeRequests > 0) continue;
+      if (open.requests === 0 && now - open.acceptedAt < FIRST_REQUEST_GRACE) continue;
+      socket.end();
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 // The embedded HTTP front (--http): for development and trying tscgi without a web server.
 import { createServer, type Server } from "node:http";
+import { Server as NetServer } from "node:net";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "./dispatch.ts";
 import { listenOnHandle, type ListenHandle } from "./bind.ts";
@@ -24,6 +25,7 @@ function socketFd(socket: Socket): number {
 
 export class HttpFront {
   readonly #server: Server;
+  #draining = false;
 
   constructor(dispatcher: Dispatcher, table: InflightTable | null = null) {
     this.#server = createServer((req, res) => {
@@ -32,6 +34,8 @@ export class HttpFront {
         res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("400 Bad Request\n");
         return;
       }
+      // Draining: answer what comes, but tell the client not to send more on this connection.
+      if (this.#draining) res.shouldKeepAlive = false;
       const fd = table === null ? -1 : socketFd(req.socket);
       void dispatcher.dispatch(new HttpExchange(req, res, paramsFromHttp(req, path), table, fd));
     });
@@ -50,6 +54,18 @@ export class HttpFront {
   stopAccepting(): void {
     this.#server.close();
     this.#server.closeIdleConnections();
+  }
+
+  /**
+   * For a graceful stop: no new connections, no more keep-alive. http.Server.close() would also
+   * drop connections accepted a moment ago whose request has not arrived, so only the listener is
+   * closed now and idle connections a little later.
+   */
+  drain(grace: number): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    NetServer.prototype.close.call(this.#server);
+    setTimeout(() => this.#server.closeIdleConnections(), grace).unref();
   }
 
   destroyAll(): void {

@@ -11,10 +11,11 @@ import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
 import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
-import { FastCgiServer } from "./fastcgi-server.ts";
+import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { LogSink, Logger } from "./log.ts";
+import { scriptConsoles } from "./script-console.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -48,8 +49,10 @@ export interface ServerOptions {
   builtins?: (path: string) => BuiltinHandler | null;
   /** Where running requests are published for a watchdog thread. */
   table?: InflightTable | null;
-  /** A per-script console, for decorated script output. */
+  /** A per-script console; by default each script's console output is decorated with pid and script. */
   consoleFor?: (file: string) => Console;
+  /** For the access log's %P. */
+  masterPid?: number;
 }
 
 export interface RunningServer {
@@ -83,7 +86,12 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     extensions: config.extensions,
     index: config.index,
   });
-  const loader = new ScriptLoader({ root: config.root, hostModules: { tscgi: api }, log: log.log });
+  const loader = new ScriptLoader({
+    root: config.root,
+    hostModules: { tscgi: api },
+    log: log.log,
+    consoleFor: options.consoleFor ?? scriptConsoles({ root: config.root, decorate: config.decorate_workers_output }),
+  });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
   const dispatcher = new Dispatcher({
@@ -93,7 +101,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     maxBodySize: config.max_body_size,
     requestTimeout: config.request_timeout,
     log,
-    accessLog: new AccessLog(accessSink),
+    accessLog: new AccessLog(accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
     maxInflight: config.max_inflight,
     retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
     builtins: options.builtins,
@@ -138,7 +146,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   }
   const drain = () => {
     fastcgi.stopAccepting();
-    http?.stopAccepting();
+    http?.drain(FIRST_REQUEST_GRACE);
     fastcgi.drain();
   };
 

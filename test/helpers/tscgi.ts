@@ -1,5 +1,6 @@
 // Starts a real tscgi process (bin/tscgi.js, built dist/) for a test and stops it by its pid.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
 
@@ -72,4 +73,31 @@ export async function startTscgi(
     throw error;
   }
   return proc;
+}
+
+/** The pids of a process's children (its workers), read from /proc. */
+export function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the parenthesised command: state, ppid, ...
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === parent) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Waits until `check` holds, polling; false when it did not within `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms: number, every = 25): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, every));
+  }
 }

@@ -1,0 +1,74 @@
+// A bounded HTTP load: `concurrency` keep-alive clients sending requests until `total` are done,
+// `stop()` is called or `maxMs` passes. Counts answers by status and failures (no answer at all).
+import { Agent, request } from "node:http";
+
+export interface LoadResult {
+  sent: number;
+  /** Answers by HTTP status. */
+  statuses: Record<number, number>;
+  /** Requests that got no HTTP answer (connection refused, reset, timeout). */
+  failed: number;
+  errors: string[];
+  /** Answer bodies seen (first 50 distinct), e.g. pids. */
+  bodies: Set<string>;
+}
+
+export interface Load {
+  done: Promise<LoadResult>;
+  /** Ends the load early (the requests in flight still finish). */
+  stop(): void;
+  /** Answers so far. */
+  count(): number;
+}
+
+function once(agent: Agent, url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export function startLoad(
+  target: string,
+  options: { concurrency: number; total: number; maxMs: number; requestTimeoutMs?: number },
+): Load {
+  const url = new URL(target);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const result: LoadResult = { sent: 0, statuses: {}, failed: 0, errors: [], bodies: new Set() };
+  const deadline = Date.now() + options.maxMs;
+  let stopped = false;
+  let answered = 0;
+  const client = async () => {
+    while (!stopped && result.sent < options.total && Date.now() < deadline) {
+      result.sent++;
+      try {
+        const { status, body } = await once(agent, url, options.requestTimeoutMs ?? 10_000);
+        result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+        if (result.bodies.size < 50) result.bodies.add(body.trim());
+      } catch (error) {
+        result.failed++;
+        if (result.errors.length < 10) result.errors.push((error as Error).message);
+      }
+      answered++;
+    }
+  };
+  const done = Promise.all(Array.from({ length: options.concurrency }, client)).then(() => {
+    agent.destroy();
+    return result;
+  });
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
+    count: () => answered,
+  };
+}

@@ -1,0 +1,134 @@
+// The master keeps the pool serving: a killed worker is replaced, a stuck one is stopped at
+// request_timeout with a 504, crashes are restarted with back-off, SIGTERM drains. Real processes,
+// through a real nginx where a web server's view matters.
+import t from "tap";
+import { get } from "node:http";
+import { nginxMissing, startNginx } from "../helpers/nginx.ts";
+import { startLoad } from "../helpers/load.ts";
+import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
+
+const fixtures = `${repo}test/fixtures/cgi-bin`;
+const missing = nginxMissing();
+
+/** One request on a new connection: keep-alive would pin every request to one worker. */
+const getText = (url: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    }).on("error", reject);
+  });
+
+t.test("workers: the master starts one process per worker and serves through them", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
+  t.teardown(() => tscgi.stop());
+  const workers = childPids(tscgi.child.pid!);
+  t.equal(workers.length, 2, "two worker processes");
+  const seen = new Set<string>();
+  for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await getText(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body);
+  t.ok([...seen].every((pid) => workers.includes(Number(pid))), "answers come from the workers, not the master");
+});
+
+t.test("kill -9 of a worker under load: only its requests fail, a new worker serves within a second", { skip: missing }, async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
+  const nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
+  t.teardown(async () => {
+    await nginx.stop();
+    await tscgi.stop();
+  });
+  const master = tscgi.child.pid!;
+  const before = childPids(master);
+  const load = startLoad(`${nginx.url}/pid`, { concurrency: 8, total: 4000, maxMs: 20_000 });
+  await until(() => load.count() >= 300, 10_000);
+  const victim = before[0]!;
+  const killedAt = Date.now();
+  process.kill(victim, "SIGKILL");
+  const replaced = await until(() => childPids(master).some((pid) => !before.includes(pid)), 1000, 5);
+  const fresh = childPids(master).find((pid) => !before.includes(pid));
+  t.ok(replaced, `a new worker (${fresh}) was started ${Date.now() - killedAt} ms after the kill`);
+  // The new worker answers: ask until its pid shows up (both workers share the socket).
+  const answered = await until(async () => (await getText(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body === String(fresh), 3000, 5);
+  t.ok(answered, "the new worker answers requests");
+  const result = await load.done;
+  const ok = result.statuses[200] ?? 0;
+  const bad = result.sent - ok;
+  t.ok(ok > 1000, `${ok} requests answered 200`);
+  // At most the 8 requests in flight on the killed worker may fail.
+  t.ok(bad <= 8, `${bad} of ${result.sent} failed (statuses ${JSON.stringify(result.statuses)}, errors ${result.errors.join("; ")})`);
+  t.match(tscgi.output(), new RegExp(`worker ${victim} was killed by SIGKILL`));
+});
+
+t.test("a script stuck in synchronous code is stopped at request_timeout with a 504; others keep answering", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2", "--request-timeout", "1500ms"]);
+  t.teardown(() => tscgi.stop());
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  const started = Date.now();
+  const spin = getText(`${base}/spin`);
+  // Once its worker is stuck, the other worker answers (and, once replaced, the new one). A
+  // connection the stuck worker had accepted a moment before would be lost with it.
+  await new Promise((r) => setTimeout(r, 300));
+  const others: number[] = [];
+  while (Date.now() - started < 2500) others.push((await getText(`${base}/hello`)).status);
+  const res = await spin;
+  const took = Date.now() - started;
+  t.equal(res.status, 504, "the stuck request is answered 504");
+  t.match(res.body, /request_timeout/);
+  t.ok(took >= 1400 && took < 4000, `answered after ${took} ms (request_timeout 1500 ms)`);
+  t.ok(others.length > 5 && others.every((s) => s === 200), `${others.length} other requests all answered 200`);
+  await tscgi.waitFor(/worker \d+ stopped: stuck in synchronous code/);
+  const log = tscgi.output();
+  t.match(log, /spin\.ts \(GET \/spin, running \d+\.\d s, answered 504\)/, "the log names the script, the URL and the time");
+  t.match(log, /spin\.ts:\d+/, "and where in the script it was");
+  t.ok(await until(() => childPids(tscgi.child.pid!).length === 2, 3000), "the stuck worker was replaced");
+});
+
+t.test("a crash loop backs off instead of spinning", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "1"]);
+  t.teardown(() => tscgi.stop());
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  const end = Date.now() + 3000;
+  let attempts = 0;
+  while (Date.now() < end) {
+    attempts++;
+    await getText(`${base}/crash`).catch(() => {});
+  }
+  const log = tscgi.output();
+  const crashes = log.match(/exited with code 3 \(process\.exit\(3\) called\) while running crash\.ts/g)?.length ?? 0;
+  const delays = [...log.matchAll(/next start in (\d+) ms/g)].map((m) => Number(m[1]));
+  t.ok(crashes >= 3, `${crashes} crashes in 3 s of ${attempts} attempts`);
+  t.ok(crashes <= 12, "back-off keeps restarts few (no restart storm)");
+  t.ok(delays.length >= 2 && delays.every((d, i) => i === 0 || d >= delays[i - 1]!), `delays grow: ${delays.join(", ")} ms`);
+  // Healthy again once the crashing stops.
+  t.ok(await until(async () => (await getText(`${base}/hello`).catch(() => ({ status: 0 }))).status === 200, 5000, 100));
+});
+
+t.test("SIGTERM stops accepting, waits for the request in flight, then exits 0", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  const slow = getText(`${base}/wait?ms=1500`);
+  await new Promise((r) => setTimeout(r, 300));
+  const stopped = tscgi.stop("SIGTERM");
+  await new Promise((r) => setTimeout(r, 200));
+  const refused = await getText(`${base}/hello`).then(
+    () => false,
+    () => true,
+  );
+  t.ok(refused, "a new connection is refused while draining");
+  const res = await slow;
+  t.equal(res.status, 200);
+  t.equal(res.body, "waited 1500", "the slow request finished");
+  t.equal(await stopped, 0, "the master exits 0");
+  t.match(tscgi.output(), /SIGTERM: stopping gracefully/);
+});
+
+t.test("an uncaught error in a timer ends only its worker, and the log names the script", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
+  t.teardown(() => tscgi.stop());
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  await getText(`${base}/crash?how=timer`).catch(() => {});
+  await tscgi.waitFor(/exited with code 1 \(uncaught exception: thrown from a timer\) while running crash\.ts/);
+  t.match(tscgi.output(), /crash\.ts:\d+/, "the error's stack names the TypeScript line");
+  t.equal((await getText(`${base}/hello`)).status, 200, "the pool still answers");
+});
