@@ -1,4 +1,4 @@
-// The `tscgi` command: serve (default), cgi FILE, --help, --version.
+// The `tscgi` command: serve (default), cgi FILE, ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -8,7 +8,8 @@ import * as api from "./index.ts";
 import { ScriptLoader } from "./scripts/loader.ts";
 import { Dispatcher } from "./server/dispatch.ts";
 import { LogSink, Logger } from "./server/log.ts";
-import { startServer } from "./server/serve.ts";
+import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
+import { serve } from "./pool/run.ts";
 import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
@@ -17,24 +18,6 @@ function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
   process.exit(isTscgiError(error) && error.code.startsWith("TSCGI_E_CONFIG") ? 2 : 1);
-}
-
-async function serve(loaded: LoadedConfig): Promise<void> {
-  const server = await startServer(loaded.config);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      server.log.warn(`${signal} again: exiting now`);
-      server.kill();
-      process.exit(1);
-    }
-    stopping = true;
-    server.log.info(`${signal}: stopping gracefully`);
-    void server.stop().then(() => process.exit(0));
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  process.on("SIGUSR1", () => server.reopenLogs());
 }
 
 /** `tscgi cgi FILE`: one request the classic CGI way, for Apache mod_cgi or any CGI server. */
@@ -68,12 +51,36 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
   process.exitCode = exchange.failed ? 1 : 0;
 }
 
+/** `tscgi ping|status` take a few flags of their own (--timeout, --json, ...) besides the config's. */
+function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: string[] } {
+  if (argv[0] !== "ping" && argv[0] !== "status") return { configArgv: argv, clientArgs: [] };
+  const configArgv: string[] = [argv[0]];
+  const clientArgs: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    const isClient = (CLIENT_FLAGS as readonly string[]).includes(name) && (arg.startsWith("-") || argv[0] === "status");
+    if (!isClient) {
+      configArgv.push(arg);
+      continue;
+    }
+    clientArgs.push(arg);
+    if (name === "timeout" && !arg.includes("=") && i + 1 < argv.length) clientArgs.push(argv[++i]!);
+  }
+  return { configArgv, clientArgs };
+}
+
 export async function main(argv: string[]): Promise<void> {
   let loaded: LoadedConfig;
+  const { configArgv, clientArgs } = splitClientFlags(argv);
   try {
-    loaded = loadConfig({ argv, env: process.env, cwd: process.cwd() });
+    loaded = loadConfig({ argv: configArgv, env: process.env, cwd: process.cwd() });
   } catch (error) {
     fail(error);
+  }
+  if (loaded.testConfig) {
+    process.stdout.write(`tscgi: configuration OK${loaded.source ? ` (${loaded.source})` : " (no config file, defaults)"}\n`);
+    return;
   }
   if (loaded.help || loaded.command === "help") {
     process.stdout.write(helpText());
@@ -84,9 +91,11 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    if (loaded.command === "serve") await serve(loaded);
+    if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
     else if (loaded.command === "cgi") await cgi(loaded);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, help, version`);
+    else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
+    else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
+    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, ping, status, help, version`);
   } catch (error) {
     fail(error);
   }

@@ -75,8 +75,34 @@ export class ConfigFileError extends ConfigError {
   }
 }
 
+/** One of the values a ConfigConflictError names. */
+export interface ConflictingValue {
+  key: string;
+  /** As the operator wrote it, quoted when a string; an "auto" also shows what it came to. */
+  value: string;
+  origin: Origin;
+}
+
+/** Values each valid alone that do not fit together, e.g. pm_max_spare_servers above workers. */
+export class ConfigConflictError extends ConfigError {
+  static readonly code = "TSCGI_E_CONFIG_CONFLICT";
+  readonly code = ConfigConflictError.code;
+  /** The keys involved, in the order the message names them. */
+  readonly keys: string[];
+
+  constructor(
+    readonly values: readonly ConflictingValue[],
+    /** The rule they break, completing "expected ...". */
+    readonly rule: string,
+  ) {
+    const named = values.map((v) => `${v.key} ${v.value} in ${describeOrigin(v.origin)}`).join(", ");
+    super(`tscgi: conflicting values: ${named} (expected ${rule})`);
+    this.keys = values.map((v) => v.key);
+  }
+}
+
 /** Every config error class, for the test that keeps docs/config.md in step. */
-export const configErrors = [ConfigUnknownKeyError, ConfigBadValueError, ConfigFileError] as const;
+export const configErrors = [ConfigUnknownKeyError, ConfigBadValueError, ConfigConflictError, ConfigFileError] as const;
 
 /**
  * Thrown by a key's parser or check; the loader turns it into a ConfigBadValueError that names

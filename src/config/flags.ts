@@ -6,9 +6,10 @@ import { configKeys, flagName } from "./schema.ts";
 import { suggest } from "./suggest.ts";
 import type { ConfigKey, RawValue } from "./types.ts";
 
-/** Flags that are not config keys: the config file to read, and the two informational ones. */
+/** Flags that are not config keys: the config file to read, and the ones that report and exit. */
 export const extraFlags = [
   { name: "config", alias: "c", metavar: "PATH", description: "config file to read (default: conf/tscgi.conf, if it exists)" },
+  { name: "test-config", alias: "t", metavar: null, description: 'check the configuration, print "configuration OK" and exit' },
   { name: "help", alias: "h", metavar: null, description: "show this help and exit" },
   { name: "version", alias: "v", metavar: null, description: "print the version and exit" },
 ] as const;
@@ -19,6 +20,7 @@ export interface CommandLine {
   config: string | null;
   help: boolean;
   version: boolean;
+  testConfig: boolean;
 }
 
 const byFlag = new Map(configKeys.map((key) => [flagName(key).slice(2), key]));
@@ -34,8 +36,8 @@ export function parseArgv(argv: string[]): CommandLine {
   const parsed = minimist(argv, {
     // Every value is a string ("_" too), so "0700" or "09" reach the parsers as written.
     string: ["_", "config", ...byFlag.keys()],
-    boolean: ["help", "version"],
-    alias: { c: "config", h: "help", v: "version" },
+    boolean: ["help", "version", "test-config"],
+    alias: { c: "config", h: "help", v: "version", t: "test-config" },
   });
   for (const name of Object.keys(parsed)) {
     if (known.has(name)) continue;
@@ -54,5 +56,6 @@ export function parseArgv(argv: string[]): CommandLine {
     config: parsed.config === undefined ? null : last(parsed.config),
     help: parsed.help === true,
     version: parsed.version === true,
+    testConfig: parsed["test-config"] === true,
   };
 }

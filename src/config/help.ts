@@ -1,7 +1,7 @@
 // The --help screen, written from the schema so every flag, default and meaning is listed.
 
 import { extraFlags } from "./flags.ts";
-import { configKeys, envName, flagName, schema } from "./schema.ts";
+import { configKeys, envName, flagName, schema, shownDefault } from "./schema.ts";
 
 /** Where descriptions start, and where lines wrap: an 80-column terminal. */
 const COLUMN = 32;
@@ -27,6 +27,7 @@ export function helpText(): string {
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
     row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",
     "Options:",
@@ -37,7 +38,7 @@ export function helpText(): string {
   }
   for (const key of configKeys) {
     const def = schema[key];
-    lines.push(row(`      ${flagName(key)} ${def.metavar}`, `${def.description} (default: ${def.default})`));
+    lines.push(row(`      ${flagName(key)} ${def.metavar}`, `${def.description} (default: ${shownDefault(key)})`));
   }
   lines.push(
     "",

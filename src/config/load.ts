@@ -6,8 +6,9 @@ import { CONFIG_ENV, readEnv } from "./env.ts";
 import { ConfigBadValueError, ValueRejected } from "./errors.ts";
 import { readConfigFile } from "./file.ts";
 import { parseArgv } from "./flags.ts";
+import { resolveConfig } from "./resolve.ts";
 import { configKeys, schema, type KeyDef, type ParseContext } from "./schema.ts";
-import type { Config, ConfigKey, LoadedConfig, RawValue } from "./types.ts";
+import type { Config, ConfigKey, LoadedConfig, ParsedConfig, RawValue } from "./types.ts";
 
 /** Read when neither --config nor TSCGI_CONFIG names a file, if it exists. */
 export const DEFAULT_CONFIG_FILE = "conf/tscgi.conf";
@@ -15,12 +16,14 @@ export const DEFAULT_CONFIG_FILE = "conf/tscgi.conf";
 /** Commands that never serve from the root, so a missing cgi-bin/ must not stop them. */
 const COMMANDS_WITHOUT_ROOT = new Set(["help", "version", "cgi"]);
 
+type Parsed = ParsedConfig[ConfigKey];
+
 /** The schema entry of a key, typed loosely: the loader handles every key alike. */
-function defOf(key: ConfigKey): KeyDef<Config[ConfigKey]> {
-  return schema[key] as KeyDef<Config[ConfigKey]>;
+function defOf(key: ConfigKey): KeyDef<Parsed> {
+  return schema[key] as KeyDef<Parsed>;
 }
 
-function parseValue(value: RawValue, ctx: ParseContext): Config[ConfigKey] {
+function parseValue(value: RawValue, ctx: ParseContext): Parsed {
   const def = defOf(value.key);
   try {
     return def.parse(value.raw, ctx);
@@ -30,10 +33,11 @@ function parseValue(value: RawValue, ctx: ParseContext): Config[ConfigKey] {
   }
 }
 
-function checkValue(value: RawValue, parsed: Config[ConfigKey]): void {
+/** The value after its key's check, which may replace it (a user name by its uid). */
+function checkValue(value: RawValue, parsed: Parsed): Parsed {
   const def = defOf(value.key);
   try {
-    def.check?.(parsed);
+    return def.check?.(parsed) ?? parsed;
   } catch (error) {
     if (!(error instanceof ValueRejected)) throw error;
     throw new ConfigBadValueError(value.key, value.shown, def.allowed, value.origin, error.detail);
@@ -52,8 +56,11 @@ function defaultValues(): Map<ConfigKey, RawValue> {
 
 /** Every key parsed from its default, relative paths left as written (`root` is "cgi-bin"). */
 export const defaults: Config = Object.freeze(
-  Object.fromEntries([...defaultValues()].map(([key, value]) => [key, parseValue(value, { resolvePath: (path) => path })])),
-) as unknown as Config;
+  resolveConfig(
+    Object.fromEntries([...defaultValues()].map(([key, value]) => [key, parseValue(value, { resolvePath: (path) => path })])) as unknown as ParsedConfig,
+    defaultValues(),
+  ),
+);
 
 /** A path as messages show it: relative to cwd when inside it, else absolute. */
 function displayPath(path: string, cwd: string): string {
@@ -76,20 +83,21 @@ export function loadConfig(input: { argv: string[]; env: Record<string, string |
   // Every value given is parsed, not only the winning one: a typo in the file is reported
   // even while a flag overrides it, rather than surfacing later when the flag is dropped.
   const layers = [defaultValues(), file, env, commandLine.values];
-  const config = {} as Record<ConfigKey, Config[ConfigKey]>;
+  const parsed = {} as Record<ConfigKey, Parsed>;
   const chosen = new Map<ConfigKey, RawValue>();
   for (const layer of layers) {
     for (const [key, value] of layer) {
-      config[key] = parseValue(value, ctx);
+      parsed[key] = parseValue(value, ctx);
       chosen.set(key, value);
     }
   }
 
   const [command = "serve", ...args] = commandLine.positionals;
-  const { help, version } = commandLine;
+  const { help, version, testConfig } = commandLine;
   for (const [key, value] of chosen) {
     if (key === "root" && (help || version || COMMANDS_WITHOUT_ROOT.has(command))) continue;
-    checkValue(value, config[key]);
+    parsed[key] = checkValue(value, parsed[key]);
   }
-  return { config: config as unknown as Config, command, args, help, version, source };
+  const config = resolveConfig(parsed as unknown as ParsedConfig, chosen);
+  return { config, command, args, help, version, testConfig, source };
 }

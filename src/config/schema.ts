@@ -3,9 +3,13 @@
 // all follow it; a key that is not here does not exist.
 
 import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { AccessFormatError, parseAccessFormat } from "./access-format.ts";
 import { parseListen, parseTcpAddress } from "./address.ts";
+import { parseClientList } from "./clients.ts";
 import { ValueRejected } from "./errors.ts";
-import type { Config, ConfigKey } from "./types.ts";
+import { GROUP_FILE, parseIdOrName, PASSWD_FILE, resolveId } from "./ids.ts";
+import type { ConfigKey, ParsedConfig } from "./types.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 export interface ParseContext {
@@ -24,18 +28,32 @@ export interface KeyDef<T> {
   description: string;
   /** Text to value; throws ValueRejected. Pure: no file system access. */
   parse(raw: string, ctx: ParseContext): T;
-  /** A check against the world (the file system), run on the value finally chosen only. */
-  check?(value: T): void;
+  /**
+   * A check against the world (the file system, the user database), run on the value finally
+   * chosen only; throws ValueRejected. What it returns, if anything, replaces the value.
+   */
+  check?(value: T): T | void;
 }
 
-export type Schema = { readonly [K in ConfigKey]: KeyDef<Config[K]> };
+/** Each key's parser gives its ParsedConfig type; resolve.ts then settles the final Config. */
+export type Schema = { readonly [K in ConfigKey]: KeyDef<ParsedConfig[K]> };
 
 const SIZE_ALLOWED = "a size like 1048576, 512k, 64m, 1g";
 const DURATION_ALLOWED = "a duration like 30s, 500ms, 2m, 1h (a bare number is seconds)";
 
 /** Every extension tscgi can compile or load; `extensions` picks among them. */
 export const SCRIPT_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".jsx"] as const;
+const CLIENTS_ALLOWED = "any, or IPv4 and IPv6 addresses with an optional /prefix, separated by commas or spaces";
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+const PROCESS_MANAGERS = ["static", "dynamic", "ondemand"] as const;
+
+/** The most worker processes; "auto" is capped to it on machines with more CPUs. */
+const MAX_WORKERS = 1024;
+
+/** The CPU count, as `workers = auto` means. */
+export function autoWorkers(): number {
+  return Math.min(MAX_WORKERS, availableParallelism());
+}
 
 function integer(min: number, max: number): Pick<KeyDef<number>, "allowed" | "metavar" | "parse"> {
   const allowed = max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
@@ -69,6 +87,57 @@ const duration: Pick<KeyDef<number>, "allowed" | "metavar" | "parse"> = {
   parse: parseDuration,
 };
 
+/** "auto" (any case), else a whole number in range. */
+function autoOrInteger(min: number, max: number): Pick<KeyDef<number | "auto">, "allowed" | "metavar" | "parse"> {
+  const { parse } = integer(min, max);
+  return {
+    allowed: `auto or a whole number from ${min} to ${max}`,
+    metavar: "N",
+    parse: (raw, ctx) => (raw.trim().toLowerCase() === "auto" ? "auto" : parse(raw, ctx)),
+  };
+}
+
+const YES = ["yes", "on", "true", "1"];
+const NO = ["no", "off", "false", "0"];
+
+const yesNo: Pick<KeyDef<boolean>, "allowed" | "metavar" | "parse"> = {
+  allowed: "yes or no (also on/off, true/false, 1/0)",
+  metavar: "yes|no",
+  parse(raw) {
+    const word = raw.trim().toLowerCase();
+    if (YES.includes(word)) return true;
+    if (NO.includes(word)) return false;
+    throw new ValueRejected();
+  },
+};
+
+/** off (any case), else a URL path for a built-in page, matched as written. */
+const pagePath: Pick<KeyDef<string | null>, "allowed" | "metavar" | "parse"> = {
+  allowed: "off or a URL path starting with /, like /status",
+  metavar: "PATH",
+  parse(raw) {
+    const value = raw.trim();
+    if (value.toLowerCase() === "off") return null;
+    if (!value.startsWith("/")) throw new ValueRejected("it must start with /");
+    if (/[\s?#%\\]/.test(value)) throw new ValueRejected("it must be a plain path, without spaces, ?, #, % or \\");
+    return value;
+  },
+};
+
+/** A user or group: a name looked up when loading, or a numeric id. */
+function owner(file: string, what: "user" | "group"): Pick<KeyDef<number | string | null>, "allowed" | "metavar" | "parse" | "check"> {
+  return {
+    allowed: `a ${what} name from ${file}, a numeric id, or "" for the process's own`,
+    metavar: what.toUpperCase(),
+    parse: parseIdOrName,
+    check: (value) => resolveId(value, file, what),
+  };
+}
+
+const workerCount = integer(0, MAX_WORKERS);
+
+const JITTER = /^(\d+(?:\.\d+)?)(%?)$/;
+
 /** A log destination: one of the keywords (any case), else a file path made absolute. */
 function logTarget(keywords: readonly string[], raw: string, ctx: ParseContext): string {
   const value = raw.trim();
@@ -84,6 +153,41 @@ export const schema: Schema = {
     allowed: "HOST:PORT, [IPv6]:PORT, PORT or a Unix socket path, port 1-65535",
     description: "address the FastCGI server listens on; a bare PORT means 127.0.0.1:PORT",
     parse: (raw, ctx) => parseListen(raw, ctx.resolvePath),
+  },
+  listen_backlog: {
+    default: "511",
+    ...integer(1, 65535),
+    description: "connections the kernel queues before they are accepted (capped by net.core.somaxconn)",
+  },
+  listen_mode: {
+    default: "0660",
+    metavar: "MODE",
+    allowed: "an octal file mode up to 0777, like 0660, 660 or 0o660",
+    description: "permissions of a Unix socket in listen",
+    parse(raw) {
+      const match = /^(?:0o)?([0-7]{1,4})$/i.exec(raw.trim());
+      if (match === null) throw new ValueRejected();
+      const mode = parseInt(match[1]!, 8);
+      if (mode > 0o777) throw new ValueRejected("the setuid, setgid and sticky bits are not allowed");
+      return mode;
+    },
+  },
+  listen_owner: {
+    default: "",
+    ...owner(PASSWD_FILE, "user"),
+    description: "user that owns a Unix socket in listen; empty = the user tscgi runs as",
+  },
+  listen_group: {
+    default: "",
+    ...owner(GROUP_FILE, "group"),
+    description: "group of a Unix socket in listen; empty = tscgi's own group",
+  },
+  allowed_clients: {
+    default: "any",
+    metavar: "LIST",
+    allowed: CLIENTS_ALLOWED,
+    description: "addresses that may connect over TCP; others are closed at once",
+    parse: parseClientList,
   },
   root: {
     default: "cgi-bin",
@@ -158,9 +262,118 @@ export const schema: Schema = {
     },
   },
   workers: {
+    default: "auto",
+    allowed: `auto (one per CPU) or a whole number from 0 to ${MAX_WORKERS}`,
+    metavar: "N",
+    description: "worker processes, the most the pool runs at once; auto is one per CPU, 0 serves everything from a single process",
+    parse: (raw, ctx) => (raw.trim().toLowerCase() === "auto" ? autoWorkers() : workerCount.parse(raw, ctx)),
+  },
+  pm: {
+    default: "static",
+    metavar: "MODE",
+    allowed: `one of ${PROCESS_MANAGERS.join(", ")}`,
+    description:
+      "how workers are managed: static runs all of them, dynamic keeps between pm_min_spare_servers and pm_max_spare_servers idle, ondemand starts them as requests arrive",
+    parse(raw) {
+      const mode = raw.trim().toLowerCase();
+      const found = PROCESS_MANAGERS.find((candidate) => candidate === mode);
+      if (found === undefined) throw new ValueRejected();
+      return found;
+    },
+  },
+  pm_start_servers: {
+    default: "auto",
+    ...autoOrInteger(1, MAX_WORKERS),
+    description: "workers started at first when pm is dynamic; auto is halfway from pm_min_spare_servers to pm_max_spare_servers",
+  },
+  pm_min_spare_servers: {
+    default: "1",
+    ...integer(1, MAX_WORKERS),
+    description: "fewest idle workers when pm is dynamic; fewer idle start more",
+  },
+  pm_max_spare_servers: {
+    default: "auto",
+    ...autoOrInteger(1, MAX_WORKERS),
+    description: "most idle workers when pm is dynamic; more idle are stopped; auto is half of workers, at least pm_min_spare_servers",
+  },
+  pm_process_idle_timeout: {
+    default: "10s",
+    ...duration,
+    description: "how long a worker may idle before it is stopped, when pm is ondemand",
+    parse(raw) {
+      const ms = parseDuration(raw);
+      if (ms === 0) throw new ValueRejected("it must be more than 0");
+      return ms;
+    },
+  },
+  max_requests: {
     default: "0",
-    ...integer(0, 1024),
-    description: "worker processes; 0 serves everything from a single process (the only mode so far: a larger value logs a warning)",
+    ...integer(0, Number.MAX_SAFE_INTEGER),
+    description: "requests a worker serves before it is replaced; 0 = never",
+  },
+  max_requests_jitter: {
+    default: "10%",
+    metavar: "N|N%",
+    allowed: "a number of requests like 50, or a percentage of max_requests from 0% to 100%, like 10%",
+    description: "a random 0 to this many requests added to each worker's max_requests, so workers are not all replaced at once",
+    parse(raw) {
+      const match = JITTER.exec(raw.trim());
+      if (match === null) throw new ValueRejected();
+      const amount = Number(match[1]);
+      const percent = match[2] === "%";
+      if (percent && amount > 100) throw new ValueRejected("a percentage is at most 100%");
+      if (!percent && !Number.isSafeInteger(amount)) throw new ValueRejected("a number of requests is a whole number");
+      return { amount, percent };
+    },
+  },
+  worker_memory_limit: {
+    default: "1g",
+    ...size(0),
+    description: "resident memory (RSS) above which a worker is replaced once its requests finish; 0 = no limit",
+  },
+  worker_max_age: {
+    default: "0",
+    ...duration,
+    description: "age after which a worker is replaced once its requests finish; 0 = no limit",
+  },
+  max_inflight: {
+    default: "1024",
+    ...integer(1, Number.MAX_SAFE_INTEGER),
+    description: "most requests one worker runs at once; more are answered 503 with Retry-After",
+  },
+  overload_retry_after: {
+    default: "1s",
+    ...duration,
+    description: "Retry-After of the 503 answers max_inflight causes, in whole seconds rounded up",
+  },
+  respawn_backoff_max: {
+    default: "30s",
+    ...duration,
+    description: "longest wait before a worker that keeps crashing is started again",
+  },
+  status_path: {
+    default: "off",
+    ...pagePath,
+    description: "URL path of the pool status page (PHP-FPM's fields; ?json, ?full, ?openmetrics)",
+  },
+  status_allowed_clients: {
+    default: "127.0.0.1,::1",
+    metavar: "LIST",
+    allowed: CLIENTS_ALLOWED,
+    description: "clients that may see the status page: REMOTE_ADDR, else the connection's peer, must match",
+    parse: parseClientList,
+  },
+  ping_path: {
+    default: "off",
+    ...pagePath,
+    description: "URL path answered with ping_response, for health checks",
+  },
+  ping_response: {
+    default: "pong",
+    metavar: "TEXT",
+    allowed: "any text",
+    description: "body of the ping_path answer",
+    parse: (raw) => raw,
   },
   access_log: {
     default: "stdout",
@@ -168,6 +381,22 @@ export const schema: Schema = {
     allowed: "stdout, stderr, off or a file path",
     description: "where each request is logged",
     parse: (raw, ctx) => logTarget(["stdout", "stderr", "off"], raw, ctx),
+  },
+  access_format: {
+    default: "default",
+    metavar: "FORMAT",
+    allowed: "default, json, or a PHP-FPM access.format string of %-tokens",
+    description: "the access log line: default, json, or tokens like %R %m %r %s %d",
+    parse(raw) {
+      let format;
+      try {
+        format = parseAccessFormat(raw);
+      } catch (error) {
+        if (error instanceof AccessFormatError) throw new ValueRejected(error.detail);
+        throw error;
+      }
+      return format.kind === "tokens" ? raw : format.kind;
+    },
   },
   error_log: {
     default: "stderr",
@@ -192,6 +421,28 @@ export const schema: Schema = {
       if (found === undefined) throw new ValueRejected();
       return found;
     },
+  },
+  decorate_workers_output: {
+    default: "yes",
+    ...yesNo,
+    description: "prefix each line a worker writes to stdout or stderr with the worker's pid",
+  },
+  slowlog: {
+    default: "stderr",
+    metavar: "TARGET",
+    allowed: "stderr, stdout or a file path",
+    description: "where requests running longer than request_slowlog_timeout are logged",
+    parse(raw, ctx) {
+      if (raw.trim().toLowerCase() === "off") {
+        throw new ValueRejected("turn the slow log off with request_slowlog_timeout = 0");
+      }
+      return logTarget(["stderr", "stdout"], raw, ctx);
+    },
+  },
+  request_slowlog_timeout: {
+    default: "0",
+    ...duration,
+    description: "a request running longer is logged to slowlog; 0 = off",
   },
   max_body_size: {
     default: "64m",
@@ -227,7 +478,7 @@ export const schema: Schema = {
   request_timeout: {
     default: "60s",
     ...duration,
-    description: "longest a request may run before it is aborted; 0 = no limit",
+    description: "longest a request may run before it is aborted; a worker stuck past it is replaced; 0 = no limit",
   },
   shutdown_timeout: {
     default: "30s",
@@ -235,6 +486,12 @@ export const schema: Schema = {
     description: "how long SIGTERM waits for in-flight requests before exiting",
   },
 };
+
+/** A default as --help, conf/tscgi.conf and docs/config.md write it: "" stays visible. */
+export function shownDefault(key: ConfigKey): string {
+  const value = schema[key].default;
+  return value === "" ? '""' : value;
+}
 
 /** The keys in schema order: the order of --help, conf/tscgi.conf and docs/config.md. */
 export const configKeys = Object.keys(schema) as ConfigKey[];

@@ -30,6 +30,8 @@ export function suggest(name: string, candidates: readonly string[]): string | n
   for (const candidate of candidates) {
     const folded = fold(candidate);
     const d = typed.length >= 3 && folded.startsWith(typed) ? 1 : distance(typed, folded);
+    // Rewriting every letter is no near miss: -x is not a typo of --pm.
+    if (d >= Math.max(typed.length, folded.length)) continue;
     if (d < bestDistance || (d === bestDistance && best === null)) {
       best = candidate;
       bestDistance = d;

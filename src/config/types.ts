@@ -1,17 +1,50 @@
 // The shape of a loaded configuration, and where each of its values came from.
 
+import type { ClientList } from "./clients.ts";
+
 /** The validated settings. Keys are the config-file keys, one to one (see schema.ts). */
 export interface Config {
   listen: string;
+  listen_backlog: number;
+  /** File mode bits of a Unix socket, e.g. 0o660. */
+  listen_mode: number;
+  /** uid and gid a Unix socket is given; null keeps the process's own. */
+  listen_owner: number | null;
+  listen_group: number | null;
+  /** null: any client. */
+  allowed_clients: ClientList | null;
   root: string;
   mount: string;
   extensions: string[];
   index: string;
   http: string | null;
+  /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;
+  pm: "static" | "dynamic" | "ondemand";
+  pm_start_servers: number;
+  pm_min_spare_servers: number;
+  pm_max_spare_servers: number;
+  pm_process_idle_timeout: number;
+  max_requests: number;
+  /** Whole requests: each worker's limit is max_requests + a random 0..max_requests_jitter. */
+  max_requests_jitter: number;
+  worker_memory_limit: number;
+  worker_max_age: number;
+  max_inflight: number;
+  overload_retry_after: number;
+  respawn_backoff_max: number;
+  status_path: string | null;
+  status_allowed_clients: ClientList | null;
+  ping_path: string | null;
+  ping_response: string;
   access_log: string;
+  /** "default", "json", or a PHP-FPM format string (see access-format.ts). */
+  access_format: string;
   error_log: string;
   log_level: "error" | "warn" | "info" | "debug";
+  decorate_workers_output: boolean;
+  slowlog: string;
+  request_slowlog_timeout: number;
   max_body_size: number;
   max_params_bytes: number;
   max_params: number;
@@ -24,6 +57,20 @@ export interface Config {
 
 export type ConfigKey = keyof Config;
 
+/** The keys whose parsed value is not yet final: resolve.ts settles them from other keys. */
+type Unsettled = "pm_start_servers" | "pm_max_spare_servers" | "max_requests_jitter" | "listen_owner" | "listen_group";
+
+/** A key's value as its parser gives it; Config is this with the unsettled keys resolved. */
+export interface ParsedConfig extends Omit<Config, Unsettled> {
+  pm_start_servers: number | "auto";
+  pm_max_spare_servers: number | "auto";
+  /** A count of requests, or a percentage of max_requests. */
+  max_requests_jitter: { amount: number; percent: boolean };
+  /** A name until the key's check looks it up. */
+  listen_owner: number | string | null;
+  listen_group: number | string | null;
+}
+
 /** What `loadConfig` hands the CLI: the settings plus what the command line asked for. */
 export interface LoadedConfig {
   config: Config;
@@ -35,6 +82,8 @@ export interface LoadedConfig {
   help: boolean;
   /** `--version` / `-v` was given. */
   version: boolean;
+  /** `--test-config` / `-t` was given: check the configuration, report, and exit. */
+  testConfig: boolean;
   /** Absolute path of the config file that was read, or null when none was. */
   source: string | null;
 }

@@ -25,11 +25,19 @@ const IMPORT_META_BANNER =
   `var ${IMPORT_META} = { url: require("node:url").pathToFileURL(__filename).href, ` +
   "filename: __filename, dirname: __dirname };";
 
+// A script's `console` is its own (a per-file Console the loader puts on `module`): every free
+// reference is renamed to this module-local variable, which the banner binds. A one-line banner
+// keeps the source map's lines right.
+export const SCRIPT_CONSOLE = "__tscgi_console";
+const SCRIPT_CONSOLE_BANNER = `var ${SCRIPT_CONSOLE} = module.${SCRIPT_CONSOLE} || console;`;
+
 const TOP_LEVEL_AWAIT = /top-level await/i;
 
 export interface CompileOptions {
   /** Package providing `jsx-runtime` for .tsx/.jsx ("react", "preact", "hono/jsx"); "react" by default. */
   jsxImportSource?: string;
+  /** Bind `console` to `module.__tscgi_console` (set by the loader) instead of the global one. */
+  scriptConsole?: boolean;
 }
 
 /** True when `file` is compiled by tscgi: a compiled extension, and not inside node_modules. */
@@ -54,9 +62,19 @@ export function compileSync(file: string, source: string, options: CompileOption
 }
 
 function transformOptions(file: string, source: string, options: CompileOptions): TransformOptions {
-  const usesImportMeta = source.includes("import.meta");
+  const loader = LOADERS[extname(file)] ?? "js";
+  const define: Record<string, string> = {};
+  const banner: string[] = [];
+  if (source.includes("import.meta")) {
+    define["import.meta"] = IMPORT_META;
+    banner.push(IMPORT_META_BANNER);
+  }
+  if (options.scriptConsole === true && loader !== "json" && source.includes("console")) {
+    define.console = SCRIPT_CONSOLE;
+    banner.push(SCRIPT_CONSOLE_BANNER);
+  }
   return {
-    loader: LOADERS[extname(file)] ?? "js",
+    loader,
     format: "cjs",
     platform: "node",
     target: `node${process.versions.node}`,
@@ -69,7 +87,7 @@ function transformOptions(file: string, source: string, options: CompileOptions)
     ...(options.jsxImportSource !== undefined ? { jsxImportSource: options.jsxImportSource } : {}),
     // import() becomes require(), so dynamic imports of local files are hot-reloaded too.
     supported: { "dynamic-import": false },
-    ...(usesImportMeta ? { define: { "import.meta": IMPORT_META }, banner: IMPORT_META_BANNER } : {}),
+    ...(banner.length > 0 ? { define, banner: banner.join(" ") } : {}),
     logLevel: "silent",
   };
 }

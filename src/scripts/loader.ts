@@ -4,7 +4,7 @@ import Module from "node:module";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
-import { COMPILED_EXTENSIONS, compile, compileSync, isCompiled } from "./compile.ts";
+import { COMPILED_EXTENSIONS, SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
 import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
 import { DirectoryWatcher } from "./watcher.ts";
 
@@ -16,6 +16,11 @@ export interface LoaderOptions {
   log?: (level: "info" | "warn" | "error", message: string) => void;
   /** Package providing `jsx-runtime` for .tsx/.jsx files; "react" by default. */
   jsxImportSource?: string;
+  /**
+   * The `console` each compiled file sees, by real path (to catch and decorate script output);
+   * asked for once per evaluation of a file that mentions `console`. Absent: the global console.
+   */
+  consoleFor?: (file: string) => Console;
 }
 
 /** What `load` answers: a module namespace, with the default export under `default`. */
@@ -72,7 +77,8 @@ export class ScriptLoader {
   readonly root: string;
   readonly #host: Record<string, unknown>;
   readonly #log: NonNullable<LoaderOptions["log"]>;
-  readonly #compileOptions: { jsxImportSource?: string };
+  readonly #compileOptions: CompileOptions;
+  readonly #consoleFor: LoaderOptions["consoleFor"];
   readonly #watcher: DirectoryWatcher;
   readonly #listeners: Array<(path: string) => void> = [];
   /** Evaluated (or evaluating) modules by real path. */
@@ -97,7 +103,11 @@ export class ScriptLoader {
     }
     this.#host = options.hostModules ?? {};
     this.#log = options.log ?? (() => {});
-    this.#compileOptions = options.jsxImportSource !== undefined ? { jsxImportSource: options.jsxImportSource } : {};
+    this.#compileOptions = {
+      ...(options.jsxImportSource !== undefined ? { jsxImportSource: options.jsxImportSource } : {}),
+      ...(options.consoleFor !== undefined ? { scriptConsole: true } : {}),
+    };
+    this.#consoleFor = options.consoleFor;
     this.#watcher = new DirectoryWatcher(
       (path) => this.#changed(path),
       (message) => this.#log("warn", message),
@@ -219,6 +229,12 @@ export class ScriptLoader {
     module.paths = CommonJs._nodeModulePaths(dirname(file));
     const entry = new Entry(file, module);
     module.require = (id: string) => this.#requireFrom(entry, id);
+    const consoleFor = this.#consoleFor;
+    if (consoleFor !== undefined) {
+      // Read by the compiled code's first line (see compile.ts); a getter, so a file that never
+      // logs costs no Console.
+      Object.defineProperty(module, SCRIPT_CONSOLE, { get: () => consoleFor(file) });
+    }
     // Registered before evaluation, so an import cycle gets the partial exports, as in Node.
     this.#entries.set(file, entry);
     this.#watchDirectoryOf(file);

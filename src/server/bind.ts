@@ -4,6 +4,7 @@
 import { lookup } from "node:dns/promises";
 import { chmodSync, chownSync } from "node:fs";
 import net from "node:net";
+import { constants } from "node:os";
 import { getSystemErrorName } from "node:util";
 import { ListenError } from "./errors.ts";
 import { clearStaleSocket, type ListenAddress } from "./address.ts";
@@ -72,14 +73,23 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
       }
     }
     handle = createServerHandle(ip, address.port, family);
-    if (typeof handle !== "number" && address.port === 0) {
+    if (typeof handle !== "number") {
+      // libuv keeps EADDRINUSE from bind() for listen() to report; a process given a copy would
+      // then listen on an unbound socket, i.e. on a random port. An unbound socket shows port 0.
       const out: { port?: number } = {};
       handle.getsockname?.(out);
-      bound = { host: address.host, port: out.port ?? 0 };
+      if (!out.port || (address.port !== 0 && out.port !== address.port)) {
+        handle.close();
+        handle = -constants.errno.EADDRINUSE;
+      } else {
+        bound = { host: address.host, port: out.port };
+      }
     }
   }
   if (typeof handle === "number") {
-    const error = Object.assign(new Error(`${getSystemErrorName(handle)} (${label})`), { code: getSystemErrorName(handle) });
+    const code = getSystemErrorName(handle);
+    const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : code;
+    const error = Object.assign(new Error(`${reason} (${code})`), { code });
     throw new ListenError(label, error);
   }
   const h = handle;

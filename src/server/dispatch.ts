@@ -10,6 +10,7 @@ import { isFetchHandler, scriptHandler } from "../scripts/handler.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
+import type { InflightTable } from "./inflight-table.ts";
 import { RequestTimeoutError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
@@ -31,6 +32,29 @@ export interface DispatcherOptions {
   requestTimeout: number;
   log: Logger;
   accessLog: AccessLog | null;
+  /** Most requests run at once; one more is answered 503 with Retry-After. 0 = no limit. */
+  maxInflight?: number;
+  /** Seconds a 503 for overload asks the client to wait. */
+  retryAfter?: number;
+  /** Paths answered by the server itself (status, ping) before any script is looked up. */
+  builtins?: (path: string) => BuiltinHandler | null;
+  /** Where running requests are published for a watchdog thread (the scripts they run). */
+  table?: InflightTable | null;
+}
+
+/** Answers one request without a script; returns the status for the access log. */
+export type BuiltinHandler = (exchange: Exchange) => number | Promise<number>;
+
+/** Counters and the last request, for the status page. */
+export interface DispatchStats {
+  requests: number;
+  rejected: number;
+  lastMethod: string;
+  lastUri: string;
+  lastScript: string;
+  /** Milliseconds. */
+  lastDuration: number;
+  lastContentLength: number;
 }
 
 interface InFlight {
@@ -55,6 +79,15 @@ export class Dispatcher {
   readonly #scriptNames = new Map<string, string>();
   #timer: NodeJS.Timeout | null = null;
   #idleWaiters: Array<() => void> = [];
+  readonly stats: DispatchStats = {
+    requests: 0,
+    rejected: 0,
+    lastMethod: "-",
+    lastUri: "-",
+    lastScript: "-",
+    lastDuration: 0,
+    lastContentLength: 0,
+  };
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
@@ -75,16 +108,32 @@ export class Dispatcher {
     this.#timer = null;
   }
 
+  /** Requests currently running (for the status page's per-process view). */
+  get running(): Iterable<{ readonly exchange: Exchange; readonly start: number }> {
+    return this.#inflight;
+  }
+
   /** Runs one request to its end; never rejects. `script` skips resolution (the `tscgi cgi FILE` case). */
   async dispatch(exchange: Exchange, script?: ScriptLocation): Promise<void> {
     const params = exchange.params;
+    const max = this.#o.maxInflight ?? 0;
+    if (max > 0 && this.#inflight.size >= max) return this.#reject(exchange);
     const entry: InFlight = { ctx: null, exchange, start: performance.now(), timedOut: false };
     this.#track(entry);
     let status = 500;
     let scriptFile = "-";
     try {
+      if (script === undefined && this.#o.builtins) {
+        const builtin = this.#o.builtins(requestPath(params).path);
+        if (builtin) {
+          scriptFile = "-";
+          status = await builtin(exchange);
+          return;
+        }
+      }
       const location = script ?? this.#resolve(params);
       scriptFile = this.#scriptName(location.file);
+      if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.script(exchange.slot, scriptFile);
       const length = params.CONTENT_LENGTH;
       if (length && this.#o.maxBodySize > 0 && Number(length) > this.#o.maxBodySize) {
         throw new BodyTooLargeError(this.#o.maxBodySize);
@@ -193,6 +242,25 @@ export class Dispatcher {
     return status;
   }
 
+  /** Over max_inflight: 503 with Retry-After, and for FastCGI FCGI_OVERLOADED, before any work is done. */
+  #reject(exchange: Exchange): void {
+    this.stats.rejected++;
+    const body = Buffer.from("503 Service Unavailable: the server is busy, retry shortly\n");
+    const headers = [
+      "Content-Type",
+      "text/plain; charset=utf-8",
+      "Content-Length",
+      String(body.byteLength),
+      "Retry-After",
+      String(this.#o.retryAfter ?? 1),
+    ];
+    const start = performance.now();
+    const isHead = exchange.params.REQUEST_METHOD === "HEAD";
+    void exchange.head(503, headers, isHead ? null : body, true, false, true).catch(() => {});
+    if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.end(exchange.slot);
+    this.#record({ ctx: null, exchange, start, timedOut: false }, 503, "-");
+  }
+
   #track(entry: InFlight): void {
     this.#inflight.add(entry);
     const timeout = this.#o.requestTimeout;
@@ -220,6 +288,28 @@ export class Dispatcher {
 
   #done(entry: InFlight, status: number, script: string): void {
     if (!this.#inflight.delete(entry)) return;
+    const slot = entry.exchange.slot;
+    if (slot !== undefined && slot >= 0) this.#o.table?.end(slot);
+    this.#record(entry, status, script);
+    if (this.#inflight.size === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+      if (this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = null;
+      }
+    }
+  }
+
+  #record(entry: InFlight, status: number, script: string): void {
+    const stats = this.stats;
+    const p = entry.exchange.params;
+    const duration = performance.now() - entry.start;
+    stats.requests++;
+    stats.lastMethod = p.REQUEST_METHOD ?? "-";
+    stats.lastUri = p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-";
+    stats.lastScript = script;
+    stats.lastDuration = duration;
+    stats.lastContentLength = Number(p.CONTENT_LENGTH) || 0;
     const access = this.#o.accessLog;
     if (access?.enabled) {
       const p = entry.exchange.params;
@@ -228,16 +318,13 @@ export class Dispatcher {
         method: p.REQUEST_METHOD ?? "-",
         uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
         status: entry.exchange.aborted ? 499 : status,
-        duration: performance.now() - entry.start,
+        duration,
         script,
+        query: p.QUERY_STRING ?? "",
+        contentLength: Number(p.CONTENT_LENGTH) || 0,
+        remoteUser: p.REMOTE_USER,
+        params: p,
       });
-    }
-    if (this.#inflight.size === 0) {
-      for (const wake of this.#idleWaiters.splice(0)) wake();
-      if (this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = null;
-      }
     }
   }
 }

@@ -4,16 +4,71 @@ import { openSync, writeSync, closeSync } from "node:fs";
 export type LogLevel = "error" | "warn" | "info" | "debug";
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-/** Escapes control characters so request data can never forge or split a log line. */
+function hex(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * Escapes control characters (C0, DEL and C1, where \x9b is a terminal's CSI), quotes and
+ * backslashes, so request data can never forge or split a log line, nor leave a quoted field.
+ */
 export function escapeLogText(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f"\\]/g, (c) =>
-    c === '"' ? '\\"' : c === "\\" ? "\\\\" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return text.replace(/[\x00-\x1f\x7f-\x9f"\\]/g, (c) => (c === '"' ? '\\"' : c === "\\" ? "\\\\" : hex(c)));
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/** Escapes control characters but tabs, leaving quotes alone: for text that is not inside a quoted field. */
+export function escapeControlChars(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROLS, hex) : text;
+}
+
+/** Where a line goes: a LogSink, or anything else taking whole lines (tests, a pipe to the master). */
+export interface LineSink {
+  line(text: string): void;
+}
+
+// Sinks holding lines not yet written. Flushed on process exit, so a script's process.exit()
+// (or a crash) does not lose what was logged in the same event-loop turn.
+const unflushed = new Set<LogSink>();
+let exitHook = false;
+function flushAll(): void {
+  for (const sink of unflushed) sink.flush();
+}
+
+// A pipe that some other code (process.stdout) made non-blocking answers EAGAIN while its reader
+// is behind; waiting a little is better than dropping lines. Bounded, so a stuck reader cannot
+// hang the process.
+const EAGAIN_WAIT_MS = 5;
+const EAGAIN_MAX_WAITS = 200;
+let sleeper: Int32Array | null = null;
+function pause(ms: number): void {
+  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** Writes all of `text`, looping over short writes; false when the destination refused it. */
+function writeAll(fd: number, text: string): boolean {
+  const data = Buffer.from(text);
+  let offset = 0;
+  let waits = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(fd, data, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN" || ++waits > EAGAIN_MAX_WAITS) return false;
+      pause(EAGAIN_WAIT_MS);
+    }
+  }
+  return true;
 }
 
 /** A destination: "stdout", "stderr", "off" or a file path (appended to). */
-export class LogSink {
+export class LogSink implements LineSink {
   readonly #target: string;
   #fd: number | null;
   #pending = "";
@@ -40,20 +95,23 @@ export class LogSink {
     this.#pending += text + "\n";
     if (!this.#scheduled) {
       this.#scheduled = true;
+      unflushed.add(this);
+      if (!exitHook) {
+        exitHook = true;
+        process.on("exit", flushAll);
+      }
       setImmediate(() => this.flush());
     }
   }
 
   flush(): void {
     this.#scheduled = false;
+    unflushed.delete(this);
     if (this.#fd === null || this.#pending === "") return;
     const text = this.#pending;
     this.#pending = "";
-    try {
-      writeSync(this.#fd, text);
-    } catch {
-      // A closed or full log destination must not take requests down with it.
-    }
+    // A closed or full log destination must not take requests down with it.
+    writeAll(this.#fd, text);
   }
 
   /** Reopens a file destination (after log rotation moved it away). */

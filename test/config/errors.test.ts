@@ -35,7 +35,7 @@ t.test("a bad value in the environment names the variable", async (t) => {
   const error = failure(() => loadConfig({ argv: [], env: { TSCGI_WORKERS: "many" }, cwd }));
   t.equal(
     error.message,
-    'tscgi: bad value for workers in environment variable TSCGI_WORKERS: "many" (expected a whole number from 0 to 1024)',
+    'tscgi: bad value for workers in environment variable TSCGI_WORKERS: "many" (expected auto (one per CPU) or a whole number from 0 to 1024)',
   );
 });
 
@@ -149,6 +149,6 @@ t.test("JSON errors name the file and, where they can, the line", async (t) => {
   t.match(load("unknown.json"), { code: "TSCGI_E_CONFIG_UNKNOWN_KEY", message: /unknown key listn in unknown\.json:3 \(did you mean listen\?/ });
   t.equal(
     load("type.json").message,
-    "tscgi: bad value for workers in type.json:2: true (expected a whole number from 0 to 1024; write it as a JSON string)",
+    "tscgi: bad value for workers in type.json:2: true (expected auto (one per CPU) or a whole number from 0 to 1024; write it as a JSON string)",
   );
 });

@@ -1,8 +1,9 @@
 // Defaults, then the config file, then the environment, then flags: the highest source wins.
 
 import t, { type Test } from "tap";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { defaults, loadConfig } from "../../src/config/index.ts";
+import { defaults, loadConfig, parseClientList } from "../../src/config/index.ts";
 
 /** A working directory with cgi-bin/, plus any files given. */
 function project(t: Test, files: Record<string, string> = {}): string {
@@ -25,17 +26,44 @@ t.test("with no file, environment or flags, the config is the defaults", async (
   const cwd = project(t);
   const loaded = loadConfig({ argv: [], env: {}, cwd });
   t.same(loaded.config, { ...defaults, root: resolve(cwd, "cgi-bin") });
+  const workers = Math.min(1024, availableParallelism());
+  const maxSpare = Math.max(1, Math.ceil(workers / 2));
   t.same(loaded.config, {
     listen: "127.0.0.1:9000",
+    listen_backlog: 511,
+    listen_mode: 0o660,
+    listen_owner: null,
+    listen_group: null,
+    allowed_clients: null,
     root: resolve(cwd, "cgi-bin"),
     mount: "/",
     extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"],
     index: "index",
     http: null,
-    workers: 0,
+    workers,
+    pm: "static",
+    pm_start_servers: 1 + Math.floor((maxSpare - 1) / 2),
+    pm_min_spare_servers: 1,
+    pm_max_spare_servers: maxSpare,
+    pm_process_idle_timeout: 10_000,
+    max_requests: 0,
+    max_requests_jitter: 0,
+    worker_memory_limit: 1024 ** 3,
+    worker_max_age: 0,
+    max_inflight: 1024,
+    overload_retry_after: 1000,
+    respawn_backoff_max: 30_000,
+    status_path: null,
+    status_allowed_clients: parseClientList("127.0.0.1,::1"),
+    ping_path: null,
+    ping_response: "pong",
     access_log: "stdout",
+    access_format: "default",
     error_log: "stderr",
     log_level: "info",
+    decorate_workers_output: true,
+    slowlog: "stderr",
+    request_slowlog_timeout: 0,
     max_body_size: 64 * 1024 * 1024,
     max_params_bytes: 128 * 1024,
     max_params: 1000,
@@ -50,6 +78,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
   t.same(loaded.args, []);
   t.equal(loaded.help, false);
   t.equal(loaded.version, false);
+  t.equal(loaded.testConfig, false);
 });
 
 t.test("the exported defaults keep root relative, as written", async (t) => {
@@ -115,12 +144,26 @@ t.test("positionals are the command and its arguments, kept as written", async (
   t.same(cgi.args, ["0700", "x.ts"], "not turned into numbers");
 });
 
-t.test("--help, -h, --version and -v are booleans", async (t) => {
+t.test("--help, -h, --version, -v, --test-config and -t are booleans", async (t) => {
   const cwd = project(t);
   t.equal(loadConfig({ argv: ["--help"], env: {}, cwd }).help, true);
   t.equal(loadConfig({ argv: ["-h", "serve"], env: {}, cwd }).command, "serve", "-h takes no value");
   t.equal(loadConfig({ argv: ["-v"], env: {}, cwd }).version, true);
   t.equal(loadConfig({ argv: ["--version"], env: {}, cwd }).version, true);
+  t.equal(loadConfig({ argv: ["--test-config"], env: {}, cwd }).testConfig, true);
+  const short = loadConfig({ argv: ["-t", "serve"], env: {}, cwd });
+  t.equal(short.testConfig, true);
+  t.equal(short.command, "serve", "-t takes no value");
+  t.equal(short.help, false);
+  t.equal(loadConfig({ argv: ["-tc", "conf/none.conf"], env: {}, cwd: project(t, { "conf/none.conf": "" }) }).testConfig, true, "-t combines with -c");
+});
+
+t.test("--test-config checks what serve checks: a missing root fails it", async (t) => {
+  const cwd = t.testdir({});
+  t.throws(() => loadConfig({ argv: ["-t"], env: {}, cwd }), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "root" });
+  t.throws(() => loadConfig({ argv: ["--test-config", "--pm", "dynamic", "--workers", "2", "--pm-min-spare-servers", "3"], env: {}, cwd: project(t) }), {
+    code: "TSCGI_E_CONFIG_CONFLICT",
+  });
 });
 
 t.test("a repeated flag takes its last value", async (t) => {

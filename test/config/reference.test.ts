@@ -4,7 +4,7 @@ import t from "tap";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { configErrors } from "../../src/config/errors.ts";
-import { configKeys, defaults, envName, flagName, helpText, loadConfig, schema } from "../../src/config/index.ts";
+import { configKeys, defaults, envName, flagName, helpText, loadConfig, schema, shownDefault } from "../../src/config/index.ts";
 import { parseKeyValue } from "../../src/config/file.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -20,7 +20,7 @@ t.test("conf/tscgi.conf loads to the defaults", async (t) => {
 t.test("conf/tscgi.conf lists every key, commented out with its default", async (t) => {
   const conf = read("conf/tscgi.conf");
   const listed = [...conf.matchAll(/^;([a-z_]+) = (.*)$/gm)].map((match) => [match[1], match[2]]);
-  t.same(listed, configKeys.map((key) => [key, schema[key].default]));
+  t.same(listed, configKeys.map((key) => [key, shownDefault(key)]));
   // Uncommented, the file must still load: every default is a valid value.
   const uncommented = conf.replace(/^;([a-z_]+ = )/gm, "$1");
   const values = parseKeyValue(uncommented, "tscgi.conf");
@@ -50,7 +50,7 @@ t.test("docs/config.md documents every key, and no key that does not exist", asy
 t.test("docs/config.md gives each key's env var, flag and default as the schema does", async (t) => {
   for (const [key, [env, flag, value]] of docRows()) {
     if (!Object.hasOwn(schema, key)) continue;
-    t.same([env, flag, value], [envName(key), flagName(key), schema[key as keyof typeof schema].default], key);
+    t.same([env, flag, value], [envName(key), flagName(key), shownDefault(key as keyof typeof schema)], key);
   }
 });
 
@@ -62,12 +62,13 @@ t.test("docs/config.md has a row for every config error code, and no other", asy
 t.test("helpText lists every flag with its default", async (t) => {
   const help = helpText();
   for (const key of configKeys) {
-    t.match(help, new RegExp(`^ +${flagName(key)} ${schema[key].metavar}\\b`, "m"), flagName(key));
+    const metavar = schema[key].metavar.replace(/[|%]/g, "\\$&");
+    t.match(help, new RegExp(`^ +${flagName(key)} ${metavar}(?: |$)`, "m"), flagName(key));
   }
   // Descriptions wrap; unwrap them so a default split over two lines still reads as one.
   const defaultsShown = [...help.replace(/\n +/g, " ").matchAll(/\(default: ([^)]*)\)/g)].map((match) => match[1]);
-  t.same(defaultsShown.slice(1), configKeys.map((key) => schema[key].default), "defaults in order, after --config's");
-  for (const flag of ["-c, --config PATH", "-h, --help", "-v, --version", "tscgi [serve] [options]", "tscgi cgi FILE"]) {
+  t.same(defaultsShown.slice(1), configKeys.map(shownDefault), "defaults in order, after --config's");
+  for (const flag of ["-c, --config PATH", "-t, --test-config", "-h, --help", "-v, --version", "tscgi [serve] [options]", "tscgi cgi FILE"]) {
     t.ok(help.includes(flag), flag);
   }
 });
