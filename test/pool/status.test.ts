@@ -1,7 +1,7 @@
 // The status page renderings: PHP-FPM's text and JSON, and metrics checked by a real parser
 // (Debian's python3-prometheus-client) in both Prometheus 0.0.4 and OpenMetrics 1.0.
 import t from "tap";
-import { spawnSync } from "node:child_process";
+import { family, findPython, parseMetrics as parse, pythonMissing as missing, type ParsedFamily } from "../helpers/prometheus.ts";
 import {
   clfTime,
   escapeLabelValue,
@@ -258,51 +258,8 @@ t.test("metric names: counters end in _total, OpenMetrics names the family witho
   t.notOk(prom.includes("tscgi_process_"), "per-process metrics only with full");
 });
 
-// ---- a real parser ----
-
-const PARSE = `
-import json, sys
-if sys.argv[1] == "openmetrics":
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
-else:
-    from prometheus_client.parser import text_string_to_metric_families
-out = []
-for f in text_string_to_metric_families(sys.stdin.read()):
-    out.append({"name": f.name, "type": f.type, "help": f.documentation,
-                "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]})
-print(json.dumps(out))
-`;
-
-/** The first interpreter that has both parsers: pyenv's python3 may shadow Debian's. */
-function findPython(): string | null {
-  for (const candidate of ["python3", "/usr/bin/python3"]) {
-    const r = spawnSync(candidate, ["-c", "import prometheus_client.parser, prometheus_client.openmetrics.parser"], { encoding: "utf8" });
-    if (r.status === 0) return candidate;
-  }
-  return null;
-}
-
-interface ParsedFamily {
-  name: string;
-  type: string;
-  help: string;
-  samples: { name: string; labels: Record<string, string>; value: number }[];
-}
-
-function parse(python: string, mode: "prometheus" | "openmetrics", text: string): ParsedFamily[] {
-  const r = spawnSync(python, ["-c", PARSE, mode], { input: text, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`the ${mode} parser rejected the text:\n${r.stderr}\n---\n${text}`);
-  return JSON.parse(r.stdout) as ParsedFamily[];
-}
-
-function family(families: ParsedFamily[], name: string): ParsedFamily {
-  const found = families.find((f) => f.name === name);
-  if (found === undefined) throw new Error(`no family ${name} in ${families.map((f) => f.name).join(", ")}`);
-  return found;
-}
 
 const python = findPython();
-const missing = "python3 with prometheus_client not found (apt-get install -y python3-prometheus-client)";
 
 t.test("a real parser accepts the output", { skip: python === null && !process.env.CI ? missing : false }, async (t) => {
   if (python === null) {

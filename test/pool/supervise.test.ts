@@ -2,24 +2,14 @@
 // request_timeout with a 504, crashes are restarted with back-off, SIGTERM drains. Real processes,
 // through a real nginx where a web server's view matters.
 import t from "tap";
-import { get } from "node:http";
 import { nginxMissing, startNginx } from "../helpers/nginx.ts";
 import { startLoad } from "../helpers/load.ts";
+import { getFresh } from "../helpers/http.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
 
-/** One request on a new connection: keep-alive would pin every request to one worker. */
-const getText = (url: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
-    }).on("error", reject);
-  });
 
 t.test("workers: the master starts one process per worker and serves through them", async (t) => {
   const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
@@ -27,7 +17,7 @@ t.test("workers: the master starts one process per worker and serves through the
   const workers = childPids(tscgi.child.pid!);
   t.equal(workers.length, 2, "two worker processes");
   const seen = new Set<string>();
-  for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await getText(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body);
+  for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await getFresh(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body);
   t.ok([...seen].every((pid) => workers.includes(Number(pid))), "answers come from the workers, not the master");
 });
 
@@ -49,7 +39,7 @@ t.test("kill -9 of a worker under load: only its requests fail, a new worker ser
   const fresh = childPids(master).find((pid) => !before.includes(pid));
   t.ok(replaced, `a new worker (${fresh}) was started ${Date.now() - killedAt} ms after the kill`);
   // The new worker answers: ask until its pid shows up (both workers share the socket).
-  const answered = await until(async () => (await getText(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body === String(fresh), 3000, 5);
+  const answered = await until(async () => (await getFresh(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body === String(fresh), 3000, 5);
   t.ok(answered, "the new worker answers requests");
   const result = await load.done;
   const ok = result.statuses[200] ?? 0;
@@ -65,12 +55,12 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
   const started = Date.now();
-  const spin = getText(`${base}/spin`);
+  const spin = getFresh(`${base}/spin`);
   // Once its worker is stuck, the other worker answers (and, once replaced, the new one). A
   // connection the stuck worker had accepted a moment before would be lost with it.
   await new Promise((r) => setTimeout(r, 300));
   const others: number[] = [];
-  while (Date.now() - started < 2500) others.push((await getText(`${base}/hello`)).status);
+  while (Date.now() - started < 2500) others.push((await getFresh(`${base}/hello`)).status);
   const res = await spin;
   const took = Date.now() - started;
   t.equal(res.status, 504, "the stuck request is answered 504");
@@ -92,7 +82,7 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   let attempts = 0;
   while (Date.now() < end) {
     attempts++;
-    await getText(`${base}/crash`).catch(() => {});
+    await getFresh(`${base}/crash`).catch(() => {});
   }
   const log = tscgi.output();
   const crashes = log.match(/exited with code 3 \(process\.exit\(3\) called\) while running crash\.ts/g)?.length ?? 0;
@@ -101,17 +91,17 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   t.ok(crashes <= 12, "back-off keeps restarts few (no restart storm)");
   t.ok(delays.length >= 2 && delays.every((d, i) => i === 0 || d >= delays[i - 1]!), `delays grow: ${delays.join(", ")} ms`);
   // Healthy again once the crashing stops.
-  t.ok(await until(async () => (await getText(`${base}/hello`).catch(() => ({ status: 0 }))).status === 200, 5000, 100));
+  t.ok(await until(async () => (await getFresh(`${base}/hello`).catch(() => ({ status: 0 }))).status === 200, 5000, 100));
 });
 
 t.test("SIGTERM stops accepting, waits for the request in flight, then exits 0", async (t) => {
   const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
-  const slow = getText(`${base}/wait?ms=1500`);
+  const slow = getFresh(`${base}/wait?ms=1500`);
   await new Promise((r) => setTimeout(r, 300));
   const stopped = tscgi.stop("SIGTERM");
   await new Promise((r) => setTimeout(r, 200));
-  const refused = await getText(`${base}/hello`).then(
+  const refused = await getFresh(`${base}/hello`).then(
     () => false,
     () => true,
   );
@@ -127,8 +117,8 @@ t.test("an uncaught error in a timer ends only its worker, and the log names the
   const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
-  await getText(`${base}/crash?how=timer`).catch(() => {});
+  await getFresh(`${base}/crash?how=timer`).catch(() => {});
   await tscgi.waitFor(/exited with code 1 \(uncaught exception: thrown from a timer\) while running crash\.ts/);
   t.match(tscgi.output(), /crash\.ts:\d+/, "the error's stack names the TypeScript line");
-  t.equal((await getText(`${base}/hello`)).status, 200, "the pool still answers");
+  t.equal((await getFresh(`${base}/hello`)).status, 200, "the pool still answers");
 });
