@@ -116,7 +116,7 @@ async function serveSingle(config: Config): Promise<void> {
         activeProcesses: active,
         totalProcesses: 1,
         maxActiveProcesses: counters.maxActive,
-        maxChildrenReached: 0,
+        maxChildrenReached: stats.rejected,
         slowRequests: counters.slow,
         rejectedRequests: stats.rejected,
         workerRestarts: 0,

@@ -87,7 +87,8 @@ export function renderPoolStatus(
     activeProcesses: active,
     totalProcesses: processes.length,
     maxActiveProcesses: counters.maxActive,
-    maxChildrenReached: counters.maxChildrenReached,
+    // A request refused at max_inflight is this model's "max children reached": no capacity left.
+    maxChildrenReached: counters.maxChildrenReached + rejected,
     slowRequests: counters.slow,
     rejectedRequests: rejected,
     workerRestarts: counters.restarts,
