@@ -7,6 +7,7 @@ import { listenOnHandle } from "../server/bind.ts";
 import { LogSink, Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
 import { Backoff } from "./backoff.ts";
+import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
 import { initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
@@ -46,6 +47,7 @@ export class Master {
   #slowSink: LogSink;
   log: Logger;
   readonly counters = new PoolCounters();
+  readonly #compiled = new CompileCache();
   #reportWaiters = new Map<number, (report: WorkerReport | null) => void>();
   #reportIds = 0;
   #announced = false;
@@ -146,6 +148,9 @@ export class Master {
         break;
       case "status":
         void this.#status(m.query, m.accept).then((r) => worker.send({ t: "status", id: m.id, ...r }));
+        break;
+      case "compile":
+        void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ t: "compiled", id: m.id, code }));
         break;
     }
   }
@@ -321,7 +326,10 @@ export class Master {
           if (!worker.send({ t: "report", id })) resolve(null);
         });
         this.#reportWaiters.delete(id);
-        if (report) worker.lastReport = report;
+        if (report) {
+          worker.lastReport = report;
+          this.counters.requests(worker.id, report.requests);
+        }
         return { worker, report };
       }),
     );

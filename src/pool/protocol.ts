@@ -2,6 +2,7 @@
 // clone, carries the listening handles) for the worker's main thread, and a pipe on fd 4 that the
 // worker's watchdog thread writes to even while the main thread is stuck in a script.
 import type { Config } from "../config/index.ts";
+import type { CompileOptions } from "../scripts/compile.ts";
 
 /** fd of the report pipe in a worker. */
 export const REPORT_FD = 4;
@@ -37,7 +38,9 @@ export type ToWorker =
   | { t: "stop" }
   | { t: "reopen" }
   | { t: "report"; id: number }
-  | { t: "status"; id: number; body: string; contentType: string; ok: boolean };
+  | { t: "status"; id: number; body: string; contentType: string; ok: boolean }
+  /** The compiled code, or null when the master could not compile it (the worker then does, for the error). */
+  | { t: "compiled"; id: number; code: string | null };
 
 export type FromWorker =
   | { t: "ready" }
@@ -47,7 +50,9 @@ export type FromWorker =
   | { t: "retire"; reason: string }
   | { t: "report"; id: number; report: WorkerReport }
   /** A status request came in: the master renders the pool's status. */
-  | { t: "status"; id: number; query: string; accept: string };
+  | { t: "status"; id: number; query: string; accept: string }
+  /** Compile a script for me: the master compiles each source once for all workers. */
+  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions };
 
 /** Lines on the report pipe (JSON, one per line). */
 export type WatchdogReport =

@@ -3,6 +3,7 @@
 import { writeSync } from "node:fs";
 import type { Socket } from "node:net";
 import type { Config } from "../config/index.ts";
+import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
 import { startWatchdog, type Watchdog } from "./watchdog-handle.ts";
@@ -84,6 +85,7 @@ async function start(): Promise<void> {
     http: ondemand ? null : (handles.http ?? null),
     table: watchdog.table,
     masterPid: process.ppid,
+    compiler: compileInMaster,
     builtins: builtinRoutes(c, (query, accept) => askStatus(query, accept)),
   });
   const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;
@@ -114,6 +116,21 @@ async function start(): Promise<void> {
   }, 1000);
   healthTimer.unref();
   send({ t: "ready" });
+}
+
+const pendingCompiles = new Map<number, (code: string | null) => void>();
+let compileIds = 0;
+
+/** Scripts are compiled by the master, once for all workers; this process compiles only to report an error. */
+async function compileInMaster(file: string, source: string, options: CompileOptions): Promise<string> {
+  const id = ++compileIds;
+  const code = process.connected
+    ? await new Promise<string | null>((resolve) => {
+        pendingCompiles.set(id, resolve);
+        send({ t: "compile", id, file, source, options });
+      })
+    : null;
+  return code ?? compile(file, source, options);
 }
 
 function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t: "status" }>> {
@@ -159,6 +176,10 @@ process.on("message", (message: ToWorker, handle?: unknown) => {
     case "status":
       pendingStatus.get(message.id)?.(message);
       pendingStatus.delete(message.id);
+      break;
+    case "compiled":
+      pendingCompiles.get(message.id)?.(message.code);
+      pendingCompiles.delete(message.id);
       break;
   }
 });

@@ -1,7 +1,8 @@
 // One local file -> CommonJS with an inline source map, by esbuild's transform (no bundling).
 
 import { extname } from "node:path";
-import { transform, transformSync, type Loader, type TransformFailure, type TransformOptions } from "esbuild";
+import { createRequire } from "node:module";
+import type { Loader, TransformFailure, TransformOptions } from "esbuild";
 import { ScriptCompileError } from "./errors.ts";
 
 /** Extensions compiled (and hot-reloaded) by tscgi when outside node_modules; the rest go to Node. */
@@ -33,6 +34,12 @@ const SCRIPT_CONSOLE_BANNER = `var ${SCRIPT_CONSOLE} = module.${SCRIPT_CONSOLE} 
 
 const TOP_LEVEL_AWAIT = /top-level await/i;
 
+// Loaded on the first compile only: a pool worker whose scripts the master compiles never pays
+// for esbuild's module and its service process (about 25 MB together).
+let esbuild: typeof import("esbuild") | null = null;
+const engine = (): typeof import("esbuild") =>
+  (esbuild ??= createRequire(import.meta.url)("esbuild") as typeof import("esbuild"));
+
 export interface CompileOptions {
   /** Package providing `jsx-runtime` for .tsx/.jsx ("react", "preact", "hono/jsx"); "react" by default. */
   jsxImportSource?: string;
@@ -47,7 +54,7 @@ export function isCompiled(file: string): boolean {
 
 export async function compile(file: string, source: string, options: CompileOptions = {}): Promise<string> {
   try {
-    return (await transform(source, transformOptions(file, source, options))).code;
+    return (await engine().transform(source, transformOptions(file, source, options))).code;
   } catch (error) {
     throw toCompileError(file, error);
   }
@@ -55,7 +62,7 @@ export async function compile(file: string, source: string, options: CompileOpti
 
 export function compileSync(file: string, source: string, options: CompileOptions = {}): string {
   try {
-    return transformSync(source, transformOptions(file, source, options)).code;
+    return engine().transformSync(source, transformOptions(file, source, options)).code;
   } catch (error) {
     throw toCompileError(file, error);
   }

@@ -21,6 +21,11 @@ export interface LoaderOptions {
    * asked for once per evaluation of a file that mentions `console`. Absent: the global console.
    */
   consoleFor?: (file: string) => Console;
+  /**
+   * Compiles ahead of evaluation instead of this process's esbuild (a pool worker asks its master,
+   * which compiles each file once for all workers). Its errors should be ScriptCompileErrors.
+   */
+  compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
 }
 
 /** What `load` answers: a module namespace, with the default export under `default`. */
@@ -78,6 +83,7 @@ export class ScriptLoader {
   readonly #host: Record<string, unknown>;
   readonly #log: NonNullable<LoaderOptions["log"]>;
   readonly #compileOptions: CompileOptions;
+  readonly #compile: NonNullable<LoaderOptions["compiler"]>;
   readonly #consoleFor: LoaderOptions["consoleFor"];
   readonly #watcher: DirectoryWatcher;
   readonly #listeners: Array<(path: string) => void> = [];
@@ -108,6 +114,7 @@ export class ScriptLoader {
       ...(options.consoleFor !== undefined ? { scriptConsole: true } : {}),
     };
     this.#consoleFor = options.consoleFor;
+    this.#compile = options.compiler ?? compile;
     this.#watcher = new DirectoryWatcher(
       (path) => this.#changed(path),
       (message) => this.#log("warn", message),
@@ -176,7 +183,7 @@ export class ScriptLoader {
       let source: string;
       try {
         source = await readFile(file, "utf8");
-        code = await compile(file, source, this.#compileOptions);
+        code = await this.#compile(file, source, this.#compileOptions);
       } catch (error) {
         if (error instanceof ScriptCompileError && generation === this.#generation) this.#failures.set(file, error);
         return;

@@ -5,6 +5,7 @@ import type { Config } from "../config/index.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
+import type { CompileOptions } from "../scripts/compile.ts";
 import { ScriptLoader } from "../scripts/loader.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
 import { AccessLog } from "./access-log.ts";
@@ -51,6 +52,8 @@ export interface ServerOptions {
   table?: InflightTable | null;
   /** A per-script console; by default each script's console output is decorated with pid and script. */
   consoleFor?: (file: string) => Console;
+  /** Compiles scripts somewhere else (the master) instead of loading esbuild here. */
+  compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
   /** For the access log's %P. */
   masterPid?: number;
 }
@@ -91,6 +94,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     hostModules: { tscgi: api },
     log: log.log,
     consoleFor: options.consoleFor ?? scriptConsoles({ root: config.root, decorate: config.decorate_workers_output }),
+    compiler: options.compiler,
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;

@@ -75,7 +75,7 @@ export async function startTscgi(
   return proc;
 }
 
-/** The pids of a process's children (its workers), read from /proc. */
+/** The pids of a master's worker processes (not its other children, like esbuild's service), from /proc. */
 export function childPids(parent: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -84,7 +84,8 @@ export function childPids(parent: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       // Fields after the parenthesised command: state, ppid, ...
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === parent) out.push(Number(entry));
+      if (Number(fields[1]) !== parent) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("worker.js")) out.push(Number(entry));
     } catch {
       // Gone meanwhile.
     }

@@ -2,6 +2,7 @@
 // request_timeout with a 504, crashes are restarted with back-off, SIGTERM drains. Real processes,
 // through a real nginx where a web server's view matters.
 import t from "tap";
+import { readFileSync } from "node:fs";
 import { nginxMissing, startNginx } from "../helpers/nginx.ts";
 import { startLoad } from "../helpers/load.ts";
 import { getFresh } from "../helpers/http.ts";
@@ -10,6 +11,30 @@ import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
 
+
+/** CPU ticks (user + system) a process has used so far. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** The worker using a whole core (a script spinning), measured over 200 ms, or null. */
+function spinningWorker(master: number): number | null {
+  const before = new Map(childPids(master).map((pid) => [pid, cpuTicks(pid)]));
+  const end = Date.now() + 200;
+  while (Date.now() < end) {
+    // Measure over a short busy wait: this test process must not sleep through it.
+  }
+  for (const [pid, ticks] of before) {
+    try {
+      if (cpuTicks(pid) - ticks >= 15) return pid;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return null;
+}
 
 t.test("workers: the master starts one process per worker and serves through them", async (t) => {
   const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
@@ -58,7 +83,7 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   const spin = getFresh(`${base}/spin`);
   // Once its worker is stuck, the other worker answers (and, once replaced, the new one). A
   // connection the stuck worker had accepted a moment before would be lost with it.
-  await new Promise((r) => setTimeout(r, 300));
+  t.ok(await until(() => spinningWorker(tscgi.child.pid!) !== null, 3000, 0), "a worker is spinning");
   const others: number[] = [];
   while (Date.now() - started < 2500) others.push((await getFresh(`${base}/hello`)).status);
   const res = await spin;
