@@ -23,4 +23,6 @@ EXPOSE 9000 8080
 
 USER node
 STOPSIGNAL SIGTERM
+# A worker answers FastCGI (FCGI_GET_VALUES, or ping_path when it is set): exit 0 means healthy.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=5s CMD ["node", "bin/tscgi.js", "ping", "--timeout", "3s"]
 CMD ["node", "bin/tscgi.js", "serve"]

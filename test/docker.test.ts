@@ -39,6 +39,10 @@ t.test("the image starts and answers", { skip: why ?? false, timeout: 600_000 },
   t.equal(body, "Hello, Docker", "the HTTP front answers");
   const logs = spawnSync(tool, ["logs", name], { encoding: "utf8" });
   t.match(logs.stdout + logs.stderr, /listening on fastcgi/, "the start-up line is in the container log");
+  t.match(logs.stdout + logs.stderr, /pm static, \d+ max workers/, "the image runs the worker pool");
+  // The HEALTHCHECK command, run inside the container.
+  const health = spawnSync(tool, ["exec", name, "node", "bin/tscgi.js", "ping", "--timeout", "3s"], { encoding: "utf8" });
+  t.equal(health.status, 0, `tscgi ping in the container exits 0 (${health.stdout}${health.stderr})`);
   if (!nginxMissing()) {
     const nginx = await startNginx(`127.0.0.1:${fastcgi}`);
     t.teardown(() => nginx.stop());

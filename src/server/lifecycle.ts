@@ -2,6 +2,7 @@
 
 export const phases = [
   "records", // FastCGI records or an HTTP request arrive and become params + a body source
+  "admit", // max_inflight reached: 503 + Retry-After (FCGI_OVERLOADED); status_path and ping_path answered here
   "resolve", // URL path -> script file (the security boundary): 400 or 404 on refusal
   "limit", // CONTENT_LENGTH over max_body_size: 413 before the script runs
   "load", // compile (cached) and evaluate the module: 500 on a compile or export error
