@@ -202,7 +202,8 @@ process.on("uncaughtException", (error) => {
 process.on("exit", (code) => {
   if (!stopping) reportExit(code, `process.exit(${code}) called`);
 });
-// The master's signals reach the whole process group from a terminal; the master decides.
-process.on("SIGINT", () => {});
+// A terminal's signals reach the whole process group; the master decides what they mean.
+for (const signal of ["SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR2"] as const) process.on(signal, () => {});
+process.on("SIGUSR1", () => server?.reopenLogs());
 process.on("SIGTERM", () => void stop());
 process.on("disconnect", () => void stop());

@@ -1,0 +1,53 @@
+// The in-flight table is read by another thread: what one view writes, a second view over the
+// same shared memory sees, slots are reused, and long text is cut rather than overflowing.
+import t from "tap";
+import { InflightTable, SlotState, Wire } from "../../src/server/inflight-table.ts";
+
+t.test("a second view sees begin, script, responded and end", async (t) => {
+  const table = new InflightTable(4);
+  const reader = new InflightTable(4, table.buffer);
+  t.same(reader.snapshot(), []);
+  const a = table.begin(11, 7, Wire.FastCgi, "GET", "/hello?x=1");
+  const b = table.begin(12, 0, Wire.Http, "POST", "/form");
+  table.script(a, "hello.ts");
+  let seen = reader.snapshot();
+  t.equal(seen.length, 2);
+  t.match(seen[0], { fd: 11, requestId: 7, wire: Wire.FastCgi, method: "GET", uri: "/hello?x=1", script: "hello.ts", state: SlotState.Running });
+  t.match(seen[1], { fd: 12, wire: Wire.Http, method: "POST", uri: "/form", script: "" });
+  t.ok(Math.abs(seen[0]!.start - Date.now()) < 1000);
+  table.responded(b);
+  t.equal(reader.snapshot()[1]!.state, SlotState.Responded);
+  table.end(a);
+  seen = reader.snapshot();
+  t.same(seen.map((s) => s.uri), ["/form"]);
+  const c = table.begin(13, 9, Wire.FastCgi, "GET", "/again");
+  t.equal(c, a, "a freed slot is reused");
+  t.not(reader.snapshot().find((s) => s.index === c)!.seq, seen[0]!.seq, "with a new sequence number");
+});
+
+t.test("full table: -1, and -1 is ignored everywhere", async (t) => {
+  const table = new InflightTable(1);
+  t.equal(table.begin(1, 1, Wire.FastCgi, "GET", "/a"), 0);
+  t.equal(table.begin(2, 2, Wire.FastCgi, "GET", "/b"), -1);
+  table.script(-1, "x.ts");
+  table.responded(-1);
+  table.end(-1);
+  t.equal(table.snapshot().length, 1);
+});
+
+t.test("long URIs and scripts are cut, multi-byte text survives", async (t) => {
+  const table = new InflightTable(2);
+  const slot = table.begin(3, 1, Wire.FastCgi, "GET", "/" + "é".repeat(400));
+  table.script(slot, "s".repeat(1000) + ".ts");
+  const view = table.snapshot()[0]!;
+  t.ok(Buffer.byteLength(view.uri) <= 256, `uri cut to ${Buffer.byteLength(view.uri)} bytes`);
+  t.ok(view.uri.startsWith("/éé"));
+  t.notMatch(view.uri, /\uFFFD/, "never cut inside a character");
+  t.ok(view.script.length > 0 && view.script.length <= 512);
+});
+
+t.test("the heartbeat", async (t) => {
+  const table = new InflightTable(1);
+  table.beat(1234);
+  t.equal(new InflightTable(1, table.buffer).heartbeat, 1234);
+});
