@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# tscgi benchmark: hello world behind one nginx, tscgi against PHP-FPM, node:http and nginx's own
-# `return`, then tscgi's memory while 1 GiB streams in and out. See bench/README.md.
+# tscgi benchmark: hello world behind one nginx, tscgi (its worker pool, and optionally the single
+# process) against PHP-FPM, node:http and nginx's own `return`; the memory of tscgi's master and
+# workers; reloads (SIGHUP) and a kill -9 of a worker under load; then tscgi's memory while 1 GiB
+# streams in and out. See bench/README.md.
 #
 # Everything runs on 127.0.0.1, on free ports, with configs in a temporary directory; every
 # process started here is stopped here, by pid. Exits 0 whatever the numbers say (it is a
@@ -21,7 +23,13 @@ TARGETS=${BENCH_TARGETS:-tscgi php-fpm node-http nginx}
 MEMORY=${BENCH_MEMORY:-1}
 MEM_BYTES=${BENCH_MEM_BYTES:-1073741824}
 ROUNDS=${BENCH_ROUNDS:-1}
-TSCGI_WORKERS=${BENCH_TSCGI_WORKERS:-0}
+TSCGI_WORKERS_LIST=${BENCH_TSCGI_WORKERS:-2}
+SINGLE_ACCEPT_LIST=${BENCH_SINGLE_ACCEPT:-0}
+MEM_WORKERS=${BENCH_MEM_WORKERS:-}
+RELOAD=${BENCH_RELOAD:-1}
+RELOAD_DURATION=${BENCH_RELOAD_DURATION:-10}
+RELOAD_CONNS=${BENCH_RELOAD_CONNS:-64}
+RELOAD_EVERY=${BENCH_RELOAD_EVERY:-2}
 PHP_KEEPALIVE=${BENCH_PHP_KEEPALIVE:-on}
 UPSTREAM_KEEPALIVE=${BENCH_UPSTREAM_KEEPALIVE:-16}
 OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/tscgi-bench-latest.md}
@@ -31,7 +39,10 @@ KEEP=${BENCH_KEEP:-0}
 # Targets tscgi is held to.
 GOAL_VS_PHP=2.5
 GOAL_VS_NODE=1.0
-GOAL_RSS_MIB=100
+GOAL_P99_CONNS=256     # the p99 target applies at this connection count
+GOAL_P99_FRACTION=0.25 # tscgi's p99 at most this fraction of PHP-FPM's
+GOAL_IDLE_RSS_MIB=60   # each idle worker
+GOAL_RSS_MIB=100       # a worker while MEM_BYTES stream in or out
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -43,12 +54,68 @@ is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a posi
 is_uint "$UPSTREAM_KEEPALIVE" && ((UPSTREAM_KEEPALIVE > 0)) || die "BENCH_UPSTREAM_KEEPALIVE must be a positive number, got '$UPSTREAM_KEEPALIVE'"
 [[ $PHP_KEEPALIVE == on || $PHP_KEEPALIVE == off ]] || die "BENCH_PHP_KEEPALIVE must be on or off, got '$PHP_KEEPALIVE'"
 is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1 to 20, got '$ROUNDS'"
-is_uint "$TSCGI_WORKERS" || die "BENCH_TSCGI_WORKERS must be a number, got '$TSCGI_WORKERS'"
+[[ $RELOAD == 0 || $RELOAD == 1 ]] || die "BENCH_RELOAD must be 0 or 1, got '$RELOAD'"
+is_uint "$RELOAD_DURATION" && ((RELOAD_DURATION >= 3 && RELOAD_DURATION <= 120)) || die "BENCH_RELOAD_DURATION must be 3 to 120 seconds, got '$RELOAD_DURATION'"
+is_uint "$RELOAD_CONNS" && ((RELOAD_CONNS > 0)) || die "BENCH_RELOAD_CONNS must be a positive number, got '$RELOAD_CONNS'"
+is_uint "$RELOAD_EVERY" && ((RELOAD_EVERY > 0 && RELOAD_EVERY < RELOAD_DURATION)) || die "BENCH_RELOAD_EVERY must be 1 to BENCH_RELOAD_DURATION - 1 seconds, got '$RELOAD_EVERY'"
 for c in $CONNS; do is_uint "$c" && ((c > 0)) || die "BENCH_CONNS must list positive numbers, got '$CONNS'"; done
 for t in $TARGETS; do
   case $t in tscgi | php-fpm | node-http | nginx) ;; *) die "unknown target '$t' in BENCH_TARGETS (tscgi php-fpm node-http nginx)" ;; esac
 done
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+# Lists without repeats, numbers normalised (007 is 7).
+uniq_words() { printf '%s\n' "$@" | awk 'NF && !seen[$1 + 0]++ { printf "%s%d", sep, $1; sep = " " }'; }
+for w in $TSCGI_WORKERS_LIST; do is_uint "$w" && ((10#$w <= 64)) || die "BENCH_TSCGI_WORKERS must list numbers of workers (0 to 64), got '$TSCGI_WORKERS_LIST'"; done
+for s in $SINGLE_ACCEPT_LIST; do [[ $s == 0 || $s == 1 ]] || die "BENCH_SINGLE_ACCEPT must list 0 and/or 1, got '$SINGLE_ACCEPT_LIST'"; done
+# shellcheck disable=SC2086
+TSCGI_WORKERS_LIST=$(uniq_words $TSCGI_WORKERS_LIST)
+# shellcheck disable=SC2086
+SINGLE_ACCEPT_LIST=$(uniq_words $SINGLE_ACCEPT_LIST)
+[ -n "$TSCGI_WORKERS_LIST" ] || die "BENCH_TSCGI_WORKERS is empty"
+[ -n "$SINGLE_ACCEPT_LIST" ] || die "BENCH_SINGLE_ACCEPT is empty"
+
+# tscgi variants, one per (workers, single accept) pair: each its own tscgi behind its own nginx
+# server, measured like any other target. Single accept only matters between processes sharing a
+# socket, so with --workers 0 it is run only when it is the only value asked for.
+VARIANTS=()
+declare -A V_WORKERS V_SA V_PORT V_FRONT
+if has_target tscgi; then
+  for w in $TSCGI_WORKERS_LIST; do
+    for s in $SINGLE_ACCEPT_LIST; do
+      if ((s == 1 && w == 0)) && [[ " $SINGLE_ACCEPT_LIST " == *" 0 "* ]]; then continue; fi
+      v="tscgi-w$w"
+      ((s == 0)) || v+="-sa"
+      VARIANTS+=("$v")
+      V_WORKERS[$v]=$w V_SA[$v]=$s
+    done
+  done
+fi
+variant_name() {
+  local w=${V_WORKERS[$1]} n
+  if ((w == 0)); then n="1 process"; elif ((w == 1)); then n="1 worker"; else n="$w workers"; fi
+  ((V_SA[$1] == 0)) || n+=", single accept"
+  echo "tscgi ($n)"
+}
+# The memory phases run on one variant (by default the one with the most workers), the reload and
+# kill -9 phases on the first pool variant (without single accept when there is one).
+MEM_VARIANT='' RELOAD_VARIANT=''
+if ((${#VARIANTS[@]})); then
+  if [ -z "$MEM_WORKERS" ]; then
+    MEM_WORKERS=$(printf '%s\n' $TSCGI_WORKERS_LIST | sort -n | tail -n 1)
+  fi
+  is_uint "$MEM_WORKERS" || die "BENCH_MEM_WORKERS must be a number, got '$MEM_WORKERS'"
+  for v in "${VARIANTS[@]}"; do
+    if ((V_WORKERS[$v] == 10#$MEM_WORKERS)); then MEM_VARIANT=$v; break; fi
+  done
+  if [ -z "$MEM_VARIANT" ] && [ "$MEMORY" = 1 ]; then
+    die "BENCH_MEM_WORKERS=$MEM_WORKERS is not one of BENCH_TSCGI_WORKERS ($TSCGI_WORKERS_LIST)"
+  fi
+  for s in 0 1; do
+    for v in "${VARIANTS[@]}"; do
+      if [ -z "$RELOAD_VARIANT" ] && ((V_WORKERS[$v] > 0 && V_SA[$v] == s)); then RELOAD_VARIANT=$v; fi
+    done
+  done
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Tools: install what is missing, each only when missing.
@@ -81,6 +148,37 @@ fi
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || die "nginx not found after install"
 if has_target php-fpm; then PHP_FPM=$(find_php_fpm) || die "php-fpm not found after install"; fi
+HAVE_SS=0
+command -v ss >/dev/null 2>&1 && HAVE_SS=1
+
+# ---------------------------------------------------------------------------------------------
+# Processes: tscgi's workers are the Node children of the master started here.
+
+NODE_EXE=$(readlink -f "$(command -v node)")
+declare -A URL NAME PID_OF LOG_OF
+
+# children_of PID: its Node children (parent pid from /proc/*/stat), by pid.
+children_of() {
+  local pid
+  # cat, not awk on the files: a process may exit between the glob and the read.
+  for pid in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); if (a[2] == p) print $1 }' | sort -n); do
+    if [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$NODE_EXE" ]; then echo "$pid"; fi
+  done
+  return 0
+}
+# worker_pids VARIANT: the processes that run the scripts: the master's Node children, or the one
+# process itself with --workers 0.
+worker_pids() {
+  if ((V_WORKERS[$1] == 0)); then echo "${PID_OF[$1]}"; else children_of "${PID_OF[$1]}"; fi
+}
+is_pool() { [[ -n ${V_WORKERS[$1]:-} ]] && ((V_WORKERS[$1] > 0)); }
+# rss_kib PID FIELD: VmRSS or VmHWM of PID in KiB (0 when gone).
+rss_kib() {
+  local v
+  v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null) || v=
+  echo "${v:-0}"
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 # ---------------------------------------------------------------------------------------------
 # Run directory and cleanup.
@@ -101,17 +199,40 @@ stop_pids() {
   done
   for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
+drop_pid() {
+  local p keep=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+# stop_workers PID...: workers that outlived their master (one that had to be killed), checked to
+# still be tscgi workers before they are stopped.
+stop_workers() {
+  local p left=()
+  for p in "$@"; do
+    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q 'worker\.js'; then left+=("$p"); fi
+  done
+  if ((${#left[@]})); then stop_pids "${left[@]}"; fi
+  return 0
+}
 
 cleanup() {
   local rc=$?
+  set +e
   trap - EXIT INT TERM
-  [ -n "$CLIENT_PID" ] && kill -TERM "$CLIENT_PID" 2>/dev/null || true
+  [ -n "$CLIENT_PID" ] && kill -TERM "$CLIENT_PID" 2>/dev/null
+  local kids=() v k
+  for v in "${VARIANTS[@]}"; do
+    if [ -n "${PID_OF[$v]:-}" ]; then
+      for k in $(children_of "${PID_OF[$v]}"); do kids+=("$k"); done
+    fi
+  done
   if ((${#PIDS[@]})); then
     # Reverse start order: nginx first, then the backends.
     local rev=() i
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do rev+=("${PIDS[i]}"); done
     stop_pids "${rev[@]}"
   fi
+  ((${#kids[@]})) && stop_workers "${kids[@]}"
   if [ "$KEEP" = 1 ] || ((rc == 1)); then
     log "run directory kept: $RUN"
   else
@@ -124,6 +245,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Free loopback ports: bind them all at once, report, release.
+NPORTS=$((5 + 2 * ${#VARIANTS[@]}))
 # shellcheck disable=SC2207
 PORTS=($(node -e '
   const net = require("node:net");
@@ -131,10 +253,14 @@ PORTS=($(node -e '
   const servers = Array.from({ length: n }, () => net.createServer());
   Promise.all(servers.map((s) => new Promise((ok, fail) => { s.once("error", fail); s.listen(0, "127.0.0.1", ok); })))
     .then(() => { console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close()); });
-' 7))
-((${#PORTS[@]} == 7)) || die "could not find free ports"
-P_RETURN=${PORTS[0]} P_FRONT_PHP=${PORTS[1]} P_FRONT_NODE=${PORTS[2]} P_FRONT_TSCGI=${PORTS[3]}
-P_PHP=${PORTS[4]} P_NODE=${PORTS[5]} P_TSCGI=${PORTS[6]}
+' "$NPORTS"))
+((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
+P_RETURN=${PORTS[0]} P_FRONT_PHP=${PORTS[1]} P_FRONT_NODE=${PORTS[2]} P_PHP=${PORTS[3]} P_NODE=${PORTS[4]}
+i=5
+for v in "${VARIANTS[@]}"; do
+  V_PORT[$v]=${PORTS[i]} V_FRONT[$v]=${PORTS[i + 1]}
+  i=$((i + 2))
+done
 
 # wait_ok URL PID NAME: until URL answers 200 (20 s at most), failing if PID exits.
 wait_ok() {
@@ -147,6 +273,17 @@ wait_ok() {
   done
   return 1
 }
+# wait_workers VARIANT: until the pool runs exactly its number of workers (20 s at most).
+wait_workers() {
+  local i n
+  is_pool "$1" || return 0
+  for ((i = 0; i < 200; i++)); do
+    n=$(children_of "${PID_OF[$1]}" | wc -l)
+    ((n == V_WORKERS[$1])) && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 # tail_log FILE: the end of a component's log, for a failure message.
 tail_log() { [ -s "$1" ] && { echo "--- $1"; tail -n 20 "$1"; } >&2 || true; }
@@ -154,13 +291,18 @@ tail_log() { [ -s "$1" ] && { echo "--- $1"; tail -n 20 "$1"; } >&2 || true; }
 # ---------------------------------------------------------------------------------------------
 # Backends.
 
-TSCGI_PID=
-if has_target tscgi; then
+if ((${#VARIANTS[@]})); then
   [ -f "$ROOT/bin/tscgi.js" ] || die "bin/tscgi.js not found (build with: npm run build)"
   HELP=$(cd "$ROOT" && timeout 20 node bin/tscgi.js --help 2>&1) || die "node bin/tscgi.js --help failed: $HELP"
-  TSCGI_ARGS=(serve --listen "127.0.0.1:$P_TSCGI" --root "$BENCH/cgi-bin" --workers "$TSCGI_WORKERS")
+  TSCGI_ARGS=(serve --root "$BENCH/cgi-bin")
   # Flags the bench relies on, each only if this build has it.
   has_flag() { grep -q -- "$1 " <<<"$HELP"; }
+  HAS_WORKERS_FLAG=0
+  if has_flag --workers; then
+    HAS_WORKERS_FLAG=1
+  elif [[ " $TSCGI_WORKERS_LIST " != " 0 " ]]; then
+    die "this build of tscgi has no --workers flag; run with BENCH_TSCGI_WORKERS=0"
+  fi
   if has_flag --access-log; then TSCGI_ARGS+=(--access-log off); fi
   if has_flag --max-body-size; then
     TSCGI_ARGS+=(--max-body-size $((MEM_BYTES * 2)))
@@ -168,14 +310,35 @@ if has_target tscgi; then
     log "note: tscgi --help lists no --max-body-size; the upload runs under tscgi's default limit"
   fi
   if has_flag --request-timeout; then TSCGI_ARGS+=(--request-timeout 10m); fi
-  start_tscgi() {
-    # From the run directory, so no conf/tscgi.conf of the checkout's applies.
-    log "starting tscgi: node bin/tscgi.js ${TSCGI_ARGS[*]}"
-    (cd "$RUN" && exec node "$ROOT/bin/tscgi.js" "${TSCGI_ARGS[@]}") >>"$RUN/tscgi.log" 2>&1 &
-    TSCGI_PID=$!
-    PIDS+=("$TSCGI_PID")
+  start_tscgi() { # variant
+    local v=$1 args
+    args=("${TSCGI_ARGS[@]}" --listen "127.0.0.1:${V_PORT[$1]}")
+    ((HAS_WORKERS_FLAG == 0)) || args+=(--workers "${V_WORKERS[$v]}")
+    log "starting ${NAME[$v]}: $( ((V_SA[$v] == 0)) || echo "UV_TCP_SINGLE_ACCEPT=1 ")node bin/tscgi.js ${args[*]}"
+    # From the run directory, so no conf/tscgi.conf of the checkout's applies. The environment
+    # reaches the workers, which the master forks with its own.
+    (
+      cd "$RUN"
+      if ((V_SA[$v] == 1)); then export UV_TCP_SINGLE_ACCEPT=1; else unset UV_TCP_SINGLE_ACCEPT; fi
+      exec node "$ROOT/bin/tscgi.js" "${args[@]}"
+    ) >>"$RUN/$v.log" 2>&1 &
+    PID_OF[$v]=$!
+    PIDS+=("$!")
   }
-  start_tscgi
+  stop_tscgi() { # variant
+    local kids
+    kids=$(children_of "${PID_OF[$1]}")
+    stop_pids "${PID_OF[$1]}"
+    drop_pid "${PID_OF[$1]}"
+    # shellcheck disable=SC2086
+    stop_workers $kids
+  }
+  for v in "${VARIANTS[@]}"; do
+    NAME[$v]=$(variant_name "$v")
+    URL[$v]="http://127.0.0.1:${V_FRONT[$v]}/hello"
+    LOG_OF[$v]="$RUN/$v.log"
+    start_tscgi "$v"
+  done
 fi
 
 PHP_PID=
@@ -213,7 +376,7 @@ if has_target node-http; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# nginx: one worker, four servers, no access log.
+# nginx: one worker, one server per target, no access log.
 
 mkdir -p "$RUN/nginx-tmp"
 cat >"$RUN/fastcgi_params" <<'EOF'
@@ -304,21 +467,23 @@ EOF
   }
 EOF
   fi
-  if has_target tscgi; then
+  for v in "${VARIANTS[@]}"; do
+    up=${v//-/_}
     cat <<EOF
 
-  upstream tscgi {
-    server 127.0.0.1:$P_TSCGI;
+  # ${NAME[$v]}
+  upstream $up {
+    server 127.0.0.1:${V_PORT[$v]};
     keepalive $UPSTREAM_KEEPALIVE;
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:$P_FRONT_TSCGI;
+    listen 127.0.0.1:${V_FRONT[$v]};
     root $BENCH/cgi-bin;
     location / {
       include $RUN/fastcgi_params;
       fastcgi_keep_conn on;
-      fastcgi_pass tscgi;
+      fastcgi_pass $up;
     }
     # Memory benchmark: bodies stream through, neither buffered nor spooled to disk.
     location = /upload {
@@ -328,40 +493,51 @@ EOF
       fastcgi_send_timeout 600s;
       fastcgi_read_timeout 600s;
       fastcgi_keep_conn on;
-      fastcgi_pass tscgi;
+      fastcgi_pass $up;
     }
     location = /download {
       include $RUN/fastcgi_params;
       fastcgi_max_temp_file_size 0;
       fastcgi_read_timeout 600s;
       fastcgi_keep_conn on;
-      fastcgi_pass tscgi;
+      fastcgi_pass $up;
     }
   }
 EOF
-  fi
+  done
   echo "}"
 } >"$RUN/nginx.conf"
 
 "$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' 2>"$RUN/nginx-t.log" || { tail_log "$RUN/nginx-t.log"; die "nginx rejected $RUN/nginx.conf"; }
-log "starting nginx on 127.0.0.1:$P_RETURN (return), :$P_FRONT_PHP (php-fpm), :$P_FRONT_NODE (node:http), :$P_FRONT_TSCGI (tscgi)"
+fronts="127.0.0.1:$P_RETURN (return)"
+has_target php-fpm && fronts+=", :$P_FRONT_PHP (php-fpm)"
+has_target node-http && fronts+=", :$P_FRONT_NODE (node:http)"
+for v in "${VARIANTS[@]}"; do fronts+=", :${V_FRONT[$v]} (${NAME[$v]})"; done
+log "starting nginx on $fronts"
 "$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' >"$RUN/nginx.out" 2>&1 &
 NGINX_PID=$!
 PIDS+=("$NGINX_PID")
+touch "$RUN/nginx-error.log"
 
 # ---------------------------------------------------------------------------------------------
 # Readiness and a correctness check of each target's answer.
 
-declare -A URL NAME PID_OF LOG_OF
 URL[nginx]="http://127.0.0.1:$P_RETURN/" NAME[nginx]="nginx return" PID_OF[nginx]=$NGINX_PID
 URL[php-fpm]="http://127.0.0.1:$P_FRONT_PHP/hello.php" NAME[php-fpm]="PHP-FPM" PID_OF[php-fpm]=$PHP_PID
 URL[node-http]="http://127.0.0.1:$P_FRONT_NODE/" NAME[node-http]="node:http" PID_OF[node-http]=$NODE_PID
-URL[tscgi]="http://127.0.0.1:$P_FRONT_TSCGI/hello" NAME[tscgi]="tscgi" PID_OF[tscgi]=$TSCGI_PID
-LOG_OF[nginx]="$RUN/nginx-error.log" LOG_OF[php-fpm]="$RUN/php-fpm.log" LOG_OF[node-http]="$RUN/node-http.log" LOG_OF[tscgi]="$RUN/tscgi.log"
+LOG_OF[nginx]="$RUN/nginx-error.log" LOG_OF[php-fpm]="$RUN/php-fpm.log" LOG_OF[node-http]="$RUN/node-http.log"
+
+# The targets in the order they are measured (interleaved) and reported.
+RUN_TARGETS=()
+for t in $TARGETS; do
+  if [ "$t" = tscgi ]; then RUN_TARGETS+=("${VARIANTS[@]}"); else RUN_TARGETS+=("$t"); fi
+done
+REPORT_TARGETS=("${VARIANTS[@]}")
+for t in php-fpm node-http nginx; do has_target "$t" && REPORT_TARGETS+=("$t"); done
 
 NOTES=()
 wait_ok "${URL[nginx]}" "$NGINX_PID" nginx || { tail_log "$RUN/nginx.out"; tail_log "$RUN/nginx-error.log"; die "nginx did not start"; }
-for t in $TARGETS; do
+for t in "${RUN_TARGETS[@]}"; do
   if ! wait_ok "${URL[$t]}" "${PID_OF[$t]}" "$t"; then
     tail_log "${LOG_OF[$t]}"
     [ "$t" = php-fpm ] && tail_log "$RUN/php-fpm.out"
@@ -380,45 +556,39 @@ for t in $TARGETS; do
     NOTES+=("${NAME[$t]}: content-type '$ctype', expected text/html")
   fi
 done
+for v in "${VARIANTS[@]}"; do
+  if ! wait_workers "$v"; then
+    NOTES+=("${NAME[$v]}: $(children_of "${PID_OF[$v]}" | wc -l) worker processes 20 s after start, expected ${V_WORKERS[$v]}")
+  fi
+done
 
-# worker_pids: the processes that run tscgi scripts: the Node children of the process started
-# (not helpers such as esbuild's service), or that process itself when it has none.
-NODE_EXE=$(readlink -f "$(command -v node)")
-worker_pids() {
-  local pid found=0
-  for pid in $(pgrep -P "$TSCGI_PID" 2>/dev/null || true); do
-    if [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$NODE_EXE" ]; then
-      echo "$pid"
-      found=1
-    fi
-  done
-  ((found)) || echo "$TSCGI_PID"
+# ---------------------------------------------------------------------------------------------
+# Memory of each tscgi process: fresh (now, idle), after the load (idle again), peak during it.
+# MEM[variant:moment] = "pid=KiB ..." of the master then its workers (with --workers 0, the one
+# process); the moment is fresh, after or peak.
+
+declare -A MEM
+snapshot() { # variant moment field
+  local v=$1 pid list
+  list="${PID_OF[$v]}=$(rss_kib "${PID_OF[$v]}" "$3")"
+  if is_pool "$v"; then
+    for pid in $(children_of "${PID_OF[$v]}"); do list+=" $pid=$(rss_kib "$pid" "$3")"; done
+  fi
+  MEM[$v:$2]=$list
 }
-# rss_kib PID FIELD: VmRSS or VmHWM of PID in KiB (0 when gone).
-rss_kib() {
-  local v
-  v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null) || v=
-  echo "${v:-0}"
+reset_peak() { # variant: VmHWM back to the current RSS, for the master and the workers
+  local pid
+  for pid in "${PID_OF[$1]}" $(children_of "${PID_OF[$1]}"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
 }
-max_rss_kib() { # FIELD: the largest over the workers
-  local pid m=0 v
-  for pid in $(worker_pids); do
-    v=$(rss_kib "$pid" "$1")
-    ((v > m)) && m=$v
-  done
-  echo "$m"
-}
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 NODE_IDLE_RSS=
-has_target node-http && NODE_IDLE_RSS=$(rss_kib "$NODE_PID" VmRSS)
-IDLE_RSS=
-if has_target tscgi; then
-  ((TSCGI_WORKERS == 0)) || sleep 1
-  IDLE_RSS=$(max_rss_kib VmRSS)
-  if ((TSCGI_WORKERS > 0)) && [ "$(worker_pids)" = "$TSCGI_PID" ]; then
-    NOTES+=("tscgi --workers $TSCGI_WORKERS started no worker processes: everything ran in the one process started (pid $TSCGI_PID)")
-  fi
+if has_target node-http; then NODE_IDLE_RSS=$(rss_kib "$NODE_PID" VmRSS); fi
+if ((${#VARIANTS[@]})); then
+  sleep 1
+  for v in "${VARIANTS[@]}"; do
+    snapshot "$v" fresh VmRSS
+    reset_peak "$v"
+  done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -426,14 +596,35 @@ fi
 # connection count) so that a disturbance on the machine hits them alike; each (target, conns)
 # is warmed once, and with several rounds the median run is reported.
 
-declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED
+declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED BAL BALANCE
 # R_STATUS ... R_TIMEOUT are filled and read through indirect names (printf -v, ${!v}).
 # shellcheck disable=SC2034
 declare -A R_RPS R_P50 R_P99 R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
-run_wrk() { # target conns duration outfile
+
+# conns_per_worker VARIANT: the FastCGI connections each worker holds, "a/b", workers by pid.
+conns_per_worker() {
+  local pid counts=() est n
+  est=$(ss -Htnp state established "( sport = :${V_PORT[$1]} )" 2>/dev/null || true)
+  for pid in $(children_of "${PID_OF[$1]}"); do
+    n=$(grep -c "pid=$pid," <<<"$est" || true)
+    counts+=("${n:-0}")
+  done
+  (IFS=/; echo "${counts[*]}")
+}
+
+run_wrk() { # target conns duration outfile [balance-key]
   # In the background and waited for, so that a signal stops the run at once.
   wrk -t1 -c"$2" -d"$3s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$1]}" >"$4" 2>&1 &
   CLIENT_PID=$!
+  if [ -n "${5:-}" ] && ((HAVE_SS)); then
+    # Halfway through: how the pool's workers share nginx's connections.
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+      kill -0 "$CLIENT_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$CLIENT_PID" 2>/dev/null; then BAL[$5]=$(conns_per_worker "$1"); fi
+  fi
   local rc=0
   wait "$CLIENT_PID" || rc=$?
   CLIENT_PID=
@@ -441,13 +632,14 @@ run_wrk() { # target conns duration outfile
 }
 
 measure() { # target conns round
-  local t=$1 c=$2 r=$3 k line out="$RUN/wrk-$1-$2-$3.txt" served
+  local t=$1 c=$2 r=$3 k line out="$RUN/wrk-$1-$2-$3.txt" served bkey=
   if ((r == 1 && WARMUP > 0)); then
     log "warming ${NAME[$t]} at $c connections (${WARMUP}s)"
     run_wrk "$t" "$c" "$WARMUP" "$RUN/wrk-$t-$c-warm.txt" || true
   fi
   log "measuring ${NAME[$t]} at $c connections (${DURATION}s$( ((ROUNDS > 1)) && echo ", round $r of $ROUNDS"))"
-  run_wrk "$t" "$c" "$DURATION" "$out" || true
+  is_pool "$t" && bkey="$t:$c:$r"
+  run_wrk "$t" "$c" "$DURATION" "$out" "$bkey" || true
   line=$(grep '^WRK ' "$out" || true)
   if [ -z "$line" ]; then
     cat "$out" >&2
@@ -476,7 +668,7 @@ measure() { # target conns round
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((round = 1; round <= ROUNDS; round++)); do
   for c in $CONNS; do
-    for t in $TARGETS; do
+    for t in "${RUN_TARGETS[@]}"; do
       if [ -z "${DEAD[$t]:-}" ]; then measure "$t" "$c" "$round"; fi
     done
   done
@@ -484,8 +676,18 @@ done
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# Memory after the load: idle again for 2 s; the peak is VmHWM since the fresh reading.
+if ((${#VARIANTS[@]})); then
+  sleep 2
+  for v in "${VARIANTS[@]}"; do
+    [ -z "${DEAD[$v]:-}" ] || continue
+    snapshot "$v" after VmRSS
+    snapshot "$v" peak VmHWM
+  done
+fi
+
 # Aggregate: the median run by req/s (the lower median for an even count), errors summed.
-for t in $TARGETS; do
+for t in "${RUN_TARGETS[@]}"; do
   for c in $CONNS; do
     runs=()
     for ((round = 1; round <= ROUNDS; round++)); do
@@ -496,6 +698,7 @@ for t in $TARGETS; do
     mid=${sorted[$(((${#sorted[@]} - 1) / 2))]}
     r=${mid#* }
     RPS[$t:$c]=${mid% *} P50[$t:$c]=${R_P50[$t:$c:$r]} P99[$t:$c]=${R_P99[$t:$c:$r]}
+    [ -n "${BAL[$t:$c:$r]:-}" ] && BALANCE[$t:$c]=${BAL[$t:$c:$r]}
     ((${#sorted[@]} > 1)) && RANGE[$t:$c]="${sorted[0]% *}–${sorted[-1]% *}"
     total=0 detail=()
     for k in status connect read write timeout; do
@@ -518,15 +721,123 @@ for t in $TARGETS; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Memory: tscgi's worker RSS, sampled every 100 ms, while MEM_BYTES stream in and then out.
+# The pool under disruption: wrk through nginx while the master is sent SIGHUP every
+# RELOAD_EVERY seconds (graceful reload: new workers start, the old ones finish), then while one
+# worker is killed with SIGKILL a third of the way in. Figures, not pass/fail.
+
+declare -A PH
+now_ms() { date +%s%3N; }
+disrupt() { # reload | kill
+  local key=$1 v=$RELOAD_VARIANT out="$RUN/wrk-$1.txt" master err_start log_start before cur n maxw=0
+  local start now next_hup hups=0 max_hups victim='' killed_at=0 respawn='' kill_at p i line settle
+  master=${PID_OF[$v]}
+  err_start=$(wc -l <"$RUN/nginx-error.log")
+  log_start=$(wc -l <"${LOG_OF[$v]}")
+  before=" $(worker_pids "$v" | tr '\n' ' ') "
+  max_hups=$(((RELOAD_DURATION - 1) / RELOAD_EVERY))
+  if [ "$key" = reload ]; then
+    log "under load: SIGHUP to ${NAME[$v]} every ${RELOAD_EVERY}s ($max_hups times), wrk $RELOAD_CONNS connections for ${RELOAD_DURATION}s"
+  else
+    log "under load: kill -9 of one ${NAME[$v]} worker at $((RELOAD_DURATION / 3))s, wrk $RELOAD_CONNS connections for ${RELOAD_DURATION}s"
+  fi
+  wrk -t1 -c"$RELOAD_CONNS" -d"${RELOAD_DURATION}s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$v]}" >"$out" 2>&1 &
+  CLIENT_PID=$!
+  start=$(now_ms)
+  next_hup=$((start + RELOAD_EVERY * 1000))
+  kill_at=$((start + RELOAD_DURATION * 1000 / 3))
+  while kill -0 "$CLIENT_PID" 2>/dev/null; do
+    now=$(now_ms)
+    ((now - start <= (RELOAD_DURATION + 15) * 1000)) || break
+    cur=$(children_of "$master")
+    n=$(wc -w <<<"$cur")
+    ((n <= maxw)) || maxw=$n
+    if [ "$key" = reload ] && ((hups < max_hups && now >= next_hup)); then
+      kill -HUP "$master" 2>/dev/null || true
+      hups=$((hups + 1))
+      next_hup=$((next_hup + RELOAD_EVERY * 1000))
+    fi
+    if [ "$key" = kill ]; then
+      if [ -z "$victim" ] && ((now >= kill_at)); then
+        # The newest worker: the one serving, not one still finishing after a reload.
+        victim=$(tail -n 1 <<<"$cur")
+        if [ -n "$victim" ]; then
+          kill -KILL "$victim" 2>/dev/null || true
+          killed_at=$now
+        fi
+      elif [ -n "$victim" ] && [ -z "$respawn" ]; then
+        for p in $cur; do
+          if [[ $before != *" $p "* ]]; then respawn=$((now - killed_at)); fi
+        done
+      fi
+    fi
+    sleep 0.1
+  done
+  if kill -0 "$CLIENT_PID" 2>/dev/null; then kill -TERM "$CLIENT_PID" 2>/dev/null || true; fi
+  wait "$CLIENT_PID" || true
+  CLIENT_PID=
+  # Until the pool is back to its number of workers (the old ones gone), 30 s at most.
+  settle=
+  start=$(now_ms)
+  for ((i = 0; i < 300; i++)); do
+    n=$(children_of "$master" | wc -l)
+    if ((n == V_WORKERS[$v])); then settle=$(($(now_ms) - start)); break; fi
+    sleep 0.1
+  done
+  line=$(grep '^WRK ' "$out" || true)
+  local -A W=()
+  for kv in ${line#WRK }; do W[${kv%%=*}]=${kv#*=}; done
+  PH[$key:requests]=${W[requests]:-?}
+  PH[$key:rps]=$(awk -v n="${W[requests]:-0}" -v d="${W[duration_us]:-0}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
+  PH[$key:p99]=${W[p99_us]:-0}
+  # wrk's own lines, as it prints them.
+  PH[$key:non2xx]=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+  PH[$key:non2xx]=${PH[$key:non2xx]:-0}
+  PH[$key:sock]=$(sed -n 's/^ *Socket errors: //p' "$out")
+  PH[$key:sock]=${PH[$key:sock]:-none}
+  PH[$key:sockn]=$((${W[connect]:-0} + ${W[read]:-0} + ${W[write]:-0} + ${W[timeout]:-0}))
+  tail -n +"$((err_start + 1))" "$RUN/nginx-error.log" | grep '\[error\]' >"$RUN/nginx-errors-$key.txt" || true
+  PH[$key:nginx]=$(wc -l <"$RUN/nginx-errors-$key.txt")
+  PH[$key:kinds]=$(sed -E 's/^.*\[error\] [0-9]+#[0-9]+: (\*[0-9]+ )?//; s/, client:.*//; s/ while .*//' "$RUN/nginx-errors-$key.txt" |
+    sort | uniq -c | sort -rn | head -n 3 | awk '{ n = $1; $1 = ""; printf "%s%s (%d)", sep, substr($0, 2), n; sep = "; " }')
+  PH[$key:reloads]=$(tail -n +"$((log_start + 1))" "${LOG_OF[$v]}" | grep -c 'reloaded' || true)
+  PH[$key:hups]=$hups PH[$key:maxw]=$maxw PH[$key:settle]=$settle PH[$key:respawn]=$respawn PH[$key:victim]=$victim
+  if [ -z "$line" ]; then
+    NOTES+=("under load ($key): wrk produced no result: $(tr '\n' ' ' <"$out" | head -c 300)")
+  fi
+  if ! kill -0 "$master" 2>/dev/null; then
+    tail_log "${LOG_OF[$v]}"
+    NOTES+=("${NAME[$v]}: the master exited during the $key phase")
+    DEAD[$v]=1
+  fi
+  return 0
+}
+
+if [ -n "$RELOAD_VARIANT" ] && [ "$RELOAD" = 1 ] && [ -z "${DEAD[$RELOAD_VARIANT]:-}" ]; then
+  disrupt reload
+  if [ -z "${DEAD[$RELOAD_VARIANT]:-}" ]; then disrupt kill; fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Memory while streaming: the workers' RSS, sampled every 100 ms, while MEM_BYTES stream in and
+# then out, on a freshly started MEM_VARIANT.
+
+# max_rss_kib FIELD: the largest over MEM_VARIANT's workers.
+max_rss_kib() {
+  local pid m=0 v
+  for pid in $(worker_pids "$MEM_VARIANT"); do
+    v=$(rss_kib "$pid" "$1")
+    ((v <= m)) || m=$v
+  done
+  echo "$m"
+}
 
 MEM_ROWS=()
-mem_phase() { # label expect-check curl-args...
-  local label=$1 out="$RUN/mem-$1.out" cpid rss max=0 n=0 hwm rc=0 result
+mem_phase() { # label curl-args...
+  local label=$1 out="$RUN/mem-$1.out" cpid rss max=0 n=0 hwm rc=0
   shift
   MEM_BEFORE=$(max_rss_kib VmRSS)
   # Reset the peak (VmHWM) to the current RSS, so it covers this phase only.
-  for pid in $(worker_pids); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+  for pid in $(worker_pids "$MEM_VARIANT"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
   curl -sS --max-time 900 -o "$out" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
   cpid=$!
   CLIENT_PID=$cpid
@@ -534,7 +845,7 @@ mem_phase() { # label expect-check curl-args...
   while kill -0 "$cpid" 2>/dev/null && ((n < 9000)); do
     rss=$(max_rss_kib VmRSS)
     samples+=("$rss")
-    ((rss > max)) && max=$rss
+    ((rss <= max)) || max=$rss
     sleep 0.1
     n=$((n + 1))
   done
@@ -554,11 +865,15 @@ mem_phase() { # label expect-check curl-args...
   MEM_MAX=$max MEM_HWM=$hwm
 }
 
-if has_target tscgi && [ "$MEMORY" = 1 ]; then
-  # A fresh process: the heap a 256-connection burst left behind is not what streaming costs.
-  stop_pids "$TSCGI_PID"
-  start_tscgi
-  wait_ok "http://127.0.0.1:$P_FRONT_TSCGI/hello" "$TSCGI_PID" || { tail_log "$RUN/tscgi.log"; die "tscgi did not restart for the memory runs"; }
+if [ -n "$MEM_VARIANT" ] && [ "$MEMORY" = 1 ]; then
+  # A fresh start: the heap a 256-connection burst left behind is not what streaming costs.
+  stop_tscgi "$MEM_VARIANT"
+  start_tscgi "$MEM_VARIANT"
+  wait_ok "${URL[$MEM_VARIANT]}" "${PID_OF[$MEM_VARIANT]}" || { tail_log "${LOG_OF[$MEM_VARIANT]}"; die "${NAME[$MEM_VARIANT]} did not restart for the memory runs"; }
+  wait_workers "$MEM_VARIANT" || NOTES+=("${NAME[$MEM_VARIANT]}: not all workers were up 20 s after the restart for the memory runs")
+  sleep 1
+  MEM_IDLE=$(max_rss_kib VmRSS)
+  FRONT="http://127.0.0.1:${V_FRONT[$MEM_VARIANT]}"
   # A sparse file: MEM_BYTES of zeros that take no disk and let curl send a Content-Length.
   truncate -s "$MEM_BYTES" "$RUN/body.bin"
   if ((MEM_BYTES == 1073741824)); then
@@ -567,9 +882,8 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
     EXPECT_SHA=$(sha256sum "$RUN/body.bin" | cut -d' ' -f1)
   fi
 
-  log "memory: uploading $MEM_BYTES bytes to /upload"
-  mem_phase upload -X POST -T "$RUN/body.bin" -H 'Expect:' -H 'Content-Type: application/octet-stream' \
-    "http://127.0.0.1:$P_FRONT_TSCGI/upload"
+  log "memory: uploading $MEM_BYTES bytes to /upload (${NAME[$MEM_VARIANT]})"
+  mem_phase upload -X POST -T "$RUN/body.bin" -H 'Expect:' -H 'Content-Type: application/octet-stream' "$FRONT/upload"
   body=$(head -c 2000 "$MEM_OUT" 2>/dev/null || true)
   result=ok
   if [ "$MEM_CODE" != 200 ] || [[ "$body" != *"\"bytes\":$MEM_BYTES"* ]] || [[ "$body" != *"$EXPECT_SHA"* ]]; then
@@ -578,8 +892,8 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
   fi
   MEM_ROWS+=("upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
 
-  log "memory: downloading $MEM_BYTES bytes from /download"
-  mem_phase download "http://127.0.0.1:$P_FRONT_TSCGI/download?bytes=$MEM_BYTES"
+  log "memory: downloading $MEM_BYTES bytes from /download (${NAME[$MEM_VARIANT]})"
+  mem_phase download "$FRONT/download?bytes=$MEM_BYTES"
   result=ok
   if [ "$MEM_CODE" != 200 ] || [ "$MEM_DOWN" != "$MEM_BYTES" ]; then
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
@@ -587,9 +901,9 @@ if has_target tscgi && [ "$MEMORY" = 1 ]; then
   fi
   MEM_ROWS+=("download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
   rm -f "$RUN/body.bin" "$RUN/mem-download.out"
-  if ! kill -0 "$TSCGI_PID" 2>/dev/null; then
-    tail_log "$RUN/tscgi.log"
-    NOTES+=("tscgi exited during the memory benchmark")
+  if ! kill -0 "${PID_OF[$MEM_VARIANT]}" 2>/dev/null; then
+    tail_log "${LOG_OF[$MEM_VARIANT]}"
+    NOTES+=("${NAME[$MEM_VARIANT]} exited during the memory benchmark")
   fi
 fi
 
@@ -604,15 +918,55 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 group() { # 1234567 -> 1,234,567
   echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'
 }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.0f%%", (a - b) * 100 / b; else printf "–" }'; }
+# kib_of "pid=KiB ..." PID: that pid's figure, empty when absent.
+kib_of() {
+  local kv
+  for kv in $1; do [ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return 0; }; done
+  return 0
+}
+# master_of / workers_of "pid=KiB ..." (the master first): the master's pid, the workers' pids.
+master_of() { local kv; for kv in $1; do echo "${kv%%=*}"; return 0; done; return 0; }
+workers_of() { local kv first=1; for kv in $1; do ((first)) && { first=0; continue; }; echo "${kv%%=*}"; done; return 0; }
+# max_worker_kib VARIANT MOMENT: the largest worker's figure (the one process's with --workers 0);
+# empty when there is none.
+max_worker_kib() {
+  local list=${MEM[$1:$2]:-} pid m='' k
+  [ -n "$list" ] || return 0
+  if ! is_pool "$1"; then kib_of "$list" "$(master_of "$list")"; return 0; fi
+  for pid in $(workers_of "$list"); do
+    k=$(kib_of "$list" "$pid")
+    if [ -z "$m" ] || ((k > m)); then m=$k; fi
+  done
+  echo "$m"
+}
+cell() { # "pid=KiB ..." PID: that pid's figure in MiB, or – when absent
+  local k
+  k=$(kib_of "$1" "$2")
+  if [ -n "$k" ]; then mib "$k"; else echo "–"; fi
+}
+all_workers_mib() { # VARIANT MOMENT: "68.1 / 67.9 MiB"
+  local list=${MEM[$1:$2]:-} pid figs=()
+  if ! is_pool "$1"; then mib "$(kib_of "$list" "$(master_of "$list")")"; return 0; fi
+  for pid in $(workers_of "$list"); do figs+=("$(awk -v k="$(kib_of "$list" "$pid")" 'BEGIN { printf "%.1f", k / 1024 }')"); done
+  if ((${#figs[@]})); then echo "$(IFS=/; echo "${figs[*]}" | sed 's#/# / #g') MiB"; else echo "no workers"; fi
+}
+
+SA_AVAILABLE=1
+if ! grep -q -a UV_TCP_SINGLE_ACCEPT "$NODE_EXE" 2>/dev/null; then SA_AVAILABLE=0; fi
+ANY_SA=0
+for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
 
 {
   echo "## tscgi benchmark"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?')," \
-    "node $(node -v), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up$( ((ROUNDS > 1)) && echo ", median of $ROUNDS interleaved rounds (range in brackets)")."
+    "node $(node -v) (libuv $(node -p process.versions.uv)), $("$NGINX" -v 2>&1 | sed 's/.*: //')$(has_target php-fpm && echo ", PHP $("$PHP_FPM" -v 2>/dev/null | awk 'NR == 1 { print $2 }')"), wrk -t1, ${DURATION}s per run after ${WARMUP}s warm-up$( ((ROUNDS > 1)) && echo ", median of $ROUNDS interleaved rounds (range in brackets)")."
   echo "Load average before / after the throughput runs: $LOAD_BEFORE / $LOAD_AFTER (other work on the machine skews the numbers; ratios from one run are only as steady as the machine)."
   setup=()
-  has_target tscgi && setup+=("tscgi --workers $TSCGI_WORKERS over FastCGI (keepalive $UPSTREAM_KEEPALIVE)")
+  for v in "${VARIANTS[@]}"; do
+    setup+=("${NAME[$v]}: tscgi --workers ${V_WORKERS[$v]}$( ((V_SA[$v] == 0)) || echo " with UV_TCP_SINGLE_ACCEPT=1") over FastCGI (keepalive $UPSTREAM_KEEPALIVE)")
+  done
   if has_target php-fpm; then
     if [ "$PHP_KEEPALIVE" = on ]; then setup+=("PHP-FPM pm static 2 children over FastCGI (keepalive $UPSTREAM_KEEPALIVE)"); else setup+=("PHP-FPM pm static 2 children over FastCGI (no keepalive)"); fi
   fi
@@ -620,54 +974,152 @@ group() { # 1234567 -> 1,234,567
   has_target nginx && setup+=("nginx return (the ceiling)")
   echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
-  echo "| target | conns | req/s | p50 | p99 | errors | × PHP-FPM | × node:http |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  for t in tscgi php-fpm node-http nginx; do
-    has_target "$t" || continue
+  echo "| target | conns | req/s | p50 | p99 | errors | × PHP-FPM | × node:http | p99 ÷ PHP-FPM's |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for t in "${REPORT_TARGETS[@]}"; do
     for c in $CONNS; do
       [ -n "${RPS[$t:$c]:-}" ] || continue
       range=
       [ -n "${RANGE[$t:$c]:-}" ] && range=" ($(group "${RANGE[$t:$c]%–*}")–$(group "${RANGE[$t:$c]#*–}"))"
       echo "| ${NAME[$t]} | $c | $(group "${RPS[$t:$c]}")$range | $(ms "${P50[$t:$c]}") | $(ms "${P99[$t:$c]}") | ${ERRTXT[$t:$c]} |" \
-        "$(ratio "${RPS[$t:$c]}" "${RPS[php-fpm:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") |"
+        "$(ratio "${RPS[$t:$c]}" "${RPS[php-fpm:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") | $(ratio "${P99[$t:$c]}" "${P99[php-fpm:$c]:-}") |"
     done
   done
-  if has_target tscgi; then
+
+  if ((${#VARIANTS[@]})); then
     echo
-    echo "Targets for tscgi: ≥ ${GOAL_VS_PHP}× PHP-FPM, ≥ ${GOAL_VS_NODE}× node:http, 0 errors, worker RSS < $GOAL_RSS_MIB MiB while $MEM_HUMAN streams in or out."
-    echo
-    for c in $CONNS; do
-      [ -n "${RPS[tscgi:$c]:-}" ] || continue
-      line="- $c conns:"
-      if [ -n "${RPS[php-fpm:$c]:-}" ]; then
-        r=$(ratio "${RPS[tscgi:$c]}" "${RPS[php-fpm:$c]}")
-        if ge "${RPS[tscgi:$c]}" "$(awk -v b="${RPS[php-fpm:$c]}" -v g="$GOAL_VS_PHP" 'BEGIN { print b * g }')"; then v=PASS; else v=MISS; fi
-        line+=" $r PHP-FPM $v;"
-      fi
-      if [ -n "${RPS[node-http:$c]:-}" ]; then
-        r=$(ratio "${RPS[tscgi:$c]}" "${RPS[node-http:$c]}")
-        if ge "${RPS[tscgi:$c]}" "$(awk -v b="${RPS[node-http:$c]}" -v g="$GOAL_VS_NODE" 'BEGIN { print b * g }')"; then v=PASS; else v=MISS; fi
-        line+=" $r node:http $v;"
-      fi
-      if [ "${ERRS[tscgi:$c]}" = 0 ]; then v=PASS; else v=MISS; fi
-      line+=" errors ${ERRTXT[tscgi:$c]} $v"
-      echo "$line"
-    done
-    if ((${#MEM_ROWS[@]})); then
+    echo "Targets for tscgi: ≥ ${GOAL_VS_PHP}× PHP-FPM and ≥ ${GOAL_VS_NODE}× node:http req/s with 0 errors; p99 at $GOAL_P99_CONNS connections ≤ $GOAL_P99_FRACTION × PHP-FPM's;" \
+      "idle worker RSS ≤ $GOAL_IDLE_RSS_MIB MiB; worker RSS < $GOAL_RSS_MIB MiB while $MEM_HUMAN streams in or out."
+    for v in "${VARIANTS[@]}"; do
       echo
-      echo "| tscgi worker memory | RSS at start | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
-      echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-      echo "| idle, after startup and one request | $(mib "$IDLE_RSS") | | | | | | | |"
-      [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http idle, after one request | $(mib "$NODE_IDLE_RSS") | | | | | | | |"
-      for row in "${MEM_ROWS[@]}"; do
-        IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
-        if [ "$result" = ok ]; then
-          if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
+      echo "${NAME[$v]}:"
+      for c in $CONNS; do
+        [ -n "${RPS[$v:$c]:-}" ] || continue
+        line="- $c conns:"
+        if [ -n "${RPS[php-fpm:$c]:-}" ]; then
+          r=$(ratio "${RPS[$v:$c]}" "${RPS[php-fpm:$c]}")
+          if ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[php-fpm:$c]}" -v g="$GOAL_VS_PHP" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
+          line+=" $r PHP-FPM $x;"
         fi
-        tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
-        echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
+        if [ -n "${RPS[node-http:$c]:-}" ]; then
+          r=$(ratio "${RPS[$v:$c]}" "${RPS[node-http:$c]}")
+          if ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[node-http:$c]}" -v g="$GOAL_VS_NODE" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
+          line+=" $r node:http $x;"
+        fi
+        if [ "${ERRS[$v:$c]}" = 0 ]; then x=PASS; else x=MISS; fi
+        line+=" errors ${ERRTXT[$v:$c]} $x"
+        if ((c == GOAL_P99_CONNS)) && [ -n "${P99[php-fpm:$c]:-}" ]; then
+          if ge "$(awk -v b="${P99[php-fpm:$c]}" -v g="$GOAL_P99_FRACTION" 'BEGIN { print b * g }')" "${P99[$v:$c]}"; then x=PASS; else x=MISS; fi
+          line+="; p99 $(ms "${P99[$v:$c]}") = $(ratio "${P99[$v:$c]}" "${P99[php-fpm:$c]}") PHP-FPM's $(ms "${P99[php-fpm:$c]}") $x"
+          [ -z "${STALLED[php-fpm:$c]:-}" ] || line+=" (PHP-FPM's p99 is of the answered connections only, †)"
+        fi
+        echo "$line"
+      done
+      line="- idle worker RSS:"
+      for moment in fresh after; do
+        k=$(max_worker_kib "$v" "$moment")
+        [ -n "$k" ] || continue
+        if ((k <= GOAL_IDLE_RSS_MIB * 1024)); then x=PASS; else x=MISS; fi
+        line+=" $( [ "$moment" = fresh ] && echo "fresh" || echo "after the load") $(all_workers_mib "$v" "$moment") $x;"
+      done
+      echo "${line%;}"
+    done
+
+    # Memory of each process.
+    echo
+    echo "| tscgi process memory | fresh, idle (VmRSS) | after the load, idle 2 s (VmRSS) | peak during the load (VmHWM) |"
+    echo "|---|---:|---:|---:|"
+    for v in "${VARIANTS[@]}"; do
+      fresh=${MEM[$v:fresh]:-} after=${MEM[$v:after]:-} peak=${MEM[$v:peak]:-}
+      master=$(master_of "$fresh")
+      if is_pool "$v"; then
+        echo "| ${NAME[$v]}: master (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") |"
+        pids=$( { workers_of "$fresh"; workers_of "$after"; } | awk '!seen[$1]++')
+        j=0
+        for pid in $pids; do
+          j=$((j + 1))
+          echo "| ${NAME[$v]}: worker $j (pid $pid) | $(cell "$fresh" "$pid") | $(cell "$after" "$pid") | $(cell "$peak" "$pid") |"
+        done
+      else
+        echo "| ${NAME[$v]} (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") |"
+      fi
+    done
+    [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http, fresh, idle | $(mib "$NODE_IDLE_RSS") | | |"
+    echo
+    echo "Fresh: after start-up and the readiness requests, 1 s idle. The peak is VmHWM, reset after the fresh reading, so it covers the warm-ups and measured runs; a worker listed without a figure was not there at that moment (replaced)."
+
+    # Balance of the pool.
+    bal_rows=()
+    for v in "${VARIANTS[@]}"; do
+      for c in $CONNS; do
+        [ -n "${BALANCE[$v:$c]:-}" ] && bal_rows+=("| ${NAME[$v]} | $c | ${BALANCE[$v:$c]} |")
+      done
+    done
+    if ((${#bal_rows[@]})); then
+      echo
+      echo "| pool balance | conns | FastCGI connections held by each worker halfway through the run (median round) |"
+      echo "|---|---:|---|"
+      printf '%s\n' "${bal_rows[@]}"
+    fi
+
+    # UV_TCP_SINGLE_ACCEPT against none, per worker count.
+    if ((ANY_SA)); then
+      echo
+      echo "UV_TCP_SINGLE_ACCEPT=1 (in the master's and so the workers' environment) against none:"
+      if ((SA_AVAILABLE == 0)); then
+        echo "this node's libuv ($(node -p process.versions.uv)) never reads UV_TCP_SINGLE_ACCEPT (the binary has no such string): since libuv 1.45 a listening socket accepts one connection per poll wake-up in any case (libuv pull request 3696), so the two differ by noise only."
+      fi
+      echo
+      for w in $TSCGI_WORKERS_LIST; do
+        a="tscgi-w$w" b="tscgi-w$w-sa"
+        [ -n "${V_SA[$a]:-}" ] && [ -n "${V_SA[$b]:-}" ] || continue
+        for c in $CONNS; do
+          [ -n "${RPS[$a:$c]:-}" ] && [ -n "${RPS[$b:$c]:-}" ] || continue
+          echo "- ${NAME[$a]#tscgi }, $c conns: req/s $(group "${RPS[$a:$c]}") → $(group "${RPS[$b:$c]}") ($(pct "${RPS[$b:$c]}" "${RPS[$a:$c]}")), p99 $(ms "${P99[$a:$c]}") → $(ms "${P99[$b:$c]}") ($(pct "${P99[$b:$c]}" "${P99[$a:$c]}"))"
+        done
       done
     fi
+  fi
+
+  # The pool under disruption.
+  if [ -n "${PH[reload:requests]:-}" ]; then
+    v=$RELOAD_VARIANT
+    echo
+    echo "| ${NAME[$v]} under disruption: wrk $RELOAD_CONNS conns, ${RELOAD_DURATION}s, through nginx | requests | req/s | p99 | non-2xx/3xx | socket errors | nginx [error] lines | worker processes (max alive) | pool back to ${V_WORKERS[$v]} workers |"
+    echo "|---|---:|---:|---:|---:|---|---:|---:|---|"
+    for key in reload kill; do
+      [ -n "${PH[$key:requests]:-}" ] || continue
+      if [ "$key" = reload ]; then
+        what="SIGHUP every ${RELOAD_EVERY}s (${PH[$key:hups]} sent, ${PH[$key:reloads]} logged by tscgi)"
+      else
+        what="kill -9 of one worker at $((RELOAD_DURATION / 3))s (pid ${PH[$key:victim]:-none}$( [ -n "${PH[$key:respawn]}" ] && echo ", replacement forked after ${PH[$key:respawn]} ms"))"
+      fi
+      settle=${PH[$key:settle]:-}
+      if [ -n "$settle" ]; then settle="$(awk -v m="$settle" 'BEGIN { printf "%.1f s", m / 1000 }') after the load"; else settle="not within 30 s"; fi
+      echo "| $what | $(group "${PH[$key:requests]}") | $(group "${PH[$key:rps]}") | $(ms "${PH[$key:p99]}") | ${PH[$key:non2xx]} | ${PH[$key:sock]} | ${PH[$key:nginx]} | ${PH[$key:maxw]} | $settle |"
+    done
+    for key in reload kill; do
+      [ -n "${PH[$key:kinds]:-}" ] && echo "- nginx errors ($key): ${PH[$key:kinds]}"
+    done
+    echo
+    echo "Failed requests are the non-2xx/3xx answers (nginx's 502s) and the socket errors; an nginx [error] line without a failed request is one nginx retried (a kept-alive upstream connection that closed under it)."
+  fi
+
+  if ((${#MEM_ROWS[@]})); then
+    echo
+    echo "Streaming memory: ${NAME[$MEM_VARIANT]}, restarted fresh for these phases; the RSS of the largest worker$(is_pool "$MEM_VARIANT" || echo " (the one process)")."
+    echo
+    echo "| tscgi worker memory | RSS at start | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| idle, after startup and one request | $(mib "$MEM_IDLE") | | | | | | | |"
+    for row in "${MEM_ROWS[@]}"; do
+      IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
+      if [ "$result" = ok ]; then
+        if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
+      fi
+      tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
+      echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
+    done
   fi
   if ((${#NOTES[@]})); then
     echo

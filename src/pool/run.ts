@@ -9,6 +9,7 @@ import { bindListeners, startServer, type RunningServer } from "../server/serve.
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
 import { Master } from "./master.ts";
+import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
 import { renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
@@ -80,27 +81,8 @@ async function serveSingle(config: Config): Promise<void> {
   const status = async (query: string, accept: string) => {
     const s = server!;
     counters.requests(0, s.stats.requests);
-    const running = s.running();
-    const now = performance.now();
-    const current = running.length > 0 ? { ...running[0]!, elapsed: now - running[0]!.start } : null;
-    const stats = s.stats;
-    const me = workerStatus(process.pid, counters.startTime, running.length > 0 ? "Running" : "Idle", {
-      pid: process.pid,
-      requests: stats.requests,
-      inflight: s.inflight,
-      connections: s.connections,
-      accepted: s.accepted,
-      rejected: stats.rejected,
-      slow: counters.slow,
-      lastMethod: stats.lastMethod,
-      lastUri: stats.lastUri,
-      lastScript: stats.lastScript,
-      lastDuration: stats.lastDuration,
-      lastContentLength: stats.lastContentLength,
-      current,
-      rss: process.memoryUsage.rss(),
-      cpu: 0,
-    });
+    const report = workerReport(s, counters.slow);
+    const me = workerStatus(process.pid, counters.startTime, report.current ? "Running" : "Idle", report);
     const active = me.state === "Running" ? 1 : 0;
     counters.active(active);
     const rendered = renderStatus(
@@ -116,9 +98,9 @@ async function serveSingle(config: Config): Promise<void> {
         activeProcesses: active,
         totalProcesses: 1,
         maxActiveProcesses: counters.maxActive,
-        maxChildrenReached: stats.rejected,
+        maxChildrenReached: report.rejected,
         slowRequests: counters.slow,
-        rejectedRequests: stats.rejected,
+        rejectedRequests: report.rejected,
         workerRestarts: 0,
         processes: [me],
       },

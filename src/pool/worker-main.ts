@@ -7,8 +7,9 @@ import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
 import { startWatchdog, type Watchdog } from "./watchdog-handle.ts";
-import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
+import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport } from "./protocol.ts";
 import { builtinRoutes } from "./builtins.ts";
+import { workerReport } from "./report.ts";
 
 const send = (message: FromWorker): void => {
   if (process.connected) process.send!(message);
@@ -45,36 +46,6 @@ function retire(reason: string): void {
   if (retiring || stopping) return;
   retiring = true;
   send({ t: "retire", reason });
-}
-
-function report(): WorkerReport {
-  const s = server!;
-  const stats = s.stats;
-  let current: WorkerReport["current"] = null;
-  const now = performance.now();
-  for (const r of s.running()) {
-    if (current === null || now - r.start > current.elapsed) {
-      current = { method: r.method, uri: r.uri, contentLength: r.contentLength, elapsed: now - r.start };
-    }
-  }
-  const cpu = process.cpuUsage();
-  return {
-    pid: process.pid,
-    requests: stats.requests,
-    inflight: s.inflight,
-    connections: s.connections,
-    accepted: s.accepted,
-    rejected: stats.rejected,
-    slow: 0,
-    lastMethod: stats.lastMethod,
-    lastUri: stats.lastUri,
-    lastScript: stats.lastScript,
-    lastDuration: stats.lastDuration,
-    lastContentLength: stats.lastContentLength,
-    current,
-    rss: process.memoryUsage.rss(),
-    cpu: (cpu.user + cpu.system) / 1e6,
-  };
 }
 
 async function start(): Promise<void> {
@@ -171,7 +142,7 @@ process.on("message", (message: ToWorker, handle?: unknown) => {
       server?.reopenLogs();
       break;
     case "report":
-      if (server) send({ t: "report", id: message.id, report: report() });
+      if (server) send({ t: "report", id: message.id, report: workerReport(server) });
       break;
     case "status":
       pendingStatus.get(message.id)?.(message);

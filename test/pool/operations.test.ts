@@ -8,7 +8,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FcgiClient, parseCgi, requestBytes } from "../helpers/fcgi-client.ts";
-import { nginxMissing, startNginx } from "../helpers/nginx.ts";
+import { nginxMissing } from "../helpers/nginx.ts";
+import { poolBehindNginx } from "../helpers/pool.ts";
+import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
 import { freePort } from "../helpers/ports.ts";
 import { family, findPython, parseMetrics, pythonMissing } from "../helpers/prometheus.ts";
 import { bin, childPids, repo, startTscgi } from "../helpers/tscgi.ts";
@@ -17,35 +19,13 @@ const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
 const python = findPython();
 
-const PHP_FPM_FIELDS = [
-  "pool",
-  "process manager",
-  "start time",
-  "start since",
-  "accepted conn",
-  "listen queue",
-  "max listen queue",
-  "listen queue len",
-  "idle processes",
-  "active processes",
-  "total processes",
-  "max active processes",
-  "max children reached",
-  "slow requests",
-];
-
 function tscgiCommand(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: "utf8", timeout: 15_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 t.test("status and ping through nginx, and the tscgi ping / status commands", { skip: missing }, async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2", "--status-path", "/status", "--ping-path", "/ping"]);
-  const nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
-  t.teardown(async () => {
-    await nginx.stop();
-    await tscgi.stop();
-  });
+  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2", "--status-path", "/status", "--ping-path", "/ping"]);
   for (let i = 0; i < 10; i++) await (await fetch(`${nginx.url}/hello`)).text();
 
   const ping = await fetch(`${nginx.url}/ping`);
@@ -54,7 +34,7 @@ t.test("status and ping through nginx, and the tscgi ping / status commands", { 
   t.match(ping.headers.get("cache-control"), /no-store/);
 
   const json = (await (await fetch(`${nginx.url}/status?json&full`)).json()) as Record<string, unknown>;
-  t.same(Object.keys(json).slice(0, PHP_FPM_FIELDS.length), PHP_FPM_FIELDS, "PHP-FPM's field names, in its order");
+  t.same(Object.keys(json).slice(0, PHP_FPM_POOL_FIELDS.length), PHP_FPM_POOL_FIELDS, "PHP-FPM's field names, in its order");
   t.equal(json.pool, "tscgi");
   t.equal(json["process manager"], "static");
   t.equal(json["total processes"], 2);

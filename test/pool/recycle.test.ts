@@ -1,7 +1,8 @@
 // Recycling: workers are replaced after max_requests or above worker_memory_limit, and the
 // process manager scales ondemand pools up and back down. No request fails on the way.
 import t from "tap";
-import { nginxMissing, startNginx } from "../helpers/nginx.ts";
+import { nginxMissing } from "../helpers/nginx.ts";
+import { poolBehindNginx } from "../helpers/pool.ts";
 import { getFresh } from "../helpers/http.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
@@ -10,12 +11,7 @@ const missing = nginxMissing();
 
 
 t.test("max_requests: workers are replaced after their count, and no request fails", { skip: missing }, async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2", "--max-requests", "25", "--max-requests-jitter", "0"]);
-  const nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
-  t.teardown(async () => {
-    await nginx.stop();
-    await tscgi.stop();
-  });
+  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2", "--max-requests", "25", "--max-requests-jitter", "0"]);
   const pids = new Set<string>();
   const statuses: number[] = [];
   for (let i = 0; i < 300; i++) {

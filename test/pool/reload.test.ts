@@ -6,19 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getFresh } from "../helpers/http.ts";
 import { startLoad } from "../helpers/load.ts";
-import { nginxMissing, startNginx } from "../helpers/nginx.ts";
+import { nginxMissing } from "../helpers/nginx.ts";
+import { poolBehindNginx } from "../helpers/pool.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
 
 t.test("SIGHUP and SIGUSR2 under load through nginx: every worker replaced, 0 failed requests", { skip: missing }, async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
-  const nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
-  t.teardown(async () => {
-    await nginx.stop();
-    await tscgi.stop();
-  });
+  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2"]);
   const master = tscgi.child.pid!;
   const first = childPids(master);
   const load = startLoad(`${nginx.url}/pid`, { concurrency: 16, total: 8000, maxMs: 40_000 });

@@ -1,6 +1,7 @@
 // The status page renderings: PHP-FPM's text and JSON, and metrics checked by a real parser
 // (Debian's python3-prometheus-client) in both Prometheus 0.0.4 and OpenMetrics 1.0.
 import t from "tap";
+import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
 import { family, findPython, parseMetrics as parse, pythonMissing as missing, type ParsedFamily } from "../helpers/prometheus.ts";
 import {
   clfTime,
@@ -70,24 +71,7 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
   };
 }
 
-const POOL_FIELDS = [
-  "pool",
-  "process manager",
-  "start time",
-  "start since",
-  "accepted conn",
-  "listen queue",
-  "max listen queue",
-  "listen queue len",
-  "idle processes",
-  "active processes",
-  "total processes",
-  "max active processes",
-  "max children reached",
-  "slow requests",
-  "rejected requests",
-  "worker restarts",
-];
+const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts"];
 const PROCESS_FIELDS = [
   "pid",
   "state",

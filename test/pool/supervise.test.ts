@@ -3,7 +3,8 @@
 // through a real nginx where a web server's view matters.
 import t from "tap";
 import { readFileSync } from "node:fs";
-import { nginxMissing, startNginx } from "../helpers/nginx.ts";
+import { nginxMissing } from "../helpers/nginx.ts";
+import { poolBehindNginx } from "../helpers/pool.ts";
 import { startLoad } from "../helpers/load.ts";
 import { getFresh } from "../helpers/http.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
@@ -47,12 +48,7 @@ t.test("workers: the master starts one process per worker and serves through the
 });
 
 t.test("kill -9 of a worker under load: only its requests fail, a new worker serves within a second", { skip: missing }, async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2"]);
-  const nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
-  t.teardown(async () => {
-    await nginx.stop();
-    await tscgi.stop();
-  });
+  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2"]);
   const master = tscgi.child.pid!;
   const before = childPids(master);
   const load = startLoad(`${nginx.url}/pid`, { concurrency: 8, total: 4000, maxMs: 20_000 });
