@@ -247,6 +247,15 @@ export class Master {
     const old = this.workers;
     const previous = this.#listeners!;
     const rebind = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    if (config.error_log !== this.#config.error_log) {
+      this.#errorSink.close();
+      this.#errorSink = new LogSink(config.error_log);
+    }
+    if (config.slowlog !== this.#config.slowlog) {
+      this.#slowSink.close();
+      this.#slowSink = new LogSink(config.slowlog);
+    }
+    this.#backoff = new Backoff(config.respawn_backoff_max);
     this.#config = config;
     this.log = new Logger(this.#errorSink, config.log_level);
     if (rebind) {

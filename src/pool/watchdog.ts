@@ -25,6 +25,8 @@ export interface WatchdogOptions {
 
 /** How long the heartbeat may be silent before the main thread counts as blocked. */
 export const BLOCKED_AFTER = 500;
+/** A silent heartbeat this old means JavaScript is running now: a slow request gets its stack. */
+const BUSY_AFTER = 250;
 
 const o = workerData as WatchdogOptions;
 const table = new InflightTable(o.capacity, o.buffer);
@@ -105,8 +107,8 @@ async function check(): Promise<void> {
   if (o.slowlogTimeout > 0) {
     const slow = slots.filter((s) => now - s.start >= o.slowlogTimeout && !slowlogged.has(s.seq));
     if (slow.length > 0) {
-      // Only a blocked thread is running the script's code; otherwise it is awaiting I/O.
-      const stack = isBlocked ? await stackOfMainThread(1000) : null;
+      // Only a busy thread is running the script's code; otherwise it is awaiting I/O.
+      const stack = table.heartbeat > 0 && blocked > BUSY_AFTER ? await stackOfMainThread(1000) : null;
       for (const s of slow) {
         slowlogged.add(s.seq);
         report({ t: "slow", script: s.script || "-", method: s.method, uri: s.uri, elapsed: now - s.start, stack });
@@ -117,15 +119,16 @@ async function check(): Promise<void> {
   if (!o.pool || o.requestTimeout <= 0 || !isBlocked) return;
   const over = slots.filter((s) => now - s.start >= o.requestTimeout);
   // A thread blocked longer than the timeout is stuck even when its request already got its answer.
-  if (over.length === 0 && blocked < o.requestTimeout) return;
+  if (over.length === 0 && blocked < o.requestTimeout + BLOCKED_AFTER) return;
   const stack = await stackOfMainThread(1000);
   const requests = [];
   for (const s of slots) {
-    // Only a request with no byte of its response sent, alone on its connection, can be answered
-    // without corrupting what the connection already carries.
+    // Every request here dies with the process: each that has had no byte of its response yet
+    // and is alone on its connection gets a 504 rather than a cut connection (answering one that
+    // shares its connection could corrupt what the connection already carries).
     const alone = slots.every((other) => other === s || other.fd !== s.fd);
     let answered = false;
-    if (s.state === SlotState.Running && alone && now - s.start >= o.requestTimeout) {
+    if (s.state === SlotState.Running && alone) {
       try {
         writeSync(s.fd, answer504(s));
         answered = true;

@@ -29,7 +29,8 @@ function spinningWorker(master: number): number | null {
   }
   for (const [pid, ticks] of before) {
     try {
-      if (cpuTicks(pid) - ticks >= 15) return pid;
+      // Half a core or more: the machine may be busy with other work.
+      if (cpuTicks(pid) - ticks >= 10) return pid;
     } catch {
       // Exited meanwhile.
     }
@@ -81,7 +82,9 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   // connection the stuck worker had accepted a moment before would be lost with it.
   t.ok(await until(() => spinningWorker(tscgi.child.pid!) !== null, 3000, 0), "a worker is spinning");
   const others: number[] = [];
-  while (Date.now() - started < 2500) others.push((await getFresh(`${base}/hello`)).status);
+  let answered = false;
+  void spin.finally(() => (answered = true));
+  while (!answered && Date.now() - started < 5000) others.push((await getFresh(`${base}/hello`)).status);
   const res = await spin;
   const took = Date.now() - started;
   t.equal(res.status, 504, "the stuck request is answered 504");
