@@ -52,7 +52,11 @@ is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positiv
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
 is_uint "$UPSTREAM_KEEPALIVE" && ((UPSTREAM_KEEPALIVE > 0)) || die "BENCH_UPSTREAM_KEEPALIVE must be a positive number, got '$UPSTREAM_KEEPALIVE'"
-[[ $PHP_KEEPALIVE == on || $PHP_KEEPALIVE == off ]] || die "BENCH_PHP_KEEPALIVE must be on or off, got '$PHP_KEEPALIVE'"
+for k in $PHP_KEEPALIVE; do [[ $k == on || $k == off ]] || die "BENCH_PHP_KEEPALIVE must list on and/or off, got '$PHP_KEEPALIVE'"; done
+# shellcheck disable=SC2086
+PHP_KEEPALIVE=$(printf '%s\n' $PHP_KEEPALIVE | awk '!seen[$1]++' | tr '\n' ' ')
+PHP_KEEPALIVE=${PHP_KEEPALIVE% }
+[ -n "$PHP_KEEPALIVE" ] || die "BENCH_PHP_KEEPALIVE is empty"
 is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1 to 20, got '$ROUNDS'"
 [[ $RELOAD == 0 || $RELOAD == 1 ]] || die "BENCH_RELOAD must be 0 or 1, got '$RELOAD'"
 is_uint "$RELOAD_DURATION" && ((RELOAD_DURATION >= 3 && RELOAD_DURATION <= 120)) || die "BENCH_RELOAD_DURATION must be 3 to 120 seconds, got '$RELOAD_DURATION'"
@@ -96,6 +100,20 @@ variant_name() {
   ((V_SA[$1] == 0)) || n+=", single accept"
   echo "tscgi ($n)"
 }
+# PHP-FPM targets: one per keepalive setting, each its own pool of 2 children in the one php-fpm
+# (with keepalive, the children keep the connections nginx keeps: a pool cannot serve both); the
+# first is the baseline of the × PHP-FPM ratios.
+PHP_TARGETS=()
+declare -A PHP_KA
+if has_target php-fpm; then
+  for k in $PHP_KEEPALIVE; do
+    if [ "$k" = on ]; then t=php-fpm; else t=php-fpm-nk; fi
+    PHP_TARGETS+=("$t")
+    PHP_KA[$t]=$k
+  done
+fi
+BASE_PHP=${PHP_TARGETS[0]:-}
+
 # The memory phases run on one variant (by default the one with the most workers), the reload and
 # kill -9 phases on the first pool variant (without single accept when there is one).
 MEM_VARIANT='' RELOAD_VARIANT=''
@@ -245,7 +263,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Free loopback ports: bind them all at once, report, release.
-NPORTS=$((5 + 2 * ${#VARIANTS[@]}))
+NPORTS=$((7 + 2 * ${#VARIANTS[@]}))
 # shellcheck disable=SC2207
 PORTS=($(node -e '
   const net = require("node:net");
@@ -256,7 +274,8 @@ PORTS=($(node -e '
 ' "$NPORTS"))
 ((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
 P_RETURN=${PORTS[0]} P_FRONT_PHP=${PORTS[1]} P_FRONT_NODE=${PORTS[2]} P_PHP=${PORTS[3]} P_NODE=${PORTS[4]}
-i=5
+P_FRONT_PHP_NK=${PORTS[5]} P_PHP_NK=${PORTS[6]}
+i=7
 for v in "${VARIANTS[@]}"; do
   V_PORT[$v]=${PORTS[i]} V_FRONT[$v]=${PORTS[i + 1]}
   i=$((i + 2))
@@ -345,20 +364,27 @@ PHP_PID=
 if has_target php-fpm; then
   PHP_USER=
   [ "$(id -u)" -eq 0 ] && PHP_USER=$'user = root\ngroup = root'
-  cat >"$RUN/php-fpm.conf" <<EOF
+  {
+    cat <<EOF
 [global]
 pid = $RUN/php-fpm.pid
 error_log = $RUN/php-fpm.log
 daemonize = no
+EOF
+    for t in "${PHP_TARGETS[@]}"; do
+      if [ "${PHP_KA[$t]}" = on ]; then port=$P_PHP; else port=$P_PHP_NK; fi
+      cat <<EOF
 
-[bench]
+[${t//-/_}]
 $PHP_USER
-listen = 127.0.0.1:$P_PHP
+listen = 127.0.0.1:$port
 pm = static
 pm.max_children = 2
 pm.max_requests = 0
 catch_workers_output = yes
 EOF
+    done
+  } >"$RUN/php-fpm.conf"
   PHP_FLAGS=(-F -y "$RUN/php-fpm.conf" -p "$RUN")
   [ "$(id -u)" -eq 0 ] && PHP_FLAGS+=(-R)
   log "starting php-fpm: $PHP_FPM ${PHP_FLAGS[*]}"
@@ -430,24 +456,26 @@ http {
     location / { return 200 "Hello, world"; }
   }
 EOF
-  if has_target php-fpm; then
+  for t in "${PHP_TARGETS[@]}"; do
+    up=${t//-/_}
+    if [ "${PHP_KA[$t]}" = on ]; then front=$P_FRONT_PHP port=$P_PHP; else front=$P_FRONT_PHP_NK port=$P_PHP_NK; fi
     cat <<EOF
 
-  upstream php_fpm {
-    server 127.0.0.1:$P_PHP;
-$( [ "$PHP_KEEPALIVE" = on ] && printf '    keepalive %s;\n    keepalive_requests 1000000;' "$UPSTREAM_KEEPALIVE" )
+  upstream $up {
+    server 127.0.0.1:$port;
+$( [ "${PHP_KA[$t]}" = on ] && printf '    keepalive %s;\n    keepalive_requests 1000000;' "$UPSTREAM_KEEPALIVE" )
   }
   server {
-    listen 127.0.0.1:$P_FRONT_PHP;
+    listen 127.0.0.1:$front;
     root $BENCH/php;
     location ~ \.php\$ {
       include $RUN/fastcgi_params;
-      fastcgi_keep_conn $PHP_KEEPALIVE;
-      fastcgi_pass php_fpm;
+      fastcgi_keep_conn ${PHP_KA[$t]};
+      fastcgi_pass $up;
     }
   }
 EOF
-  fi
+  done
   if has_target node-http; then
     cat <<EOF
 
@@ -510,7 +538,9 @@ EOF
 
 "$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' 2>"$RUN/nginx-t.log" || { tail_log "$RUN/nginx-t.log"; die "nginx rejected $RUN/nginx.conf"; }
 fronts="127.0.0.1:$P_RETURN (return)"
-has_target php-fpm && fronts+=", :$P_FRONT_PHP (php-fpm)"
+for t in "${PHP_TARGETS[@]}"; do
+  if [ "${PHP_KA[$t]}" = on ]; then fronts+=", :$P_FRONT_PHP (php-fpm)"; else fronts+=", :$P_FRONT_PHP_NK (php-fpm, no keepalive)"; fi
+done
 has_target node-http && fronts+=", :$P_FRONT_NODE (node:http)"
 for v in "${VARIANTS[@]}"; do fronts+=", :${V_FRONT[$v]} (${NAME[$v]})"; done
 log "starting nginx on $fronts"
@@ -524,23 +554,28 @@ touch "$RUN/nginx-error.log"
 
 URL[nginx]="http://127.0.0.1:$P_RETURN/" NAME[nginx]="nginx return" PID_OF[nginx]=$NGINX_PID
 URL[php-fpm]="http://127.0.0.1:$P_FRONT_PHP/hello.php" NAME[php-fpm]="PHP-FPM" PID_OF[php-fpm]=$PHP_PID
+URL[php-fpm-nk]="http://127.0.0.1:$P_FRONT_PHP_NK/hello.php" NAME[php-fpm-nk]="PHP-FPM (no keepalive)" PID_OF[php-fpm-nk]=$PHP_PID
 URL[node-http]="http://127.0.0.1:$P_FRONT_NODE/" NAME[node-http]="node:http" PID_OF[node-http]=$NODE_PID
-LOG_OF[nginx]="$RUN/nginx-error.log" LOG_OF[php-fpm]="$RUN/php-fpm.log" LOG_OF[node-http]="$RUN/node-http.log"
+LOG_OF[nginx]="$RUN/nginx-error.log" LOG_OF[php-fpm]="$RUN/php-fpm.log" LOG_OF[php-fpm-nk]="$RUN/php-fpm.log" LOG_OF[node-http]="$RUN/node-http.log"
 
 # The targets in the order they are measured (interleaved) and reported.
 RUN_TARGETS=()
 for t in $TARGETS; do
-  if [ "$t" = tscgi ]; then RUN_TARGETS+=("${VARIANTS[@]}"); else RUN_TARGETS+=("$t"); fi
+  case $t in
+    tscgi) RUN_TARGETS+=("${VARIANTS[@]}") ;;
+    php-fpm) RUN_TARGETS+=("${PHP_TARGETS[@]}") ;;
+    *) RUN_TARGETS+=("$t") ;;
+  esac
 done
-REPORT_TARGETS=("${VARIANTS[@]}")
-for t in php-fpm node-http nginx; do has_target "$t" && REPORT_TARGETS+=("$t"); done
+REPORT_TARGETS=("${VARIANTS[@]}" "${PHP_TARGETS[@]}")
+for t in node-http nginx; do has_target "$t" && REPORT_TARGETS+=("$t"); done
 
 NOTES=()
 wait_ok "${URL[nginx]}" "$NGINX_PID" nginx || { tail_log "$RUN/nginx.out"; tail_log "$RUN/nginx-error.log"; die "nginx did not start"; }
 for t in "${RUN_TARGETS[@]}"; do
   if ! wait_ok "${URL[$t]}" "${PID_OF[$t]}" "$t"; then
     tail_log "${LOG_OF[$t]}"
-    [ "$t" = php-fpm ] && tail_log "$RUN/php-fpm.out"
+    [[ $t == php-fpm* ]] && tail_log "$RUN/php-fpm.out"
     tail_log "$RUN/nginx-error.log"
     if kill -0 "${PID_OF[$t]}" 2>/dev/null; then
       die "${NAME[$t]} did not answer 200 at ${URL[$t]} within 20 s"
@@ -567,14 +602,26 @@ done
 # MEM[variant:moment] = "pid=KiB ..." of the master then its workers (with --workers 0, the one
 # process); the moment is fresh, after or peak.
 
-declare -A MEM
-snapshot() { # variant moment field
-  local v=$1 pid list
+declare -A MEM CPU
+# cpu_ticks PID: user + system CPU time so far, in clock ticks (0 when gone).
+cpu_ticks() {
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || st=
+  [ -n "$st" ] || { echo 0; return 0; }
+  awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' <<<"$st"
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+snapshot() { # variant moment field: MEM[variant:moment] and CPU[variant:moment]
+  local v=$1 pid list cpu
   list="${PID_OF[$v]}=$(rss_kib "${PID_OF[$v]}" "$3")"
+  cpu="${PID_OF[$v]}=$(cpu_ticks "${PID_OF[$v]}")"
   if is_pool "$v"; then
-    for pid in $(children_of "${PID_OF[$v]}"); do list+=" $pid=$(rss_kib "$pid" "$3")"; done
+    for pid in $(children_of "${PID_OF[$v]}"); do
+      list+=" $pid=$(rss_kib "$pid" "$3")"
+      cpu+=" $pid=$(cpu_ticks "$pid")"
+    done
   fi
-  MEM[$v:$2]=$list
+  MEM[$v:$2]=$list CPU[$v:$2]=$cpu
 }
 reset_peak() { # variant: VmHWM back to the current RSS, for the master and the workers
   local pid
@@ -915,6 +962,7 @@ ratio() { # rps base -> "2.71×" or "–"
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f×", a / b; else printf "–" }'
 }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+pos() { awk -v a="$1" 'BEGIN { exit !(a + 0 > 0) }'; }
 group() { # 1234567 -> 1,234,567
   echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'
 }
@@ -945,6 +993,12 @@ cell() { # "pid=KiB ..." PID: that pid's figure in MiB, or – when absent
   k=$(kib_of "$1" "$2")
   if [ -n "$k" ]; then mib "$k"; else echo "–"; fi
 }
+cpu_cell() { # VARIANT PID: CPU seconds between the fresh and after readings, and % of one core
+  local a b
+  a=$(kib_of "${CPU[$1:fresh]:-}" "$2") b=$(kib_of "${CPU[$1:after]:-}" "$2")
+  if [ -z "$a" ] || [ -z "$b" ]; then echo "–"; return 0; fi
+  awk -v a="$a" -v b="$b" -v hz="$CLK_TCK" -v t="$LOADED_S" 'BEGIN { s = (b - a) / hz; printf "%.1f s (%.0f%% of a core)", s, (t > 0 ? s * 100 / t : 0) }'
+}
 all_workers_mib() { # VARIANT MOMENT: "68.1 / 67.9 MiB"
   local list=${MEM[$1:$2]:-} pid figs=()
   if ! is_pool "$1"; then mib "$(kib_of "$list" "$(master_of "$list")")"; return 0; fi
@@ -967,14 +1021,18 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
   for v in "${VARIANTS[@]}"; do
     setup+=("${NAME[$v]}: tscgi --workers ${V_WORKERS[$v]}$( ((V_SA[$v] == 0)) || echo " with UV_TCP_SINGLE_ACCEPT=1") over FastCGI (keepalive $UPSTREAM_KEEPALIVE)")
   done
-  if has_target php-fpm; then
-    if [ "$PHP_KEEPALIVE" = on ]; then setup+=("PHP-FPM pm static 2 children over FastCGI (keepalive $UPSTREAM_KEEPALIVE)"); else setup+=("PHP-FPM pm static 2 children over FastCGI (no keepalive)"); fi
-  fi
+  for t in "${PHP_TARGETS[@]}"; do
+    if [ "${PHP_KA[$t]}" = on ]; then
+      setup+=("${NAME[$t]}: pm static 2 children over FastCGI (keepalive $UPSTREAM_KEEPALIVE, fastcgi_keep_conn on)")
+    else
+      setup+=("${NAME[$t]}: pm static 2 children over FastCGI, a new connection per request")
+    fi
+  done
   has_target node-http && setup+=("node:http 1 process over HTTP/1.1 (keepalive $UPSTREAM_KEEPALIVE)")
   has_target nginx && setup+=("nginx return (the ceiling)")
   echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
-  echo "| target | conns | req/s | p50 | p99 | errors | × PHP-FPM | × node:http | p99 ÷ PHP-FPM's |"
+  echo "| target | conns | req/s | p50 | p99 | errors | × ${NAME[$BASE_PHP]:-PHP-FPM} | × node:http | p99 ÷ ${NAME[$BASE_PHP]:-PHP-FPM}'s |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for t in "${REPORT_TARGETS[@]}"; do
     for c in $CONNS; do
@@ -982,7 +1040,7 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
       range=
       [ -n "${RANGE[$t:$c]:-}" ] && range=" ($(group "${RANGE[$t:$c]%–*}")–$(group "${RANGE[$t:$c]#*–}"))"
       echo "| ${NAME[$t]} | $c | $(group "${RPS[$t:$c]}")$range | $(ms "${P50[$t:$c]}") | $(ms "${P99[$t:$c]}") | ${ERRTXT[$t:$c]} |" \
-        "$(ratio "${RPS[$t:$c]}" "${RPS[php-fpm:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") | $(ratio "${P99[$t:$c]}" "${P99[php-fpm:$c]:-}") |"
+        "$(ratio "${RPS[$t:$c]}" "${RPS[$BASE_PHP:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") | $(ratio "${P99[$t:$c]}" "${P99[$BASE_PHP:$c]:-}") |"
     done
   done
 
@@ -996,22 +1054,32 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
       for c in $CONNS; do
         [ -n "${RPS[$v:$c]:-}" ] || continue
         line="- $c conns:"
-        if [ -n "${RPS[php-fpm:$c]:-}" ]; then
-          r=$(ratio "${RPS[$v:$c]}" "${RPS[php-fpm:$c]}")
-          if ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[php-fpm:$c]}" -v g="$GOAL_VS_PHP" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
-          line+=" $r PHP-FPM $x;"
-        fi
+        for p in "${PHP_TARGETS[@]}"; do
+          [ -n "${RPS[$p:$c]:-}" ] || continue
+          r=$(ratio "${RPS[$v:$c]}" "${RPS[$p:$c]}")
+          if ! pos "${RPS[$p:$c]}"; then x="n/a (no answers)"; elif ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[$p:$c]}" -v g="$GOAL_VS_PHP" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
+          line+=" $r ${NAME[$p]} $x;"
+        done
         if [ -n "${RPS[node-http:$c]:-}" ]; then
           r=$(ratio "${RPS[$v:$c]}" "${RPS[node-http:$c]}")
-          if ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[node-http:$c]}" -v g="$GOAL_VS_NODE" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
+          if ! pos "${RPS[node-http:$c]}"; then x="n/a (no answers)"; elif ge "${RPS[$v:$c]}" "$(awk -v b="${RPS[node-http:$c]}" -v g="$GOAL_VS_NODE" 'BEGIN { print b * g }')"; then x=PASS; else x=MISS; fi
           line+=" $r node:http $x;"
         fi
         if [ "${ERRS[$v:$c]}" = 0 ]; then x=PASS; else x=MISS; fi
         line+=" errors ${ERRTXT[$v:$c]} $x"
-        if ((c == GOAL_P99_CONNS)) && [ -n "${P99[php-fpm:$c]:-}" ]; then
-          if ge "$(awk -v b="${P99[php-fpm:$c]}" -v g="$GOAL_P99_FRACTION" 'BEGIN { print b * g }')" "${P99[$v:$c]}"; then x=PASS; else x=MISS; fi
-          line+="; p99 $(ms "${P99[$v:$c]}") = $(ratio "${P99[$v:$c]}" "${P99[php-fpm:$c]}") PHP-FPM's $(ms "${P99[php-fpm:$c]}") $x"
-          [ -z "${STALLED[php-fpm:$c]:-}" ] || line+=" (PHP-FPM's p99 is of the answered connections only, †)"
+        if ((c == GOAL_P99_CONNS)); then
+          for p in "${PHP_TARGETS[@]}"; do
+            [ -n "${P99[$p:$c]:-}" ] || continue
+            line+="; p99 $(ms "${P99[$v:$c]}") = $(ratio "${P99[$v:$c]}" "${P99[$p:$c]}") ${NAME[$p]}'s $(ms "${P99[$p:$c]}")"
+            if [ -n "${STALLED[$p:$c]:-}" ]; then
+              # Its p99 is that of the few connections it answered; the others had no answer at all.
+              line+=" n/a (†: ${NAME[$p]} answered ${STALLED[$p:$c]} connections)"
+            elif ge "$(awk -v b="${P99[$p:$c]}" -v g="$GOAL_P99_FRACTION" 'BEGIN { print b * g }')" "${P99[$v:$c]}"; then
+              line+=" PASS"
+            else
+              line+=" MISS"
+            fi
+          done
         fi
         echo "$line"
       done
@@ -1027,24 +1095,27 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
 
     # Memory of each process.
     echo
-    echo "| tscgi process memory | fresh, idle (VmRSS) | after the load, idle 2 s (VmRSS) | peak during the load (VmHWM) |"
-    echo "|---|---:|---:|---:|"
+    # Each variant was under load for its warm-ups and measured runs: CPU seconds over that time.
+    LOADED_S=0
+    for c in $CONNS; do LOADED_S=$((LOADED_S + WARMUP + ROUNDS * DURATION)); done
+    echo "| tscgi process memory | fresh, idle (VmRSS) | after the load, idle 2 s (VmRSS) | peak during the load (VmHWM) | CPU during the load ($LOADED_S s under load) |"
+    echo "|---|---:|---:|---:|---:|"
     for v in "${VARIANTS[@]}"; do
       fresh=${MEM[$v:fresh]:-} after=${MEM[$v:after]:-} peak=${MEM[$v:peak]:-}
       master=$(master_of "$fresh")
       if is_pool "$v"; then
-        echo "| ${NAME[$v]}: master (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") |"
+        echo "| ${NAME[$v]}: master (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") | $(cpu_cell "$v" "$master") |"
         pids=$( { workers_of "$fresh"; workers_of "$after"; } | awk '!seen[$1]++')
         j=0
         for pid in $pids; do
           j=$((j + 1))
-          echo "| ${NAME[$v]}: worker $j (pid $pid) | $(cell "$fresh" "$pid") | $(cell "$after" "$pid") | $(cell "$peak" "$pid") |"
+          echo "| ${NAME[$v]}: worker $j (pid $pid) | $(cell "$fresh" "$pid") | $(cell "$after" "$pid") | $(cell "$peak" "$pid") | $(cpu_cell "$v" "$pid") |"
         done
       else
-        echo "| ${NAME[$v]} (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") |"
+        echo "| ${NAME[$v]} (pid $master) | $(cell "$fresh" "$master") | $(cell "$after" "$master") | $(cell "$peak" "$master") | $(cpu_cell "$v" "$master") |"
       fi
     done
-    [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http, fresh, idle | $(mib "$NODE_IDLE_RSS") | | |"
+    [ -n "$NODE_IDLE_RSS" ] && echo "| for reference: node:http, fresh, idle | $(mib "$NODE_IDLE_RSS") | | | |"
     echo
     echo "Fresh: after start-up and the readiness requests, 1 s idle. The peak is VmHWM, reset after the fresh reading, so it covers the warm-ups and measured runs; a worker listed without a figure was not there at that moment (replaced)."
 

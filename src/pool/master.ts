@@ -11,14 +11,13 @@ import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
 import { initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
-import type { FromWorker, WatchdogReport, WorkerReport } from "./protocol.ts";
-import { PoolCounters, renderPoolStatus } from "./status-collect.ts";
+import type { FromWorker, WatchdogReport } from "./protocol.ts";
+import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { WorkerProcess } from "./worker-process.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
-const REPORT_TIMEOUT = 500;
 
 export function pmSettings(c: Config): PmSettings {
   return {
@@ -48,8 +47,7 @@ export class Master {
   log: Logger;
   readonly counters = new PoolCounters();
   readonly #compiled = new CompileCache();
-  #reportWaiters = new Map<number, (report: WorkerReport | null) => void>();
-  #reportIds = 0;
+  readonly #reports = new ReportCollector();
   #announced = false;
   #exited: () => void = () => {};
   readonly done = new Promise<void>((resolve) => (this.#exited = resolve));
@@ -144,7 +142,7 @@ export class Master {
         this.#retire(worker, m.reason);
         break;
       case "report":
-        this.#reportWaiters.get(m.id)?.(m.report);
+        this.#reports.answer(m.id, m.report);
         break;
       case "status":
         void this.#status(m.query, m.accept).then((r) => worker.send({ t: "status", id: m.id, ...r }));
@@ -244,6 +242,11 @@ export class Master {
   /** SIGHUP / SIGUSR2: the new config's workers start, then the old ones finish their requests. */
   async reload(config: Config): Promise<void> {
     if (this.#stopping) return;
+    if ((config.pm === "ondemand") !== (this.#config.pm === "ondemand")) {
+      // Who accepts (the master, or every worker) is decided when the sockets are set up.
+      this.log.error(`reload: pm cannot change from ${this.#config.pm} to ${config.pm} without a restart; keeping pm = ${this.#config.pm}`);
+      config = { ...config, pm: this.#config.pm };
+    }
     const old = this.workers;
     const previous = this.#listeners!;
     const rebind = config.listen !== this.#config.listen || config.http !== this.#config.http;
@@ -321,31 +324,9 @@ export class Master {
     this.#exited();
   }
 
-  /** Asks every worker for its report; a worker that does not answer in time is shown from what is known. */
-  async #collect(): Promise<Array<{ worker: WorkerProcess; report: WorkerReport | null }>> {
-    return Promise.all(
-      this.workers.map(async (worker) => {
-        const id = ++this.#reportIds;
-        const report = await new Promise<WorkerReport | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), REPORT_TIMEOUT);
-          this.#reportWaiters.set(id, (r) => {
-            clearTimeout(timer);
-            resolve(r);
-          });
-          if (!worker.send({ t: "report", id })) resolve(null);
-        });
-        this.#reportWaiters.delete(id);
-        if (report) {
-          worker.lastReport = report;
-          this.counters.requests(worker.id, report.requests);
-        }
-        return { worker, report };
-      }),
-    );
-  }
-
   async #status(query: string, accept: string): Promise<{ ok: boolean; body: string; contentType: string }> {
-    const reports = await this.#collect();
+    const reports = await this.#reports.collect(this.workers);
+    for (const { worker, report } of reports) if (report) this.counters.requests(worker.id, report.requests);
     const queue = this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0;
     this.counters.queue(queue);
     return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept);

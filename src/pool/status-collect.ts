@@ -39,6 +39,38 @@ export class PoolCounters {
   }
 }
 
+/** How long a worker has to send its report before the status page shows what is known of it. */
+const REPORT_TIMEOUT = 500;
+
+/** Asks workers for their reports over IPC and matches the answers to the questions. */
+export class ReportCollector {
+  readonly #waiters = new Map<number, (report: WorkerReport | null) => void>();
+  #ids = 0;
+
+  answer(id: number, report: WorkerReport): void {
+    this.#waiters.get(id)?.(report);
+  }
+
+  collect(workers: WorkerProcess[]): Promise<Array<{ worker: WorkerProcess; report: WorkerReport | null }>> {
+    return Promise.all(
+      workers.map(async (worker) => {
+        const id = ++this.#ids;
+        const report = await new Promise<WorkerReport | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), REPORT_TIMEOUT);
+          this.#waiters.set(id, (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          });
+          if (!worker.send({ t: "report", id })) resolve(null);
+        });
+        this.#waiters.delete(id);
+        if (report) worker.lastReport = report;
+        return { worker, report };
+      }),
+    );
+  }
+}
+
 export function workerStatus(pid: number, startTime: number, state: WorkerStatus["state"], r: WorkerReport | null): WorkerStatus {
   const current = r?.current ?? null;
   return {

@@ -27,6 +27,9 @@ export class HttpFront {
   readonly #server: Server;
   #draining = false;
 
+  /** Open connections, for a stop that waits until they are gone. */
+  connections = 0;
+
   constructor(dispatcher: Dispatcher, table: InflightTable | null = null) {
     this.#server = createServer((req, res) => {
       const path = decodePath(req.url ?? "/");
@@ -38,6 +41,10 @@ export class HttpFront {
       if (this.#draining) res.shouldKeepAlive = false;
       const fd = table === null ? -1 : socketFd(req.socket);
       void dispatcher.dispatch(new HttpExchange(req, res, paramsFromHttp(req, path), table, fd));
+    });
+    this.#server.on("connection", (socket: Socket) => {
+      this.connections++;
+      socket.once("close", () => this.connections--);
     });
   }
 

@@ -188,14 +188,17 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       drain();
       const inflight = dispatcher.inflight;
       if (inflight > 0) log.info(`stopping: waiting for ${inflight} request(s) in flight`);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        dispatcher.idle().then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), config.shutdown_timeout || 2 ** 31 - 1);
-        }),
-      ]);
-      clearTimeout(timer);
+      // Done when no request runs and every connection is closed: connections close as they fall
+      // idle (a just-accepted one after FIRST_REQUEST_GRACE at most), so none is cut mid-request.
+      const deadline = Date.now() + (config.shutdown_timeout || 2 ** 31 - 1);
+      let timedOut = false;
+      while (dispatcher.inflight > 0 || fastcgi.connections > 0 || (http?.connections ?? 0) > 0) {
+        if (Date.now() >= deadline) {
+          timedOut = true;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
       fastcgi.destroyAll();
       http?.destroyAll();
