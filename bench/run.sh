@@ -648,15 +648,18 @@ declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED BAL BALANCE
 # shellcheck disable=SC2034
 declare -A R_RPS R_P50 R_P99 R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
 
-# conns_per_worker VARIANT: the FastCGI connections each worker holds, "a/b", workers by pid.
+# conns_per_worker VARIANT: "a/b|q": the FastCGI connections each worker holds (workers by pid;
+# with --workers 0, the one process), and q, those in the accept queue (the listening socket's
+# Recv-Q): connected, not yet accepted by any process.
 conns_per_worker() {
-  local pid counts=() est n
+  local pid counts=() est n q
   est=$(ss -Htnp state established "( sport = :${V_PORT[$1]} )" 2>/dev/null || true)
-  for pid in $(children_of "${PID_OF[$1]}"); do
+  for pid in $(worker_pids "$1"); do
     n=$(grep -c "pid=$pid," <<<"$est" || true)
     counts+=("${n:-0}")
   done
-  (IFS=/; echo "${counts[*]}")
+  q=$(ss -Hltn "( sport = :${V_PORT[$1]} )" 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
+  echo "$(IFS=/; echo "${counts[*]}")|${q:-?}"
 }
 
 run_wrk() { # target conns duration outfile [balance-key]
@@ -685,7 +688,7 @@ measure() { # target conns round
     run_wrk "$t" "$c" "$WARMUP" "$RUN/wrk-$t-$c-warm.txt" || true
   fi
   log "measuring ${NAME[$t]} at $c connections (${DURATION}s$( ((ROUNDS > 1)) && echo ", round $r of $ROUNDS"))"
-  is_pool "$t" && bkey="$t:$c:$r"
+  [ -z "${V_WORKERS[$t]:-}" ] || bkey="$t:$c:$r"
   run_wrk "$t" "$c" "$DURATION" "$out" "$bkey" || true
   line=$(grep '^WRK ' "$out" || true)
   if [ -z "$line" ]; then
@@ -1032,7 +1035,9 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
   has_target nginx && setup+=("nginx return (the ceiling)")
   echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
-  echo "| target | conns | req/s | p50 | p99 | errors | × ${NAME[$BASE_PHP]:-PHP-FPM} | × node:http | p99 ÷ ${NAME[$BASE_PHP]:-PHP-FPM}'s |"
+  base_name=PHP-FPM
+  [ -z "$BASE_PHP" ] || base_name=${NAME[$BASE_PHP]}
+  echo "| target | conns | req/s | p50 | p99 | errors | × $base_name | × node:http | p99 ÷ $base_name's |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for t in "${REPORT_TARGETS[@]}"; do
     for c in $CONNS; do
@@ -1119,17 +1124,17 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     echo
     echo "Fresh: after start-up and the readiness requests, 1 s idle. The peak is VmHWM, reset after the fresh reading, so it covers the warm-ups and measured runs; a worker listed without a figure was not there at that moment (replaced)."
 
-    # Balance of the pool.
+    # Balance of the pool, and connections waiting to be accepted.
     bal_rows=()
     for v in "${VARIANTS[@]}"; do
       for c in $CONNS; do
-        [ -n "${BALANCE[$v:$c]:-}" ] && bal_rows+=("| ${NAME[$v]} | $c | ${BALANCE[$v:$c]} |")
+        [ -n "${BALANCE[$v:$c]:-}" ] && bal_rows+=("| ${NAME[$v]} | $c | ${BALANCE[$v:$c]%|*} | ${BALANCE[$v:$c]#*|} |")
       done
     done
     if ((${#bal_rows[@]})); then
       echo
-      echo "| pool balance | conns | FastCGI connections held by each worker halfway through the run (median round) |"
-      echo "|---|---:|---|"
+      echo "| halfway through the run (median round) | conns | FastCGI connections held by each worker (the process) | in the accept queue, not yet accepted |"
+      echo "|---|---:|---:|---:|"
       printf '%s\n' "${bal_rows[@]}"
     fi
 
