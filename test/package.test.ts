@@ -15,7 +15,10 @@ t.test("a script in another project type-checks against the packed package", asy
   const packed = execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], {
     cwd: repo,
     encoding: "utf8",
-  }).trim().split("\n").pop()!;
+  })
+    .trim()
+    .split("\n")
+    .pop()!;
   const pkg = join(dir, "node_modules", "tscgi");
   mkdirSync(pkg, { recursive: true });
   execFileSync("tar", ["xzf", join(dir, packed), "-C", pkg, "--strip-components", "1"]);
@@ -23,7 +26,15 @@ t.test("a script in another project type-checks against the packed package", asy
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: { strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", noEmit: true, lib: ["ES2022", "DOM"], types: [] },
+      compilerOptions: {
+        strict: true,
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        noEmit: true,
+        lib: ["ES2022", "DOM"],
+        types: [],
+      },
       include: ["cgi-bin"],
     }),
   );

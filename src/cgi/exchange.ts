@@ -21,14 +21,7 @@ export interface Exchange {
    * `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus), and
    * `overloaded` as a refusal before any script ran (FastCGI: END_REQUEST with FCGI_OVERLOADED).
    */
-  head(
-    status: number,
-    headers: HeaderList,
-    chunk: Uint8Array | null,
-    end: boolean,
-    failed?: boolean,
-    overloaded?: boolean,
-  ): Promise<void>;
+  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed?: boolean, overloaded?: boolean): Promise<void>;
   /** Sends a body chunk; resolves when more may be written (backpressure). */
   write(chunk: Uint8Array): Promise<void>;
   /** Finishes a response whose head was sent; `failed` marks a script that broke mid-stream. */

@@ -49,11 +49,7 @@ export function headersFromEnv(env: Readonly<Record<string, string>>): Headers {
   return headers;
 }
 
-export function buildRequest(
-  env: Readonly<Record<string, string>>,
-  body: () => ReadableStream<Uint8Array>,
-  signal?: AbortSignal,
-): Request {
+export function buildRequest(env: Readonly<Record<string, string>>, body: () => ReadableStream<Uint8Array>, signal?: AbortSignal): Request {
   const method = (env.REQUEST_METHOD || "GET").toUpperCase();
   const init: RequestInit & { duplex?: "half" } = { method, headers: headersFromEnv(env) };
   if (!NO_BODY.has(method)) {

@@ -135,7 +135,9 @@ export async function runPing(config: ClientConfig, args: readonly string[], out
   try {
     if (config.ping_path === null) {
       const values = await client.getValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]);
-      const shown = Object.entries(values).map(([name, value]) => `${name}=${value}`).join(" ");
+      const shown = Object.entries(values)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" ");
       out.write(
         `pong: ${client.address} answered FCGI_GET_VALUES${shown ? ` (${shown})` : ""}; ping_path is off, ` +
           `so no request ran: set ping_path to check that a worker answers requests\n`,
@@ -151,7 +153,9 @@ export async function runPing(config: ClientConfig, args: readonly string[], out
     // A trailing newline is tolerated: some responders end every body with one.
     const body = response.body.toString("utf8").replace(/\r?\n$/, "");
     if (body !== config.ping_response) {
-      err.write(`tscgi ping: ${where} answered ${excerpt(response.body)}, expected ${JSON.stringify(config.ping_response)} (ping_response)\n`);
+      err.write(
+        `tscgi ping: ${where} answered ${excerpt(response.body)}, expected ${JSON.stringify(config.ping_response)} (ping_response)\n`,
+      );
       return EXIT_FAILED;
     }
     out.write(`${body}\n`);

@@ -140,11 +140,19 @@ export class FastCgiClient {
         try {
           reader.push(chunk);
         } catch (error) {
-          finish(error instanceof ClientProtocolError ? error : new ClientProtocolError(this.address, `sent a bad answer: ${(error as Error).message}`));
+          finish(
+            error instanceof ClientProtocolError
+              ? error
+              : new ClientProtocolError(this.address, `sent a bad answer: ${(error as Error).message}`),
+          );
         }
       });
       socket.on("error", (error: NodeJS.ErrnoException) => {
-        finish(connected ? new ClientProtocolError(this.address, `broke the connection: ${error.message}`) : new ClientConnectError(this.address, error));
+        finish(
+          connected
+            ? new ClientProtocolError(this.address, `broke the connection: ${error.message}`)
+            : new ClientConnectError(this.address, error),
+        );
       });
       socket.on("close", () => finish(new ClientProtocolError(this.address, "closed the connection before answering")));
     });

@@ -5,10 +5,7 @@ import { TscgiError } from "../errors.ts";
 
 /** What a token accepts between braces: nothing, an optional unit, a required name, a strftime format. */
 export type TokenArg =
-  | { kind: "none" }
-  | { kind: "unit"; units: Readonly<Record<string, string>> }
-  | { kind: "name" }
-  | { kind: "strftime" };
+  { kind: "none" } | { kind: "unit"; units: Readonly<Record<string, string>> } | { kind: "name" } | { kind: "strftime" };
 
 export interface TokenSpec {
   arg: TokenArg;
@@ -84,9 +81,7 @@ export type AccessFormatPart =
   | { readonly kind: "token"; readonly token: string; readonly arg: string | null };
 
 export type AccessFormat =
-  | { readonly kind: "default" }
-  | { readonly kind: "json" }
-  | { readonly kind: "tokens"; readonly parts: readonly AccessFormatPart[] };
+  { readonly kind: "default" } | { readonly kind: "json" } | { readonly kind: "tokens"; readonly parts: readonly AccessFormatPart[] };
 
 /** An access_format that names an unknown token or gives a token an argument it does not take. */
 export class AccessFormatError extends TscgiError {
@@ -133,8 +128,7 @@ export function parseAccessFormat(format: string): AccessFormat {
     const letter = format[j];
     const written = format.slice(percent, j + 1);
     if (letter === undefined) {
-      const detail =
-        arg === null ? "a lone % at the end (write %% for a literal %)" : `${written} at the end names no token`;
+      const detail = arg === null ? "a lone % at the end (write %% for a literal %)" : `${written} at the end names no token`;
       throw new AccessFormatError(format, written, `${detail}; the tokens are ${ACCESS_FORMAT_TOKEN_LIST}`);
     }
     const spec = Object.hasOwn(ACCESS_FORMAT_TOKENS, letter) ? ACCESS_FORMAT_TOKENS[letter]! : undefined;

@@ -200,10 +200,10 @@ export function clientAllowed(list: ClientList | null, address: string | undefin
   const { ranges } = list;
   for (let r = 0; r < ranges.length; r += 8) {
     if (
-      ((peer[0]! & ranges[r + 4]!) >>> 0) === ranges[r] &&
-      ((peer[1]! & ranges[r + 5]!) >>> 0) === ranges[r + 1] &&
-      ((peer[2]! & ranges[r + 6]!) >>> 0) === ranges[r + 2] &&
-      ((peer[3]! & ranges[r + 7]!) >>> 0) === ranges[r + 3]
+      (peer[0]! & ranges[r + 4]!) >>> 0 === ranges[r] &&
+      (peer[1]! & ranges[r + 5]!) >>> 0 === ranges[r + 1] &&
+      (peer[2]! & ranges[r + 6]!) >>> 0 === ranges[r + 2] &&
+      (peer[3]! & ranges[r + 7]!) >>> 0 === ranges[r + 3]
     ) {
       return true;
     }

@@ -57,7 +57,9 @@ function defaultValues(): Map<ConfigKey, RawValue> {
 /** Every key parsed from its default, relative paths left as written (`root` is "cgi-bin"). */
 export const defaults: Config = Object.freeze(
   resolveConfig(
-    Object.fromEntries([...defaultValues()].map(([key, value]) => [key, parseValue(value, { resolvePath: (path) => path })])) as unknown as ParsedConfig,
+    Object.fromEntries(
+      [...defaultValues()].map(([key, value]) => [key, parseValue(value, { resolvePath: (path) => path })]),
+    ) as unknown as ParsedConfig,
     defaultValues(),
   ),
 );

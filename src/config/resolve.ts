@@ -55,7 +55,10 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
     }
     if (maxSpare > workers) {
       // An auto maximum is the minimum here (half the workers never exceeds them): name both.
-      const keys: ConfigKey[] = parsed.pm_max_spare_servers === "auto" ? ["pm", "pm_min_spare_servers", "pm_max_spare_servers", "workers"] : ["pm", "pm_max_spare_servers", "workers"];
+      const keys: ConfigKey[] =
+        parsed.pm_max_spare_servers === "auto"
+          ? ["pm", "pm_min_spare_servers", "pm_max_spare_servers", "workers"]
+          : ["pm", "pm_max_spare_servers", "workers"];
       throw conflict(keys, `1 <= pm_min_spare_servers <= pm_max_spare_servers <= workers ${when}`);
     }
     if (start < minSpare || start > maxSpare) {

@@ -230,7 +230,10 @@ export const schema: Schema = {
     allowed: `a comma-separated list of ${SCRIPT_EXTENSIONS.join(" ")}`,
     description: "file extensions that run as scripts, in the order a URL without one tries them",
     parse(raw) {
-      const list = raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+      const list = raw
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "");
       if (list.length === 0) throw new ValueRejected("the list is empty");
       for (const item of list) {
         if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(item)) {

@@ -90,10 +90,7 @@ export interface LoadedConfig {
 
 /** Where a raw value came from; every error message names it. */
 export type Origin =
-  | { kind: "default" }
-  | { kind: "file"; file: string; line: number }
-  | { kind: "env"; name: string }
-  | { kind: "flag"; name: string };
+  { kind: "default" } | { kind: "file"; file: string; line: number } | { kind: "env"; name: string } | { kind: "flag"; name: string };
 
 /** One value as a source wrote it, before parsing. */
 export interface RawValue {

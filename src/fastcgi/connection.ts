@@ -13,13 +13,7 @@ import {
   RecordType,
   Role,
 } from "./constants.ts";
-import {
-  BadBeginRequestError,
-  ConnectionClosedError,
-  DuplicateRequestError,
-  FcgiProtocolError,
-  RequestAbortedError,
-} from "./errors.ts";
+import { BadBeginRequestError, ConnectionClosedError, DuplicateRequestError, FcgiProtocolError, RequestAbortedError } from "./errors.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
 import { writeHeader } from "./record.ts";
@@ -134,7 +128,7 @@ class Host implements RequestHost {
     const t = this.transport;
     t.cork();
     const done = new Promise<void>((resolve) => {
-      for (let start = 0; start < data.length; ) {
+      for (let start = 0; start < data.length;) {
         const n = Math.min(data.length - start, FCGI_MAX_CONTENT_LENGTH);
         const padding = -n & 7;
         const header = Buffer.allocUnsafe(FCGI_HEADER_LEN + padding);

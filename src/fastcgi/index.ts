@@ -36,11 +36,4 @@ export { EMPTY, decodeHeader, encodeRecord, paddingFor, recordLength } from "./r
 export type { RecordHeader } from "./record.ts";
 export { RecordReader } from "./reader.ts";
 export type { RecordCallback } from "./reader.ts";
-export {
-  encodeEndRequest,
-  encodeGetValuesResult,
-  encodeResponseEnd,
-  encodeStream,
-  encodeUnknownType,
-  streamLength,
-} from "./writer.ts";
+export { encodeEndRequest, encodeGetValuesResult, encodeResponseEnd, encodeStream, encodeUnknownType, streamLength } from "./writer.ts";

@@ -58,13 +58,7 @@ export function writeStreamEnd(out: Buffer, offset: number, type: number, reques
 }
 
 /** Writes END_REQUEST (section 5.5): appStatus as a 32-bit unsigned, protocolStatus, 3 reserved bytes. */
-export function writeEndRequest(
-  out: Buffer,
-  offset: number,
-  requestId: number,
-  appStatus: number,
-  protocolStatus: number,
-): number {
+export function writeEndRequest(out: Buffer, offset: number, requestId: number, appStatus: number, protocolStatus: number): number {
   writeHeader(out, offset, RecordType.EndRequest, requestId, 8, 0);
   out.writeUInt32BE(appStatus >>> 0, offset + 8);
   out[offset + 12] = protocolStatus;

@@ -23,12 +23,7 @@ export function describeStuck(pid: number, r: Extract<WatchdogReport, { t: "stuc
   );
 }
 
-export function describeExit(
-  pid: number,
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  lastWords: WatchdogReport | null,
-): string {
+export function describeExit(pid: number, code: number | null, signal: NodeJS.Signals | null, lastWords: WatchdogReport | null): string {
   const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
   if (lastWords?.t === "exiting") {
     return `worker ${pid} ${how} (${escapeLogText(lastWords.reason)}) while ${running(lastWords.requests)}; a new worker replaces it`;

@@ -203,7 +203,8 @@ export class Master {
   }
 
   #respawnAfter(delay: number): void {
-    if (delay > 0) this.log.warn(`workers keep crashing: next start in ${delay} ms (respawn_backoff_max ${this.#config.respawn_backoff_max} ms)`);
+    if (delay > 0)
+      this.log.warn(`workers keep crashing: next start in ${delay} ms (respawn_backoff_max ${this.#config.respawn_backoff_max} ms)`);
     if (this.#respawnTimer) return;
     this.#respawnTimer = setTimeout(() => {
       this.#respawnTimer = null;

@@ -48,9 +48,7 @@ export function maintain(s: PmSettings, workers: readonly WorkerLoad[], now: num
     return { ...none, spawn: Math.max(0, s.maxChildren - total) };
   }
   if (s.pm === "ondemand") {
-    const expired = idle
-      .filter((w) => !w.starting && now - w.idleSince >= s.idleTimeout)
-      .sort((a, b) => a.idleSince - b.idleSince);
+    const expired = idle.filter((w) => !w.starting && now - w.idleSince >= s.idleTimeout).sort((a, b) => a.idleSince - b.idleSince);
     // PHP-FPM stops one idle child per tick: scaling down is gradual.
     return { ...none, retire: expired.slice(0, 1).map((w) => w.id) };
   }
@@ -72,10 +70,7 @@ export function maintain(s: PmSettings, workers: readonly WorkerLoad[], now: num
  * "spawn" when every worker is busy and another may start, or the least loaded busy worker when the
  * pool is full (and then the caller counts max children reached).
  */
-export function routeConnection(
-  s: PmSettings,
-  workers: readonly WorkerLoad[],
-): { to: number | "spawn"; maxChildrenReached: boolean } {
+export function routeConnection(s: PmSettings, workers: readonly WorkerLoad[]): { to: number | "spawn"; maxChildrenReached: boolean } {
   let best: WorkerLoad | null = null;
   for (const w of workers) if (best === null || w.inflight < best.inflight) best = w;
   if (best !== null && best.inflight === 0) return { to: best.id, maxChildrenReached: false };

@@ -304,12 +304,32 @@ function families(s: PoolStatus, full: boolean): Family[] {
       help: "The pool and its process manager (pm).",
       samples: [{ labels: { pool: s.pool, process_manager: s.processManager }, value: 1 }],
     },
-    { name: "tscgi_start_time_seconds", type: "gauge", help: "When the pool started, in seconds since the Unix epoch.", samples: one(Math.floor(s.startTime / 1000)) },
-    { name: "tscgi_start_since_seconds", type: "gauge", help: "Seconds since the pool started.", samples: one(secondsSince(s.startTime, now)) },
+    {
+      name: "tscgi_start_time_seconds",
+      type: "gauge",
+      help: "When the pool started, in seconds since the Unix epoch.",
+      samples: one(Math.floor(s.startTime / 1000)),
+    },
+    {
+      name: "tscgi_start_since_seconds",
+      type: "gauge",
+      help: "Seconds since the pool started.",
+      samples: one(secondsSince(s.startTime, now)),
+    },
     { name: "tscgi_accepted_connections", type: "counter", help: "Connections accepted by the pool.", samples: one(s.acceptedConn) },
     { name: "tscgi_listen_queue", type: "gauge", help: "Connections waiting in the listen backlog.", samples: one(s.listenQueue) },
-    { name: "tscgi_max_listen_queue", type: "gauge", help: "The most connections waiting in the listen backlog since the pool started.", samples: one(s.maxListenQueue) },
-    { name: "tscgi_listen_queue_length", type: "gauge", help: "The size of the listen backlog (listen_backlog).", samples: one(s.listenQueueLen) },
+    {
+      name: "tscgi_max_listen_queue",
+      type: "gauge",
+      help: "The most connections waiting in the listen backlog since the pool started.",
+      samples: one(s.maxListenQueue),
+    },
+    {
+      name: "tscgi_listen_queue_length",
+      type: "gauge",
+      help: "The size of the listen backlog (listen_backlog).",
+      samples: one(s.listenQueueLen),
+    },
     {
       name: "tscgi_processes",
       type: "gauge",
@@ -320,11 +340,36 @@ function families(s: PoolStatus, full: boolean): Family[] {
       ],
     },
     { name: "tscgi_total_processes", type: "gauge", help: "Worker processes, idle and active.", samples: one(s.totalProcesses) },
-    { name: "tscgi_max_active_processes", type: "gauge", help: "The most active workers at once since the pool started.", samples: one(s.maxActiveProcesses) },
-    { name: "tscgi_max_children_reached", type: "counter", help: "Times the pool needed another worker but already ran `workers` of them.", samples: one(s.maxChildrenReached) },
-    { name: "tscgi_slow_requests", type: "counter", help: "Requests that ran longer than request_slowlog_timeout.", samples: one(s.slowRequests) },
-    { name: "tscgi_rejected_requests", type: "counter", help: "Requests answered 503 because the worker already ran max_inflight requests.", samples: one(s.rejectedRequests) },
-    { name: "tscgi_worker_restarts", type: "counter", help: "Workers replaced after being recycled or crashing.", samples: one(s.workerRestarts) },
+    {
+      name: "tscgi_max_active_processes",
+      type: "gauge",
+      help: "The most active workers at once since the pool started.",
+      samples: one(s.maxActiveProcesses),
+    },
+    {
+      name: "tscgi_max_children_reached",
+      type: "counter",
+      help: "Times the pool needed another worker but already ran `workers` of them.",
+      samples: one(s.maxChildrenReached),
+    },
+    {
+      name: "tscgi_slow_requests",
+      type: "counter",
+      help: "Requests that ran longer than request_slowlog_timeout.",
+      samples: one(s.slowRequests),
+    },
+    {
+      name: "tscgi_rejected_requests",
+      type: "counter",
+      help: "Requests answered 503 because the worker already ran max_inflight requests.",
+      samples: one(s.rejectedRequests),
+    },
+    {
+      name: "tscgi_worker_restarts",
+      type: "counter",
+      help: "Workers replaced after being recycled or crashing.",
+      samples: one(s.workerRestarts),
+    },
   ];
   if (!full) return out;
   const per = (value: (w: WorkerStatus) => number) => s.processes.map((w) => ({ labels: { pid: String(w.pid) }, value: value(w) }));
@@ -345,12 +390,37 @@ function families(s: PoolStatus, full: boolean): Family[] {
         value: 1,
       })),
     },
-    { name: "tscgi_process_start_time_seconds", type: "gauge", help: "When the worker started, in seconds since the Unix epoch.", samples: per((w) => Math.floor(w.startTime / 1000)) },
+    {
+      name: "tscgi_process_start_time_seconds",
+      type: "gauge",
+      help: "When the worker started, in seconds since the Unix epoch.",
+      samples: per((w) => Math.floor(w.startTime / 1000)),
+    },
     { name: "tscgi_process_requests", type: "counter", help: "Requests the worker has served.", samples: per((w) => w.requests) },
-    { name: "tscgi_process_request_duration_seconds", type: "gauge", help: "Duration of the worker's current request, else of its last one.", samples: per((w) => w.requestDuration / 1e6) },
-    { name: "tscgi_process_request_content_length_bytes", type: "gauge", help: "CONTENT_LENGTH of the worker's current or last request.", samples: per((w) => w.contentLength) },
-    { name: "tscgi_process_last_request_cpu_percent", type: "gauge", help: "CPU used by the worker's last request, in percent.", samples: per((w) => w.lastRequestCpu) },
-    { name: "tscgi_process_last_request_memory_bytes", type: "gauge", help: "Worker memory (RSS) at the end of its last request.", samples: per((w) => w.lastRequestMemory) },
+    {
+      name: "tscgi_process_request_duration_seconds",
+      type: "gauge",
+      help: "Duration of the worker's current request, else of its last one.",
+      samples: per((w) => w.requestDuration / 1e6),
+    },
+    {
+      name: "tscgi_process_request_content_length_bytes",
+      type: "gauge",
+      help: "CONTENT_LENGTH of the worker's current or last request.",
+      samples: per((w) => w.contentLength),
+    },
+    {
+      name: "tscgi_process_last_request_cpu_percent",
+      type: "gauge",
+      help: "CPU used by the worker's last request, in percent.",
+      samples: per((w) => w.lastRequestCpu),
+    },
+    {
+      name: "tscgi_process_last_request_memory_bytes",
+      type: "gauge",
+      help: "Worker memory (RSS) at the end of its last request.",
+      samples: per((w) => w.lastRequestMemory),
+    },
   );
   return out;
 }

@@ -71,7 +71,13 @@ function stackOfMainThread(timeout: number): Promise<string | null> {
             const value = (result as { result?: { value?: unknown } } | undefined)?.result?.value;
             if (error || typeof value !== "string") return finish(null);
             // Drop the Error line and the eval frame this thread added.
-            finish(value.split("\n").slice(2).map((line) => line.trim()).join("\n"));
+            finish(
+              value
+                .split("\n")
+                .slice(2)
+                .map((line) => line.trim())
+                .join("\n"),
+            );
           },
         );
       });
@@ -142,10 +148,7 @@ async function check(): Promise<void> {
   process.kill(process.pid, "SIGKILL");
 }
 
-const tick = Math.max(
-  50,
-  Math.min(250, ...[o.requestTimeout, o.slowlogTimeout].filter((ms) => ms > 0).map((ms) => ms / 4)),
-);
+const tick = Math.max(50, Math.min(250, ...[o.requestTimeout, o.slowlogTimeout].filter((ms) => ms > 0).map((ms) => ms / 4)));
 setInterval(() => {
   if (busy) return;
   busy = true;

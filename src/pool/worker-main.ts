@@ -165,7 +165,9 @@ function fatal(error: unknown): void {
 // A script that throws from a timer or an unhandled promise leaves this process in an unknown
 // state: log what was running, then exit; the master starts a fresh worker.
 process.on("uncaughtException", (error) => {
-  server?.log.error(`uncaught exception, worker ${process.pid} exits: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  server?.log.error(
+    `uncaught exception, worker ${process.pid} exits: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   server?.log.flush();
   reportExit(1, `uncaught exception: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

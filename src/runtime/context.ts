@@ -10,7 +10,6 @@ import type { Cgi, CgiEnv } from "./types.ts";
 const DONE: Promise<void> = Promise.resolve();
 const DEFAULT_TYPE = "text/html; charset=utf-8";
 
-
 export class CgiContext implements Cgi {
   readonly env: CgiEnv;
   readonly #exchange: Exchange;
@@ -33,11 +32,7 @@ export class CgiContext implements Cgi {
   }
 
   get request(): Request {
-    return (this.#request ??= buildRequest(
-      this.env,
-      () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize),
-      this.signal,
-    ));
+    return (this.#request ??= buildRequest(this.env, () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize), this.signal));
   }
 
   get query(): URLSearchParams {

@@ -4,16 +4,7 @@
 export type CgiEnv = Readonly<Record<string, string>>;
 
 /** What a classic-style script may return. `undefined` means "I streamed, or there is nothing to say" (204). */
-export type ScriptResult =
-  | Response
-  | string
-  | Uint8Array
-  | ArrayBuffer
-  | Record<string, unknown>
-  | unknown[]
-  | null
-  | undefined
-  | void;
+export type ScriptResult = Response | string | Uint8Array | ArrayBuffer | Record<string, unknown> | unknown[] | null | undefined | void;
 
 /** The CGI context handed to a classic-style script. */
 export interface Cgi {

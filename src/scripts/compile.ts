@@ -23,8 +23,7 @@ const LOADERS: Record<string, Loader> = {
 // CommonJS has no import.meta; esbuild rewrites it to this variable, which the banner defines.
 const IMPORT_META = "__tscgi_import_meta";
 const IMPORT_META_BANNER =
-  `var ${IMPORT_META} = { url: require("node:url").pathToFileURL(__filename).href, ` +
-  "filename: __filename, dirname: __dirname };";
+  `var ${IMPORT_META} = { url: require("node:url").pathToFileURL(__filename).href, ` + "filename: __filename, dirname: __dirname };";
 
 // A script's `console` is its own (a per-file Console the loader puts on `module`): every free
 // reference is renamed to this module-local variable, which the banner binds. A one-line banner
@@ -37,8 +36,7 @@ const TOP_LEVEL_AWAIT = /top-level await/i;
 // Loaded on the first compile only: a pool worker whose scripts the master compiles never pays
 // for esbuild's module and its service process (about 25 MB together).
 let esbuild: typeof import("esbuild") | null = null;
-const engine = (): typeof import("esbuild") =>
-  (esbuild ??= createRequire(import.meta.url)("esbuild") as typeof import("esbuild"));
+const engine = (): typeof import("esbuild") => (esbuild ??= createRequire(import.meta.url)("esbuild") as typeof import("esbuild"));
 
 export interface CompileOptions {
   /** Package providing `jsx-runtime` for .tsx/.jsx ("react", "preact", "hono/jsx"); "react" by default. */

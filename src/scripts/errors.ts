@@ -41,10 +41,7 @@ export class ScriptRootError extends TscgiError {
   readonly root: string;
 
   constructor(root: string, options?: { cause?: unknown }) {
-    super(
-      `Script root ${JSON.stringify(root)} is not a readable directory: create it or point the root setting at your scripts`,
-      options,
-    );
+    super(`Script root ${JSON.stringify(root)} is not a readable directory: create it or point the root setting at your scripts`, options);
     this.root = root;
   }
 }

@@ -345,13 +345,7 @@ function realFile(path: string): string | null {
 }
 
 function isPath(specifier: string): boolean {
-  return (
-    specifier.startsWith("./") ||
-    specifier.startsWith("../") ||
-    specifier.startsWith("/") ||
-    specifier === "." ||
-    specifier === ".."
-  );
+  return specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier === "." || specifier === "..";
 }
 
 /** esbuild marks converted ES modules with __esModule; a CommonJS module's exports become the default. */

@@ -106,9 +106,7 @@ function jsonFormat(now: () => number, pid: number): AccessFormatter {
       script: e.script === "-" ? null : e.script,
       pid,
     });
-    return JSON_UNSAFE.test(line)
-      ? line.replace(JSON_UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-      : line;
+    return JSON_UNSAFE.test(line) ? line.replace(JSON_UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : line;
   };
 }
 
@@ -215,20 +213,7 @@ function compileToken(token: string, arg: string | null, options: AccessFormatOp
 }
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 function pad(n: number, width = 2, fill = "0"): string {
   return String(n).padStart(width, fill);

@@ -32,9 +32,11 @@ interface RawHandle extends ListenHandle {
 
 // The call Node's cluster module makes to bind without listening: only processes that call
 // listen() on their copy accept connections, so the master never takes one itself.
-const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
-})._createServerHandle;
+const createServerHandle = (
+  net as unknown as {
+    _createServerHandle(address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
+  }
+)._createServerHandle;
 
 export async function bindListener(address: ListenAddress, label: string, unix: UnixSocketOptions = {}): Promise<BoundListener> {
   if (typeof createServerHandle !== "function") {

@@ -36,14 +36,7 @@ export class FastCgiExchange implements Exchange {
     return this.#req.aborted;
   }
 
-  head(
-    status: number,
-    headers: HeaderList,
-    chunk: Uint8Array | null,
-    end: boolean,
-    failed = false,
-    overloaded = false,
-  ): Promise<void> {
+  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false, overloaded = false): Promise<void> {
     if (this.slot >= 0) this.#table!.responded(this.slot);
     // Header block and first chunk in one buffer: a small response leaves in a single write.
     const head = formatCgiHead(status, headers);

@@ -52,13 +52,7 @@ export class HttpExchange implements Exchange {
   readonly #table: InflightTable | null;
   readonly slot: number;
 
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    params: Record<string, string>,
-    table: InflightTable | null = null,
-    fd = -1,
-  ) {
+  constructor(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, table: InflightTable | null = null, fd = -1) {
     this.#req = req;
     this.#res = res;
     this.params = params;

@@ -30,6 +30,8 @@ export function escapeControlChars(text: string): string {
 /** Where a line goes: a LogSink, or anything else taking whole lines (tests, a pipe to the master). */
 export interface LineSink {
   line(text: string): void;
+  /** Writes out what is held; sinks that write at once need not have it. */
+  flush?(): void;
 }
 
 // Sinks holding lines not yet written. Flushed on process exit, so a script's process.exit()

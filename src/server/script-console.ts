@@ -21,8 +21,10 @@ export interface ScriptConsoleOptions {
 const MAX_CACHED = 10_000;
 
 /**
- * The `consoleFor` of ScriptLoader: each compiled file gets a Console of its own, whose output is
- * batched into the sinks (one write per event-loop turn, flushed on exit, see LogSink). Decorated,
+ * The `consoleFor` of ScriptLoader: each compiled file gets a Console of its own. Its stdout is
+ * batched into the sink (one write per event-loop turn, flushed on exit, see LogSink); its stderr
+ * is written at once, as Node writes stderr, so that the last words of a script that then blocks
+ * its worker until the watchdog kills it, or kills it itself, reach the log. Decorated,
  * a message of several lines becomes several prefixed lines, and no control character other than
  * a tab reaches the log; raw, the text goes out exactly as Node's console would print it.
  */
@@ -37,8 +39,8 @@ export function scriptConsoles(options: ScriptConsoleOptions): (file: string) =>
     if (console === undefined) {
       const prefix = options.decorate ? `[pid ${pid}] ${escapeControlChars(relative(root, file) || file)}: ` : null;
       console = new Console({
-        stdout: lineStream(stdout, prefix),
-        stderr: lineStream(stderr, prefix),
+        stdout: lineStream(stdout, prefix, false),
+        stderr: lineStream(stderr, prefix, true),
         ignoreErrors: false,
         colorMode: false,
       });
@@ -59,12 +61,13 @@ function realRoot(root: string): string {
 }
 
 /** The one method Console calls on its streams, `write`, with one formatted message ending in "\n". */
-function lineStream(sink: LineSink, prefix: string | null): NodeJS.WritableStream {
+function lineStream(sink: LineSink, prefix: string | null, immediate: boolean): NodeJS.WritableStream {
   const stream = {
     write(chunk: string | Uint8Array): boolean {
       let text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
       if (text.endsWith("\n")) text = text.slice(0, -1);
       sink.line(prefix === null ? text : decorate(prefix, text));
+      if (immediate) sink.flush?.();
       return true;
     },
   };

@@ -50,9 +50,16 @@ t.test("return values map to status, type and length", async (t) => {
 });
 
 t.test("a returned Response keeps its status, headers and body stream", async (t) => {
-  const headers = new Headers([["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x-y", "z"]]);
+  const headers = new Headers([
+    ["set-cookie", "a=1"],
+    ["set-cookie", "b=2"],
+    ["x-y", "z"],
+  ]);
   const r = toScriptResponse(new Response("body", { status: 418, headers }), 0, ["X-Before", "1"]);
   t.equal(r.status, 418);
-  t.same(r.headers.filter((_, i) => i % 2 === 0), ["X-Before", "content-type", "set-cookie", "set-cookie", "x-y"]);
+  t.same(
+    r.headers.filter((_, i) => i % 2 === 0),
+    ["X-Before", "content-type", "set-cookie", "set-cookie", "x-y"],
+  );
   t.ok(r.body instanceof ReadableStream);
 });

@@ -210,7 +210,10 @@ t.test("status: a status other than 200 exits 1", async (t) => {
   const r = await run(runStatus, config(denied.listen));
   t.equal(r.code, 1);
   t.equal(r.out, "");
-  t.match(r.err, `tscgi status: ${denied.listen} /status answered 403 Forbidden with "Access denied."; status_allowed_clients must admit 127.0.0.1`);
+  t.match(
+    r.err,
+    `tscgi status: ${denied.listen} /status answered 403 Forbidden with "Access denied."; status_allowed_clients must admit 127.0.0.1`,
+  );
 });
 
 t.test("status: a refused port and a timeout exit 1", async (t) => {

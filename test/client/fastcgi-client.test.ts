@@ -115,7 +115,12 @@ t.test("FCGI_GET_VALUES returns what the server knows", async (t) => {
     getValues: { maxConns: 7, maxReqs: 8, mpxsConns: true },
   });
   t.teardown(server.close);
-  const values = await new FastCgiClient(server.listen, { timeout: 2000 }).getValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS, "NOT_A_VARIABLE"]);
+  const values = await new FastCgiClient(server.listen, { timeout: 2000 }).getValues([
+    FCGI_MAX_CONNS,
+    FCGI_MAX_REQS,
+    FCGI_MPXS_CONNS,
+    "NOT_A_VARIABLE",
+  ]);
   t.same(values, { FCGI_MAX_CONNS: "7", FCGI_MAX_REQS: "8", FCGI_MPXS_CONNS: "1" }, "unknown names are left out (section 4.1)");
 });
 

@@ -1,10 +1,6 @@
 // parseAccessFormat: the names "default" and "json", PHP-FPM's tokens, and a clear error for anything else.
 import t from "tap";
-import {
-  ACCESS_FORMAT_TOKEN_LIST,
-  AccessFormatError,
-  parseAccessFormat,
-} from "../../src/config/access-format.ts";
+import { ACCESS_FORMAT_TOKEN_LIST, AccessFormatError, parseAccessFormat } from "../../src/config/access-format.ts";
 import { isTscgiError } from "../../src/errors.ts";
 
 t.test("the built-in formats are names, in any case", async (t) => {

@@ -244,7 +244,7 @@ function render(groups: number[], style: number): string {
   // Compress the longest run of zero groups (any run of one or more).
   let best = -1;
   let bestLength = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -24,10 +24,7 @@ t.test("a bad value in the file names the key, file:line, value and what is allo
   t.type(error, ConfigError);
   t.ok(isTscgiError(error));
   t.match(error, { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "max_body_size", value: '"12x"', status: 500 });
-  t.equal(
-    error.message,
-    'tscgi: bad value for max_body_size in conf/tscgi.conf:4: "12x" (expected a size like 1048576, 512k, 64m, 1g)',
-  );
+  t.equal(error.message, 'tscgi: bad value for max_body_size in conf/tscgi.conf:4: "12x" (expected a size like 1048576, 512k, 64m, 1g)');
 });
 
 t.test("a bad value in the environment names the variable", async (t) => {
@@ -56,13 +53,20 @@ t.test("a flag given without its value is a bad value, not a silent default", as
 
 t.test("a bad value is reported even when a higher source overrides it", async (t) => {
   const cwd = project(t, "workers = lots\n");
-  t.throws(() => loadConfig({ argv: ["--workers", "2"], env: {}, cwd }), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "workers", origin: { kind: "file", line: 1 } });
+  t.throws(() => loadConfig({ argv: ["--workers", "2"], env: {}, cwd }), {
+    code: "TSCGI_E_CONFIG_BAD_VALUE",
+    key: "workers",
+    origin: { kind: "file", line: 1 },
+  });
 });
 
 t.test("a root that does not exist or is a file is refused, naming its path", async (t) => {
   const cwd = t.testdir({ "cgi-bin": {}, "file.txt": "" });
   const missing = failure(() => loadConfig({ argv: ["--root", "nope"], env: {}, cwd }));
-  t.match(missing.message, /^tscgi: bad value for root in flag --root: "nope" \(expected a path to an existing directory; .*nope does not exist\)$/);
+  t.match(
+    missing.message,
+    /^tscgi: bad value for root in flag --root: "nope" \(expected a path to an existing directory; .*nope does not exist\)$/,
+  );
   t.match(failure(() => loadConfig({ argv: ["--root", "file.txt"], env: {}, cwd })).message, /file\.txt is not a directory/);
   const byDefault = failure(() => loadConfig({ argv: [], env: {}, cwd: t.testdir({}) }));
   t.match(byDefault.message, /^tscgi: bad value for root in the default: "cgi-bin"/);
@@ -112,8 +116,8 @@ t.test("file syntax errors name the file and line", async (t) => {
     ["workers 2\n", /^tscgi: config file conf\/tscgi\.conf:1: expected "key = value", got "workers 2"$/],
     ["\n[www]\n", /^tscgi: config file conf\/tscgi\.conf:2: sections are not supported: \[www\]/],
     ["= 2\n", /conf\/tscgi\.conf:1: a key is missing/],
-    ["listen = \"127.0.0.1:9000\n", /conf\/tscgi\.conf:1: the value .* has no closing "/],
-    ["listen = \"127.0.0.1:9000\" x\n", /conf\/tscgi\.conf:1: unexpected x after the quoted value/],
+    ['listen = "127.0.0.1:9000\n', /conf\/tscgi\.conf:1: the value .* has no closing "/],
+    ['listen = "127.0.0.1:9000" x\n', /conf\/tscgi\.conf:1: unexpected x after the quoted value/],
     ["workers = 1\n\nworkers = 2\n", /conf\/tscgi\.conf:3: workers is set twice, on lines 1 and 3; keep one/],
   ];
   for (const [conf, message] of cases) {
@@ -146,7 +150,10 @@ t.test("JSON errors name the file and, where they can, the line", async (t) => {
   const load = (file: string) => failure(() => loadConfig({ argv: ["-c", file], env: {}, cwd }));
   t.match(load("syntax.json"), { code: "TSCGI_E_CONFIG_FILE", message: /^tscgi: config file syntax\.json:3: invalid JSON/ });
   t.match(load("array.json"), { code: "TSCGI_E_CONFIG_FILE", message: /one object of keys and values/ });
-  t.match(load("unknown.json"), { code: "TSCGI_E_CONFIG_UNKNOWN_KEY", message: /unknown key listn in unknown\.json:3 \(did you mean listen\?/ });
+  t.match(load("unknown.json"), {
+    code: "TSCGI_E_CONFIG_UNKNOWN_KEY",
+    message: /unknown key listn in unknown\.json:3 \(did you mean listen\?/,
+  });
   t.equal(
     load("type.json").message,
     "tscgi: bad value for workers in type.json:2: true (expected auto (one per CPU) or a whole number from 0 to 1024; write it as a JSON string)",

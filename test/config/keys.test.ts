@@ -164,7 +164,10 @@ t.test("listen_mode is octal however it is written, up to 0777", async (t) => {
     ["7", 0o7],
   ];
   for (const [text, mode] of cases) t.equal(schema.listen_mode.parse(text, ctx), mode, text);
-  t.throws(() => schema.listen_mode.parse("1777", ctx), { name: "ValueRejected", detail: "the setuid, setgid and sticky bits are not allowed" });
+  t.throws(() => schema.listen_mode.parse("1777", ctx), {
+    name: "ValueRejected",
+    detail: "the setuid, setgid and sticky bits are not allowed",
+  });
   t.throws(() => schema.listen_mode.parse("4755", ctx), ValueRejected);
   for (const text of ["", "0668", "rw-rw----", "0x1b6", "0o", "06600", "-660", "u+rw"]) {
     t.throws(() => schema.listen_mode.parse(text, ctx), ValueRejected, JSON.stringify(text));
@@ -188,8 +191,14 @@ t.test("listen_owner and listen_group: empty, a numeric id, or a name to look up
   t.equal(schema.listen_owner.check!(null), null);
   t.equal(schema.listen_owner.check!("root"), 0, "root is uid 0 in /etc/passwd");
   t.equal(schema.listen_group.check!("root"), 0, "root is gid 0 in /etc/group");
-  t.throws(() => schema.listen_owner.check!("no-such-user-tscgi"), { name: "ValueRejected", detail: "no user named no-such-user-tscgi in /etc/passwd" });
-  t.throws(() => schema.listen_group.check!("no-such-group-tscgi"), { name: "ValueRejected", detail: "no group named no-such-group-tscgi in /etc/group" });
+  t.throws(() => schema.listen_owner.check!("no-such-user-tscgi"), {
+    name: "ValueRejected",
+    detail: "no user named no-such-user-tscgi in /etc/passwd",
+  });
+  t.throws(() => schema.listen_group.check!("no-such-group-tscgi"), {
+    name: "ValueRejected",
+    detail: "no group named no-such-group-tscgi in /etc/group",
+  });
 });
 
 t.test("client lists are any or addresses", async (t) => {

@@ -155,15 +155,23 @@ t.test("--help, -h, --version, -v, --test-config and -t are booleans", async (t)
   t.equal(short.testConfig, true);
   t.equal(short.command, "serve", "-t takes no value");
   t.equal(short.help, false);
-  t.equal(loadConfig({ argv: ["-tc", "conf/none.conf"], env: {}, cwd: project(t, { "conf/none.conf": "" }) }).testConfig, true, "-t combines with -c");
+  t.equal(
+    loadConfig({ argv: ["-tc", "conf/none.conf"], env: {}, cwd: project(t, { "conf/none.conf": "" }) }).testConfig,
+    true,
+    "-t combines with -c",
+  );
 });
 
 t.test("--test-config checks what serve checks: a missing root fails it", async (t) => {
   const cwd = t.testdir({});
   t.throws(() => loadConfig({ argv: ["-t"], env: {}, cwd }), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "root" });
-  t.throws(() => loadConfig({ argv: ["--test-config", "--pm", "dynamic", "--workers", "2", "--pm-min-spare-servers", "3"], env: {}, cwd: project(t) }), {
-    code: "TSCGI_E_CONFIG_CONFLICT",
-  });
+  t.throws(
+    () =>
+      loadConfig({ argv: ["--test-config", "--pm", "dynamic", "--workers", "2", "--pm-min-spare-servers", "3"], env: {}, cwd: project(t) }),
+    {
+      code: "TSCGI_E_CONFIG_CONFLICT",
+    },
+  );
 });
 
 t.test("a repeated flag takes its last value", async (t) => {

@@ -20,7 +20,10 @@ t.test("conf/tscgi.conf loads to the defaults", async (t) => {
 t.test("conf/tscgi.conf lists every key, commented out with its default", async (t) => {
   const conf = read("conf/tscgi.conf");
   const listed = [...conf.matchAll(/^;([a-z_]+) = (.*)$/gm)].map((match) => [match[1], match[2]]);
-  t.same(listed, configKeys.map((key) => [key, shownDefault(key)]));
+  t.same(
+    listed,
+    configKeys.map((key) => [key, shownDefault(key)]),
+  );
   // Uncommented, the file must still load: every default is a valid value.
   const uncommented = conf.replace(/^;([a-z_]+ = )/gm, "$1");
   const values = parseKeyValue(uncommented, "tscgi.conf");
@@ -31,7 +34,10 @@ t.test("conf/tscgi.conf lists every key, commented out with its default", async 
 function docRows(): Map<string, string[]> {
   const rows = new Map<string, string[]>();
   for (const line of read("docs/config.md").split("\n")) {
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim().replace(/^`(.*)`$/, "$1"));
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim().replace(/^`(.*)`$/, "$1"));
     if (cells.length !== 6 || cells[0] === "Key" || cells[0]!.startsWith("---")) continue;
     rows.set(cells[0]!, cells.slice(1, 4));
   }
@@ -68,11 +74,23 @@ t.test("helpText lists every flag with its default", async (t) => {
   // Descriptions wrap; unwrap them so a default split over two lines still reads as one.
   const defaultsShown = [...help.replace(/\n +/g, " ").matchAll(/\(default: ([^)]*)\)/g)].map((match) => match[1]);
   t.same(defaultsShown.slice(1), configKeys.map(shownDefault), "defaults in order, after --config's");
-  for (const flag of ["-c, --config PATH", "-t, --test-config", "-h, --help", "-v, --version", "tscgi [serve] [options]", "tscgi cgi FILE"]) {
+  for (const flag of [
+    "-c, --config PATH",
+    "-t, --test-config",
+    "-h, --help",
+    "-v, --version",
+    "tscgi [serve] [options]",
+    "tscgi cgi FILE",
+  ]) {
     t.ok(help.includes(flag), flag);
   }
 });
 
 t.test("helpText fits an 80-column terminal", async (t) => {
-  t.same(helpText().split("\n").filter((line) => line.length > 80), []);
+  t.same(
+    helpText()
+      .split("\n")
+      .filter((line) => line.length > 80),
+    [],
+  );
 });

@@ -103,12 +103,22 @@ t.test("an auto max pushed above workers by the minimum names the minimum too, a
 
 t.test("start outside min..max names the three spare-server keys", async (t) => {
   const cases: [string[], RegExp][] = [
-    [["--pm-start-servers", "1", "--pm-min-spare-servers", "2"], /pm_start_servers "1" in flag --pm-start-servers, pm_min_spare_servers "2" in flag --pm-min-spare-servers, pm_max_spare_servers "auto" \(= 4\) in the default/],
-    [["--pm-start-servers", "6", "--pm-max-spare-servers", "5"], /pm_start_servers "6" in flag --pm-start-servers, pm_min_spare_servers "1" in the default, pm_max_spare_servers "5" in flag/],
+    [
+      ["--pm-start-servers", "1", "--pm-min-spare-servers", "2"],
+      /pm_start_servers "1" in flag --pm-start-servers, pm_min_spare_servers "2" in flag --pm-min-spare-servers, pm_max_spare_servers "auto" \(= 4\) in the default/,
+    ],
+    [
+      ["--pm-start-servers", "6", "--pm-max-spare-servers", "5"],
+      /pm_start_servers "6" in flag --pm-start-servers, pm_min_spare_servers "1" in the default, pm_max_spare_servers "5" in flag/,
+    ],
   ];
   for (const [argv, message] of cases) {
     const error = failure(() => load(t, ["--pm", "dynamic", "--workers", "8", ...argv]));
-    t.match(error, { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["pm", "pm_start_servers", "pm_min_spare_servers", "pm_max_spare_servers"], message }, argv.join(" "));
+    t.match(
+      error,
+      { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["pm", "pm_start_servers", "pm_min_spare_servers", "pm_max_spare_servers"], message },
+      argv.join(" "),
+    );
     t.match(error.message, /\(expected pm_min_spare_servers <= pm_start_servers <= pm_max_spare_servers when pm is dynamic\)$/);
   }
 });
@@ -148,7 +158,10 @@ t.test("listen_owner and listen_group names become ids; an unknown name names th
     'tscgi: bad value for listen_owner in conf/tscgi.conf:1: "no-such-user-tscgi" ' +
       '(expected a user name from /etc/passwd, a numeric id, or "" for the process\'s own; no user named no-such-user-tscgi in /etc/passwd)',
   );
-  t.match(failure(() => load(t, ["--listen-group", "no-such-group-tscgi"])), { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "listen_group" });
+  t.match(
+    failure(() => load(t, ["--listen-group", "no-such-group-tscgi"])),
+    { code: "TSCGI_E_CONFIG_BAD_VALUE", key: "listen_group" },
+  );
 });
 
 t.test("a name overridden by a higher source is not looked up", async (t) => {

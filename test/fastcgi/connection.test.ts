@@ -22,9 +22,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 function endRequests(records: DecodedRecord[]): [number, number, number][] {
-  return records
-    .filter((r) => r.type === RecordType.EndRequest)
-    .map((r) => [r.requestId, r.content.readUInt32BE(0), r.content[4]!]);
+  return records.filter((r) => r.type === RecordType.EndRequest).map((r) => [r.requestId, r.content.readUInt32BE(0), r.content[4]!]);
 }
 
 function stdoutOf(records: DecodedRecord[], id: number): string {
@@ -59,7 +57,11 @@ t.test("a small response leaves in one write: STDOUT, empty STDOUT, END_REQUEST"
   const records = transport.records();
   t.same(
     records.map((r) => [r.type, r.requestId, r.content.length]),
-    [[RecordType.Stdout, 1, 30], [RecordType.Stdout, 1, 0], [RecordType.EndRequest, 1, 8]],
+    [
+      [RecordType.Stdout, 1, 30],
+      [RecordType.Stdout, 1, 0],
+      [RecordType.EndRequest, 1, 8],
+    ],
   );
   t.same(endRequests(records), [[1, 0, ProtocolStatus.RequestComplete]]);
   t.equal(transport.output().length % 8, 0);
@@ -82,7 +84,14 @@ t.test("STDIN chunks are read in order, then null", async (t) => {
 
 t.test("STDIN that arrives before the params are complete is kept for the handler", async (t) => {
   const { conn, requests } = harness();
-  conn.receive(Buffer.concat([client.begin(1), client.record(RecordType.Stdin, 1, Buffer.from("early")), client.params(1, {}), client.record(RecordType.Stdin, 1)]));
+  conn.receive(
+    Buffer.concat([
+      client.begin(1),
+      client.record(RecordType.Stdin, 1, Buffer.from("early")),
+      client.params(1, {}),
+      client.record(RecordType.Stdin, 1),
+    ]),
+  );
   t.equal(Buffer.from((await requests[0]!.readStdin())!).toString(), "early");
   t.equal(await requests[0]!.readStdin(), null);
 });
@@ -102,7 +111,14 @@ t.test("several request ids are multiplexed on one connection and served concurr
     client.stdin(3),
   ]);
   conn.receive(interleaved);
-  t.same(requests.map((r) => [r.id, r.params["N"]]), [[2, "two"], [1, "one"], [3, "three"]]);
+  t.same(
+    requests.map((r) => [r.id, r.params["N"]]),
+    [
+      [2, "two"],
+      [1, "one"],
+      [3, "three"],
+    ],
+  );
   t.equal(conn.activeRequests, 3);
   const two = requests[0]!;
   t.equal(Buffer.from((await two.readStdin())!).toString(), "body-2");
@@ -114,7 +130,10 @@ t.test("several request ids are multiplexed on one connection and served concurr
   t.equal(stdoutOf(records, 1), "out-1");
   t.equal(stdoutOf(records, 2), "out-2");
   t.equal(stdoutOf(records, 3), "out-3");
-  t.same(endRequests(records).map((e) => e[0]), [3, 1, 2]);
+  t.same(
+    endRequests(records).map((e) => e[0]),
+    [3, 1, 2],
+  );
   t.equal(conn.activeRequests, 0);
 });
 
@@ -174,7 +193,10 @@ t.test("without FCGI_KEEP_CONN the close waits until no other request is active"
   t.notOk(transport.ended, "request 1 is still active");
   requests[0]!.end();
   t.ok(transport.ended);
-  t.same(endRequests(transport.records()).map((e) => e[0]), [2, 1]);
+  t.same(
+    endRequests(transport.records()).map((e) => e[0]),
+    [2, 1],
+  );
 });
 
 t.test("with FCGI_KEEP_CONN the connection serves request after request", async (t) => {
@@ -207,7 +229,11 @@ t.test("FCGI_ABORT_REQUEST fires the signal, rejects readStdin, sends exactly on
   request.end(0, Buffer.from("late"));
   conn.receive(Buffer.concat([client.abort(1), client.stdin(1, "late")]));
   const records = transport.records();
-  t.same(records.map((r) => r.type), [RecordType.EndRequest], "nothing but one END_REQUEST");
+  t.same(
+    records.map((r) => r.type),
+    [RecordType.EndRequest],
+    "nothing but one END_REQUEST",
+  );
   t.same(endRequests(records), [[1, 1, ProtocolStatus.RequestComplete]]);
   t.equal(conn.activeRequests, 0);
 });
@@ -256,9 +282,17 @@ t.test("closing the connection aborts every active request and writes nothing", 
 
 t.test("an unknown management record type is answered FCGI_UNKNOWN_TYPE and the connection kept", async (t) => {
   const { conn, transport, logs } = harness({}, (request) => request.end());
-  conn.receive(Buffer.concat([client.record(0x42, 0, Buffer.from("whatever")), client.record(RecordType.BeginRequest, 0, Buffer.alloc(8))]));
+  conn.receive(
+    Buffer.concat([client.record(0x42, 0, Buffer.from("whatever")), client.record(RecordType.BeginRequest, 0, Buffer.alloc(8))]),
+  );
   const records = transport.records();
-  t.same(records.map((r) => [r.type, r.requestId, r.content[0]]), [[RecordType.UnknownType, 0, 0x42], [RecordType.UnknownType, 0, 1]]);
+  t.same(
+    records.map((r) => [r.type, r.requestId, r.content[0]]),
+    [
+      [RecordType.UnknownType, 0, 0x42],
+      [RecordType.UnknownType, 0, 1],
+    ],
+  );
   t.ok(records.every((r) => r.content.length === 8));
   conn.receive(client.request(1, {}));
   t.equal(endRequests(transport.records()).length, 1, "still serving");
@@ -267,13 +301,21 @@ t.test("an unknown management record type is answered FCGI_UNKNOWN_TYPE and the 
 
 t.test("FCGI_GET_VALUES is answered at any time with only the known names asked for", async (t) => {
   const { conn, transport } = harness({ getValues: { maxConns: 7, maxReqs: 9, mpxsConns: true } });
-  conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.getValues(["FCGI_MPXS_CONNS", "FCGI_UNHEARD_OF", "FCGI_MAX_CONNS"])]));
+  conn.receive(
+    Buffer.concat([client.begin(1), client.params(1, {}), client.getValues(["FCGI_MPXS_CONNS", "FCGI_UNHEARD_OF", "FCGI_MAX_CONNS"])]),
+  );
   conn.receive(client.getValues(["FCGI_MAX_REQS"]));
   conn.receive(client.getValues([]));
   const answers = transport.records().filter((r) => r.type === RecordType.GetValuesResult);
   t.equal(answers.length, 3);
   t.ok(answers.every((a) => a.requestId === 0));
-  t.equal(answers[0]!.content.toString("hex"), encodeParams([["FCGI_MPXS_CONNS", "1"], ["FCGI_MAX_CONNS", "7"]]).toString("hex"));
+  t.equal(
+    answers[0]!.content.toString("hex"),
+    encodeParams([
+      ["FCGI_MPXS_CONNS", "1"],
+      ["FCGI_MAX_CONNS", "7"],
+    ]).toString("hex"),
+  );
   t.equal(answers[1]!.content.toString("hex"), encodeParams([["FCGI_MAX_REQS", "9"]]).toString("hex"));
   t.equal(answers[2]!.content.length, 0);
   t.equal(conn.activeRequests, 1);
@@ -281,7 +323,14 @@ t.test("FCGI_GET_VALUES is answered at any time with only the known names asked 
 
 t.test("records for ids that are not active are ignored", async (t) => {
   const { conn, transport, requests, logs } = harness();
-  conn.receive(Buffer.concat([client.params(9, { A: "1" }), client.stdin(9, "x"), client.abort(9), client.record(RecordType.Data, 9, Buffer.from("d"))]));
+  conn.receive(
+    Buffer.concat([
+      client.params(9, { A: "1" }),
+      client.stdin(9, "x"),
+      client.abort(9),
+      client.record(RecordType.Data, 9, Buffer.from("d")),
+    ]),
+  );
   t.equal(transport.written.length, 0);
   t.equal(requests.length, 0);
   t.same(logs, []);
@@ -290,7 +339,15 @@ t.test("records for ids that are not active are ignored", async (t) => {
 t.test("DATA and application-to-server record types on an active id are ignored", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(client.begin(1));
-  for (const type of [RecordType.Data, RecordType.Stdout, RecordType.Stderr, RecordType.EndRequest, RecordType.GetValues, RecordType.UnknownType, 200]) {
+  for (const type of [
+    RecordType.Data,
+    RecordType.Stdout,
+    RecordType.Stderr,
+    RecordType.EndRequest,
+    RecordType.GetValues,
+    RecordType.UnknownType,
+    200,
+  ]) {
     conn.receive(client.record(type, 1, Buffer.from("junk")));
   }
   conn.receive(client.params(1, {}));
@@ -317,11 +374,27 @@ t.test("PARAMS after the empty PARAMS record are ignored", async (t) => {
 for (const [name, bytes, code] of [
   ["a version other than 1", Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "TSCGI_E_FCGI_BAD_VERSION"],
   ["a BEGIN_REQUEST for an id that is still active", Buffer.concat([client.begin(1), client.begin(1)]), "TSCGI_E_FCGI_DUPLICATE_REQUEST"],
-  ["a BEGIN_REQUEST body that is not 8 bytes", client.record(RecordType.BeginRequest, 1, Buffer.alloc(7)), "TSCGI_E_FCGI_BAD_BEGIN_REQUEST"],
-  ["a PARAMS stream ending inside a pair", Buffer.concat([client.begin(1), client.record(RecordType.Params, 1, Buffer.from([5, 5, 65])), client.record(RecordType.Params, 1)]), "TSCGI_E_FCGI_MALFORMED_PARAMS"],
+  [
+    "a BEGIN_REQUEST body that is not 8 bytes",
+    client.record(RecordType.BeginRequest, 1, Buffer.alloc(7)),
+    "TSCGI_E_FCGI_BAD_BEGIN_REQUEST",
+  ],
+  [
+    "a PARAMS stream ending inside a pair",
+    Buffer.concat([client.begin(1), client.record(RecordType.Params, 1, Buffer.from([5, 5, 65])), client.record(RecordType.Params, 1)]),
+    "TSCGI_E_FCGI_MALFORMED_PARAMS",
+  ],
   ["a malformed GET_VALUES body", client.record(RecordType.GetValues, 0, Buffer.from([0x80])), "TSCGI_E_FCGI_MALFORMED_PARAMS"],
-  ["PARAMS over maxParamsBytes", Buffer.concat([client.begin(1), client.params(1, { BIG: "x".repeat(200_000) })]), "TSCGI_E_FCGI_PARAMS_TOO_LARGE"],
-  ["PARAMS with more pairs than maxParamsPairs", Buffer.concat([client.begin(1), client.params(1, Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`P${i}`, ""])))]), "TSCGI_E_FCGI_TOO_MANY_PARAMS"],
+  [
+    "PARAMS over maxParamsBytes",
+    Buffer.concat([client.begin(1), client.params(1, { BIG: "x".repeat(200_000) })]),
+    "TSCGI_E_FCGI_PARAMS_TOO_LARGE",
+  ],
+  [
+    "PARAMS with more pairs than maxParamsPairs",
+    Buffer.concat([client.begin(1), client.params(1, Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`P${i}`, ""])))]),
+    "TSCGI_E_FCGI_TOO_MANY_PARAMS",
+  ],
 ] as const) {
   t.test(`${name} closes the connection with one log line`, async (t) => {
     const { conn, transport, requests, logs } = harness();
@@ -451,7 +524,12 @@ t.test("STDERR is forwarded and its stream ended before END_REQUEST", async (t) 
   const records = transport.records();
   t.same(
     records.map((r) => [r.type, r.content.length]),
-    [[RecordType.Stderr, 9], [RecordType.Stdout, 0], [RecordType.Stderr, 0], [RecordType.EndRequest, 8]],
+    [
+      [RecordType.Stderr, 9],
+      [RecordType.Stdout, 0],
+      [RecordType.Stderr, 0],
+      [RecordType.EndRequest, 8],
+    ],
   );
   t.same(endRequests(records), [[1, 2, 0]]);
 });
@@ -470,12 +548,17 @@ t.test("a large response is split into records of at most 65535 bytes", async (t
 });
 
 t.test("fed one byte at a time, an exchange gives the same output", async (t) => {
-  const input = Buffer.concat([client.request(1, { A: "1" }, "body"), client.getValues(["FCGI_MAX_REQS"]), client.request(2, { B: "x".repeat(300) })]);
+  const input = Buffer.concat([
+    client.request(1, { A: "1" }, "body"),
+    client.getValues(["FCGI_MAX_REQS"]),
+    client.request(2, { B: "x".repeat(300) }),
+  ]);
   const run = async (pieces: Buffer[]): Promise<string> => {
     const { conn, transport } = harness({}, (request) => {
       void (async () => {
         let body = "";
-        for (let chunk = await request.readStdin(); chunk !== null; chunk = await request.readStdin()) body += Buffer.from(chunk).toString();
+        for (let chunk = await request.readStdin(); chunk !== null; chunk = await request.readStdin())
+          body += Buffer.from(chunk).toString();
         request.end(0, Buffer.from(`${request.id}:${Object.keys(request.params).join()}:${body}`));
       })();
     });

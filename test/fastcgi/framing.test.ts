@@ -20,7 +20,10 @@ t.test("a 64 KiB chunk becomes records of at most 65,535 bytes, padded to eight,
   requests[0]!.end(0);
   const records = transport.records();
   const out = records.filter((r) => r.type === RecordType.Stdout && r.content.length > 0);
-  t.same(out.map((r) => r.content.length), [65535, 1]);
+  t.same(
+    out.map((r) => r.content.length),
+    [65535, 1],
+  );
   t.ok(transport.output().length % 8 === 0, "every record is padded to eight");
   t.same(stdout(records, 1), chunk);
 });

@@ -68,7 +68,8 @@ function plan(random: Random): Plan {
     body[2] = flags;
     const records = [encodeRecord(RecordType.BeginRequest, id, body)];
     const pairs: [string, string][] = [];
-    for (let p = int(random, 12); p > 0; p--) pairs.push([text(random, 1 + int(random, random() < 0.1 ? 200 : 16)), text(random, int(random, random() < 0.1 ? 300 : 20))]);
+    for (let p = int(random, 12); p > 0; p--)
+      pairs.push([text(random, 1 + int(random, random() < 0.1 ? 200 : 16)), text(random, int(random, random() < 0.1 ? 300 : 20))]);
     const encoded = encodeParams(pairs);
     const over = role === Role.Responder && (encoded.length > LIMITS.maxParamsBytes || pairs.length > LIMITS.maxParamsPairs);
     if (over) capped = true;
@@ -81,13 +82,27 @@ function plan(random: Random): Plan {
   }
   // Management records at random moments (section 4).
   const management: Buffer[] = [];
-  if (random() < 0.3) management.push(encodeRecord(RecordType.GetValues, 0, encodeParams([["FCGI_MAX_CONNS", ""], ["FCGI_X", ""], ["FCGI_MPXS_CONNS", ""]])));
+  if (random() < 0.3)
+    management.push(
+      encodeRecord(
+        RecordType.GetValues,
+        0,
+        encodeParams([
+          ["FCGI_MAX_CONNS", ""],
+          ["FCGI_X", ""],
+          ["FCGI_MPXS_CONNS", ""],
+        ]),
+      ),
+    );
   if (random() < 0.1) management.push(encodeRecord(12 + int(random, 200), 0, bytes(random, int(random, 30))));
   if (management.length > 0) queues.push(management);
   // Interleave, keeping each request's own records in order (multiplexing, section 3.3).
   const parts: Buffer[] = [];
   while (queues.some((q) => q.length > 0)) {
-    const q = pick(random, queues.filter((q) => q.length > 0));
+    const q = pick(
+      random,
+      queues.filter((q) => q.length > 0),
+    );
     parts.push(q.shift()!);
   }
   return { input: Buffer.concat(parts), ids, valid: true, capped };
@@ -111,10 +126,18 @@ function mutate(random: Random, input: Buffer): Buffer {
         out = Buffer.concat([out.subarray(0, at), out.subarray(int(random, out.length + 1) & ~7, at), out.subarray(at)]);
         break;
       case 4: // a record header with a large content length and padding
-        out = Buffer.concat([out.subarray(0, at & ~7), Buffer.from([1, int(random, 12), 0, int(random, 4), 0xff, 0xff, 0xff, 0]), out.subarray(at & ~7)]);
+        out = Buffer.concat([
+          out.subarray(0, at & ~7),
+          Buffer.from([1, int(random, 12), 0, int(random, 4), 0xff, 0xff, 0xff, 0]),
+          out.subarray(at & ~7),
+        ]);
         break;
       case 5: // a hostile name-value length
-        out = Buffer.concat([out.subarray(0, at), encodeRecord(RecordType.Params, 1 + int(random, 4), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f])), out.subarray(at)]);
+        out = Buffer.concat([
+          out.subarray(0, at),
+          encodeRecord(RecordType.Params, 1 + int(random, 4), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f])),
+          out.subarray(at),
+        ]);
         break;
       default: // another version
         if (out.length > 0) out[at & ~7 & 0xffffff] = int(random, 256);
@@ -172,7 +195,10 @@ async function runOne(random: Random, p: Plan, outcome: Outcome, failures: strin
     maxRequests: p.capped ? 10 : LIMITS.maxRequests,
     log: () => {},
   });
-  const points = random() < 0.05 && p.input.length < 400 ? Array.from({ length: p.input.length }, (_, i) => i) : Array.from({ length: int(random, 12) }, () => int(random, p.input.length + 1));
+  const points =
+    random() < 0.05 && p.input.length < 400
+      ? Array.from({ length: p.input.length }, (_, i) => i)
+      : Array.from({ length: int(random, 12) }, () => int(random, p.input.length + 1));
   for (const piece of cut(p.input, points)) {
     if (random() < 0.1) transport.full = true;
     try {
@@ -261,7 +287,9 @@ t.test(`${STREAMS} seeded random and mutated streams: no throw, no hang, well-fo
   await turn();
   process.off("unhandledRejection", onUnhandled);
   const seconds = (performance.now() - started) / 1000;
-  t.comment(`seed ${SEED.toString(16)}: ${STREAMS} streams (${mutated} mutated, ${capped} over the params caps), ${(inputBytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s`);
+  t.comment(
+    `seed ${SEED.toString(16)}: ${STREAMS} streams (${mutated} mutated, ${capped} over the params caps), ${(inputBytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s`,
+  );
   for (const failure of failures.slice(0, 5)) t.comment(failure.slice(0, 2000));
   t.same(outcome, { throws: 0, hangs: 0, lateWrites: 0, badOutput: 0, invariant: 0 });
   t.equal(unhandled, 0, "no unhandled rejections");

@@ -23,7 +23,14 @@ const huge = "v".repeat(70_000);
 const table: [string, string, [string, string][]][] = [
   ["one short pair", "0b 03" + ascii("SCRIPT_NAME") + ascii("/hi"), [["SCRIPT_NAME", "/hi"]]],
   ["an empty value", "0c 00" + ascii("QUERY_STRING"), [["QUERY_STRING", ""]]],
-  ["two pairs back to back", "01 01 61 31 01 01 62 32", [["a", "1"], ["b", "2"]]],
+  [
+    "two pairs back to back",
+    "01 01 61 31 01 01 62 32",
+    [
+      ["a", "1"],
+      ["b", "2"],
+    ],
+  ],
   ["a 127-byte value still uses a one-byte length", "01 7f 76" + "61".repeat(127), [["v", "a".repeat(127)]]],
   ["a 128-byte name uses a four-byte length", "80000080 01" + ascii(long) + "31", [[long, "1"]]],
   ["a 70,000-byte value uses a four-byte length", "04 80011170" + ascii("BIG!") + ascii(huge), [["BIG!", huge]]],
@@ -40,7 +47,12 @@ for (const [name, wire, pairs] of table) {
 }
 
 t.test("a pair straddling pieces is decoded at every split point, length bytes included", async (t) => {
-  const bytes = encodeParams([["a", "1"], [long, "two"], ["HTTP_HOST", "é.example"], ["Z", long]]);
+  const bytes = encodeParams([
+    ["a", "1"],
+    [long, "two"],
+    ["HTTP_HOST", "é.example"],
+    ["Z", long],
+  ]);
   const want = decode(bytes);
   for (let i = 0; i <= bytes.length; i++) {
     for (const j of [i, i + 1, i + 3, i + 130]) {
@@ -53,7 +65,14 @@ t.test("a pair straddling pieces is decoded at every split point, length bytes i
 });
 
 t.test("the decoded object has a null prototype and the last duplicate wins", async (t) => {
-  const params = decode(encodeParams([["__proto__", "x"], ["constructor", "y"], ["A", "1"], ["A", "2"]]));
+  const params = decode(
+    encodeParams([
+      ["__proto__", "x"],
+      ["constructor", "y"],
+      ["A", "1"],
+      ["A", "2"],
+    ]),
+  );
   t.equal(Object.getPrototypeOf(params), null);
   t.equal(params["__proto__"], "x");
   t.equal(params["constructor"], "y");
@@ -99,7 +118,8 @@ t.test("pairs encoded by fastcgi-stream decode identically, and ours decode in f
     theirs.write(theirBytes);
     const ours = encodeParams(pairs);
     if (!ours.equals(theirBytes)) t.fail(`round ${round}: encodings differ`);
-    if (JSON.stringify({ ...decode(theirBytes) }) !== JSON.stringify(Object.fromEntries(pairs))) t.fail(`round ${round}: ours decodes theirs`);
+    if (JSON.stringify({ ...decode(theirBytes) }) !== JSON.stringify(Object.fromEntries(pairs)))
+      t.fail(`round ${round}: ours decodes theirs`);
     const back = new fcgi.records.Params();
     back.read(ours);
     const theirDecoding = back.params.map((p) => (typeof p === "string" ? [p, ""] : p));

@@ -31,7 +31,14 @@ const expected = readAll([sample]);
 t.test("the sample stream decodes into its six records", async (t) => {
   t.same(
     expected.map((r) => [r.type, r.requestId, r.content.length]),
-    [[1, 1, 8], [4, 1, 37], [4, 1, 0], [5, 1, 5], [5, 1, 0], [9, 0, 17]],
+    [
+      [1, 1, 8],
+      [4, 1, 37],
+      [4, 1, 0],
+      [5, 1, 5],
+      [5, 1, 0],
+      [9, 0, 17],
+    ],
   );
   t.equal(expected[3]!.content.toString(), "hello");
 });
@@ -114,7 +121,13 @@ t.test("records encoded by fastcgi-stream decode identically", async (t) => {
   const theirs = new fcgi.FastCGIStream(source);
   const { records } = fcgi;
   theirs.writeRecord(1, new records.BeginRequest(1, 1));
-  theirs.writeRecord(1, new records.Params([["SCRIPT_NAME", "/x"], ["HTTP_HOST", "h".repeat(300)]]));
+  theirs.writeRecord(
+    1,
+    new records.Params([
+      ["SCRIPT_NAME", "/x"],
+      ["HTTP_HOST", "h".repeat(300)],
+    ]),
+  );
   theirs.writeRecord(1, new records.Params());
   theirs.writeRecord(1, new records.StdIn(Buffer.from("body")));
   theirs.writeRecord(1, new records.StdIn());
@@ -124,7 +137,15 @@ t.test("records encoded by fastcgi-stream decode identically", async (t) => {
   const decoded = readAll(cut(bytes, [3, 17, 40, 41, 200]));
   t.same(
     decoded.map((r) => [r.type, r.requestId, r.content.length]),
-    [[1, 1, 8], [4, 1, 2 + 11 + 2 + 5 + 9 + 300], [4, 1, 0], [5, 1, 4], [5, 1, 0], [9, 0, 16], [2, 3, 0]],
+    [
+      [1, 1, 8],
+      [4, 1, 2 + 11 + 2 + 5 + 9 + 300],
+      [4, 1, 0],
+      [5, 1, 4],
+      [5, 1, 0],
+      [9, 0, 16],
+      [2, 3, 0],
+    ],
   );
   t.equal(decoded[0]!.content.toString("hex"), "0001010000000000");
   t.equal(decoded[3]!.content.toString(), "body");

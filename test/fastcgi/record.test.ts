@@ -48,7 +48,15 @@ for (const [name, wire, fields, content] of table) {
 }
 
 t.test("padding rounds content up to a multiple of eight", async (t) => {
-  const cases: [number, number][] = [[0, 0], [1, 7], [7, 1], [8, 0], [9, 7], [65535, 1], [65528, 0]];
+  const cases: [number, number][] = [
+    [0, 0],
+    [1, 7],
+    [7, 1],
+    [8, 0],
+    [9, 7],
+    [65535, 1],
+    [65528, 0],
+  ];
   for (const [length, padding] of cases) {
     t.equal(paddingFor(length), padding, `content ${length}`);
     t.equal(recordLength(length) % 8, 0);

@@ -36,7 +36,11 @@ export class FcgiClient {
       if (id === 0) this.management.push({ type, content: Buffer.from(content) });
       else {
         let r = this.responses.get(id);
-        if (!r) this.responses.set(id, (r = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), appStatus: -1, protocolStatus: -1, done: false }));
+        if (!r)
+          this.responses.set(
+            id,
+            (r = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), appStatus: -1, protocolStatus: -1, done: false }),
+          );
         if (type === RecordType.Stdout) r.stdout = Buffer.concat([r.stdout, content]);
         else if (type === RecordType.Stderr) r.stderr = Buffer.concat([r.stderr, content]);
         else if (type === RecordType.EndRequest) {
@@ -92,5 +96,9 @@ export function parseCgi(stdout: Buffer): { status: number; headers: Record<stri
     const i = line.indexOf(":");
     headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status: Number(headers.status?.split(" ")[0]), headers, body: stdout.subarray(Buffer.byteLength(text.slice(0, end + 4), "latin1")).toString() };
+  return {
+    status: Number(headers.status?.split(" ")[0]),
+    headers,
+    body: stdout.subarray(Buffer.byteLength(text.slice(0, end + 4), "latin1")).toString(),
+  };
 }

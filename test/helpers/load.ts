@@ -36,10 +36,7 @@ function once(agent: Agent, url: URL, timeoutMs: number): Promise<{ status: numb
   });
 }
 
-export function startLoad(
-  target: string,
-  options: { concurrency: number; total: number; maxMs: number; requestTimeoutMs?: number },
-): Load {
+export function startLoad(target: string, options: { concurrency: number; total: number; maxMs: number; requestTimeoutMs?: number }): Load {
   const url = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = { sent: 0, statuses: {}, failed: 0, errors: [], bodies: new Set() };

@@ -24,7 +24,9 @@ t.test("over max_inflight: 503, Retry-After, FCGI_OVERLOADED, counted", async (t
   t.teardown(() => tscgi.stop());
   const client = new FcgiClient(tscgi.fastcgiPort);
   const get = (id: number, uri: string) =>
-    client.send(requestBytes(id, { REQUEST_METHOD: "GET", REQUEST_URI: uri, SCRIPT_NAME: uri.split("?")[0]!, QUERY_STRING: uri.split("?")[1] ?? "" }));
+    client.send(
+      requestBytes(id, { REQUEST_METHOD: "GET", REQUEST_URI: uri, SCRIPT_NAME: uri.split("?")[0]!, QUERY_STRING: uri.split("?")[1] ?? "" }),
+    );
   get(1, "/wait?ms=800");
   get(2, "/wait?ms=800");
   await new Promise((r) => setTimeout(r, 100));

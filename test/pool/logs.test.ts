@@ -30,7 +30,11 @@ t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O li
   const spin = await getFresh(`${base}/spin`);
   t.equal(spin.status, 504);
   const log = tscgi.output();
-  t.match(log, /\[pool tscgi\] pid \d+\nscript_filename = spin\.ts\nuri = \/spin\nmethod = GET\nelapsed = \d+\.\d+s\n.*spin\.ts:\d+/, "the slow entry of the busy script has its stack");
+  t.match(
+    log,
+    /\[pool tscgi\] pid \d+\nscript_filename = spin\.ts\nuri = \/spin\nmethod = GET\nelapsed = \d+\.\d+s\n.*spin\.ts:\d+/,
+    "the slow entry of the busy script has its stack",
+  );
   t.match(log, /script_filename = wait\.ts\nuri = \/wait\?ms=900\n[^]*?waiting for I\/O/, "the awaiting one says it waits");
   // The master counts; it outlives the replaced worker.
   const status = JSON.parse((await getFresh(`${base}/status?json`)).body) as Record<string, number>;
@@ -61,6 +65,9 @@ t.test("SIGUSR1 reopens the access log in every worker after rotation", async (t
   process.kill(tscgi.child.pid!, "SIGUSR1");
   await new Promise((r) => setTimeout(r, 300));
   for (let i = 0; i < 8; i++) await getFresh(`${base}/hello?after=${i}`);
-  t.ok(await until(() => existsSync(access) && readFileSync(access, "utf8").split("after=").length - 1 === 8, 3000), "all later lines in the new file");
+  t.ok(
+    await until(() => existsSync(access) && readFileSync(access, "utf8").split("after=").length - 1 === 8, 3000),
+    "all later lines in the new file",
+  );
   t.notMatch(readFileSync(`${access}.1`, "utf8"), /after=/, "none in the rotated one");
 });

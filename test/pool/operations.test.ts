@@ -25,7 +25,16 @@ function tscgiCommand(args: string[]): { status: number | null; stdout: string; 
 }
 
 t.test("status and ping through nginx, and the tscgi ping / status commands", { skip: missing }, async (t) => {
-  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2", "--status-path", "/status", "--ping-path", "/ping"]);
+  const { tscgi, nginx } = await poolBehindNginx(t, [
+    "--root",
+    fixtures,
+    "--workers",
+    "2",
+    "--status-path",
+    "/status",
+    "--ping-path",
+    "/ping",
+  ]);
   for (let i = 0; i < 10; i++) await (await fetch(`${nginx.url}/hello`)).text();
 
   const ping = await fetch(`${nginx.url}/ping`);
@@ -41,15 +50,9 @@ t.test("status and ping through nginx, and the tscgi ping / status commands", { 
   t.ok((json["accepted conn"] as number) >= 12, `accepted conn ${json["accepted conn"]}`);
   t.equal(json["listen queue len"], 511);
   const processes = json.processes as Array<Record<string, unknown>>;
-  t.same(
-    processes.map((p) => p.pid).sort(),
-    childPids(tscgi.child.pid!),
-    "?full lists the worker processes by pid",
-  );
+  t.same(processes.map((p) => p.pid).sort(), childPids(tscgi.child.pid!), "?full lists the worker processes by pid");
   t.ok(processes.every((p) => typeof p.requests === "number" && typeof p.state === "string" && "request uri" in p));
-  t.ok(
-    processes.some((p) => p["request uri"] === "/hello" || p["request uri"] === "/ping" || p["request uri"] === "/status?json&full"),
-  );
+  t.ok(processes.some((p) => p["request uri"] === "/hello" || p["request uri"] === "/ping" || p["request uri"] === "/status?json&full"));
 
   const text = await (await fetch(`${nginx.url}/status`)).text();
   t.match(text, /^pool:\s+tscgi$/m);
@@ -85,7 +88,16 @@ t.test("status and ping through nginx, and the tscgi ping / status commands", { 
 });
 
 t.test("the status page answers only status_allowed_clients", async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "1", "--status-path", "/status", "--status-allowed-clients", "10.9.9.9"]);
+  const tscgi = await startTscgi([
+    "--root",
+    fixtures,
+    "--workers",
+    "1",
+    "--status-path",
+    "/status",
+    "--status-allowed-clients",
+    "10.9.9.9",
+  ]);
   t.teardown(() => tscgi.stop());
   const res = await fetch(`http://127.0.0.1:${tscgi.httpPort}/status`);
   t.equal(res.status, 403);

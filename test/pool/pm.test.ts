@@ -21,7 +21,15 @@ t.test("initial workers per pm", async (t) => {
 t.test("static keeps exactly max_children", async (t) => {
   const s = { ...base, pm: "static" as const };
   t.equal(maintain(s, [worker(1, 0)], now, 1).spawn, 7);
-  t.equal(maintain(s, Array.from({ length: 8 }, (_, i) => worker(i, 3)), now, 1).spawn, 0);
+  t.equal(
+    maintain(
+      s,
+      Array.from({ length: 8 }, (_, i) => worker(i, 3)),
+      now,
+      1,
+    ).spawn,
+    0,
+  );
 });
 
 t.test("dynamic: spawns while spares are short, doubling the rate up to 32", async (t) => {

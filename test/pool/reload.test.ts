@@ -31,7 +31,10 @@ t.test("SIGHUP and SIGUSR2 under load through nginx: every worker replaced, 0 fa
   t.ok(result.sent >= 4500, `${result.sent} requests across 3 reloads`);
   const now = childPids(master);
   t.equal(now.length, 2, "two workers after the reloads");
-  t.ok(now.every((pid) => !first.includes(pid)), "none of the first workers is left");
+  t.ok(
+    now.every((pid) => !first.includes(pid)),
+    "none of the first workers is left",
+  );
   // nginx logs a keep-alive connection a draining worker closed under it, then retries the request.
   const retried = nginx.errorLog().match(/\[error\]/g)?.length ?? 0;
   t.comment(`nginx retried ${retried} request(s) on keep-alive connections closed by draining workers`);

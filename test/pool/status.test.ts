@@ -96,21 +96,26 @@ t.test("the query picks the format as PHP-FPM does, by key", async (t) => {
   t.same(statusFormat("full&json"), { format: "json", full: true });
   t.same(statusFormat("json=1"), { format: "json", full: false });
   t.same(statusFormat("prometheus"), { format: "prometheus", full: false });
-  t.same(statusFormat("prometheus="), { format: "prometheus", full: false }, "what Prometheus' params: {prometheus: [\"\"]} sends");
+  t.same(statusFormat("prometheus="), { format: "prometheus", full: false }, 'what Prometheus\' params: {prometheus: [""]} sends');
   t.same(statusFormat("openmetrics&full"), { format: "openmetrics", full: true });
   t.same(statusFormat("html"), { format: "text", full: false }, "html and xml are not rendered: text");
   t.same(statusFormat("%6Ason"), { format: "json", full: false }, "keys are percent-decoded");
 });
 
 t.test("an Accept header that prefers OpenMetrics upgrades ?prometheus, as Prometheus servers negotiate", async (t) => {
-  const scrape = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+  const scrape =
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
   t.equal(renderStatus(snapshot(), "prometheus", scrape).contentType, OPENMETRICS_CONTENT_TYPE);
   t.equal(renderStatus(snapshot(), "prometheus", "text/plain;version=0.0.4").contentType, PROMETHEUS_CONTENT_TYPE);
   t.equal(renderStatus(snapshot(), "prometheus", "text/plain, application/openmetrics-text;q=0.5").contentType, PROMETHEUS_CONTENT_TYPE);
   t.equal(renderStatus(snapshot(), "prometheus", "application/openmetrics-text;q=0").contentType, PROMETHEUS_CONTENT_TYPE);
   t.equal(renderStatus(snapshot(), "prometheus").contentType, PROMETHEUS_CONTENT_TYPE);
   t.equal(renderStatus(snapshot(), "openmetrics", "text/plain").contentType, OPENMETRICS_CONTENT_TYPE, "an explicit ?openmetrics stays");
-  t.equal(renderStatus(snapshot(), "", scrape).contentType, "text/plain; charset=utf-8", "Accept alone does not turn the text page into metrics");
+  t.equal(
+    renderStatus(snapshot(), "", scrape).contentType,
+    "text/plain; charset=utf-8",
+    "Accept alone does not turn the text page into metrics",
+  );
 });
 
 t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's two", async (t) => {
@@ -210,7 +215,11 @@ t.test("text ?full lists each process after a row of stars", async (t) => {
       "",
     ].join("\n"),
   );
-  t.match(body, /request URI: {10}\/search\?q="quoted"&path=C:\\dir\\&x=a\\nb\n/, "a newline in a URI cannot break the one-line-per-field layout");
+  t.match(
+    body,
+    /request URI: {10}\/search\?q="quoted"&path=C:\\dir\\&x=a\\nb\n/,
+    "a newline in a URI cannot break the one-line-per-field layout",
+  );
 });
 
 t.test("start time is local time in the text page", async (t) => {
@@ -241,7 +250,6 @@ t.test("metric names: counters end in _total, OpenMetrics names the family witho
   t.ok(om.endsWith("\n# EOF\n"), "OpenMetrics ends with # EOF");
   t.notOk(prom.includes("tscgi_process_"), "per-process metrics only with full");
 });
-
 
 const python = findPython();
 

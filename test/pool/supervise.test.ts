@@ -12,7 +12,6 @@ import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
 
-
 /** CPU ticks (user + system) a process has used so far. */
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -45,7 +44,10 @@ t.test("workers: the master starts one process per worker and serves through the
   t.equal(workers.length, 2, "two worker processes");
   const seen = new Set<string>();
   for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await getFresh(`http://127.0.0.1:${tscgi.httpPort}/pid`)).body);
-  t.ok([...seen].every((pid) => workers.includes(Number(pid))), "answers come from the workers, not the master");
+  t.ok(
+    [...seen].every((pid) => workers.includes(Number(pid))),
+    "answers come from the workers, not the master",
+  );
 });
 
 t.test("kill -9 of a worker under load: only its requests fail, a new worker serves within a second", { skip: missing }, async (t) => {
@@ -79,8 +81,9 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   const started = Date.now();
   const spin = getFresh(`${base}/spin`);
   // Once its worker is stuck, the other worker answers (and, once replaced, the new one). A
-  // connection the stuck worker had accepted a moment before would be lost with it.
-  t.ok(await until(() => spinningWorker(tscgi.child.pid!) !== null, 3000, 0), "a worker is spinning");
+  // connection the stuck worker had accepted a moment before it blocked would be lost with it.
+  await tscgi.waitFor(/spinning from now on/);
+  t.ok(spinningWorker(tscgi.child.pid!) !== null, "a worker is spinning");
   const others: number[] = [];
   let answered = false;
   void spin.finally(() => (answered = true));
@@ -90,7 +93,7 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   t.equal(res.status, 504, "the stuck request is answered 504");
   t.match(res.body, /request_timeout/);
   t.ok(took >= 1400 && took < 4000, `answered after ${took} ms (request_timeout 1500 ms)`);
-  t.ok(others.length >= 1 && others.every((s) => s === 200), `${others.length} other requests meanwhile, all answered 200`);
+  t.ok(others.length >= 1 && others.every((s) => s === 200), `${others.length} other requests meanwhile, all answered 200 (${others.join(" ")})`);
   await tscgi.waitFor(/worker \d+ stopped: stuck in synchronous code/);
   const log = tscgi.output();
   t.match(log, /spin\.ts \(GET \/spin, running \d+\.\d s, answered 504\)/, "the log names the script, the URL and the time");

@@ -16,7 +16,7 @@ const tree = makeTree("console", {
   "root/_lib/helper.ts": 'export function helper() {\n  console.info("from the helper");\n}\n',
   "root/quiet.ts": "export default () => 1;\n",
   "root/own.ts": 'const console = { log: (x: string) => "own " + x };\nexport default () => console.log("x");\n',
-  "root/global.ts": 'export default () => globalThis.console === console;\n',
+  "root/global.ts": "export default () => globalThis.console === console;\n",
   "root/throws.ts":
     "// The throw is on line 9 of this file, below a console call and an import.meta use.\n" +
     "interface Shape {\n  size: number;\n}\n" +

@@ -3,7 +3,13 @@
 import t from "tap";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo } from "node:net";
-import { ScriptCompileError, ScriptImportError, RequireEsmError, ScriptExportError, ScriptNotFoundError } from "../../src/scripts/errors.ts";
+import {
+  ScriptCompileError,
+  ScriptImportError,
+  RequireEsmError,
+  ScriptExportError,
+  ScriptNotFoundError,
+} from "../../src/scripts/errors.ts";
 import { isFetchHandler, scriptHandler } from "../../src/scripts/handler.ts";
 import { ScriptLoader, type ScriptExports } from "../../src/scripts/loader.ts";
 import { ScriptResolver } from "../../src/scripts/resolve.ts";
@@ -13,8 +19,9 @@ process.setSourceMapsEnabled(true);
 
 const pool = "export const pool = { id: Math.random() };\nexport let opened = 0;\nopened++;\n";
 const tree = makeTree("loader", {
-  "root/hello.ts": 'import type { Cgi } from "tscgi";\nconst greet: string = "hello";\nexport default function (_cgi: Cgi) { return greet; }\n',
-  "root/page.tsx": "export default () => <p class=\"x\">hi</p>;\n",
+  "root/hello.ts":
+    'import type { Cgi } from "tscgi";\nconst greet: string = "hello";\nexport default function (_cgi: Cgi) { return greet; }\n',
+  "root/page.tsx": 'export default () => <p class="x">hi</p>;\n',
   "root/mod.mts": 'export const kind = "mts";\nexport default () => kind;\n',
   "root/plain.js": 'export default () => "js";\n',
   "root/esm.mjs": 'export default () => "mjs";\n',
@@ -25,7 +32,8 @@ const tree = makeTree("loader", {
   "root/a.ts": 'import { pool } from "./_lib/db.ts";\nexport default () => pool;\n',
   "root/b.ts": 'import { pool } from "./_lib/db.js";\nexport default () => pool;\n',
   "root/c.ts": 'import { pool } from "./_lib/db";\nexport default () => pool;\n',
-  "root/d.ts": 'import { where } from "./_lib/sub";\nimport config from "./_lib/config.json";\nexport default () => [where, config.name];\n',
+  "root/d.ts":
+    'import { where } from "./_lib/sub";\nimport config from "./_lib/config.json";\nexport default () => [where, config.name];\n',
   "root/npm.ts": 'import minimist from "minimist";\nexport default () => minimist(["--port", "9000"]).port;\n',
   "root/host.ts": 'import { version } from "tscgi";\nimport tscgi from "tscgi";\nexport default () => [version, tscgi.version];\n',
   "root/builtin.ts": 'import { basename } from "node:path";\nexport default () => basename(import.meta.filename);\n',
@@ -319,5 +327,9 @@ t.test("an edit written before a request arrives is seen by that request", async
     client.write("GET\n");
     answers.push(await answer);
   }
-  t.same(answers, Array.from({ length: 100 }, (_, i) => String(i + 1)), "every request saw the edit written before it");
+  t.same(
+    answers,
+    Array.from({ length: 100 }, (_, i) => String(i + 1)),
+    "every request saw the edit written before it",
+  );
 });

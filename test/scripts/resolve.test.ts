@@ -125,7 +125,8 @@ t.test("attacks are refused", async (t) => {
   ];
   const r = resolver();
   for (const [path, raw, expected] of attacks) {
-    const label = JSON.stringify(path.length > 60 ? path.slice(0, 60) + "..." : path) + (raw === undefined ? "" : ` raw ${JSON.stringify(raw)}`);
+    const label =
+      JSON.stringify(path.length > 60 ? path.slice(0, 60) + "..." : path) + (raw === undefined ? "" : ` raw ${JSON.stringify(raw)}`);
     t.same(outcome(r, path, raw), expected, label);
     // Asked twice, so the answer from the cache is the same refusal.
     t.same(outcome(r, path, raw), expected, label + " (cached)");
@@ -246,5 +247,8 @@ t.test("errors carry codes, statuses and the path", async (t) => {
   t.match(bad.message, /"\.\." segment/);
   const rootError = t.throws(() => new ScriptResolver({ root: join(root, "missing"), mount: "/", extensions: [".ts"], index: "index" }));
   t.ok(rootError instanceof ScriptRootError);
-  t.ok(t.throws(() => new ScriptResolver({ root: join(root, "hello.ts"), mount: "/", extensions: [".ts"], index: "index" })) instanceof ScriptRootError);
+  t.ok(
+    t.throws(() => new ScriptResolver({ root: join(root, "hello.ts"), mount: "/", extensions: [".ts"], index: "index" })) instanceof
+      ScriptRootError,
+  );
 });

@@ -55,7 +55,15 @@ t.test("json: one object per line, with stable snake_case fields", async (t) => 
       '"content_length":42,"script":"hello.ts","pid":1234}',
   );
   const bare = JSON.parse(
-    compileAccessFormat("json", { pid: 1 })({ remoteAddr: "-", method: "GET", uri: "/?q", status: 404, duration: 1, script: "-", time: END }),
+    compileAccessFormat("json", { pid: 1 })({
+      remoteAddr: "-",
+      method: "GET",
+      uri: "/?q",
+      status: 404,
+      duration: 1,
+      script: "-",
+      time: END,
+    }),
   );
   t.same(
     [bare.remote_addr, bare.remote_user, bare.script, bare.query, bare.content_length],
@@ -85,15 +93,12 @@ t.test("tokens: PHP-FPM's default format and the rest of the tokens", async (t) 
     "1.235 1.235 1234.568 1234.568 1234568",
   );
   t.equal(compileAccessFormat("%M %{bytes}M %{kilo}M %{megabytes}M", options)(entry), "52429312 52429312 51200 50");
+  t.equal(compileAccessFormat("%n %p %P %C %{user}C %l %f %s %%", options)(entry), "tscgi 1234 1000 - - 42 hello.ts 200 %");
+  t.equal(compileAccessFormat("%{HTTP_HOST}e %{MISSING}e %{Content-Type}o %{X-Nope}o", options)(entry), "example.org - text/html -");
   t.equal(
-    compileAccessFormat("%n %p %P %C %{user}C %l %f %s %%", options)(entry),
-    "tscgi 1234 1000 - - 42 hello.ts 200 %",
+    compileAccessFormat("%T|%{%Y-%m-%d %H:%M:%S}T|%{%s}t", options)(entry),
+    "25/Nov/2026:10:00:00 +0000|2026-11-25 10:00:00|1795600799",
   );
-  t.equal(
-    compileAccessFormat("%{HTTP_HOST}e %{MISSING}e %{Content-Type}o %{X-Nope}o", options)(entry),
-    "example.org - text/html -",
-  );
-  t.equal(compileAccessFormat("%T|%{%Y-%m-%d %H:%M:%S}T|%{%s}t", options)(entry), "25/Nov/2026:10:00:00 +0000|2026-11-25 10:00:00|1795600799");
 });
 
 t.test("tokens: absent values", async (t) => {
@@ -114,10 +119,7 @@ t.test("tokens: every request-derived field is escaped, literal text is not", as
     responseHeader: () => "\x00",
   };
   const line = compileAccessFormat('"%R" "%u" "%m %r%Q%q" "%f" %{HTTP_X}e %{X}o\t', { pid: 1 })(evil);
-  t.equal(
-    line,
-    '"\\x1b]0;x\\x07" "a\\"b" "G\\x0aET /a?x=\\"\\x0a[forged] \\x1b[31m\\x9b\\\\ é€ 👍" "a\\x0db.ts" 1\\x0a2 \\x00\t',
-  );
+  t.equal(line, '"\\x1b]0;x\\x07" "a\\"b" "G\\x0aET /a?x=\\"\\x0a[forged] \\x1b[31m\\x9b\\\\ é€ 👍" "a\\x0db.ts" 1\\x0a2 \\x00\t');
 });
 
 t.test("tokens: a request pays only for the tokens used", async (t) => {
@@ -149,9 +151,7 @@ t.test("tokens: the time is formatted once a second", async (t) => {
 
 t.test("strftime: every conversion the parser admits is implemented", async (t) => {
   t.same([...TIME_CONVERSIONS].sort(), [...STRFTIME_CONVERSIONS].sort());
-  const format = compileAccessFormat(
-    "%{%a|%A|%b|%h|%B|%d|%D|%e|%F|%H|%I|%j|%k|%l|%m|%M|%p|%r|%R|%s|%S|%T|%u|%w|%y|%Y|%z|%Z|%%|%n|%t}T",
-  );
+  const format = compileAccessFormat("%{%a|%A|%b|%h|%B|%d|%D|%e|%F|%H|%I|%j|%k|%l|%m|%M|%p|%r|%R|%s|%S|%T|%u|%w|%y|%Y|%z|%Z|%%|%n|%t}T");
   t.equal(
     format({ ...entry, time: Date.UTC(2027, 0, 3, 15, 4, 5) }),
     "Sun|Sunday|Jan|Jan|January|03|01/03/27| 3|2027-01-03|15|03|003|15| 3|01|04|PM|03:04:05 PM|15:04|1798988645|05|15:04:05|7|0|27|2027|+0000|UTC|%|\n|\t",

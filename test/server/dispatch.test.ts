@@ -125,9 +125,10 @@ t.test("streaming with status, header and write", async (t) => {
     },
   };
   const ex = await run(scripts, { DOCUMENT_URI: "/w" });
-  t.same([ex.status, ex.body, ex.header("x-streamed"), ex.header("content-type"), ex.ended], [
-    202, "abc", "yes", "text/html; charset=utf-8", true,
-  ]);
+  t.same(
+    [ex.status, ex.body, ex.header("x-streamed"), ex.header("content-type"), ex.ended],
+    [202, "abc", "yes", "text/html; charset=utf-8", true],
+  );
 });
 
 t.test("HEAD answers headers only, for every kind of result", async (t) => {
@@ -145,14 +146,28 @@ t.test("HEAD answers headers only, for every kind of result", async (t) => {
 
 t.test("a throw before output is a 500 with no detail; the log has the detail", async (t) => {
   logged.length = 0;
-  const ex = await run({ e: () => { throw new Error("secret detail"); } }, { DOCUMENT_URI: "/e" });
+  const ex = await run(
+    {
+      e: () => {
+        throw new Error("secret detail");
+      },
+    },
+    { DOCUMENT_URI: "/e" },
+  );
   t.same([ex.status, ex.body, ex.failed], [500, "500 Internal Server Error\n", true]);
   await new Promise((r) => setImmediate(r));
   t.match(logged.join("\n"), /ERROR: GET \/x: Error: secret detail/);
 });
 
 t.test("HttpError answers its status and message", async (t) => {
-  const ex = await run({ h: () => { throw new HttpError(403, "not yours"); } }, { DOCUMENT_URI: "/h" });
+  const ex = await run(
+    {
+      h: () => {
+        throw new HttpError(403, "not yours");
+      },
+    },
+    { DOCUMENT_URI: "/h" },
+  );
   t.same([ex.status, ex.body], [403, "not yours\n"]);
 });
 
@@ -168,7 +183,15 @@ t.test("a throw after the first write cuts the response and marks it failed", as
 });
 
 t.test("a bad header from a script is a 500 and never sent", async (t) => {
-  const ex = await run({ c: (cgi: Cgi) => { cgi.header("X", "a\r\nb: c"); return "x"; } }, { DOCUMENT_URI: "/c" });
+  const ex = await run(
+    {
+      c: (cgi: Cgi) => {
+        cgi.header("X", "a\r\nb: c");
+        return "x";
+      },
+    },
+    { DOCUMENT_URI: "/c" },
+  );
   t.equal(ex.status, 500);
   t.equal(ex.header("x"), undefined);
 });

@@ -117,7 +117,10 @@ t.test("without FCGI_KEEP_CONN the connection closes after END_REQUEST", async (
 t.test("a POST body split across many STDIN records arrives whole", async (t) => {
   const c = new FcgiClient(tscgi.fastcgiPort);
   const body = Buffer.alloc(200_000, 7);
-  const parts = [beginRequest(1), encodeRecord(RecordType.Params, 1, encodeParams({ ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: String(body.length) }))];
+  const parts = [
+    beginRequest(1),
+    encodeRecord(RecordType.Params, 1, encodeParams({ ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: String(body.length) })),
+  ];
   parts.push(encodeRecord(RecordType.Params, 1, Buffer.alloc(0)));
   for (let i = 0; i < body.length; i += 30_000) parts.push(encodeRecord(RecordType.Stdin, 1, body.subarray(i, i + 30_000)));
   parts.push(encodeRecord(RecordType.Stdin, 1, Buffer.alloc(0)));

@@ -12,14 +12,25 @@ t.test("a second view sees begin, script, responded and end", async (t) => {
   table.script(a, "hello.ts");
   let seen = reader.snapshot();
   t.equal(seen.length, 2);
-  t.match(seen[0], { fd: 11, requestId: 7, wire: Wire.FastCgi, method: "GET", uri: "/hello?x=1", script: "hello.ts", state: SlotState.Running });
+  t.match(seen[0], {
+    fd: 11,
+    requestId: 7,
+    wire: Wire.FastCgi,
+    method: "GET",
+    uri: "/hello?x=1",
+    script: "hello.ts",
+    state: SlotState.Running,
+  });
   t.match(seen[1], { fd: 12, wire: Wire.Http, method: "POST", uri: "/form", script: "" });
   t.ok(Math.abs(seen[0]!.start - Date.now()) < 1000);
   table.responded(b);
   t.equal(reader.snapshot()[1]!.state, SlotState.Responded);
   table.end(a);
   seen = reader.snapshot();
-  t.same(seen.map((s) => s.uri), ["/form"]);
+  t.same(
+    seen.map((s) => s.uri),
+    ["/form"],
+  );
   const c = table.begin(13, 9, Wire.FastCgi, "GET", "/again");
   t.equal(c, a, "a freed slot is reused");
   t.not(reader.snapshot().find((s) => s.index === c)!.seq, seen[0]!.seq, "with a new sequence number");

@@ -87,9 +87,7 @@ function child(code: string, readDelay = 0): Promise<{ stdout: string; status: n
     setTimeout(() => proc.stdout.resume(), readDelay);
   }
   proc.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-  return new Promise((resolve) =>
-    proc.once("close", (status) => resolve({ stdout: Buffer.concat(chunks).toString(), status })),
-  );
+  return new Promise((resolve) => proc.once("close", (status) => resolve({ stdout: Buffer.concat(chunks).toString(), status })));
 }
 
 t.test("lines logged just before process.exit() are written", async (t) => {
@@ -103,8 +101,7 @@ t.test("lines logged just before process.exit() are written", async (t) => {
 t.test("a non-blocking pipe with a slow reader loses nothing", async (t) => {
   // Touching process.stdout makes a pipe non-blocking, as any script or package may do.
   const { stdout } = await child(
-    'process.stdout; const sink = new log.LogSink("stdout");' +
-      'for (let i = 0; i < 2000; i++) sink.line(String(i).padStart(1000, "x"));',
+    'process.stdout; const sink = new log.LogSink("stdout");' + 'for (let i = 0; i < 2000; i++) sink.line(String(i).padStart(1000, "x"));',
     300,
   );
   const lines = stdout.split("\n");

@@ -40,18 +40,16 @@ if (missing) {
 
   /** A raw request (no URL normalisation by the client), answering status, headers and body. */
   const raw = (method: string, path: string, body?: Buffer) =>
-    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
-      (resolve, reject) => {
-        const req = httpRequest({ host: "127.0.0.1", port: nginx.port, method, path }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on("error", reject);
-        });
-        req.on("error", reject);
-        req.end(body);
-      },
-    );
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port: nginx.port, method, path }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
 
   t.test("GET /hello answers through nginx, with the query", async (t) => {
     const res = await fetch(`${nginx.url}/hello?name=Ada`);

@@ -1,7 +1,7 @@
 // Scripts' console output: stdout or stderr by method, decorated with pid and file (or raw), never lost on exit.
 import t from "tap";
 import { spawn } from "node:child_process";
-import { symlinkSync } from "node:fs";
+import { readFileSync, symlinkSync } from "node:fs";
 import { LogSink } from "../../src/server/log.ts";
 import { scriptConsoles } from "../../src/server/script-console.ts";
 import { makeTree } from "../scripts/fixtures/tree.ts";
@@ -129,4 +129,20 @@ t.test("a script that calls process.exit() loses none of its output", async (t) 
   const pid = child.pid;
   t.equal(stdout, `[pid ${pid}] exits.ts: loaded\n[pid ${pid}] exits.ts: last\n[pid ${pid}] exits.ts: words\n`);
   t.match(stderr, `[pid ${pid}] exits.ts: and \\x1b[31man error\n`);
+});
+
+t.test("stderr is written at once, stdout once per event-loop turn", async (t) => {
+  const file = tree.path("out.log");
+  const errFile = tree.path("err.log");
+  const out = new LogSink(file);
+  const err = new LogSink(errFile);
+  const c = scriptConsoles({ root: tree.path("root"), decorate: true, stdout: out, stderr: err, pid: 7 })(tree.path("root/hello.ts"));
+  c.log("batched");
+  c.error("at once: a script that then blocks its worker still leaves this in the log");
+  t.equal(readFileSync(file, "utf8"), "", "stdout not yet written");
+  t.equal(readFileSync(errFile, "utf8"), "[pid 7] hello.ts: at once: a script that then blocks its worker still leaves this in the log\n");
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(readFileSync(file, "utf8"), "[pid 7] hello.ts: batched\n");
+  out.close();
+  err.close();
 });
