@@ -10,11 +10,13 @@ export interface ScriptLocation {
 }
 
 /**
- * Copies the params and overrides the three variables resolution decides, so the script sees what
- * tscgi ran rather than what the web server guessed. Request data stays here, never in process.env.
+ * Overrides the three variables resolution decides, so the script sees what tscgi ran rather than
+ * what the web server guessed, and freezes the object. It takes over `params` (a fresh
+ * prototype-less object per request) rather than copying it: copying two dozen properties cost
+ * more than the rest of a hello world's dispatch. Request data stays here, never in process.env.
  */
 export function buildEnv(params: Record<string, string>, script: ScriptLocation): Readonly<Record<string, string>> {
-  const env: Record<string, string> = Object.assign(Object.create(null), params);
+  const env = params;
   env.SCRIPT_NAME = script.scriptName;
   env.PATH_INFO = script.pathInfo;
   env.SCRIPT_FILENAME = script.file;
