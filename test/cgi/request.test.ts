@@ -86,5 +86,6 @@ t.test("env is frozen, carries the resolution, and leaves process.env alone", as
     (env as Record<string, string>).REQUEST_METHOD = "POST";
   });
   t.equal(process.env.HTTP_X_SECRET_REQUEST_DATA, undefined);
-  t.equal(params.SCRIPT_FILENAME, "/etc/passwd", "the received params are not modified");
+  t.equal(env, params, "the request's params are taken over, not copied");
+  t.equal(params.SCRIPT_FILENAME, "/srv/cgi-bin/users.ts", "the web server's SCRIPT_FILENAME is gone");
 });
