@@ -38,7 +38,13 @@ export function startWatchdog(config: Config, pool: boolean, onReport?: (report:
     slowlogTimeout: config.request_slowlog_timeout,
     pool,
   };
-  const thread = new Worker(threadFile(), { workerData: options, stdout: false, stderr: false });
+  const thread = new Worker(threadFile(), {
+    workerData: options,
+    stdout: false,
+    stderr: false,
+    // It holds a few slow-log entries at most; a small heap keeps a worker's RSS down by about 1 MiB.
+    resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32, stackSizeMb: 1 },
+  });
   thread.unref();
   if (onReport) thread.on("message", onReport);
   thread.on("error", (error) => process.stderr.write(`tscgi: watchdog thread failed: ${error.message}\n`));
