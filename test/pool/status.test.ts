@@ -5,13 +5,13 @@ import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
 import { family, findPython, parseMetrics as parse, pythonMissing as missing, type ParsedFamily } from "../helpers/prometheus.ts";
 import {
   clfTime,
-  escapeLabelValue,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
   renderStatus,
   statusFormat,
   type PoolStatus,
 } from "../../src/pool/status.ts";
+import { escapeLabelValue } from "../../src/pool/status-metrics.ts";
 
 process.env.TZ = "UTC";
 
