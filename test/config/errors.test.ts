@@ -1,21 +1,9 @@
 // Every bad setting stops loading with a message naming the key, the value, what is allowed and where.
 
-import t, { type Test } from "tap";
+import t from "tap";
 import { isTscgiError } from "../../src/errors.ts";
+import { failure, project } from "../helpers/config.ts";
 import { ConfigBadValueError, ConfigError, ConfigFileError, ConfigUnknownKeyError, loadConfig } from "../../src/config/index.ts";
-
-function project(t: Test, conf?: string): string {
-  return t.testdir({ "cgi-bin": {}, ...(conf === undefined ? {} : { conf: { "tscgi.conf": conf } }) });
-}
-
-function failure(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error");
-}
 
 t.test("a bad value in the file names the key, file:line, value and what is allowed", async (t) => {
   const cwd = project(t, "; sizes\n\nworkers = 2\nmax_body_size = 12x\n");

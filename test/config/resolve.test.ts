@@ -6,22 +6,10 @@ import { availableParallelism } from "node:os";
 import { ConfigConflictError, ConfigError, loadConfig, type Config } from "../../src/config/index.ts";
 import { autoMaxSpare, autoStartServers } from "../../src/config/resolve.ts";
 import { isTscgiError } from "../../src/errors.ts";
-
-function project(t: Test, conf?: string): string {
-  return t.testdir({ "cgi-bin": {}, ...(conf === undefined ? {} : { conf: { "tscgi.conf": conf } }) });
-}
+import { failure, project } from "../helpers/config.ts";
 
 function load(t: Test, argv: string[], conf?: string): Config {
   return loadConfig({ argv, env: {}, cwd: project(t, conf) }).config;
-}
-
-function failure(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error");
 }
 
 t.test("PHP-FPM's start_servers formula, and half the workers for max_spare", async (t) => {
