@@ -41,6 +41,18 @@ t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O li
   t.ok(status["slow requests"] >= 2, `slow requests ${status["slow requests"]}`);
 });
 
+t.test("one process (--workers 0) writes the slow log too", async (t) => {
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "0", "--request-slowlog-timeout", "300ms", "--status-path", "/status"]);
+  t.teardown(() => tscgi.stop());
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  t.equal((await getFresh(`${base}/wait?ms=700`)).body, "waited 700");
+  await tscgi.waitFor(/script_filename = wait\.ts\nuri = \/wait\?ms=700\n[^]*?waiting for I\/O/);
+  const status = JSON.parse((await getFresh(`${base}/status?json`)).body) as Record<string, number>;
+  t.equal(status["slow requests"], 1);
+  t.equal((await getFresh(`${base}/hello`)).status, 200, "a request under the timeout is not logged");
+  t.notMatch(tscgi.output(), /uri = \/hello/);
+});
+
 t.test("a script's console output is decorated with pid and script, control characters escaped", async (t) => {
   const tscgi = await startTscgi(["--root", fixtures, "--workers", "1"]);
   t.teardown(() => tscgi.stop());
