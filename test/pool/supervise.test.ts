@@ -93,7 +93,10 @@ t.test("a script stuck in synchronous code is stopped at request_timeout with a 
   t.equal(res.status, 504, "the stuck request is answered 504");
   t.match(res.body, /request_timeout/);
   t.ok(took >= 1400 && took < 4000, `answered after ${took} ms (request_timeout 1500 ms)`);
-  t.ok(others.length >= 1 && others.every((s) => s === 200), `${others.length} other requests meanwhile, all answered 200 (${others.join(" ")})`);
+  t.ok(
+    others.length >= 1 && others.every((s) => s === 200),
+    `${others.length} other requests meanwhile, all answered 200 (${others.join(" ")})`,
+  );
   await tscgi.waitFor(/worker \d+ stopped: stuck in synchronous code/);
   const log = tscgi.output();
   t.match(log, /spin\.ts \(GET \/spin, running \d+\.\d s, answered 504\)/, "the log names the script, the URL and the time");
