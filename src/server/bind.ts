@@ -1,7 +1,6 @@
 // Listening sockets as handles: bound once (by the master), then listened on by every process
 // given a copy. A socket stays listening while any process holds it, so connections wait in its
 // backlog while workers are replaced instead of being refused.
-import { lookup } from "node:dns/promises";
 import { chmodSync, chownSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
@@ -67,6 +66,8 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
     let family = net.isIP(ip);
     if (family === 0) {
       try {
+        // Loaded here: a worker never binds, and most listen addresses are IP literals.
+        const { lookup } = await import("node:dns/promises");
         const found = await lookup(ip);
         ip = found.address;
         family = found.family;
