@@ -15,6 +15,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
@@ -44,10 +47,6 @@ GOAL_P99_FRACTION=0.25 # tscgi's p99 at most this fraction of PHP-FPM's
 GOAL_IDLE_RSS_MIB=60   # each idle worker
 GOAL_RSS_MIB=100       # a worker while MEM_BYTES stream in or out
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
@@ -138,31 +137,12 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Tools: install what is missing, each only when missing.
 
-find_php_fpm() {
-  local f
-  for f in "${BENCH_PHP_FPM:-}" /usr/sbin/php-fpm8.2 $(compgen -c php-fpm 2>/dev/null | sort -u) /usr/sbin/php-fpm*; do
-    [ -n "$f" ] || continue
-    f=$(command -v "$f" 2>/dev/null) || continue
-    [ -x "$f" ] && { echo "$f"; return 0; }
-  done
-  return 1
-}
-
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if has_target php-fpm && ! find_php_fpm >/dev/null; then missing+=(php8.2-fpm); fi
-if ((${#missing[@]})); then
-  log "installing ${missing[*]} with apt-get"
-  SUDO=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root"
-    SUDO=(sudo)
-  fi
-  { "${SUDO[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 ||
-    die "apt-get install ${missing[*]} failed"
-fi
+if ((${#missing[@]})); then install_missing "${missing[@]}"; fi
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || die "nginx not found after install"
 if has_target php-fpm; then PHP_FPM=$(find_php_fpm) || die "php-fpm not found after install"; fi
@@ -172,18 +152,8 @@ command -v ss >/dev/null 2>&1 && HAVE_SS=1
 # ---------------------------------------------------------------------------------------------
 # Processes: tscgi's workers are the Node children of the master started here.
 
-NODE_EXE=$(readlink -f "$(command -v node)")
 declare -A URL NAME PID_OF LOG_OF
 
-# children_of PID: its Node children (parent pid from /proc/*/stat), by pid.
-children_of() {
-  local pid
-  # cat, not awk on the files: a process may exit between the glob and the read.
-  for pid in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); if (a[2] == p) print $1 }' | sort -n); do
-    if [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$NODE_EXE" ]; then echo "$pid"; fi
-  done
-  return 0
-}
 # worker_pids VARIANT: the processes that run the scripts: the master's Node children, or the one
 # process itself with --workers 0.
 worker_pids() {
@@ -205,33 +175,6 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-bench.XXXXXX")
 chmod 755 "$RUN"
 PIDS=()
 CLIENT_PID=
-
-stop_pids() {
-  local pid i alive
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 50; i++)); do
-    alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
-  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
-}
-drop_pid() {
-  local p keep=()
-  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-# stop_workers PID...: workers that outlived their master (one that had to be killed), checked to
-# still be tscgi workers before they are stopped.
-stop_workers() {
-  local p left=()
-  for p in "$@"; do
-    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q 'worker\.js'; then left+=("$p"); fi
-  done
-  if ((${#left[@]})); then stop_pids "${left[@]}"; fi
-  return 0
-}
 
 cleanup() {
   local rc=$?
@@ -265,13 +208,7 @@ trap 'exit 143' TERM
 # Free loopback ports: bind them all at once, report, release.
 NPORTS=$((7 + 2 * ${#VARIANTS[@]}))
 # shellcheck disable=SC2207
-PORTS=($(node -e '
-  const net = require("node:net");
-  const n = Number(process.argv[1]);
-  const servers = Array.from({ length: n }, () => net.createServer());
-  Promise.all(servers.map((s) => new Promise((ok, fail) => { s.once("error", fail); s.listen(0, "127.0.0.1", ok); })))
-    .then(() => { console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close()); });
-' "$NPORTS"))
+PORTS=($(free_ports "$NPORTS"))
 ((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
 P_RETURN=${PORTS[0]} P_FRONT_PHP=${PORTS[1]} P_FRONT_NODE=${PORTS[2]} P_PHP=${PORTS[3]} P_NODE=${PORTS[4]}
 P_FRONT_PHP_NK=${PORTS[5]} P_PHP_NK=${PORTS[6]}
@@ -281,17 +218,6 @@ for v in "${VARIANTS[@]}"; do
   i=$((i + 2))
 done
 
-# wait_ok URL PID NAME: until URL answers 200 (20 s at most), failing if PID exits.
-wait_ok() {
-  local i code
-  for ((i = 0; i < 200; i++)); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true)
-    [ "$code" = 200 ] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 # wait_workers VARIANT: until the pool runs exactly its number of workers (20 s at most).
 wait_workers() {
   local i n
@@ -303,9 +229,6 @@ wait_workers() {
   done
   return 1
 }
-
-# tail_log FILE: the end of a component's log, for a failure message.
-tail_log() { [ -s "$1" ] && { echo "--- $1"; tail -n 20 "$1"; } >&2 || true; }
 
 # ---------------------------------------------------------------------------------------------
 # Backends.
@@ -405,50 +328,11 @@ fi
 # nginx: one worker, one server per target, no access log.
 
 mkdir -p "$RUN/nginx-tmp"
-cat >"$RUN/fastcgi_params" <<'EOF'
-fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-fastcgi_param SERVER_SOFTWARE   nginx/$nginx_version;
-fastcgi_param SERVER_PROTOCOL   $server_protocol;
-fastcgi_param SERVER_NAME       $server_name;
-fastcgi_param SERVER_ADDR       $server_addr;
-fastcgi_param SERVER_PORT       $server_port;
-fastcgi_param REQUEST_METHOD    $request_method;
-fastcgi_param REQUEST_SCHEME    $scheme;
-fastcgi_param REQUEST_URI       $request_uri;
-fastcgi_param DOCUMENT_URI      $document_uri;
-fastcgi_param DOCUMENT_ROOT     $document_root;
-fastcgi_param SCRIPT_NAME       $fastcgi_script_name;
-fastcgi_param SCRIPT_FILENAME   $document_root$fastcgi_script_name;
-fastcgi_param QUERY_STRING      $query_string;
-fastcgi_param CONTENT_TYPE      $content_type;
-fastcgi_param CONTENT_LENGTH    $content_length;
-fastcgi_param REMOTE_ADDR       $remote_addr;
-fastcgi_param REMOTE_PORT       $remote_port;
-fastcgi_param HTTPS             $https if_not_empty;
-fastcgi_param REDIRECT_STATUS   200;
-EOF
+write_fastcgi_params "$RUN/fastcgi_params"
 
-NGINX_USER=
-[ "$(id -u)" -eq 0 ] && NGINX_USER="user root root;"
 {
+  nginx_conf_head "$RUN"
   cat <<EOF
-worker_processes 1;
-$NGINX_USER
-pid $RUN/nginx.pid;
-error_log $RUN/nginx-error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
-
-http {
-  access_log off;
-  server_tokens off;
-  default_type text/html;
-  keepalive_requests 1000000;
-  client_body_temp_path $RUN/nginx-tmp/body;
-  proxy_temp_path $RUN/nginx-tmp/proxy;
-  fastcgi_temp_path $RUN/nginx-tmp/fastcgi;
-  uwsgi_temp_path $RUN/nginx-tmp/uwsgi;
-  scgi_temp_path $RUN/nginx-tmp/scgi;
 
   # The ceiling: nginx answering by itself.
   server {
@@ -776,7 +660,6 @@ done
 # worker is killed with SIGKILL a third of the way in. Figures, not pass/fail.
 
 declare -A PH
-now_ms() { date +%s%3N; }
 disrupt() { # reload | kill
   local key=$1 v=$RELOAD_VARIANT out="$RUN/wrk-$1.txt" master err_start log_start before cur n maxw=0
   local start now next_hup hups=0 max_hups victim='' killed_at=0 respawn='' kill_at p i line settle
@@ -966,9 +849,6 @@ ratio() { # rps base -> "2.71×" or "–"
 }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 pos() { awk -v a="$1" 'BEGIN { exit !(a + 0 > 0) }'; }
-group() { # 1234567 -> 1,234,567
-  echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'
-}
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.0f%%", (a - b) * 100 / b; else printf "–" }'; }
 # kib_of "pid=KiB ..." PID: that pid's figure, empty when absent.
 kib_of() {
