@@ -1,0 +1,3 @@
+<?php
+// Fault benchmark: PHP's counterpart of cgi-bin/exit.ts.
+exit(1);
