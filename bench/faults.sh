@@ -31,14 +31,17 @@ KEEP=${BENCH_KEEP:-0}
 # The faults, as the issue sets them.
 WORKERS=2        # tscgi --workers, PHP-FPM pm.max_children (pm static)
 RELOADS=4        # SIGHUP (tscgi) / SIGUSR2 (PHP-FPM), evenly spread over the run
-RECYCLES=8       # about this many recycles: max_requests is sized from the baseline run (below)
+RECYCLES=8       # the recycle run ends after this many; max_requests is sized from the baseline
 EXIT_FIRST_S=2   # GET /exit once a second from this second of the run ...
 EXIT_HITS=10     # ... this many times
 KILL_WINDOW_S=2  # nginx errors this long after the kill -9 count as the killed worker's requests
 WRK_TIMEOUT_S=10 # an answer slower than this is a failed request (a timeout)
+SETTLE_MS=1000   # the load goes on this long after the fault is over and the pool is back
 
 is_uint "$DURATION" && ((DURATION >= EXIT_FIRST_S + EXIT_HITS + 1 && DURATION <= 120)) ||
   die "BENCH_FAULTS_DURATION must be $((EXIT_FIRST_S + EXIT_HITS + 1)) to 120 seconds, got '$DURATION'"
+# A run lasts DURATION seconds, or longer until its fault is over, but never past this.
+CAP_S=$((DURATION * 4))
 is_uint "$CONNS" && ((CONNS > 0 && CONNS <= 4096)) || die "BENCH_FAULTS_CONNS must be 1 to 4096, got '$CONNS'"
 is_uint "$BODY_BYTES" && ((BODY_BYTES <= 1048576)) || die "BENCH_FAULTS_BODY_BYTES must be 0 to 1048576, got '$BODY_BYTES'"
 for s in $SCENARIOS; do
@@ -268,16 +271,35 @@ stop_target() { # target
 }
 
 # ---------------------------------------------------------------------------------------------
-# One run: the load on /hello for DURATION seconds while the scenario's fault happens.
+# One run: the load on /hello while the scenario's fault happens. It lasts DURATION seconds or,
+# when the fault takes longer, until the fault is over and the pool is back to its workers (then
+# SETTLE_MS more), CAP_S at most: the recycle run ends after its RECYCLES recycles. The client is
+# started for CAP_S and stopped with SIGINT, on which wrk (and load.mjs) report what they did.
 
 start_load() { # target method outfile
   if [ "$CLIENT" = wrk ]; then
     FAULTS_METHOD=$2 FAULTS_BODY_BYTES=$BODY_BYTES FAULTS_BENCH_DIR=$BENCH \
-      wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout "${WRK_TIMEOUT_S}s" -s "$BENCH/wrk-faults.lua" "${URL[$1]}" >"$3" 2>&1 &
+      wrk -t1 -c"$CONNS" -d"${CAP_S}s" --timeout "${WRK_TIMEOUT_S}s" -s "$BENCH/wrk-faults.lua" "${URL[$1]}" >"$3" 2>&1 &
   else
-    node "$BENCH/load.mjs" "${URL[$1]}" "$2" "$CONNS" "$DURATION" "$BODY_BYTES" >"$3" 2>&1 &
+    node "$BENCH/load.mjs" "${URL[$1]}" "$2" "$CONNS" "$CAP_S" "$BODY_BYTES" >"$3" 2>&1 &
   fi
   CLIENT_PID=$!
+}
+
+# Counts in a server's log: reloads finished, workers recycled, workers that died.
+reloads_logged() { # target log
+  if [ "$1" = tscgi ]; then grep -c 'reloaded' "$2" || true; else
+    # PHP-FPM re-executes itself; each start after the first is a reload.
+    echo $(($(grep -c 'ready to handle connections' "$2" || true) - 1))
+  fi
+}
+recycles_logged() { # target log
+  if [ "$1" = tscgi ]; then grep -c 'recycled' "$2" || true; else grep -c 'exited with code 0' "$2" || true; fi
+}
+deaths_logged() { # target log
+  if [ "$1" = tscgi ]; then grep -cE 'worker [0-9]+ (exited with code|was killed by)' "$2" || true; else
+    grep -cE 'child [0-9]+ exited (with code [1-9]|on signal)' "$2" || true
+  fi
 }
 
 # nginx_time EPOCH_S: that second as nginx writes it in its error log.
@@ -290,6 +312,7 @@ LOADS=()
 run_one() { # target scenario method
   local t=$1 s=$2 m=$3 tag="$1-$2-$3" out="$RUN/load-$1-$2-$3.txt" maxreq=0
   local k="$t:$s:$m" start now sig minw=999 maxw=0 n cur victim='' kill_s='' sent=0 next_at hit=0 i line
+  local tlog="$RUN/$1-$2-$3.log" over=0 done_at=0 stopped=0 p
   if [ "$s" = recycle ]; then
     maxreq=${MAXREQ[$t:$m]:-}
     if [ -z "$maxreq" ]; then
@@ -309,18 +332,27 @@ run_one() { # target scenario method
   next_at=$((start + DURATION * 1000 / (RELOADS + 1)))
   while kill -0 "$CLIENT_PID" 2>/dev/null; do
     now=$(now_ms)
-    ((now - start <= (DURATION + WRK_TIMEOUT_S + 5) * 1000)) || break
+    if ((now - start >= (CAP_S + WRK_TIMEOUT_S + 5) * 1000)); then
+      kill -TERM "$CLIENT_PID" 2>/dev/null || true
+      NOTES+=("$tag: the load client outlived its time and was stopped")
+      break
+    fi
     cur=$(workers_of_target "$t")
     n=$(wc -w <<<"$cur")
     ((n >= minw)) || minw=$n
     ((n <= maxw)) || maxw=$n
     case $s in
+      baseline) over=1 ;;
       reload)
         if ((sent < RELOADS && now >= next_at)); then
           kill -"$sig" "${MASTER[$t]}" 2>/dev/null || true
           sent=$((sent + 1))
           next_at=$((start + (sent + 1) * DURATION * 1000 / (RELOADS + 1)))
         fi
+        ((sent < RELOADS || $(reloads_logged "$t" "$tlog") < RELOADS)) || over=1
+        ;;
+      recycle)
+        (($(recycles_logged "$t" "$tlog") < RECYCLES)) || over=1
         ;;
       kill)
         if [ -z "$victim" ] && ((now >= start + DURATION * 1000 / 3)); then
@@ -330,6 +362,8 @@ run_one() { # target scenario method
             kill -KILL "$victim" 2>/dev/null || true
             kill_s=$((now / 1000))
           fi
+        elif [ -n "$victim" ] && [[ " $(echo $cur) " != *" $victim "* ]]; then
+          over=1
         fi
         ;;
       exit)
@@ -338,13 +372,28 @@ run_one() { # target scenario method
           curl -s -o /dev/null -w '%{http_code}' --max-time "$WRK_TIMEOUT_S" "${EXIT_URL[$t]}" >"$RUN/exit-$tag-$hit.code" 2>/dev/null &
           EXIT_PIDS+=("$!")
         fi
+        if ((hit == EXIT_HITS)); then
+          over=1
+          for p in "${EXIT_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && over=0; done
+        fi
         ;;
     esac
+    # Over means over and the pool back to its number of workers.
+    if ((over && n == WORKERS)); then
+      ((done_at)) || done_at=$now
+    else
+      done_at=0
+    fi
+    over=0
+    if ((done_at && now >= done_at + SETTLE_MS)) && { [ "$s" = recycle ] || ((now >= start + DURATION * 1000)); }; then
+      kill -INT "$CLIENT_PID" 2>/dev/null || true
+      stopped=1
+      break
+    fi
     sleep 0.1
   done
-  if kill -0 "$CLIENT_PID" 2>/dev/null; then
-    kill -TERM "$CLIENT_PID" 2>/dev/null || true
-    NOTES+=("$tag: the load client outlived its time and was stopped")
+  if ((!stopped)) && [ "$s" != baseline ]; then
+    NOTES+=("$tag: the fault was not over (or the pool not back to $WORKERS workers) after ${CAP_S} s, when the load ended")
   fi
   wait "$CLIENT_PID" || true
   CLIENT_PID=
@@ -372,20 +421,13 @@ run_one() { # target scenario method
   R[$k:other]=$(($(wc -l <"$RUN/nginx-errors-$tag.txt") - ${R[$k:premature]} - ${R[$k:connect]}))
   R[$k:minw]=$minw R[$k:maxw]=$maxw
 
-  local tlog="$RUN/$tag.log"
   case $s in
     reload)
-      if [ "$t" = tscgi ]; then n=$(grep -c 'reloaded' "$tlog" || true); else n=$(grep -ci 'reloading in progress' "$tlog" || true); fi
-      R[$k:what]="$sent SIG$sig sent, $n reloads logged"
+      R[$k:what]="$sent SIG$sig sent, $(reloads_logged "$t" "$tlog") reloads logged"
       ;;
     recycle)
-      if [ "$t" = tscgi ]; then
-        n=$(grep -c 'recycled' "$tlog" || true)
-        R[$k:what]="--max-requests $maxreq: $n workers recycled"
-      else
-        n=$(grep -c 'exited with code 0' "$tlog" || true)
-        R[$k:what]="pm.max_requests $maxreq: $n children recycled"
-      fi
+      n=$(recycles_logged "$t" "$tlog")
+      if [ "$t" = tscgi ]; then R[$k:what]="--max-requests $maxreq: $n workers recycled"; else R[$k:what]="pm.max_requests $maxreq: $n children recycled"; fi
       ;;
     kill)
       local in_window=0 sec
@@ -405,20 +447,15 @@ run_one() { # target scenario method
         c=$(cat "$RUN/exit-$tag-$i.code" 2>/dev/null || true)
         [ -n "$c" ] && [ "$c" != 000 ] && echo "$c" || echo "no answer"
       done | sort | uniq -c | awk '{ n = $1; $1 = ""; printf "%s%s ×%d", sep, substr($0, 2), n; sep = ", " }')
-      if [ "$t" = tscgi ]; then
-        n=$(grep -cE 'worker [0-9]+ (exited with code|was killed by)' "$tlog" || true)
-      else
-        n=$(grep -cE 'child [0-9]+ exited (with code [1-9]|on signal)' "$tlog" || true)
-      fi
-      R[$k:what]="$hit GET /exit answered $codes; $n worker deaths logged"
+      R[$k:what]="$hit GET /exit answered $codes; $(deaths_logged "$t" "$tlog") worker deaths logged"
       ;;
   esac
-  R[$k:what]+="${R[$k:what]:+; }workers alive $minw–$maxw"
+  R[$k:what]+="${R[$k:what]:+; }workers alive $minw–$maxw; the load ran $(awk -v d="${W[duration_us]:-0}" 'BEGIN { printf "%.1f", d / 1e6 }') s"
 
   if [ "$s" = baseline ] && [ "${R[$k:requests]}" -gt 0 ]; then
-    # Requests per recycle for RECYCLES + 3 of them in the baseline's count: a recycle costs
-    # throughput (tscgi starts a worker; the machine is shared), and measured runs got about 8.
-    MAXREQ[$t:$m]=$((${R[$k:requests]} / (RECYCLES + 3)))
+    # The recycle run ends after RECYCLES recycles; sized for RECYCLES + 1 in the baseline's count,
+    # it takes about DURATION, a little more as a recycle costs throughput (a new worker starts).
+    MAXREQ[$t:$m]=$((${R[$k:requests]} / (RECYCLES + 1)))
     ((${MAXREQ[$t:$m]} > 0)) || MAXREQ[$t:$m]=1
   fi
   if ! kill -0 "${MASTER[$t]}" 2>/dev/null; then
@@ -463,7 +500,7 @@ verdict() { # scenario key: tscgi against its target
 declare -A LABEL=(
   [baseline]="baseline (no fault)"
   [reload]="$RELOADS reloads"
-  [recycle]="~$RECYCLES recycles"
+  [recycle]="$RECYCLES recycles"
   [kill]="kill -9 of a worker"
   [exit]="process.exit() on /exit, 1/s for ${EXIT_HITS} s"
 )

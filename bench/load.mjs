@@ -1,5 +1,6 @@
 // Fault benchmark load without wrk: CONNS keep-alive connections send GET (or POST with a form
-// body) for SECONDS, then print wrk-report.lua's WRK line, so faults.sh reads either client alike.
+// body) for SECONDS (or until SIGINT), then print wrk-report.lua's WRK line, so faults.sh reads
+// either client alike.
 // Usage: node bench/load.mjs URL GET|POST CONNS SECONDS [BODY_BYTES]
 import http from "node:http";
 
@@ -20,7 +21,11 @@ const counts = { requests: 0, status: 0, connect: 0, read: 0, write: 0, timeout:
 const latencies = [];
 
 const started = process.hrtime.bigint();
-const deadline = Date.now() + seconds * 1000;
+let deadline = Date.now() + seconds * 1000;
+// SIGINT ends the run early, as it does wrk's: no new requests, the ones in flight finish.
+process.on("SIGINT", () => {
+  deadline = 0;
+});
 
 function once() {
   return new Promise((done) => {
