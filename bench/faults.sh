@@ -312,7 +312,7 @@ LOADS=()
 run_one() { # target scenario method
   local t=$1 s=$2 m=$3 tag="$1-$2-$3" out="$RUN/load-$1-$2-$3.txt" maxreq=0
   local k="$t:$s:$m" start now sig minw=999 maxw=0 n cur victim='' kill_s='' sent=0 next_at hit=0 i line
-  local tlog="$RUN/$1-$2-$3.log" over=0 done_at=0 stopped=0 p
+  local tlog="$RUN/$1-$2-$3.log" over=0 done_at=0 stopped=0 p kill_ms=0
   if [ "$s" = recycle ]; then
     maxreq=${MAXREQ[$t:$m]:-}
     if [ -z "$maxreq" ]; then
@@ -360,7 +360,7 @@ run_one() { # target scenario method
           victim=$(tail -n 1 <<<"$cur")
           if [ -n "$victim" ]; then
             kill -KILL "$victim" 2>/dev/null || true
-            kill_s=$((now / 1000))
+            kill_s=$((now / 1000)) kill_ms=$((now - start))
           fi
         elif [ -n "$victim" ] && [[ " $(echo $cur) " != *" $victim "* ]]; then
           over=1
@@ -435,7 +435,7 @@ run_one() { # target scenario method
         for ((sec = kill_s; sec <= kill_s + KILL_WINDOW_S; sec++)); do
           in_window=$((in_window + $(grep -c "^$(nginx_time "$sec") " "$RUN/nginx-errors-$tag.txt" || true)))
         done
-        R[$k:what]="pid $victim killed at $((DURATION / 3)) s; $in_window nginx errors within ${KILL_WINDOW_S} s of it"
+        R[$k:what]="pid $victim killed at $(awk -v m="$kill_ms" 'BEGIN { printf "%.1f", m / 1000 }') s; $in_window nginx errors within ${KILL_WINDOW_S} s of it"
       else
         R[$k:what]="no worker to kill"
       fi
