@@ -28,7 +28,7 @@ BODY_BYTES=${BENCH_FAULTS_BODY_BYTES:-1024}
 OUT=${BENCH_FAULTS_OUT:-${TMPDIR:-/tmp}/tscgi-bench-faults-latest.md}
 KEEP=${BENCH_KEEP:-0}
 
-# The faults, as the issue sets them.
+# The faults and their sizes.
 WORKERS=2        # tscgi --workers, PHP-FPM pm.max_children (pm static)
 RELOADS=4        # SIGHUP (tscgi) / SIGUSR2 (PHP-FPM), evenly spread over the run
 RECYCLES=8       # the recycle run ends after this many; max_requests is sized from the baseline
