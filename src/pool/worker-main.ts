@@ -1,7 +1,7 @@
 // A worker process: serves requests on the sockets the master hands it, reports to the master,
 // retires itself when recycling says so, and keeps a watchdog thread beside its main thread.
 import { writeSync } from "node:fs";
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 import type { Config } from "../config/index.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
@@ -27,7 +27,7 @@ const startedAt = Date.now();
 let requestLimit = 0;
 const pendingStatus = new Map<number, (reply: Extract<ToWorker, { t: "status" }>) => void>();
 let statusIds = 0;
-const pendingConnections: Array<{ which: "fastcgi" | "http"; socket: Socket }> = [];
+const pendingConnections: Array<{ which: "fastcgi" | "http"; socket: Socket; unread?: Buffer }> = [];
 
 let exitReported = false;
 function reportExit(code: number, reason: string): void {
@@ -61,7 +61,7 @@ async function start(): Promise<void> {
   });
   const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;
   requestLimit = c.max_requests > 0 ? c.max_requests + jitter : 0;
-  for (const { which, socket } of pendingConnections.splice(0)) server.adopt(which, socket);
+  for (const { which, socket, unread } of pendingConnections.splice(0)) server.adopt(which, socket, unread);
   // Load reports drive the process manager; sent only when something changed.
   let lastInflight = -1;
   let lastRequests = -1;
@@ -112,12 +112,30 @@ function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t
   });
 }
 
-async function stop(): Promise<void> {
+/**
+ * An idle kept-alive connection goes to the master, which passes it to another worker: its raw
+ * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
+ */
+function handOff(socket: Socket, unread: Buffer): void {
+  const handle = (socket as unknown as { _handle?: object })._handle;
+  if (!handle || !process.connected) return void socket.destroy();
+  process.send!({ t: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null } satisfies FromWorker, handle as never, {}, () =>
+    socket.destroy(),
+  );
+}
+
+/** `handOver`: idle connections go on to other workers (reload, recycling); otherwise they are closed (shutdown). */
+async function stop(handOver: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await server?.stop();
+  await server?.stop(handOver && process.connected ? handOff : undefined);
   watchdog?.stop();
   process.exit(0);
+}
+
+/** A connection from the master: accepted there (a paused Socket) or handed over by a retiring worker (a raw handle). */
+function connectionOf(handle: unknown): Socket {
+  return handle instanceof Socket ? handle : new Socket({ handle, readable: true, writable: true } as never);
 }
 
 process.on("message", (message: ToWorker, handle?: unknown) => {
@@ -131,12 +149,15 @@ process.on("message", (message: ToWorker, handle?: unknown) => {
       handles[message.which] = handle as ListenHandle;
       if (config && !server && handles.fastcgi && (config.http === null || handles.http)) void start().catch(fatal);
       break;
-    case "conn":
-      if (server) server.adopt(message.which, handle as Socket);
-      else pendingConnections.push({ which: message.which, socket: handle as Socket });
+    case "conn": {
+      const socket = connectionOf(handle);
+      const unread = message.unread ? Buffer.from(message.unread.buffer, message.unread.byteOffset, message.unread.byteLength) : undefined;
+      if (server) server.adopt(message.which, socket, unread);
+      else pendingConnections.push({ which: message.which, socket, unread });
       break;
+    }
     case "stop":
-      void stop();
+      void stop(message.handOver);
       break;
     case "reopen":
       server?.reopenLogs();
@@ -178,5 +199,5 @@ process.on("exit", (code) => {
 // A terminal's signals reach the whole process group; the master decides what they mean.
 for (const signal of ["SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR2"] as const) process.on(signal, () => {});
 process.on("SIGUSR1", () => server?.reopenLogs());
-process.on("SIGTERM", () => void stop());
-process.on("disconnect", () => void stop());
+process.on("SIGTERM", () => void stop(false));
+process.on("disconnect", () => void stop(false));

@@ -66,12 +66,15 @@ export interface RunningServer {
   readonly accepted: number;
   /** Requests running now, with their start (performance.now()) for the status page. */
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
-  /** Serves a connection accepted elsewhere (by the master). */
-  adopt(which: "fastcgi" | "http", socket: Socket): void;
-  /** Stops accepting and closes connections as they fall idle; in-flight requests go on. */
-  drain(): void;
-  /** Drains, lets in-flight requests finish (up to shutdown_timeout), then closes everything. */
-  stop(): Promise<void>;
+  /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
+  adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then closes
+   * everything. Without `handOff`, connections are closed as they fall idle; with it, each FastCGI
+   * connection is given to `handOff` instead once it is idle at a record boundary (a retiring
+   * worker passes it on to another process, see FastCgiServer.handOver).
+   */
+  stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void>;
   /** Stops at once: open requests are cut. */
   kill(): void;
   reopenLogs(): void;
@@ -149,11 +152,6 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     close();
     throw error;
   }
-  const drain = () => {
-    fastcgi.stopAccepting();
-    http?.drain(FIRST_REQUEST_GRACE);
-    fastcgi.drain();
-  };
 
   return {
     log,
@@ -180,26 +178,18 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
       return out;
     },
-    adopt(which, socket) {
-      if (which === "fastcgi") fastcgi.adopt(socket);
+    adopt(which, socket, unread) {
+      if (which === "fastcgi") fastcgi.adopt(socket, unread);
       else http?.adopt(socket);
     },
-    drain,
-    async stop() {
-      drain();
+    async stop(handOff) {
+      http?.drain(FIRST_REQUEST_GRACE);
       const inflight = dispatcher.inflight;
       if (inflight > 0) log.info(`stopping: waiting for ${inflight} request(s) in flight`);
-      // Done when no request runs and every connection is closed: connections close as they fall
-      // idle (a just-accepted one after FIRST_REQUEST_GRACE at most), so none is cut mid-request.
-      const deadline = Date.now() + (config.shutdown_timeout || 2 ** 31 - 1);
-      let timedOut = false;
-      while (dispatcher.inflight > 0 || fastcgi.connections > 0 || (http?.connections ?? 0) > 0) {
-        if (Date.now() >= deadline) {
-          timedOut = true;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // Done when no request runs and every connection is gone: closed (or handed over) as it falls
+      // idle, a just-accepted one after FIRST_REQUEST_GRACE at most, so none is cut mid-request.
+      const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
+      const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
       fastcgi.destroyAll();
       http?.destroyAll();
@@ -215,6 +205,18 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       accessSink.reopen();
     },
   };
+}
+
+/** True when `promise` settles within `ms` (0: no limit). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return promise.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function describeListeners(listeners: { fastcgi: ListenAddress; http: ListenAddress | null }): string[] {
