@@ -129,3 +129,14 @@ t.test("a POST body split across many STDIN records arrives whole", async (t) =>
   t.match(JSON.parse(parseCgi(c.responses.get(1)!.stdout).body), { bytes: 200_000 });
   c.close();
 });
+
+t.test("a script reads at most CONTENT_LENGTH bytes of the body, whatever the web server sends", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const post = { ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: "10" };
+  const over = await c.request(1, post, Buffer.alloc(60_000, 0x61));
+  t.match(JSON.parse(parseCgi(over.stdout).body), { bytes: 10 });
+  const short = await c.request(2, { ...post, CONTENT_LENGTH: "100" }, Buffer.alloc(30, 0x61));
+  t.match(JSON.parse(parseCgi(short.stdout).body), { bytes: 30 }, "a short body as it came");
+  t.equal(parseCgi((await c.request(3, get("/hello"))).stdout).status, 200, "the connection goes on");
+  c.close();
+});
