@@ -1,0 +1,229 @@
+// One open FastCGI socket: its protocol Connection, its timeouts, and how it is closed or handed over.
+import type { Socket } from "node:net";
+import { Connection, type ConnectionOptions, type RequestHandler } from "../fastcgi/connection.ts";
+import { ParamsTimeoutError } from "../fastcgi/errors.ts";
+
+export interface OpenConnectionOptions {
+  connection: ConnectionOptions;
+  /** Milliseconds from accept, or from a BEGIN_REQUEST, to complete the PARAMS; 0 = no limit. */
+  paramsTimeout: number;
+  /** Milliseconds a kept-alive connection may carry no request; 0 = no limit. */
+  keepaliveTimeout: number;
+  /** The connection left this process's hands: closed, destroyed or handed over. Called once. */
+  gone(open: OpenConnection): void;
+  /** The connection is being closed for params_timeout (for the caller's rate-limited log). */
+  timedOut(open: OpenConnection, error: ParamsTimeoutError): void;
+}
+
+export type HandOff = (socket: Socket, unread: Buffer) => void;
+
+interface StreamHandle {
+  readStart(): number;
+  readStop(): number;
+  reading?: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Set on a socket whose handle stopped reading here; the next owner in this process restarts it. */
+const STOPPED = Symbol("tscgi.fastcgi.readingStopped");
+
+function handleOf(socket: Socket): StreamHandle | null {
+  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? null;
+}
+
+/**
+ * Stops reading at the libuv level, so no byte is taken from the kernel that the next owner
+ * will not get. net.Socket restarts a handle whose `reading` flag is false on its next read(),
+ * so the flag stays true: the handle is about to be sent away or adopted, never read here again.
+ */
+function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = handleOf(socket);
+  if (handle === null) return;
+  handle.readStop();
+  handle.reading = true;
+  (socket as Socket & { [STOPPED]?: boolean })[STOPPED] = true;
+}
+
+/** Undoes stopReading for a socket handed over inside this process (a received handle is new and reading). */
+function resumeReading(socket: Socket): void {
+  const marked = socket as Socket & { [STOPPED]?: boolean };
+  if (marked[STOPPED] === true) {
+    marked[STOPPED] = false;
+    handleOf(socket)?.readStart();
+  }
+  socket.resume();
+}
+
+type Mode = "serving" | "closing" | "handing";
+
+export class OpenConnection {
+  readonly socket: Socket;
+  readonly connection: Connection;
+  /** performance.now() at accept (or adoption). */
+  readonly acceptedAt = performance.now();
+  /** performance.now() when the last request ended; for choosing which connection makes room. */
+  idleSince = this.acceptedAt;
+  readonly #options: OpenConnectionOptions;
+  #mode: Mode = "serving";
+  #gone = false;
+  #params: NodeJS.Timeout | null = null;
+  #keepalive: NodeJS.Timeout | null = null;
+  #grace: NodeJS.Timeout | null = null;
+  #handOff: HandOff | null = null;
+  #flushing = false;
+  readonly #onData = (chunk: Buffer): void => this.connection.receive(chunk);
+  readonly #onError = (): void => void this.socket.destroy();
+  readonly #onClose = (): void => {
+    if (this.#gone) return;
+    this.#forget();
+    this.connection.closed();
+  };
+
+  /** `unread`: bytes a previous owner read from the socket and did not parse; they come first. */
+  constructor(socket: Socket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
+    this.socket = socket;
+    this.#options = options;
+    this.connection = new Connection(socket, handler, options.connection, {
+      paramsPending: () => this.#params?.refresh(),
+      idle: () => this.#idle(),
+    });
+    if (options.paramsTimeout > 0) {
+      // From accept: a web server opens a connection to send a request at once.
+      this.#params = setTimeout(() => this.#paramsTimer(), options.paramsTimeout);
+      this.#params.unref();
+    }
+    socket.on("data", this.#onData);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    if (unread !== undefined && unread.length > 0) this.connection.receive(unread);
+    resumeReading(socket);
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** Carries no request and is not closing or handed over: may be closed to make room for a new connection. */
+  get evictable(): boolean {
+    const c = this.connection;
+    return !this.#gone && this.#mode === "serving" && c.activeRequests === 0 && !c.paramsPending;
+  }
+
+  /**
+   * Stopping for good: closed once it carries no request and its output reached the kernel. A
+   * connection that has not begun its first request yet gets until `grace` after its accept: it
+   * was opened for a request on its way.
+   */
+  close(grace: number): void {
+    if (this.#gone || this.#mode !== "serving") return;
+    this.#mode = "closing";
+    const left = grace - (performance.now() - this.acceptedAt);
+    if (this.connection.requestsBegun === 0 && left > 0) {
+      this.#grace = setTimeout(() => {
+        this.#grace = null;
+        this.#quiesce();
+      }, left);
+      this.#grace.unref();
+      return;
+    }
+    this.#quiesce();
+  }
+
+  /** Retiring: handed to `handOff` at the first record boundary where it carries no request. */
+  handOver(handOff: HandOff): void {
+    if (this.#gone || this.#mode === "handing") return;
+    this.#mode = "handing";
+    this.#handOff = handOff;
+    if (this.#grace !== null) clearTimeout(this.#grace);
+    this.#grace = null;
+    this.#quiesce();
+  }
+
+  /** Closes at once; requests on it are aborted. */
+  destroy(): void {
+    if (this.#gone) return;
+    this.#forget();
+    this.socket.destroy();
+    this.connection.closed();
+  }
+
+  #quiesce(): void {
+    this.connection.quiesce(() => this.#settle());
+  }
+
+  #idle(): void {
+    this.idleSince = performance.now();
+    const ms = this.#options.keepaliveTimeout;
+    if (ms > 0) {
+      if (this.#keepalive === null) {
+        this.#keepalive = setTimeout(() => this.#keepaliveTimer(), ms);
+        this.#keepalive.unref();
+      } else this.#keepalive.refresh();
+    }
+    // Closing: a connection waiting out its grace is closed once its first request ended.
+    if (this.#grace !== null) {
+      clearTimeout(this.#grace);
+      this.#grace = null;
+      this.#quiesce();
+    }
+  }
+
+  /** Each timer is refreshed when its phase starts, so firing while still in that phase means the whole time passed. */
+  #paramsTimer(): void {
+    const c = this.connection;
+    if (this.#gone || !(c.paramsPending || c.requestsBegun === 0)) return;
+    this.#options.timedOut(this, new ParamsTimeoutError(this.#options.paramsTimeout));
+    this.destroy();
+  }
+
+  #keepaliveTimer(): void {
+    const c = this.connection;
+    if (this.#gone || c.activeRequests > 0 || c.paramsPending) return;
+    // The default is longer than a web server's own keep-alive timeout, so this is a peer gone quiet.
+    this.destroy();
+  }
+
+  /** Quiet: no request active, no partial record held. Closed or handed over once written out. */
+  #settle(): void {
+    if (this.#gone || !this.connection.quiet) return;
+    const socket = this.socket;
+    if (socket.writableLength > 0) {
+      // An END_REQUEST still queued here would be lost with the socket; the callback of an empty
+      // write runs once everything before it reached the kernel.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        socket.write(EMPTY, () => {
+          this.#flushing = false;
+          this.#settle();
+        });
+      }
+      return;
+    }
+    if (this.#mode === "closing") this.destroy();
+    else if (this.#mode === "handing") this.#detach();
+  }
+
+  #detach(): void {
+    const socket = this.socket;
+    stopReading(socket);
+    const rest = this.connection.detach() ?? EMPTY;
+    const handOff = this.#handOff!;
+    this.#forget();
+    // Bytes the stream buffered while paused come after those the reader kept.
+    const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    const unread = buffered === null ? rest : rest.length === 0 ? buffered : Buffer.concat([rest, buffered]);
+    handOff(socket, unread);
+  }
+
+  #forget(): void {
+    this.#gone = true;
+    this.socket.off("data", this.#onData);
+    this.socket.off("error", this.#onError);
+    this.socket.off("close", this.#onClose);
+    for (const timer of [this.#params, this.#keepalive, this.#grace]) if (timer !== null) clearTimeout(timer);
+    this.#params = this.#keepalive = this.#grace = null;
+    this.#options.gone(this);
+  }
+}
