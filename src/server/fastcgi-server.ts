@@ -68,6 +68,8 @@ export class FastCgiServer {
       keepaliveTimeout: options.keepaliveTimeout ?? 0,
       gone: (open) => this.#gone(open),
       timedOut: (_open, error) => limited.write("warn", error.code, `${error.message} [${error.code}]`),
+      handOffFailed: (error) =>
+        limited.write("error", "handoff", `fastcgi: handing a connection over failed, so it was closed: ${String(error)}`),
     };
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     const files = openFilesLimit();
@@ -157,7 +159,8 @@ export class FastCgiServer {
     const log = options.log;
     if (options.allowClient && !options.allowClient(socket.remoteAddress)) {
       this.refused++;
-      log?.warn(`fastcgi: connection from ${escapeLogText(String(socket.remoteAddress))} refused: not in allowed_clients`);
+      const peer = escapeLogText(String(socket.remoteAddress));
+      this.#limited.write("warn", "allowed_clients", `fastcgi: connection from ${peer} refused: not in allowed_clients`);
       socket.destroy();
       return;
     }

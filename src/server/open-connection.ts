@@ -13,6 +13,8 @@ export interface OpenConnectionOptions {
   gone(open: OpenConnection): void;
   /** The connection is being closed for params_timeout (for the caller's rate-limited log). */
   timedOut(open: OpenConnection, error: ParamsTimeoutError): void;
+  /** The hand-over callback threw; the connection was closed. */
+  handOffFailed(error: unknown): void;
 }
 
 export type HandOff = (socket: Socket, unread: Buffer) => void;
@@ -187,8 +189,9 @@ export class OpenConnection {
 
   /** Quiet: no request active, no partial record held. Closed or handed over once written out. */
   #settle(): void {
-    if (this.#gone || !this.connection.quiet) return;
     const socket = this.socket;
+    // A destroyed socket is past saving; its 'close' event finishes the bookkeeping.
+    if (this.#gone || socket.destroyed || !this.connection.quiet) return;
     if (socket.writableLength > 0) {
       // An END_REQUEST still queued here would be lost with the socket; the callback of an empty
       // write runs once everything before it reached the kernel.
@@ -214,7 +217,13 @@ export class OpenConnection {
     // Bytes the stream buffered while paused come after those the reader kept.
     const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
     const unread = buffered === null ? rest : rest.length === 0 ? buffered : Buffer.concat([rest, buffered]);
-    handOff(socket, unread);
+    try {
+      handOff(socket, unread);
+    } catch (error) {
+      // This runs inside the request's end(): a failed hand-over costs the connection, not the script.
+      this.#options.handOffFailed(error);
+      socket.destroy();
+    }
   }
 
   #forget(): void {

@@ -6,7 +6,7 @@ import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
 import type { FastCgiServer } from "../../src/server/fastcgi-server.ts";
 import { mulberry32 } from "../fastcgi/fixtures/fcgi.ts";
-import { Answering, CountingClient, fastCgiServer, requestBytes } from "./fixtures/fastcgi-peers.ts";
+import { Answering, CapturedLog, CountingClient, fastCgiServer, requestBytes } from "./fixtures/fastcgi-peers.ts";
 
 async function listening(server: FastCgiServer): Promise<{ port: number; bound: BoundListener }> {
   const bound = await bindListener({ host: "127.0.0.1", port: 0 }, "test");
@@ -199,4 +199,23 @@ t.test("a raw handle sent to another process (net.Native) continues the stream t
   t.same(a.served.sort(), ["0", "1", "2"]);
   for (const c of clients) c.socket.destroy();
   t.equal(sent, 3);
+});
+
+t.test("a hand-over callback that throws costs that connection only, never the request that just ended", async (t) => {
+  const a = new Answering("A");
+  const log = new CapturedLog();
+  const retiring = fastCgiServer(a, { log: log.logger });
+  const { port, bound } = await listening(retiring);
+  t.teardown(() => bound.close());
+  const busy = await accepted(port);
+  busy.socket.write(requestBytes(1, { N: "1", WAIT: "" }));
+  await a.waiting("1");
+  const done = retiring.handOver(() => {
+    throw new Error("channel closed");
+  });
+  a.release("1");
+  await busy.answered(1);
+  t.equal(busy.body(1), "A:1:0");
+  await Promise.all([busy.closed, done]);
+  t.match(log.matching(/handing a connection over failed/), [/^error: .*channel closed/]);
 });
