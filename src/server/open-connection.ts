@@ -60,13 +60,22 @@ function resumeReading(socket: Socket): void {
 
 type Mode = "serving" | "closing" | "handing";
 
+/** A timer that does not keep the process alive: the socket it watches does that. */
+function unrefTimer(callback: () => void, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(callback, ms);
+  timer.unref();
+  return timer;
+}
+
 export class OpenConnection {
   readonly socket: Socket;
   readonly connection: Connection;
   /** performance.now() at accept (or adoption). */
   readonly acceptedAt = performance.now();
-  /** performance.now() when the last request ended; for choosing which connection makes room. */
+  /** performance.now() when the last request ended; for keepalive_timeout and for choosing which connection makes room. */
   idleSince = this.acceptedAt;
+  /** performance.now() when the connection began waiting for a request's PARAMS (first, its accept). */
+  #paramsSince = this.acceptedAt;
   readonly #options: OpenConnectionOptions;
   #mode: Mode = "serving";
   #gone = false;
@@ -88,14 +97,13 @@ export class OpenConnection {
     this.socket = socket;
     this.#options = options;
     this.connection = new Connection(socket, handler, options.connection, {
-      paramsPending: () => this.#params?.refresh(),
+      paramsPending: () => (this.#paramsSince = performance.now()),
       idle: () => this.#idle(),
     });
-    if (options.paramsTimeout > 0) {
-      // From accept: a web server opens a connection to send a request at once.
-      this.#params = setTimeout(() => this.#paramsTimer(), options.paramsTimeout);
-      this.#params.unref();
-    }
+    // Each clock only notes when its phase began; its timer checks at most once per timeout, so a
+    // request costs no timer work (see #paramsTimer).
+    if (options.paramsTimeout > 0) this.#params = unrefTimer(() => this.#paramsTimer(), options.paramsTimeout);
+    if (options.keepaliveTimeout > 0) this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), options.keepaliveTimeout);
     socket.on("data", this.#onData);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
@@ -123,11 +131,10 @@ export class OpenConnection {
     this.#mode = "closing";
     const left = grace - (performance.now() - this.acceptedAt);
     if (this.connection.requestsBegun === 0 && left > 0) {
-      this.#grace = setTimeout(() => {
+      this.#grace = unrefTimer(() => {
         this.#grace = null;
         this.#quiesce();
       }, left);
-      this.#grace.unref();
       return;
     }
     this.#quiesce();
@@ -157,13 +164,6 @@ export class OpenConnection {
 
   #idle(): void {
     this.idleSince = performance.now();
-    const ms = this.#options.keepaliveTimeout;
-    if (ms > 0) {
-      if (this.#keepalive === null) {
-        this.#keepalive = setTimeout(() => this.#keepaliveTimer(), ms);
-        this.#keepalive.unref();
-      } else this.#keepalive.refresh();
-    }
     // Closing: a connection waiting out its grace is closed once its first request ended.
     if (this.#grace !== null) {
       clearTimeout(this.#grace);
@@ -172,17 +172,41 @@ export class OpenConnection {
     }
   }
 
-  /** Each timer is refreshed when its phase starts, so firing while still in that phase means the whole time passed. */
+  /**
+   * Runs every params_timeout while nothing waits for PARAMS; once something does, it runs again
+   * exactly when that wait reaches params_timeout. So a phase that starts at any moment is caught
+   * on time, and requests never touch the timer.
+   */
   #paramsTimer(): void {
+    if (this.#gone) return;
     const c = this.connection;
-    if (this.#gone || !(c.paramsPending || c.requestsBegun === 0)) return;
-    this.#options.timedOut(this, new ParamsTimeoutError(this.#options.paramsTimeout));
+    const ms = this.#options.paramsTimeout;
+    if (!(c.paramsPending || c.requestsBegun === 0)) {
+      this.#params!.refresh();
+      return;
+    }
+    const left = this.#paramsSince + ms - performance.now();
+    if (left > 0) {
+      this.#params = unrefTimer(() => this.#paramsTimer(), Math.ceil(left));
+      return;
+    }
+    this.#options.timedOut(this, new ParamsTimeoutError(ms));
     this.destroy();
   }
 
+  /** As #paramsTimer, for the time a kept-alive connection carries no request. */
   #keepaliveTimer(): void {
+    if (this.#gone) return;
     const c = this.connection;
-    if (this.#gone || c.activeRequests > 0 || c.paramsPending) return;
+    if (c.activeRequests > 0 || c.paramsPending || c.requestsBegun === 0) {
+      this.#keepalive!.refresh();
+      return;
+    }
+    const left = this.idleSince + this.#options.keepaliveTimeout - performance.now();
+    if (left > 0) {
+      this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), Math.ceil(left));
+      return;
+    }
     // The default is longer than a web server's own keep-alive timeout, so this is a peer gone quiet.
     this.destroy();
   }
