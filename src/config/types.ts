@@ -48,8 +48,11 @@ export interface Config {
   max_body_size: number;
   max_params_bytes: number;
   max_params: number;
+  max_pending_params_bytes: number;
   max_requests_per_connection: number;
   max_connections: number;
+  params_timeout: number;
+  keepalive_timeout: number;
   body_buffer_size: number;
   request_timeout: number;
   shutdown_timeout: number;

@@ -15,6 +15,8 @@ export interface WorkerReport {
   connections: number;
   accepted: number;
   rejected: number;
+  /** FastCGI connections that arrived with max_connections open. */
+  maxConnectionsReached: number;
   slow: number;
   lastMethod: string;
   lastUri: string;

@@ -102,6 +102,7 @@ async function serveSingle(config: Config): Promise<void> {
         slowRequests: counters.slow,
         rejectedRequests: report.rejected,
         workerRestarts: 0,
+        maxConnectionsReached: report.maxConnectionsReached,
         processes: [me],
       },
       query,

@@ -105,6 +105,8 @@ export function renderPoolStatus(
   });
   let rejected = counters.rejected;
   for (const { report } of reports) rejected += report?.rejected ?? 0;
+  let maxConnectionsReached = 0;
+  for (const { report } of reports) maxConnectionsReached += report?.maxConnectionsReached ?? 0;
   const active = processes.filter((p) => p.state === "Running").length;
   counters.active(active);
   const status: PoolStatus = {
@@ -124,6 +126,7 @@ export function renderPoolStatus(
     slowRequests: counters.slow,
     rejectedRequests: rejected,
     workerRestarts: counters.restarts,
+    maxConnectionsReached,
     processes,
   };
   return { ok: true, ...renderStatus(status, query, accept) };

@@ -133,6 +133,12 @@ function families(s: PoolStatus, full: boolean): Family[] {
       help: "Workers replaced after being recycled or crashing.",
       samples: one(s.workerRestarts),
     },
+    {
+      name: "tscgi_max_connections_reached",
+      type: "counter",
+      help: "FastCGI connections that arrived while their worker had max_connections open.",
+      samples: one(s.maxConnectionsReached),
+    },
   ];
   if (!full) return out;
   const per = (value: (w: WorkerStatus) => number) => s.processes.map((w) => ({ labels: { pid: String(w.pid) }, value: value(w) }));

@@ -65,6 +65,8 @@ export interface PoolStatus {
   rejectedRequests: number;
   /** Workers replaced: recycled or crashed (tscgi's own). */
   workerRestarts: number;
+  /** FastCGI connections that arrived with max_connections open in their worker (tscgi's own). */
+  maxConnectionsReached: number;
   /** Every worker, for `?full`. */
   processes: WorkerStatus[];
 }
@@ -148,7 +150,7 @@ export function renderStatus(status: PoolStatus, query: string, accept?: string)
   }
 }
 
-/** The pool-wide fields in PHP-FPM's order, under PHP-FPM's names, then tscgi's own two. */
+/** The pool-wide fields in PHP-FPM's order, under PHP-FPM's names, then tscgi's own. */
 function poolFields(s: PoolStatus, now: number, time: (ms: number) => string | number): [string, string | number][] {
   return [
     ["pool", s.pool],
@@ -167,6 +169,7 @@ function poolFields(s: PoolStatus, now: number, time: (ms: number) => string | n
     ["slow requests", s.slowRequests],
     ["rejected requests", s.rejectedRequests],
     ["worker restarts", s.workerRestarts],
+    ["max connections reached", s.maxConnectionsReached],
   ];
 }
 
@@ -201,7 +204,8 @@ export function renderJson(s: PoolStatus, full: boolean): string {
 const TEXT_COLUMN = 22;
 
 function textLine(label: string, value: string | number): string {
-  return `${`${label}:`.padEnd(TEXT_COLUMN)}${value}\n`;
+  // tscgi's longer labels keep one space after the colon.
+  return `${`${label}:`.padEnd(Math.max(TEXT_COLUMN, label.length + 2))}${value}\n`;
 }
 
 /** Text as PHP-FPM's default page; per-process blocks after a row of stars (as `?full`). */

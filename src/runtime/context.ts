@@ -1,5 +1,5 @@
 // The Cgi context a classic-style script receives: env, lazy Request, query, signal, streaming output.
-import { bodyStream } from "../cgi/body.ts";
+import { bodyStream, declaredLength } from "../cgi/body.ts";
 import type { Exchange } from "../cgi/exchange.ts";
 import { checkHeader, checkStatus, hasHeader, type HeaderList } from "../cgi/head.ts";
 import { buildRequest } from "../cgi/request.ts";
@@ -32,7 +32,11 @@ export class CgiContext implements Cgi {
   }
 
   get request(): Request {
-    return (this.#request ??= buildRequest(this.env, () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize), this.signal));
+    return (this.#request ??= buildRequest(
+      this.env,
+      () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize, declaredLength(this.env)),
+      this.signal,
+    ));
   }
 
   get query(): URLSearchParams {

@@ -64,6 +64,8 @@ export interface RunningServer {
   readonly inflight: number;
   readonly connections: number;
   readonly accepted: number;
+  /** Times a FastCGI connection arrived with max_connections open. */
+  readonly maxConnectionsReached: number;
   /** Requests running now, with their start (performance.now()) for the status page. */
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
   /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
@@ -118,12 +120,15 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const fastcgi = new FastCgiServer(dispatcher, {
     maxConnections: config.max_connections,
     backlog: config.listen_backlog,
+    paramsTimeout: config.params_timeout,
+    keepaliveTimeout: config.keepalive_timeout,
     log,
     allowClient: allowed === null ? undefined : (address) => clientAllowed(allowed, address),
     table,
     connection: {
       ...defaultConnectionOptions,
       maxParamsBytes: config.max_params_bytes,
+      maxPendingParamsBytes: config.max_pending_params_bytes,
       maxParamsPairs: config.max_params,
       maxRequests: config.max_requests_per_connection,
       stdinHighWaterMark: config.body_buffer_size,
@@ -132,7 +137,6 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         maxReqs: config.max_requests_per_connection,
         mpxsConns: true,
       },
-      log: (level, message) => log.log(level, `fastcgi: ${message}`),
     },
   });
   // node:http costs a FastCGI-only worker about 2 MiB of RSS: loaded only when the HTTP front is on.
@@ -164,6 +168,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     },
     get accepted() {
       return fastcgi.accepted;
+    },
+    get maxConnectionsReached() {
+      return fastcgi.maxConnectionsReached;
     },
     running() {
       const out = [];

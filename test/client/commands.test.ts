@@ -26,6 +26,7 @@ const snapshot: PoolStatus = {
   slowRequests: 0,
   rejectedRequests: 0,
   workerRestarts: 0,
+  maxConnectionsReached: 0,
   processes: [
     {
       pid: 101,

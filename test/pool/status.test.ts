@@ -37,6 +37,7 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
     slowRequests: 6,
     rejectedRequests: 8,
     workerRestarts: 9,
+    maxConnectionsReached: 10,
     processes: [
       {
         pid: 4242,
@@ -71,7 +72,7 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
   };
 }
 
-const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts"];
+const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts", "max connections reached"];
 const PROCESS_FIELDS = [
   "pid",
   "state",
@@ -118,7 +119,7 @@ t.test("an Accept header that prefers OpenMetrics upgrades ?prometheus, as Prome
   );
 });
 
-t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's two", async (t) => {
+t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's own", async (t) => {
   const r = renderStatus(snapshot(), "json");
   t.equal(r.contentType, "application/json");
   const body = JSON.parse(r.body) as Record<string, unknown>;
@@ -140,6 +141,7 @@ t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's two", async 
     "slow requests": 6,
     "rejected requests": 8,
     "worker restarts": 9,
+    "max connections reached": 10,
   });
 });
 
@@ -188,6 +190,7 @@ t.test("text is PHP-FPM's plain layout with aligned colons", async (t) => {
       "slow requests:        6",
       "rejected requests:    8",
       "worker restarts:      9",
+      "max connections reached: 10",
       "",
     ].join("\n"),
   );
@@ -280,6 +283,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
           ["tscgi_slow_requests", "counter"],
           ["tscgi_rejected_requests", "counter"],
           ["tscgi_worker_restarts", "counter"],
+          ["tscgi_max_connections_reached", "counter"],
         ],
       );
       for (const f of families) t.ok(f.help.length > 0, `${f.name} has HELP`);
@@ -290,6 +294,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
       t.equal(value("tscgi_slow_requests").value, 6);
       t.equal(value("tscgi_rejected_requests").value, 8);
       t.equal(value("tscgi_worker_restarts").value, 9);
+      t.equal(value("tscgi_max_connections_reached").value, 10);
       t.equal(value("tscgi_listen_queue").value, 2);
       t.equal(value("tscgi_start_time_seconds").value, START / 1000);
       t.same(

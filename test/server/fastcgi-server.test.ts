@@ -129,3 +129,61 @@ t.test("a POST body split across many STDIN records arrives whole", async (t) =>
   t.match(JSON.parse(parseCgi(c.responses.get(1)!.stdout).body), { bytes: 200_000 });
   c.close();
 });
+
+t.test("a script reads at most CONTENT_LENGTH bytes of the body, whatever the web server sends", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const post = { ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: "10" };
+  const over = await c.request(1, post, Buffer.alloc(60_000, 0x61));
+  t.match(JSON.parse(parseCgi(over.stdout).body), { bytes: 10 });
+  const short = await c.request(2, { ...post, CONTENT_LENGTH: "100" }, Buffer.alloc(30, 0x61));
+  t.match(JSON.parse(parseCgi(short.stdout).body), { bytes: 30 }, "a short body as it came");
+  t.equal(parseCgi((await c.request(3, get("/hello"))).stdout).status, 200, "the connection goes on");
+  c.close();
+});
+
+t.test("protocol faults are logged once as warnings with one fastcgi: prefix, however many connections send garbage", async (t) => {
+  const before = tscgi.output().length;
+  for (let i = 0; i < 10; i++) {
+    const bad = new FcgiClient(tscgi.fastcgiPort);
+    bad.send(Buffer.from([9, 1, 0, 1, 0, 0, 0, 0]));
+    await bad.closed;
+  }
+  const good = new FcgiClient(tscgi.fastcgiPort);
+  t.equal(parseCgi((await good.request(1, get("/hello"))).stdout).status, 200);
+  good.close();
+  const lines = tscgi
+    .output()
+    .split("\n")
+    .filter((line) => line.includes("TSCGI_E_FCGI_BAD_VERSION"));
+  t.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} line(s) for 10 garbage connections and earlier ones`);
+  t.same(
+    lines.filter((line) => !/ WARN: fastcgi: record header/.test(line)),
+    [],
+    "WARN, one prefix",
+  );
+  t.notMatch(tscgi.output(), /fastcgi: fastcgi:/);
+  t.notMatch(tscgi.output().slice(before), /ERROR/);
+});
+
+t.test("with few file descriptors, connections stop short of the limit: logged, and the server carries on", async (t) => {
+  // 128 descriptors leave room for 64 connections (FD_RESERVE is 64); 100 arrive and stay idle.
+  const own = await startTscgi(["--root", root, "--workers", "0"], { openFiles: 128 });
+  t.teardown(() => own.stop());
+  await own.waitFor(/WARN: fastcgi: the open-files limit \(128\) leaves room for 64 connections, fewer than max_connections \(1024\)/);
+  const flood: FcgiClient[] = [];
+  for (let i = 0; i < 100; i++) {
+    const c = new FcgiClient(own.fastcgiPort);
+    c.send(encodeRecord(RecordType.GetValues, 0, encodeParams({ FCGI_MPXS_CONNS: "" })));
+    flood.push(c);
+  }
+  await own.waitFor(
+    /WARN: fastcgi: max_connections \(64, lowered to fit the open-files limit\) reached: the connection idle longest was closed.*\[TSCGI_E_MAX_CONNECTIONS\]/,
+  );
+  await Promise.all(flood.slice(0, 36).map((c) => c.closed));
+  t.pass("the 36 oldest made room");
+  const c = new FcgiClient(own.fastcgiPort);
+  t.equal(parseCgi((await c.request(1, get("/hello"))).stdout).body, "Hello, world", "a new connection is served during the flood");
+  t.notMatch(own.output(), /EMFILE|uncaught/i);
+  c.close();
+  for (const f of flood) f.close();
+});
