@@ -119,9 +119,20 @@ function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t
 function handOff(socket: Socket, unread: Buffer): void {
   const handle = (socket as unknown as { _handle?: object })._handle;
   if (!handle || !process.connected) return void socket.destroy();
-  process.send!({ t: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null } satisfies FromWorker, handle as never, {}, () =>
-    socket.destroy(),
-  );
+  handoffsInFlight++;
+  const message: FromWorker = { t: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null };
+  process.send!(message, handle as never, {}, () => {
+    socket.destroy();
+    if (--handoffsInFlight === 0) for (const wake of handoffsSent.splice(0)) wake();
+  });
+}
+
+// Node sends one handle at a time (each waits for the other side's acknowledgement): the process
+// must not exit while some are still queued, or their connections would be reset.
+let handoffsInFlight = 0;
+const handoffsSent: Array<() => void> = [];
+function allHandedOff(): Promise<void> {
+  return handoffsInFlight === 0 ? Promise.resolve() : new Promise((resolve) => handoffsSent.push(resolve));
 }
 
 /** `handOver`: idle connections go on to other workers (reload, recycling); otherwise they are closed (shutdown). */
@@ -129,6 +140,7 @@ async function stop(handOver: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
   await server?.stop(handOver && process.connected ? handOff : undefined);
+  await allHandedOff();
   watchdog?.stop();
   process.exit(0);
 }

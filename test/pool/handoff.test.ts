@@ -41,6 +41,8 @@ t.test("SIGHUP under POST load through nginx: 0 failed POSTs", { skip: missing }
     await tscgi.waitFor(`reloaded: generation ${i + 2}`, 20_000);
   }
   allAnswered(t, await load.done, "3 reloads");
+  const errors = nginx.errorLog().split("\n").filter((l) => l.includes("[error]"));
+  if (errors.length > 0) t.comment(`nginx errors: ${errors.length}\n${errors.slice(0, 5).join("\n")}`);
   t.ok(
     childPids(master).every((pid) => !first.includes(pid)),
     "every first worker was replaced",
