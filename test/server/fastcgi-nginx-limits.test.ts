@@ -18,6 +18,9 @@ if (missing) {
       "2",
       "--max-connections",
       "40",
+      // Only making room closes the flood here, however slow the machine.
+      "--params-timeout",
+      "0",
       "--status-path",
       "/status",
     ]);
