@@ -15,7 +15,7 @@ if (missing) {
       "--root",
       `${repo}/test/fixtures/cgi-bin`,
       "--workers",
-      "2",
+      "0",
       "--max-connections",
       "40",
       // Only making room closes the flood here, however slow the machine.
