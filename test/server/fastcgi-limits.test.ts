@@ -170,9 +170,20 @@ t.test("a peer that floods tiny records and never reads stops being read; the an
 t.test("unfinished PARAMS across request ids close the connection at the cap, and the memory is returned", async (t) => {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
-  const { server, port, log } = await setup(t, {
+  const log = new CapturedLog();
+  const server = fastCgiServer(new Answering("A"), {
+    log: log.logger,
     connection: { ...defaultConnectionOptions, maxPendingParamsBytes: 512 * 1024 },
   });
+  // The server's own sockets, to know when each is really closed and its buffers released.
+  const closing: Promise<void>[] = [];
+  const plain = createServer((socket) => {
+    closing.push(new Promise((resolve) => socket.once("close", () => resolve())));
+    server.adopt(socket);
+  });
+  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => plain.close());
+  const port = (plain.address() as { port: number }).port;
   gc();
   const before = process.memoryUsage().arrayBuffers;
   // 30 connections, each beginning 8 requests with 100 KB of PARAMS that never end.
@@ -190,9 +201,9 @@ t.test("unfinished PARAMS across request ids close the connection at the cap, an
   await Promise.all(clients.map((c) => c.closed));
   t.equal(server.connections, 0, "each connection closed at max_pending_params_bytes");
   t.match(log.matching(/TSCGI_E_FCGI_PENDING_PARAMS_TOO_LARGE/), [/^warn: fastcgi: .*max_pending_params_bytes/]);
+  await Promise.all(closing);
   // What the clients of this test wrote is theirs, not the server's: let it go too.
-  for (const client of clients.splice(0)) client.socket.destroy();
-  await new Promise((resolve) => setImmediate(resolve));
+  clients.length = 0;
   gc();
   const after = process.memoryUsage().arrayBuffers;
   t.ok(after - before < 8 * 1024 * 1024, `buffers after the close: ${((after - before) / 1048576).toFixed(1)} MiB over the start`);
