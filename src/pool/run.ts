@@ -113,6 +113,7 @@ async function serveSingle(config: Config): Promise<void> {
     fastcgi: listeners.fastcgi.handle,
     http: listeners.http?.handle ?? null,
     table: watchdog.table,
+    scriptStderr: watchdog.stderr,
     builtins: builtinRoutes(config, status),
   });
   const s = server;

@@ -55,6 +55,7 @@ async function start(): Promise<void> {
     fastcgi: ondemand ? null : handles.fastcgi!,
     http: ondemand ? null : (handles.http ?? null),
     table: watchdog.table,
+    scriptStderr: watchdog.stderr,
     masterPid: process.ppid,
     compiler: compileInMaster,
     builtins: builtinRoutes(c, (query, accept) => askStatus(query, accept)),

@@ -15,7 +15,7 @@ import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { LogSink, Logger } from "./log.ts";
+import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
 
 export interface Listeners {
@@ -52,6 +52,8 @@ export interface ServerOptions {
   table?: InflightTable | null;
   /** A per-script console; by default each script's console output is decorated with pid and script. */
   consoleFor?: (file: string) => Console;
+  /** Where scripts' stderr goes (a watchdog's shared buffer); by default written at once to fd 2. */
+  scriptStderr?: LineSink | null;
   /** Compiles scripts somewhere else (the master) instead of loading esbuild here. */
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
   /** For the access log's %P. */
@@ -93,7 +95,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     root: config.root,
     hostModules: { tscgi: api },
     log: log.log,
-    consoleFor: options.consoleFor ?? scriptConsoles({ root: config.root, decorate: config.decorate_workers_output }),
+    consoleFor:
+      options.consoleFor ??
+      scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
   });
   loader.onChange(() => resolver.invalidate());
