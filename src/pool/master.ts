@@ -10,6 +10,7 @@ import { Backoff } from "./backoff.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
+import { PoolFaults } from "./pool-faults.ts";
 import { initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
@@ -46,6 +47,7 @@ export class Master {
   #slowSink: LogSink;
   log: Logger;
   readonly counters = new PoolCounters();
+  readonly faults = new PoolFaults((line) => this.log.error(line));
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
@@ -150,6 +152,9 @@ export class Master {
       case "compile":
         void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ t: "compiled", id: m.id, code }));
         break;
+      case "fault":
+        this.faults.reported(m.script, m.kind);
+        break;
     }
   }
 
@@ -193,6 +198,7 @@ export class Master {
       const lifetime = Date.now() - worker.startedAt;
       this.counters.restarts++;
       if (worker.lastWords?.t !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
+      this.faults.died(worker.lastWords);
       const delay = this.#backoff.crash(lifetime);
       if (!this.#stopping) this.#respawnAfter(delay);
     } else {
@@ -330,7 +336,7 @@ export class Master {
     for (const { worker, report } of reports) if (report) this.counters.requests(worker.id, report.requests);
     const queue = this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0;
     this.counters.queue(queue);
-    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept);
+    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept, this.faults.list());
   }
 }
 
