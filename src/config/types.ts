@@ -52,6 +52,7 @@ export interface Config {
   max_connections: number;
   body_buffer_size: number;
   request_timeout: number;
+  request_timeout_grace: number;
   shutdown_timeout: number;
 }
 

@@ -17,6 +17,8 @@ import type { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
+import { ScriptFaults } from "./script-faults.ts";
+import type { FaultKind } from "./fault-tally.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -58,11 +60,17 @@ export interface ServerOptions {
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
   /** For the access log's %P. */
   masterPid?: number;
+  /** Asks for this process to be replaced once its requests finish (a pool worker's retire). */
+  retire?: (reason: string) => void;
+  /** Told of each script fault (a pool worker tells its master); see ScriptFaults. */
+  onFault?: (script: string, kind: FaultKind) => void;
 }
 
 export interface RunningServer {
   readonly log: Logger;
   readonly stats: DispatchStats;
+  /** Scripts' faults: process handlers hand uncaught exceptions and unhandled rejections to it. */
+  readonly faults: ScriptFaults;
   readonly inflight: number;
   readonly connections: number;
   readonly accepted: number;
@@ -102,12 +110,16 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
+  const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
     loader,
     maxBodySize: config.max_body_size,
     requestTimeout: config.request_timeout,
+    timeoutGrace: config.request_timeout_grace,
+    retire: options.retire,
+    faults,
     log,
     accessLog: new AccessLog(accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
     maxInflight: config.max_inflight,
@@ -162,6 +174,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   return {
     log,
     stats: dispatcher.stats,
+    faults,
     get inflight() {
       return dispatcher.inflight;
     },

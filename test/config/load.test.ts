@@ -71,6 +71,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     max_connections: 1024,
     body_buffer_size: 256 * 1024,
     request_timeout: 60_000,
+    request_timeout_grace: 10_000,
     shutdown_timeout: 30_000,
   });
   t.equal(loaded.source, null);

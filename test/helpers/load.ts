@@ -21,9 +21,9 @@ export interface Load {
   count(): number;
 }
 
-function once(agent: Agent, url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
+function once(agent: Agent, url: URL, timeoutMs: number, method = "GET", body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+    const req = request(url, { agent, timeout: timeoutMs, method }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => (body += d));
@@ -32,11 +32,14 @@ function once(agent: Agent, url: URL, timeoutMs: number): Promise<{ status: numb
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
-export function startLoad(target: string, options: { concurrency: number; total: number; maxMs: number; requestTimeoutMs?: number }): Load {
+export function startLoad(
+  target: string,
+  options: { concurrency: number; total: number; maxMs: number; requestTimeoutMs?: number; method?: string; body?: string },
+): Load {
   const url = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = { sent: 0, statuses: {}, failed: 0, errors: [], bodies: new Set() };
@@ -47,7 +50,7 @@ export function startLoad(target: string, options: { concurrency: number; total:
     while (!stopped && result.sent < options.total && Date.now() < deadline) {
       result.sent++;
       try {
-        const { status, body } = await once(agent, url, options.requestTimeoutMs ?? 10_000);
+        const { status, body } = await once(agent, url, options.requestTimeoutMs ?? 10_000, options.method, options.body);
         result.statuses[status] = (result.statuses[status] ?? 0) + 1;
         if (result.bodies.size < 50) result.bodies.add(body.trim());
       } catch (error) {
