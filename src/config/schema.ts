@@ -402,6 +402,12 @@ export const schema: Schema = {
     ...duration,
     description: "longest a request may run before it is aborted; a worker stuck past it is replaced; 0 = no limit",
   },
+  request_timeout_grace: {
+    default: "10s",
+    ...duration,
+    description:
+      "how long a script may go on after request_timeout aborted its request before its worker is replaced once its other requests finish; 0 = never",
+  },
   shutdown_timeout: {
     default: "30s",
     ...duration,

@@ -55,6 +55,7 @@ export interface Config {
   keepalive_timeout: number;
   body_buffer_size: number;
   request_timeout: number;
+  request_timeout_grace: number;
   shutdown_timeout: number;
 }
 

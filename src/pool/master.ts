@@ -9,6 +9,7 @@ import { bindListeners, type Listeners } from "../server/serve.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
+import { PoolFaults } from "./pool-faults.ts";
 import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
@@ -49,6 +50,7 @@ export class Master {
   #slowSink: LogSink;
   log: Logger;
   readonly counters = new PoolCounters();
+  readonly faults = new PoolFaults((line) => this.log.error(line));
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
@@ -172,6 +174,9 @@ export class Master {
       case "compile":
         void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ t: "compiled", id: m.id, code }));
         break;
+      case "fault":
+        this.faults.reported(m.script, m.kind);
+        break;
     }
   }
 
@@ -247,6 +252,7 @@ export class Master {
     if (!expected) {
       this.counters.restarts++;
       if (worker.lastWords?.t !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
+      this.faults.died(worker.lastWords);
       if (!this.#stopping) this.#crashed(worker);
     } else {
       const handed = worker.handedOver > 0 ? `, ${worker.handedOver} idle connection(s) handed over` : "";
@@ -416,7 +422,7 @@ export class Master {
     for (const { worker, report } of reports) if (report) this.counters.requests(worker.id, report.requests);
     const queue = this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0;
     this.counters.queue(queue);
-    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept);
+    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept, this.faults.list());
   }
 }
 

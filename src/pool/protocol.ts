@@ -3,6 +3,7 @@
 // worker's watchdog thread writes to even while the main thread is stuck in a script.
 import type { Config } from "../config/index.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
+import type { FaultKind } from "../server/fault-tally.ts";
 
 /** fd of the report pipe in a worker. */
 export const REPORT_FD = 4;
@@ -60,7 +61,9 @@ export type FromWorker =
   /** Sent with the raw handle of an idle kept-alive connection, for another worker to serve (see FastCgiServer.handOver). */
   | { t: "handoff"; which: "fastcgi"; unread: Uint8Array | null }
   /** Compile a script for me: the master compiles each source once for all workers. */
-  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions };
+  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions }
+  /** A script faulted (it was answered and logged here); the master counts the pool's faults. */
+  | { t: "fault"; script: string; kind: FaultKind };
 
 /** Lines on the report pipe (JSON, one per line). */
 export type WatchdogReport =

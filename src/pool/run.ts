@@ -103,6 +103,7 @@ async function serveSingle(config: Config): Promise<void> {
         rejectedRequests: report.rejected,
         workerRestarts: 0,
         maxConnectionsReached: report.maxConnectionsReached,
+        scriptFaults: s.faults.tally.list(),
         processes: [me],
       },
       query,
@@ -114,9 +115,21 @@ async function serveSingle(config: Config): Promise<void> {
     fastcgi: listeners.fastcgi.handle,
     http: listeners.http?.handle ?? null,
     table: watchdog.table,
+    scriptStderr: watchdog.stderr,
     builtins: builtinRoutes(config, status),
   });
   const s = server;
+  // A script's throw from a timer or unhandled rejection costs its own request only (ScriptFaults);
+  // one of tscgi's own is logged, as nothing could replace this process.
+  const uncaught = (kind: "uncaught" | "rejection") => (error: unknown) => {
+    if (s.faults.caught(kind, error)) return;
+    const what = kind === "uncaught" ? "uncaught exception" : "unhandled promise rejection";
+    s.log.error(
+      `${what} in tscgi itself, no script's; the single process carries on: ${error instanceof Error ? error.stack : String(error)}`,
+    );
+  };
+  process.on("uncaughtException", uncaught("uncaught"));
+  process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
   s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);

@@ -55,9 +55,12 @@ async function start(): Promise<void> {
     fastcgi: ondemand ? null : handles.fastcgi!,
     http: ondemand ? null : (handles.http ?? null),
     table: watchdog.table,
+    scriptStderr: watchdog.stderr,
     masterPid: process.ppid,
     compiler: compileInMaster,
     builtins: builtinRoutes(c, (query, accept) => askStatus(query, accept)),
+    retire,
+    onFault: (script, kind) => send({ t: "fault", script, kind }),
   });
   const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;
   requestLimit = c.max_requests > 0 ? c.max_requests + jitter : 0;
@@ -195,16 +198,23 @@ function fatal(error: unknown): void {
   process.exit(1);
 }
 
-// A script that throws from a timer or an unhandled promise leaves this process in an unknown
-// state: log what was running, then exit; the master starts a fresh worker.
-process.on("uncaughtException", (error) => {
-  server?.log.error(
-    `uncaught exception, worker ${process.pid} exits: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  server?.log.flush();
-  reportExit(1, `uncaught exception: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+// A script's throw from a timer or unhandled rejection costs its own request only (ScriptFaults).
+// One of tscgi's own leaves this process in an unknown state: it stops taking requests, finishes
+// the ones it has and is replaced; before it serves, it exits.
+function uncaught(kind: "uncaught" | "rejection", error: unknown): void {
+  if (server?.faults.caught(kind, error)) return;
+  const what = kind === "uncaught" ? "uncaught exception" : "unhandled promise rejection";
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (server === null) {
+    process.stderr.write(`tscgi worker ${process.pid}: ${what}: ${text}\n`);
+    reportExit(1, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  server.log.error(`${what} in tscgi itself, no script's: worker ${process.pid} is replaced once its requests finish: ${text}`);
+  retire(`${what} in tscgi itself`);
+}
+process.on("uncaughtException", (error) => uncaught("uncaught", error));
+process.on("unhandledRejection", (reason) => uncaught("rejection", reason));
 process.on("exit", (code) => {
   if (!stopping) reportExit(code, `process.exit(${code}) called`);
 });

@@ -45,3 +45,30 @@ export class AcceptError extends TscgiError {
     );
   }
 }
+
+/**
+ * Thrown into a script by its own process.exit(): its request was ended there, and this unwinds
+ * the script. Caught by tscgi wherever it surfaces; a script that catches it sees it instead.
+ */
+export class ScriptExitError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_EXIT";
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(
+      `process.exit(${exitCode}) ended this request, and this error unwinds the script; let it propagate, ` +
+        "or return from the handler to end a response",
+    );
+    this.exitCode = exitCode;
+  }
+}
+
+/** process.chdir() from a script: the working directory is the whole worker's, shared by every request. */
+export class ScriptChdirError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_CHDIR";
+  constructor(directory: string) {
+    super(
+      `process.chdir(${JSON.stringify(directory)}) is not available to scripts: the working directory is shared by every ` +
+        "request of the worker; build paths from the script's own directory instead, e.g. path.join(import.meta.dirname, ...)",
+    );
+  }
+}

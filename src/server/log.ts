@@ -54,8 +54,8 @@ function pause(ms: number): void {
 }
 
 /** Writes all of `text`, looping over short writes; false when the destination refused it. */
-function writeAll(fd: number, text: string): boolean {
-  const data = Buffer.from(text);
+export function writeAll(fd: number, text: string | Uint8Array): boolean {
+  const data = typeof text === "string" ? Buffer.from(text) : text;
   let offset = 0;
   let waits = 0;
   while (offset < data.length) {

@@ -15,8 +15,10 @@ import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { LogSink, Logger } from "./log.ts";
+import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
+import { ScriptFaults } from "./script-faults.ts";
+import type { FaultKind } from "./fault-tally.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -52,15 +54,23 @@ export interface ServerOptions {
   table?: InflightTable | null;
   /** A per-script console; by default each script's console output is decorated with pid and script. */
   consoleFor?: (file: string) => Console;
+  /** Where scripts' stderr goes (a watchdog's shared buffer); by default written at once to fd 2. */
+  scriptStderr?: LineSink | null;
   /** Compiles scripts somewhere else (the master) instead of loading esbuild here. */
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
   /** For the access log's %P. */
   masterPid?: number;
+  /** Asks for this process to be replaced once its requests finish (a pool worker's retire). */
+  retire?: (reason: string) => void;
+  /** Told of each script fault (a pool worker tells its master); see ScriptFaults. */
+  onFault?: (script: string, kind: FaultKind) => void;
 }
 
 export interface RunningServer {
   readonly log: Logger;
   readonly stats: DispatchStats;
+  /** Scripts' faults: process handlers hand uncaught exceptions and unhandled rejections to it. */
+  readonly faults: ScriptFaults;
   readonly inflight: number;
   readonly connections: number;
   readonly accepted: number;
@@ -98,17 +108,23 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     root: config.root,
     hostModules: { tscgi: api },
     log: log.log,
-    consoleFor: options.consoleFor ?? scriptConsoles({ root: config.root, decorate: config.decorate_workers_output }),
+    consoleFor:
+      options.consoleFor ??
+      scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
+  const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
     loader,
     maxBodySize: config.max_body_size,
     requestTimeout: config.request_timeout,
+    timeoutGrace: config.request_timeout_grace,
+    retire: options.retire,
+    faults,
     log,
     accessLog: new AccessLog(accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
     maxInflight: config.max_inflight,
@@ -160,6 +176,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   return {
     log,
     stats: dispatcher.stats,
+    faults,
     get inflight() {
       return dispatcher.inflight;
     },

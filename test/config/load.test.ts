@@ -74,6 +74,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     keepalive_timeout: 90_000,
     body_buffer_size: 256 * 1024,
     request_timeout: 60_000,
+    request_timeout_grace: 10_000,
     shutdown_timeout: 30_000,
   });
   t.equal(loaded.source, null);

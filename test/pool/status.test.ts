@@ -72,7 +72,11 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
   };
 }
 
-const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts", "max connections reached"];
+const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts", "max connections reached", "script faults"];
+const FAULTS: PoolStatus["scriptFaults"] = [
+  { script: "cart.ts", faults: 7, exit: 6, uncaught: 0, rejection: 0, runaway: 0, death: 1 },
+  { script: 'we"ird\nname.ts', faults: 1, exit: 0, uncaught: 0, rejection: 0, runaway: 1, death: 0 },
+];
 const PROCESS_FIELDS = [
   "pid",
   "state",
@@ -142,7 +146,29 @@ t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's own", async 
     "rejected requests": 8,
     "worker restarts": 9,
     "max connections reached": 10,
+    "script faults": [],
   });
+});
+
+t.test("scripts with faults: by name and count in text, JSON and metrics", async (t) => {
+  const text = renderStatus(snapshot({ scriptFaults: FAULTS }), "").body;
+  t.match(
+    text,
+    /worker restarts: {6}9\nscript faults: {8}cart\.ts 7 \(6 exit, 1 worker deaths\)\nscript faults: {8}we"ird\\nname\.ts 1 \(1 runaway\)\n$/,
+  );
+  t.notMatch(renderStatus(snapshot(), "").body, /script faults/, "no line when no script faulted");
+  const json = JSON.parse(renderStatus(snapshot({ scriptFaults: FAULTS }), "json").body) as Record<string, unknown>;
+  t.same(json["script faults"], [
+    { script: "cart.ts", faults: 7, exit: 6, uncaught: 0, rejection: 0, runaway: 0, "worker deaths": 1 },
+    { script: 'we"ird\nname.ts', faults: 1, exit: 0, uncaught: 0, rejection: 0, runaway: 1, "worker deaths": 0 },
+  ]);
+  const om = renderStatus(snapshot({ scriptFaults: FAULTS }), "openmetrics").body;
+  t.match(om, /^# TYPE tscgi_script_faults counter\n/m);
+  t.match(
+    om,
+    /^tscgi_script_faults_total\{script="cart\.ts",kind="exit"\} 6\ntscgi_script_faults_total\{script="cart\.ts",kind="death"\} 1\n/m,
+  );
+  t.match(om, /^tscgi_script_faults_total\{script="we\\"ird\\nname\.ts",kind="runaway"\} 1$/m);
 });
 
 t.test("JSON ?full adds the processes list with PHP-FPM's per-process names", async (t) => {
@@ -284,6 +310,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
           ["tscgi_rejected_requests", "counter"],
           ["tscgi_worker_restarts", "counter"],
           ["tscgi_max_connections_reached", "counter"],
+          ["tscgi_script_faults", "counter"],
         ],
       );
       for (const f of families) t.ok(f.help.length > 0, `${f.name} has HELP`);
@@ -340,6 +367,18 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
         [0, 52428800],
       );
       t.equal(family(families, "tscgi_process_last_request_cpu_percent").samples[1]!.value, 12.345);
+    });
+
+    t.test(`${mode}: script faults, label values round-trip`, async (t) => {
+      const families = parse(python, mode, renderStatus(snapshot({ scriptFaults: FAULTS }), mode).body);
+      t.same(
+        family(families, "tscgi_script_faults").samples.map((s) => [s.name, s.labels.script, s.labels.kind, s.value]),
+        [
+          ["tscgi_script_faults_total", "cart.ts", "exit", 6],
+          ["tscgi_script_faults_total", "cart.ts", "death", 1],
+          ["tscgi_script_faults_total", 'we"ird\nname.ts', "runaway", 1],
+        ],
+      );
     });
 
     t.test(`${mode}: a pool with no workers still parses`, async (t) => {
