@@ -357,7 +357,10 @@ export class Master {
     }
     this.#generation++;
     // The old workers keep serving until the new ones are ready; their slots go to the new ones.
-    for (const w of old) w.retiring = true;
+    for (const w of old) {
+      w.retiring = true;
+      w.retireReason ??= "reload";
+    }
     const fresh: WorkerProcess[] = [];
     for (let i = initialWorkers(pmSettings(config)); i > 0; i--) fresh.push(this.#spawn());
     await this.#whenReady(fresh);

@@ -55,11 +55,13 @@ t.test("SIGHUP under POST load through nginx: 0 failed POSTs", { skip: missing }
 });
 
 t.test("max_requests recycling under POST load through nginx: 0 failed POSTs", { skip: missing }, async (t) => {
-  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2", "--max-requests", "700", "--log-level", "info"]);
-  const load = startLoad(`${nginx.url}/hash`, { concurrency: 16, total: 6000, maxMs: 60_000, post });
-  const result = await load.done;
-  allAnswered(t, result, "recycling");
-  const recycled = tscgi.output().match(/recycled: max_requests/g)?.length ?? 0;
-  t.ok(recycled >= 4, `${recycled} workers recycled during the load`);
+  const { tscgi, nginx } = await poolBehindNginx(t, ["--root", fixtures, "--workers", "2", "--max-requests", "300"]);
+  const load = startLoad(`${nginx.url}/hash`, { concurrency: 16, total: 1_000_000, maxMs: 600_000, post });
+  const recycled = () => tscgi.output().match(/recycled: max_requests/g)?.length ?? 0;
+  // Four recycles, each with its handover done: the recycled worker's "finished" line.
+  await tscgi.waitFor(/(finished \(max_requests[^\n]*\n[\s\S]*){4}/, 600_000);
+  load.stop();
+  allAnswered(t, await load.done, "recycling");
+  t.ok(recycled() >= 4, `${recycled()} workers recycled during the load`);
   t.notMatch(nginx.errorLog(), /prematurely closed/, "nginx never saw a connection closed under it");
 });

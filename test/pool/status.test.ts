@@ -154,7 +154,7 @@ t.test("scripts with faults: by name and count in text, JSON and metrics", async
   const text = renderStatus(snapshot({ scriptFaults: FAULTS }), "").body;
   t.match(
     text,
-    /worker restarts: {6}9\nscript faults: {8}cart\.ts 7 \(6 exit, 1 worker deaths\)\nscript faults: {8}we"ird\\nname\.ts 1 \(1 runaway\)\n$/,
+    /worker restarts: {6}9\nmax connections reached: 10\nscript faults: {8}cart\.ts 7 \(6 exit, 1 worker deaths\)\nscript faults: {8}we"ird\\nname\.ts 1 \(1 runaway\)\n$/,
   );
   t.notMatch(renderStatus(snapshot(), "").body, /script faults/, "no line when no script faulted");
   const json = JSON.parse(renderStatus(snapshot({ scriptFaults: FAULTS }), "json").body) as Record<string, unknown>;
