@@ -60,7 +60,7 @@ export class FastCgiServer {
       const open = { connection: null as unknown as Connection, acceptedAt: Date.now(), requests: 0 };
       const handler = (request: FcgiRequest) => {
         open.requests++;
-        void dispatcher.dispatch(new FastCgiExchange(request, table, fd));
+        void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket.remoteAddress));
       };
       const connection = new Connection(socket, handler, options.connection);
       open.connection = connection;
