@@ -20,15 +20,21 @@ export interface TscgiProcess {
 
 export async function startTscgi(
   args: string[] = [],
-  options: { cwd?: string; env?: Record<string, string>; listen?: string } = {},
+  options: { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number } = {},
 ): Promise<TscgiProcess> {
   const fastcgiPort = options.listen ? 0 : await freePort();
   const httpPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args],
-    { cwd: options.cwd ?? repo, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const argv = [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args];
+  // With openFiles, a shell sets RLIMIT_NOFILE (soft and hard) and execs node: the pid stays node's.
+  const [command, commandArgs] =
+    options.openFiles === undefined
+      ? [process.execPath, argv]
+      : ["/bin/sh", ["-c", 'ulimit -n "$0" && exec "$@"', String(options.openFiles), process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
+    cwd: options.cwd ?? repo,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
