@@ -106,7 +106,7 @@ export class FcgiClient {
 
   /**
    * Resolves when the predicate holds, checked after every record. Rejects on a protocol fault,
-   * when the connection closes first, or past a generous bound (scaled by TSCGI_TEST_TIME_FACTOR).
+   * when the connection closes first, or past a generous bound (scaled by TEST_TIME_FACTOR).
    */
   until(predicate: () => boolean, ms = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // A bounded HTTP load: `concurrency` keep-alive clients sending requests until `total` are done,
 // `stop()` is called or `maxMs` passes. Counts answers by status and failures (no answer at all).
-// maxMs and the request timeout are scaled by TSCGI_TEST_TIME_FACTOR.
+// maxMs and the request timeout are scaled by TEST_TIME_FACTOR.
 import { Agent, request } from "node:http";
 import { scaled } from "./time.ts";
 

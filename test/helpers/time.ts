@@ -1,19 +1,19 @@
 // Bounds in tests are safety nets, never what a test waits for: each is multiplied by
-// TSCGI_TEST_TIME_FACTOR (default 1), which a loaded machine (or `npm run test:stress`) raises.
+// TEST_TIME_FACTOR (default 1), which a loaded machine (or `npm run test:stress`) raises.
 import { setTimeout as sleepFor } from "node:timers/promises";
 
 function readFactor(raw: string | undefined): number {
   if (raw === undefined || raw === "") return 1;
   const factor = Number(raw);
   if (!Number.isFinite(factor) || factor < 1) {
-    throw new Error(`TSCGI_TEST_TIME_FACTOR=${JSON.stringify(raw)}: expected a number of at least 1 (e.g. 3 on a busy machine)`);
+    throw new Error(`TEST_TIME_FACTOR=${JSON.stringify(raw)}: expected a number of at least 1 (e.g. 3 on a busy machine)`);
   }
   return factor;
 }
 
-export const TIME_FACTOR = readFactor(process.env.TSCGI_TEST_TIME_FACTOR);
+export const TIME_FACTOR = readFactor(process.env.TEST_TIME_FACTOR);
 
-/** `ms` scaled by TSCGI_TEST_TIME_FACTOR, for a start-up bound or a timeout. */
+/** `ms` scaled by TEST_TIME_FACTOR, for a start-up bound or a timeout. */
 export function scaled(ms: number): number {
   return Math.round(ms * TIME_FACTOR);
 }

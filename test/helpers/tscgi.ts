@@ -16,7 +16,7 @@ export interface TscgiProcess {
   output(): string;
   /**
    * Resolves once the output contains the text (or the predicate holds for it). Rejects when the
-   * process exits without it, or past `ms` (30 s by default, scaled by TSCGI_TEST_TIME_FACTOR):
+   * process exits without it, or past `ms` (30 s by default, scaled by TEST_TIME_FACTOR):
    * a bound, not a wait.
    */
   waitFor(text: string | RegExp | ((output: string) => boolean), ms?: number): Promise<void>;
@@ -118,7 +118,7 @@ export function childPids(parent: number): number[] {
 /**
  * Waits until `check` holds, polling a state no event announces (a process count in /proc, a
  * file's content); false when it did not within `ms`, a generous bound scaled by
- * TSCGI_TEST_TIME_FACTOR. Prefer waiting for a log line or a record where there is one.
+ * TEST_TIME_FACTOR. Prefer waiting for a log line or a record where there is one.
  */
 export async function until(check: () => boolean | Promise<boolean>, ms = 30_000, every = 25): Promise<boolean> {
   const end = Date.now() + scaled(ms);
