@@ -41,13 +41,16 @@ function burner(ms) {
   return spawn(process.execPath, ["-e", code], { stdio: "ignore" });
 }
 
+/** The tap run going on, stopped (by pid) with the burners when this script is interrupted. */
+let current = null;
+
 function runTests() {
   return new Promise((resolve) => {
-    const tap = spawn(
+    const tap = (current = spawn(
       process.execPath,
       [join("node_modules", "tap", "dist", "esm", "run.mjs"), "--disable-coverage", `--timeout=${120 * factor}`, ...files],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TEST_TIME_FACTOR: String(factor) } },
-    );
+    ));
     let output = "";
     tap.stdout.on("data", (chunk) => (output += chunk));
     tap.stderr.on("data", (chunk) => (output += chunk));
@@ -62,10 +65,13 @@ const load = Array.from({ length: burners }, () => burner(runs * RUN_BUDGET_MS))
 const stopBurners = () => {
   for (const child of load) if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGTERM");
 };
-process.on("SIGINT", () => {
-  stopBurners();
-  process.exit(130);
-});
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopBurners();
+    if (current?.exitCode === null) process.kill(current.pid, "SIGTERM");
+    process.exit(130);
+  });
+}
 
 console.log(
   `test:stress: ${files.length} files, ${runs} runs, ${burners} CPU burners (pids ${load.map((c) => c.pid).join(", ")}), time factor ${factor}`,
