@@ -5,8 +5,8 @@
 //
 // Prints one line per run and ends with "runs passed X of Y"; exits 1 unless every run passed.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import minimist from "minimist";
 
@@ -76,6 +76,9 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 console.log(
   `test:stress: ${files.length} files, ${runs} runs, ${burners} CPU burners (pids ${load.map((c) => c.pid).join(", ")}), time factor ${factor}`,
 );
+// Each run's whole TAP output, for the failures' details.
+const logs = mkdtempSync(join(tmpdir(), "tscgi-stress-"));
+console.log(`test:stress: each run's output goes to ${logs}/run-N.tap`);
 let passed = 0;
 try {
   for (let run = 1; run <= runs; run++) {
@@ -83,6 +86,7 @@ try {
     const { code, output } = await runTests();
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     if (code === 0) passed++;
+    writeFileSync(join(logs, `run-${run}.tap`), output);
     const failures = output.split("\n").filter((line) => /^\s*not ok /.test(line));
     console.log(`run ${run}: ${code === 0 ? "passed" : `FAILED (exit ${code})`} in ${seconds} s`);
     for (const line of failures.slice(0, 20)) console.log(`  ${line.trim()}`);

@@ -1,5 +1,5 @@
 // A real nginx on a free loopback port, with its config in a temp dir, in front of tscgi.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,12 @@ export function nginxMissing(): string | false {
   if (process.env.CI) throw new Error("nginx is required in CI (.ci/run installs it)");
   return "nginx is not installed (apt-get install nginx-light): skipping tests through nginx";
 }
+
+// Started and not yet exited: stopped (SIGTERM, by pid) if the test file exits without its teardown.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
 
 export interface Nginx {
   port: number;
@@ -68,7 +74,13 @@ ${snippetParams()}
   const test = spawnSync(nginxBin, ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" });
   if (test.status !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`);
   const child = spawn(nginxBin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   // Ready once the master starts its workers: it has opened the listening socket before that.
   let stderr = "";
   const ready = new Promise<void>((resolve, reject) => {

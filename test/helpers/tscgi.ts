@@ -8,6 +8,13 @@ import { scaled } from "./time.ts";
 export const repo = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = fileURLToPath(new URL("../../bin/tscgi.js", import.meta.url));
 
+// Started and not yet exited. A test file that dies (the runner's timeout) skips its teardowns;
+// its tscgi processes are stopped on the way out instead of living on, by pid.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
+
 export interface TscgiProcess {
   child: ChildProcess;
   fastcgiPort: number;
@@ -48,7 +55,13 @@ export async function startTscgi(
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   // Waits give up on "close", not "exit": the output pipes are drained by then, so no last line is missed.
   let hasExited = false;
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renam
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getFresh } from "../helpers/http.ts";
+import { scaled } from "../helpers/time.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
@@ -37,8 +38,10 @@ t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O li
     "1",
     "--request-slowlog-timeout",
     "400ms",
+    // Ends the spinning worker; scaled, so that on a busy machine the held request gets its
+    // slow entry before this could end it.
     "--request-timeout",
-    "2s",
+    `${scaled(2000)}ms`,
     "--status-path",
     "/status",
   ]);
