@@ -5,6 +5,9 @@ import { Backoff, HEALTHY_LIFETIME } from "./backoff.ts";
 
 export { HEALTHY_LIFETIME };
 
+/** Below its floor, a pool waits at most this long to restart a worker that had been serving. */
+export const FLOOR_MAX_DELAY = 1000;
+
 /** The fewest workers a static pool keeps alive whatever the back-off says: half of them, at least one. */
 export function liveFloor(workers: number): number {
   return Math.max(1, Math.ceil(workers / 2));
@@ -38,14 +41,16 @@ export class Respawns {
 
   /**
    * The worker in `slot` died after `lifetime` ms. `urgent`: the pool is below its floor and the
-   * worker had been serving (one that cannot even start would not help), so it restarts at once.
-   * Returns the wait in ms; `due(slot)` follows it (at once for 0, on the next turn).
+   * worker had been serving (one that cannot even start would not help), so its wait is cut to
+   * FLOOR_MAX_DELAY at most: short enough that requests wait in the backlog rather than fail, long
+   * enough that a worker killing itself cannot spin the CPU. Returns the wait in ms; `due(slot)`
+   * follows it.
    */
   crashed(slot: number, lifetime: number, urgent: boolean): number {
     let backoff = this.#backoffs.get(slot);
     if (backoff === undefined) this.#backoffs.set(slot, (backoff = new Backoff(this.#max)));
-    const delay = urgent ? 0 : backoff.crash(lifetime);
-    if (urgent) backoff.crash(lifetime);
+    const wait = backoff.crash(lifetime);
+    const delay = urgent ? Math.min(wait, FLOOR_MAX_DELAY) : wait;
     const previous = this.#timers.get(slot);
     if (previous) clearTimeout(previous);
     this.#timers.set(

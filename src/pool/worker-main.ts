@@ -10,6 +10,7 @@ import { startWatchdog, type Watchdog } from "./watchdog-handle.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport } from "./protocol.ts";
 import { builtinRoutes } from "./builtins.ts";
 import { workerReport } from "./report.ts";
+import { RssReader } from "./fd-limit.ts";
 
 const send = (message: FromWorker): void => {
   if (process.connected) process.send!(message);
@@ -80,9 +81,10 @@ async function start(): Promise<void> {
     if (requestLimit > 0 && requests >= requestLimit) retire(`max_requests (${requestLimit}) reached`);
   }, 50);
   loadTimer.unref();
+  const rssReader = new RssReader(server.log.log);
   const healthTimer = setInterval(() => {
-    const rss = process.memoryUsage.rss();
-    if (c.worker_memory_limit > 0 && rss > c.worker_memory_limit) {
+    const rss = rssReader.read(); // null while out of file descriptors: logged, and survived
+    if (rss !== null && c.worker_memory_limit > 0 && rss > c.worker_memory_limit) {
       retire(`worker_memory_limit: RSS ${(rss / 1048576).toFixed(1)} MiB over ${(c.worker_memory_limit / 1048576).toFixed(1)} MiB`);
     } else if (c.worker_max_age > 0 && Date.now() - startedAt > c.worker_max_age) {
       retire(`worker_max_age (${c.worker_max_age / 1000} s) reached`);

@@ -6,7 +6,7 @@ import type { Logger } from "./log.ts";
 import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { AcceptError, MaxConnectionsError } from "./errors.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
-import { connectionRoom, FD_RESERVE, openFilesLimit } from "./fd-limit.ts";
+import { connectionRoom } from "./fd-limit.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { escapeLogText } from "./log.ts";
 import { LOG_RATE_INTERVAL, RateLimitedLog } from "./log-limit.ts";
@@ -72,15 +72,8 @@ export class FastCgiServer {
         limited.write("error", "handoff", `fastcgi: handing a connection over failed, so it was closed: ${String(error)}`),
     };
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
-    const files = openFilesLimit();
-    this.#maxConnections = connectionRoom(options.maxConnections, files);
-    if (this.#maxConnections < options.maxConnections) {
-      options.log?.warn(
-        `fastcgi: the open-files limit (${files}) leaves room for ${this.#maxConnections} connections, fewer than ` +
-          `max_connections (${options.maxConnections}); raise it (ulimit -n, systemd LimitNOFILE=) to ` +
-          `${options.maxConnections + FD_RESERVE} or more, or lower max_connections`,
-      );
-    }
+    // The master (or the single process) warns about a low limit once, at start-up (see pool/fd-limit.ts).
+    this.#maxConnections = connectionRoom(options.maxConnections);
   }
 
   get connections(): number {
@@ -173,7 +166,7 @@ export class FastCgiServer {
     const table = options.table ?? null;
     const fd = table === null ? -1 : socketFd(socket);
     const dispatcher = this.#dispatcher;
-    const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd));
+    const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket.remoteAddress));
     const open = new OpenConnection(socket, handler, this.#openOptions, unread);
     if (open.gone) return;
     this.#open.set(socket, open);

@@ -7,14 +7,21 @@ import { readFileSync } from "node:fs";
  */
 export const FD_RESERVE = 64;
 
-/** This process's soft RLIMIT_NOFILE, or Infinity where the platform does not show it (/proc is Linux's). */
-export function openFilesLimit(): number {
-  try {
-    const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    return match === null || match[1] === "unlimited" ? Infinity : Number(match[1]);
-  } catch {
-    return Infinity;
+/**
+ * This process's soft RLIMIT_NOFILE (from `limits`, the text of /proc/self/limits, read when not
+ * given), or Infinity when unlimited or where the platform does not show it (/proc is Linux's).
+ */
+export function openFilesLimit(limits?: string): number {
+  let text = limits;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return Infinity;
+    }
   }
+  const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(text);
+  return match === null || match[1] === "unlimited" ? Infinity : Number(match[1]);
 }
 
 /**

@@ -1,8 +1,9 @@
 // Defaults, then the config file, then the environment, then flags: the highest source wins.
 
 import t, { type Test } from "tap";
-import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { defaults, loadConfig, parseClientList } from "../../src/config/index.ts";
 
 /** A working directory with cgi-bin/, plus any files given. */
@@ -130,7 +131,10 @@ t.test("a JSON config file holds the same keys", async (t) => {
 });
 
 t.test("relative paths resolve against cwd", async (t) => {
-  const cwd = project(t, { "scripts/.keep": "" });
+  // Not under the checkout: a Unix socket path has at most 107 bytes, and CI clones into a long path.
+  const cwd = mkdtempSync(join(tmpdir(), "tscgi-cwd-"));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  mkdirSync(join(cwd, "scripts"));
   const argv = ["--root", "scripts", "--access-log", "logs/access.log", "--listen", "./run/tscgi.sock"];
   const { config } = loadConfig({ argv, env: {}, cwd });
   t.equal(config.root, resolve(cwd, "scripts"));

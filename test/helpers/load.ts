@@ -1,6 +1,8 @@
 // A bounded HTTP load: `concurrency` keep-alive clients sending requests until `total` are done,
 // `stop()` is called or `maxMs` passes. Counts answers by status and failures (no answer at all).
+// maxMs and the request timeout are scaled by TEST_TIME_FACTOR.
 import { Agent, request } from "node:http";
+import { scaled } from "./time.ts";
 
 export interface LoadResult {
   sent: number;
@@ -19,6 +21,8 @@ export interface Load {
   stop(): void;
   /** Answers so far. */
   count(): number;
+  /** Resolves once `n` requests are answered (or failed); rejects if the load ends before. */
+  answered(n: number): Promise<void>;
 }
 
 /** A POST body: a request that nginx never retries on another connection once it has been sent. */
@@ -50,14 +54,16 @@ export function startLoad(
   const url = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = { sent: 0, statuses: {}, failed: 0, errors: [], bodies: new Set() };
-  const deadline = Date.now() + options.maxMs;
+  const deadline = Date.now() + scaled(options.maxMs);
   let stopped = false;
   let answered = 0;
+  let finished = false;
+  const waiters = new Set<() => void>();
   const client = async () => {
     while (!stopped && result.sent < options.total && Date.now() < deadline) {
       result.sent++;
       try {
-        const { status, body } = await once(agent, url, options.requestTimeoutMs ?? 10_000, options.post);
+        const { status, body } = await once(agent, url, scaled(options.requestTimeoutMs ?? 10_000), options.post);
         result.statuses[status] = (result.statuses[status] ?? 0) + 1;
         if (result.bodies.size < 50) result.bodies.add(body.trim());
       } catch (error) {
@@ -65,10 +71,13 @@ export function startLoad(
         if (result.errors.length < 10) result.errors.push((error as Error).message);
       }
       answered++;
+      for (const wake of waiters) wake();
     }
   };
   const done = Promise.all(Array.from({ length: options.concurrency }, client)).then(() => {
     agent.destroy();
+    finished = true;
+    for (const wake of waiters) wake();
     return result;
   });
   return {
@@ -77,5 +86,16 @@ export function startLoad(
       stopped = true;
     },
     count: () => answered,
+    answered: (n) =>
+      new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          if (answered >= n) resolve();
+          else if (finished) reject(new Error(`the load ended after ${answered} answers, before ${n}`));
+          else return;
+          waiters.delete(wake);
+        };
+        waiters.add(wake);
+        wake();
+      }),
   };
 }

@@ -1,5 +1,7 @@
 // A real tscgi process over raw FastCGI sockets: what nginx never sends, HAProxy might, and attackers will.
 import t from "tap";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
 import { beginRequest, FcgiClient, parseCgi, requestBytes } from "../helpers/fcgi-client.ts";
@@ -60,14 +62,18 @@ t.test("params over max_params_bytes close the connection with a log line", asyn
 });
 
 t.test("several request ids on one connection are served concurrently", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-mux-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const release = join(dir, "release");
   const c = new FcgiClient(tscgi.fastcgiPort);
-  const order: number[] = [];
-  const slow = c.request(1, get("/wait?ms=300")).then((r) => (order.push(1), r));
-  const fast = c.request(2, get("/hello?name=fast")).then((r) => (order.push(2), r));
-  const [s, f] = await Promise.all([slow, fast]);
-  t.same(order, [2, 1], "the fast request is not held behind the slow one");
-  t.equal(parseCgi(s.stdout).body, "waited 300");
-  t.equal(parseCgi(f.stdout).body, "Hello, fast");
+  // Request 1 is held until the test releases it; request 2 must not wait behind it.
+  const held = c.request(1, get(`/hold?id=mux&release=${encodeURIComponent(release)}`));
+  await tscgi.waitFor("hold.ts: holding mux");
+  const f = await c.request(2, get("/hello?name=fast"));
+  t.equal(parseCgi(f.stdout).body, "Hello, fast", "answered while request 1 is still held");
+  t.notOk(c.responses.get(1)?.done, "request 1 is still running");
+  writeFileSync(release, "");
+  t.equal(parseCgi((await held).stdout).body, "released");
   c.close();
 });
 
@@ -86,15 +92,16 @@ t.test("FCGI_GET_VALUES is answered with the known names asked for", async (t) =
 
 t.test("FCGI_ABORT_REQUEST fires the script's signal and ends the request once", async (t) => {
   const c = new FcgiClient(tscgi.fastcgiPort);
-  c.send(requestBytes(7, get("/wait?ms=10000")));
-  await new Promise((r) => setTimeout(r, 150));
+  c.send(requestBytes(7, get("/hold?id=abort")));
+  await tscgi.waitFor("hold.ts: holding abort");
   c.send(encodeRecord(RecordType.AbortRequest, 7, Buffer.alloc(0)));
   await c.until(() => c.responses.get(7)?.done === true);
-  await tscgi.waitFor('"GET /wait?ms=10000" 499');
-  await new Promise((r) => setTimeout(r, 100));
+  // The access line is written once the request is over: anything it sent came before it.
+  await tscgi.waitFor('"GET /hold?id=abort" 499');
   const ends = c.responses.get(7)!;
   t.not(ends.appStatus, 0, "a non-zero appStatus");
   t.equal(parseCgi((await c.request(8, get("/hello"))).stdout).status, 200, "the connection still serves");
+  t.equal(c.endRequests.get(7), 1, "one END_REQUEST for the aborted request");
   c.close();
 });
 
