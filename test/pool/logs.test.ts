@@ -38,10 +38,10 @@ t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O li
     "1",
     "--request-slowlog-timeout",
     "400ms",
-    // Ends the spinning worker; scaled, so that on a busy machine the held request gets its
-    // slow entry before this could end it.
+    // Ends the spinning worker. The held request must get its slow entry before this ends it
+    // too, and a starved watchdog thread may take seconds to look: 5 s, scaled.
     "--request-timeout",
-    `${scaled(2000)}ms`,
+    `${scaled(5000)}ms`,
     "--status-path",
     "/status",
   ]);
