@@ -256,7 +256,8 @@ export class Master {
       if (!this.#stopping) this.#crashed(worker);
     } else {
       const handed = worker.handedOver > 0 ? `, ${worker.handedOver} idle connection(s) handed over` : "";
-      this.log.log(handed ? "info" : "debug", `worker ${worker.pid} finished (${worker.retireReason ?? "stopped"})${handed}`);
+      // As PHP-FPM notes each child that exits: with what made it go, and its connections' fate.
+      if (!this.#stopping) this.log.info(`worker ${worker.pid} finished (${worker.retireReason ?? "stopped"})${handed}`);
     }
     this.log.flush();
     for (const wake of [...this.#readyWaiters]) wake();
