@@ -1,7 +1,8 @@
 // The tscgi command as a user runs it: help, version, config errors, classic CGI, graceful stop.
 import t from "tap";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bin, repo, startTscgi } from "./helpers/tscgi.ts";
 
@@ -50,15 +51,22 @@ t.test("tscgi cgi FILE answers one request the classic CGI way", async (t) => {
 });
 
 t.test("SIGTERM stops accepting, finishes the request in flight, then exits 0", async (t) => {
-  const server = await startTscgi(["--root", root]);
-  const slow = fetch(`http://127.0.0.1:${server.httpPort}/wait?ms=700`).then((r) => r.text());
-  await new Promise((r) => setTimeout(r, 200));
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-cli-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const release = join(dir, "release");
+  // One process: once it says it waits for the request, nothing accepts on its sockets.
+  const server = await startTscgi(["--root", root, "--workers", "0"]);
+  const slow = fetch(`http://127.0.0.1:${server.httpPort}/hold?release=${encodeURIComponent(release)}`).then((r) => r.text());
+  await server.waitFor("hold.ts: holding");
   const code = server.stop("SIGTERM");
-  await new Promise((r) => setTimeout(r, 100));
+  // Logged once the listeners are closed and the request is being waited for.
+  await server.waitFor("stopping: waiting for 1 request(s) in flight");
   await t.rejects(fetch(`http://127.0.0.1:${server.httpPort}/hello`), "no new connections once stopping");
-  t.equal(await slow, "waited 700");
+  writeFileSync(release, "");
+  t.equal(await slow, "released");
   t.equal(await code, 0);
-  t.match(server.output(), /SIGTERM: stopping gracefully[\s\S]*stopped/);
+  // The exit can be seen before the last output is read from the pipes.
+  await server.waitFor(/SIGTERM: stopping gracefully[\s\S]*stopped/);
 });
 
 t.test("the start-up line says where it listens; npm start's sample scripts answer", async (t) => {

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { nginxMissing, startNginx } from "./helpers/nginx.ts";
 import { freePort } from "./helpers/ports.ts";
+import { scaled } from "./helpers/time.ts";
 import { repo } from "./helpers/tscgi.ts";
 
 // Machines without a Docker daemon build and run the image with podman through this tool.
@@ -32,8 +33,10 @@ t.test("the image starts and answers", { skip: why ?? false, timeout: 600_000 },
   t.teardown(() => {
     spawnSync(tool, ["rm", "-f", name], { stdio: "ignore" });
   });
+  // No event tells when the container listens: ask until it answers, within a generous bound.
   let body = "";
-  for (let i = 0; i < 100 && body === ""; i++) {
+  const deadline = Date.now() + scaled(60_000);
+  while (body === "" && Date.now() < deadline) {
     try {
       body = await (await fetch(`http://127.0.0.1:${http}/hello?name=Docker`)).text();
     } catch {

@@ -4,12 +4,28 @@ import { BodyReadError, BodyTooLargeError } from "./errors.ts";
 /** Where body bytes come from: the next chunk, or null at the end (FastCGI: the empty STDIN record). */
 export type BodySource = () => Promise<Uint8Array | null>;
 
-/** A pull stream: nothing is read from the source until the script reads, so an unread body costs nothing here. */
-export function bodyStream(read: BodySource, maxBytes: number): ReadableStream<Uint8Array> {
+/** CONTENT_LENGTH as a byte count, or -1 when it is absent or not a decimal number (RFC 3875 4.1.2). */
+export function declaredLength(env: Readonly<Record<string, string | undefined>>): number {
+  const value = env.CONTENT_LENGTH;
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : -1;
+}
+
+/**
+ * A pull stream: nothing is read from the source until the script reads, so an unread body costs
+ * nothing here. With `declared` (CONTENT_LENGTH, -1 for none) the stream ends after that many
+ * bytes: RFC 3875 4.2, "the script MUST NOT attempt to read more than CONTENT_LENGTH bytes, even
+ * if more data is available". Bytes past it are dropped, as PHP's php://input drops them; a body
+ * that ends short is delivered as it is, as PHP delivers it.
+ */
+export function bodyStream(read: BodySource, maxBytes: number, declared = -1): ReadableStream<Uint8Array> {
   let seen = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (declared >= 0 && seen >= declared) {
+          controller.close();
+          return;
+        }
         let chunk: Uint8Array | null;
         try {
           chunk = await read();
@@ -21,12 +37,14 @@ export function bodyStream(read: BodySource, maxBytes: number): ReadableStream<U
           controller.close();
           return;
         }
+        if (declared >= 0 && seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - seen);
         seen += chunk.byteLength;
         if (maxBytes > 0 && seen > maxBytes) {
           controller.error(new BodyTooLargeError(maxBytes));
           return;
         }
         controller.enqueue(chunk);
+        if (seen === declared) controller.close();
       },
     },
     { highWaterMark: 0 },

@@ -14,6 +14,8 @@ export interface Exchange {
   /** Fires when the peer aborts or goes away. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;
+  /** The connection's peer address (TCP), for checks when REMOTE_ADDR is missing; none on a Unix socket. */
+  readonly peer?: string;
   /** Its slot in the in-flight table a watchdog thread reads (see server/inflight-table.ts), or -1. */
   readonly slot?: number;
   /**

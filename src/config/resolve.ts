@@ -68,6 +68,10 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
       );
     }
   }
+  // One request's params may take max_params_bytes; a smaller connection cap would refuse it.
+  if (config.max_pending_params_bytes < config.max_params_bytes) {
+    throw conflict(["max_pending_params_bytes", "max_params_bytes"], "max_pending_params_bytes >= max_params_bytes");
+  }
   if (config.status_path !== null && config.status_path === config.ping_path) {
     throw conflict(["status_path", "ping_path"], "two different paths (or off) for the status and ping pages");
   }

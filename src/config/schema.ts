@@ -363,6 +363,12 @@ export const schema: Schema = {
     ...integer(1, Number.MAX_SAFE_INTEGER),
     description: "most FastCGI params (name-value pairs) in one request",
   },
+  max_pending_params_bytes: {
+    default: "512k",
+    ...size(1),
+    description:
+      "most bytes of unfinished FastCGI params held at once for all the requests on one connection, at least max_params_bytes; more closes the connection",
+  },
   max_requests_per_connection: {
     default: "100",
     // FastCGI request ids are 16 bits and id 0 is the management id (FastCGI spec, 3.3).
@@ -374,6 +380,18 @@ export const schema: Schema = {
     ...integer(1, Number.MAX_SAFE_INTEGER),
     description: "most FastCGI connections open at once",
   },
+  params_timeout: {
+    default: "10s",
+    ...duration,
+    description:
+      "longest a FastCGI connection may take to send a request's params, from its accept or its BEGIN_REQUEST; then it is closed; 0 = no limit",
+  },
+  keepalive_timeout: {
+    default: "90s",
+    ...duration,
+    description:
+      "how long a kept-alive FastCGI connection carrying no request stays open; keep it above the web server's own (nginx: 60s); 0 = no limit",
+  },
   body_buffer_size: {
     default: "256k",
     ...size(1),
@@ -383,6 +401,12 @@ export const schema: Schema = {
     default: "60s",
     ...duration,
     description: "longest a request may run before it is aborted; a worker stuck past it is replaced; 0 = no limit",
+  },
+  request_timeout_grace: {
+    default: "10s",
+    ...duration,
+    description:
+      "how long a script may go on after request_timeout aborted its request before its worker is replaced once its other requests finish; 0 = never",
   },
   shutdown_timeout: {
     default: "30s",

@@ -48,10 +48,14 @@ export interface Config {
   max_body_size: number;
   max_params_bytes: number;
   max_params: number;
+  max_pending_params_bytes: number;
   max_requests_per_connection: number;
   max_connections: number;
+  params_timeout: number;
+  keepalive_timeout: number;
   body_buffer_size: number;
   request_timeout: number;
+  request_timeout_grace: number;
   shutdown_timeout: number;
 }
 

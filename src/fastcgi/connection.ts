@@ -1,9 +1,7 @@
 // Connection: one transport connection's protocol state: request ids, multiplexing, management records, flow control.
 
 import {
-  FCGI_HEADER_LEN,
   FCGI_KEEP_CONN,
-  FCGI_MAX_CONTENT_LENGTH,
   FCGI_MAX_CONNS,
   FCGI_MAX_REQS,
   FCGI_MPXS_CONNS,
@@ -14,11 +12,11 @@ import {
   Role,
 } from "./constants.ts";
 import { BadBeginRequestError, ConnectionClosedError, DuplicateRequestError, FcgiProtocolError, RequestAbortedError } from "./errors.ts";
+import { Host } from "./host.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
-import { writeHeader } from "./record.ts";
-import { Request, type RequestHost } from "./request.ts";
-import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
+import { Request } from "./request.ts";
+import { encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
 
 /** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
 export interface Transport {
@@ -31,13 +29,18 @@ export interface Transport {
   pause(): void;
   resume(): void;
   once(event: "drain", listener: () => void): unknown;
+  off(event: "drain", listener: () => void): unknown;
   readonly writableLength: number;
+  /** True after a write() returned false, until 'drain'. */
+  readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
 }
 
 export interface ConnectionOptions {
   /** Total bytes of one request's PARAMS stream; over it, the connection is closed and logged. */
   maxParamsBytes: number;
+  /** PARAMS bytes held at once for all the requests of the connection whose PARAMS are not complete; same treatment. */
+  maxPendingParamsBytes: number;
   /** Name-value pairs in one request's PARAMS stream; same treatment. */
   maxParamsPairs: number;
   /** Concurrent request ids on one connection; a new id over it is answered FCGI_OVERLOADED (section 5.5). */
@@ -46,8 +49,16 @@ export interface ConnectionOptions {
   stdinHighWaterMark: number;
   /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
   getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
-  /** One line per protocol fault. */
-  log?: (level: "warn" | "error", message: string) => void;
+  /** One line per protocol fault, with the fault's code when it has one. */
+  log?: (level: "warn" | "error", message: string, code?: string) => void;
+}
+
+/** What one connection tells its owner as it goes, for timeouts and shutdown. */
+export interface ConnectionEvents {
+  /** A request began while no other was waiting for its PARAMS: the PARAMS clock starts. */
+  paramsPending?(): void;
+  /** The connection's last active request ended (or a BEGIN_REQUEST was refused with none active). */
+  idle?(): void;
 }
 
 export interface FcgiRequest {
@@ -74,6 +85,7 @@ export type RequestHandler = (request: FcgiRequest) => void;
 /** Frozen: spread it to override (`{ ...defaultConnectionOptions, maxRequests: 10 }`). */
 export const defaultConnectionOptions: ConnectionOptions = Object.freeze({
   maxParamsBytes: 128 * 1024,
+  maxPendingParamsBytes: 512 * 1024,
   maxParamsPairs: 1000,
   maxRequests: 100,
   stdinHighWaterMark: 256 * 1024,
@@ -82,122 +94,6 @@ export const defaultConnectionOptions: ConnectionOptions = Object.freeze({
 
 /** A GET_VALUES body is one record, so it is bounded by the record size; the pair cap is generous. */
 const GET_VALUES_LIMITS: ParamsLimits = { maxBytes: 0xffff, maxPairs: 0xffff };
-
-const RESOLVED: Promise<void> = Promise.resolve();
-
-/** The output side and the request table, shared by the connection and its requests. */
-class Host implements RequestHost {
-  readonly transport: Transport;
-  readonly options: ConnectionOptions;
-  readonly paramsLimits: ParamsLimits;
-  readonly stdinHighWaterMark: number;
-  readonly requests = new Map<number, Request>();
-  /** No more reading or writing: closed gracefully, destroyed after a fault, or reported closed. */
-  dead = false;
-  /** A request without FCGI_KEEP_CONN has ended: close as soon as no request is active. */
-  #closeWhenIdle = false;
-  #holds = 0;
-  /** One promise for every writer waiting on 'drain', so a blocked write allocates once per stall. */
-  #drain: Promise<void> | null = null;
-  #drainResolve: (() => void) | null = null;
-  #onDrain = (): void => this.#settleDrain();
-
-  constructor(transport: Transport, options: ConnectionOptions) {
-    this.transport = transport;
-    this.options = options;
-    this.paramsLimits = { maxBytes: options.maxParamsBytes, maxPairs: options.maxParamsPairs };
-    this.stdinHighWaterMark = options.stdinHighWaterMark;
-  }
-
-  send(chunk: Buffer): Promise<void> {
-    if (this.dead || this.transport.write(chunk)) return RESOLVED;
-    if (this.#drain === null) {
-      this.#drain = new Promise((resolve) => (this.#drainResolve = resolve));
-      this.transport.once("drain", this.#onDrain);
-    }
-    return this.#drain;
-  }
-
-  /**
-   * Frames `data` as stream records around the caller's own bytes (no copy) in one corked write.
-   * Resolves once the bytes were handed to the kernel, so the caller may reuse its buffer then:
-   * a streamed response holds at most one chunk per request in memory.
-   */
-  sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void> {
-    if (this.dead) return RESOLVED;
-    const t = this.transport;
-    t.cork();
-    const done = new Promise<void>((resolve) => {
-      for (let start = 0; start < data.length;) {
-        const n = Math.min(data.length - start, FCGI_MAX_CONTENT_LENGTH);
-        const padding = -n & 7;
-        const header = Buffer.allocUnsafe(FCGI_HEADER_LEN + padding);
-        writeHeader(header, 0, type, requestId, n, padding);
-        const last = start + n >= data.length;
-        t.write(header.subarray(0, FCGI_HEADER_LEN));
-        if (padding === 0) t.write(data.subarray(start, start + n), last ? () => resolve() : undefined);
-        else {
-          t.write(data.subarray(start, start + n));
-          header.fill(0, FCGI_HEADER_LEN);
-          t.write(header.subarray(FCGI_HEADER_LEN), last ? () => resolve() : undefined);
-        }
-        start += n;
-      }
-    });
-    t.uncork();
-    return done;
-  }
-
-  sendNow(chunk: Buffer): void {
-    if (!this.dead) this.transport.write(chunk);
-  }
-
-  finished(request: Request): void {
-    if (this.requests.get(request.id) === request) this.requests.delete(request.id);
-    // Section 5.1: without FCGI_KEEP_CONN "the application closes the connection after
-    // responding to this request"; other requests multiplexed on it finish first.
-    if (!request.keepConn) this.#closeWhenIdle = true;
-    if (this.#closeWhenIdle && this.requests.size === 0) this.#closeGracefully();
-  }
-
-  /** Answers a BEGIN_REQUEST with a refusal (section 5.5); the id never becomes active. */
-  refuse(requestId: number, protocolStatus: number, keepConn: boolean): void {
-    this.sendNow(encodeEndRequest(requestId, 0, protocolStatus));
-    if (!keepConn) this.#closeWhenIdle = true;
-    if (this.#closeWhenIdle && this.requests.size === 0) this.#closeGracefully();
-  }
-
-  hold(): void {
-    if (this.#holds++ === 0 && !this.dead) this.transport.pause();
-  }
-
-  release(): void {
-    if (--this.#holds === 0 && !this.dead) this.transport.resume();
-  }
-
-  log(level: "warn" | "error", message: string): void {
-    this.options.log?.(level, message);
-  }
-
-  /** Stops all I/O: waiting writers are released (their output is dropped from now on). */
-  shutdown(): void {
-    this.dead = true;
-    this.#settleDrain();
-  }
-
-  #closeGracefully(): void {
-    if (this.dead) return;
-    this.shutdown();
-    this.transport.end();
-  }
-
-  #settleDrain(): void {
-    const resolve = this.#drainResolve;
-    this.#drain = null;
-    this.#drainResolve = null;
-    resolve?.();
-  }
-}
 
 /**
  * The server side of one FastCGI transport connection (section 3.2 onwards): feeds socket bytes
@@ -208,10 +104,18 @@ export class Connection {
   #host: Host;
   #handler: RequestHandler;
   #reader: RecordReader;
+  #events: ConnectionEvents;
   #closed = false;
+  #begun = 0;
+  /** Inside receive(): the reader is mid-chunk, so "quiet" is decided once the chunk is parsed. */
+  #receiving = false;
+  #onQuiet: (() => void) | null = null;
+  /** Reading was held because bytes pile up unparsed while the connection waits to be detached. */
+  #heldFull = false;
 
-  constructor(transport: Transport, handler: RequestHandler, options: ConnectionOptions) {
-    this.#host = new Host(transport, options);
+  constructor(transport: Transport, handler: RequestHandler, options: ConnectionOptions, events: ConnectionEvents = {}) {
+    this.#events = events;
+    this.#host = new Host(transport, options, events.paramsPending, () => this.#idle());
     this.#handler = handler;
     this.#reader = new RecordReader((type, requestId, content) => this.#record(type, requestId, content));
   }
@@ -220,29 +124,89 @@ export class Connection {
     return this.#host.requests.size;
   }
 
+  /** BEGIN_REQUEST records handled so far, served or refused. */
+  get requestsBegun(): number {
+    return this.#begun;
+  }
+
+  /** True while some request has begun but its PARAMS are not complete. */
+  get paramsPending(): boolean {
+    return this.#host.paramsPending > 0;
+  }
+
+  /** No request is active and no part of a record is held: the stream may change hands here. */
+  get quiet(): boolean {
+    return !this.#host.dead && this.#host.requests.size === 0 && this.#reader.atBoundary;
+  }
+
   receive(chunk: Buffer): void {
     const host = this.#host;
     if (host.dead) return;
     // Replies produced while this chunk is parsed (GET_VALUES, refusals, handlers that answer
     // synchronously) leave in one write.
     host.transport.cork();
+    this.#receiving = true;
     try {
       this.#reader.push(chunk);
     } catch (error) {
       this.#fault(error);
     }
+    this.#receiving = false;
     host.transport.uncork();
+    host.holdForOutput();
+    const reader = this.#reader;
+    if (reader.held && !this.#heldFull && reader.heldBytes > host.stdinHighWaterMark) {
+      // Kept bytes wait for detach(); past this much, the rest waits in the socket instead.
+      this.#heldFull = true;
+      host.hold();
+    }
+    this.#checkQuiet();
+  }
+
+  /**
+   * Winds the connection down: from now on the reader stops at the first record boundary where
+   * no request is active, keeping what follows unparsed, and `onQuiet` is called whenever the
+   * connection is quiet (see `quiet`). Requests already begun run to their end.
+   */
+  quiesce(onQuiet: () => void): void {
+    if (this.#host.dead) return;
+    this.#onQuiet = onQuiet;
+    this.#reader.holdAtBoundary(() => this.#host.requests.size === 0);
+    this.#checkQuiet();
+  }
+
+  /**
+   * When quiet, stops this connection without touching the transport and returns the bytes it
+   * received but did not parse (the start of the next owner's stream); null when not quiet.
+   */
+  detach(): Buffer | null {
+    if (!this.quiet) return null;
+    const rest = this.#reader.takeHeld();
+    this.#closed = true;
+    this.#onQuiet = null;
+    this.#host.shutdown();
+    return rest;
   }
 
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#onQuiet = null;
     this.#reader.stop();
     const host = this.#host;
     host.shutdown();
     const requests = [...host.requests.values()];
     host.requests.clear();
     for (const request of requests) request.abort(new ConnectionClosedError(request.id), false);
+  }
+
+  #idle(): void {
+    this.#events.idle?.();
+    this.#checkQuiet();
+  }
+
+  #checkQuiet(): void {
+    if (this.#onQuiet !== null && !this.#receiving && this.quiet) this.#onQuiet();
   }
 
   #record(type: number, requestId: number, content: Buffer): void {
@@ -282,6 +246,7 @@ export class Connection {
     const host = this.#host;
     if (content.length !== 8) throw new BadBeginRequestError(requestId, content.length);
     if (host.requests.has(requestId)) throw new DuplicateRequestError(requestId);
+    this.#begun++;
     const role = (content[0] << 8) | content[1];
     const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
     if (role !== Role.Responder) {
@@ -292,6 +257,7 @@ export class Connection {
       host.refuse(requestId, ProtocolStatus.Overloaded, keepConn);
     } else {
       host.requests.set(requestId, new Request(host, requestId, role, keepConn));
+      host.paramsBegun();
     }
   }
 
@@ -332,7 +298,7 @@ export class Connection {
     const host = this.#host;
     this.#reader.stop();
     if (error instanceof FcgiProtocolError) {
-      host.log(error.level, `${error.message} [${error.code}]`);
+      host.log(error.level, `${error.message} [${error.code}]`, error.code);
     } else {
       host.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
     }

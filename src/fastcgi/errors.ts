@@ -7,8 +7,11 @@ import { TscgiError } from "../errors.ts";
  * connections and the process carry on (STYLE.md, habit 4).
  */
 export abstract class FcgiProtocolError extends TscgiError {
-  /** Log level for the one line written when this fault closes a connection. */
-  readonly level: "warn" | "error" = "error";
+  /**
+   * Log level for the one line written when this fault closes a connection: a warning, as the
+   * fault is the peer's and tscgi carries on (anyone who can reach `listen` can cause one).
+   */
+  readonly level: "warn" | "error" = "warn";
 }
 
 /** Section 3.3: every record header starts with version FCGI_VERSION_1. */
@@ -55,7 +58,6 @@ export class DuplicateRequestError extends FcgiProtocolError {
 /** The PARAMS stream of one request is larger than `maxParamsBytes`. */
 export class ParamsTooLargeError extends FcgiProtocolError {
   readonly code = "TSCGI_E_FCGI_PARAMS_TOO_LARGE";
-  override readonly level = "warn";
   readonly limit: number;
   constructor(limit: number) {
     super(
@@ -69,7 +71,6 @@ export class ParamsTooLargeError extends FcgiProtocolError {
 /** One request carries more name-value pairs than `maxParamsPairs`. */
 export class TooManyParamsError extends FcgiProtocolError {
   readonly code = "TSCGI_E_FCGI_TOO_MANY_PARAMS";
-  override readonly level = "warn";
   readonly limit: number;
   constructor(limit: number) {
     super(
@@ -77,6 +78,34 @@ export class TooManyParamsError extends FcgiProtocolError {
         `raise max_params, or lower the number of headers the web server forwards. Connection closed.`,
     );
     this.limit = limit;
+  }
+}
+
+/** The unfinished PARAMS of all the requests on one connection hold more than `maxPendingParamsBytes`. */
+export class PendingParamsTooLargeError extends FcgiProtocolError {
+  readonly code = "TSCGI_E_FCGI_PENDING_PARAMS_TOO_LARGE";
+  readonly limit: number;
+  constructor(limit: number) {
+    super(
+      `fastcgi: the requests begun on one connection hold more than ${limit} bytes of unfinished PARAMS ` +
+        `(max_pending_params_bytes); a web server sends each request's PARAMS at once, so this is a ` +
+        `client holding memory on purpose, or a very busy multiplexing client: then raise max_pending_params_bytes. Connection closed.`,
+    );
+    this.limit = limit;
+  }
+}
+
+/** A connection did not complete a request's PARAMS within `params_timeout` of its accept or BEGIN_REQUEST. */
+export class ParamsTimeoutError extends FcgiProtocolError {
+  readonly code = "TSCGI_E_FCGI_PARAMS_TIMEOUT";
+  readonly ms: number;
+  constructor(ms: number) {
+    super(
+      `fastcgi: a connection sent no complete request PARAMS within params_timeout (${ms} ms) of being ` +
+        `accepted or of its BEGIN_REQUEST; a web server sends them at once, so the peer is stalled or ` +
+        `holding connections open on purpose. Raise params_timeout only for a very slow network. Connection closed.`,
+    );
+    this.ms = ms;
   }
 }
 

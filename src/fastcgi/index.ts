@@ -17,7 +17,7 @@ export {
   Role,
 } from "./constants.ts";
 export { Connection, defaultConnectionOptions } from "./connection.ts";
-export type { ConnectionOptions, FcgiRequest, RequestHandler, Transport } from "./connection.ts";
+export type { ConnectionEvents, ConnectionOptions, FcgiRequest, RequestHandler, Transport } from "./connection.ts";
 export {
   BadBeginRequestError,
   BadVersionError,
@@ -25,7 +25,9 @@ export {
   DuplicateRequestError,
   FcgiProtocolError,
   MalformedParamsError,
+  ParamsTimeoutError,
   ParamsTooLargeError,
+  PendingParamsTooLargeError,
   RecordTooLargeError,
   RequestAbortedError,
   TooManyParamsError,

@@ -14,6 +14,8 @@ const HEADER = 0;
 const CONTENT = 1;
 const PADDING = 2;
 const STOPPED = 3;
+/** Held at a record boundary: input is kept unparsed for whoever reads the stream next. */
+const HELD = 4;
 
 /**
  * Splits a byte stream into records, whatever the chunking: one byte at a time, many records
@@ -33,6 +35,10 @@ export class RecordReader {
   /** Content gathered so far when a record straddles chunks; null otherwise. */
   #content: Buffer | null = null;
   #contentFill = 0;
+  /** When set and true at a record boundary, parsing stops there and the rest is kept (see holdAtBoundary). */
+  #holdWhen: (() => boolean) | null = null;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
 
   constructor(onRecord: RecordCallback) {
     this.#onRecord = onRecord;
@@ -47,6 +53,40 @@ export class RecordReader {
   stop(): void {
     this.#state = STOPPED;
     this.#content = null;
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** True when no part of a record is held: the next byte, if any, starts a header. */
+  get atBoundary(): boolean {
+    return this.#state === HELD || (this.#state === HEADER && this.#headerFill === 0);
+  }
+
+  /** True once parsing stopped at a boundary; pushed bytes are kept, not parsed. */
+  get held(): boolean {
+    return this.#state === HELD;
+  }
+
+  /** Bytes kept unparsed since the reader was held. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /**
+   * From the next record boundary on (this one, if no record is in progress), parsing stops at
+   * the first boundary where `when()` is true, and everything after it is kept unparsed for
+   * takeHeld(): the stream can then move to another reader without losing or repeating a record.
+   */
+  holdAtBoundary(when: () => boolean): void {
+    this.#holdWhen = when;
+    if (this.#state === HEADER && this.#headerFill === 0 && when()) this.#state = HELD;
+  }
+
+  /** The bytes kept since the reader was held, in order; the reader stops for good. */
+  takeHeld(): Buffer {
+    const held = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
+    this.stop();
+    return held;
   }
 
   /**
@@ -60,6 +100,11 @@ export class RecordReader {
     while (i < end) {
       switch (this.#state) {
         case HEADER: {
+          if (this.#headerFill === 0 && this.#holdWhen !== null && this.#holdWhen()) {
+            this.#state = HELD;
+            this.#keep(chunk, i);
+            return;
+          }
           if (this.#headerFill === 0 && end - i >= FCGI_HEADER_LEN) {
             this.#beginRecord(chunk, i);
             i += FCGI_HEADER_LEN;
@@ -109,10 +154,20 @@ export class RecordReader {
           if (this.#paddingLeft === 0) this.#state = HEADER;
           break;
         }
+        case HELD:
+          this.#keep(chunk, i);
+          return;
         default:
           return;
       }
     }
+  }
+
+  #keep(chunk: Buffer, from: number): void {
+    if (from >= chunk.length) return;
+    const rest = from === 0 ? chunk : chunk.subarray(from);
+    this.#held.push(rest);
+    this.#heldBytes += rest.length;
   }
 
   #beginRecord(buf: Buffer, at: number): void {

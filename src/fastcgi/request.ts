@@ -14,6 +14,10 @@ export interface RequestHost {
   sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void>;
   /** Writes without waiting: small records the protocol requires regardless of backpressure. */
   sendNow(chunk: Buffer): void;
+  /** `bytes` more PARAMS arrived for a request whose PARAMS are not complete; throws over the connection's cap. */
+  paramsArrived(bytes: number): void;
+  /** A request's PARAMS are complete, or it ended first: the `bytes` it held no longer count. */
+  paramsSettled(bytes: number): void;
   /** The request's END_REQUEST went out: forget its id (and close if the web server asked). */
   finished(request: Request): void;
   /** One more request is over its STDIN high-water mark: stop reading the socket. */
@@ -41,6 +45,7 @@ export class Request implements FcgiRequest {
   #host: RequestHost;
   #params = NO_PARAMS;
   #paramsDone = false;
+  #paramsBytes = 0;
   #decoder: ParamsDecoder | null = null;
   /** Received, unread STDIN chunks; null until the first chunk nobody was waiting for. */
   #stdin: Uint8Array[] | null = null;
@@ -114,6 +119,7 @@ export class Request implements FcgiRequest {
   end(appStatus = 0, lastStdout?: Uint8Array, protocolStatus: number = ProtocolStatus.RequestComplete): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#settleParams();
     const last = lastStdout !== undefined && lastStdout.length > 0 ? lastStdout : undefined;
     this.#host.sendNow(encodeResponseEnd(this.id, appStatus, protocolStatus, last, this.#stderrSent));
     this.#dropStdin();
@@ -130,13 +136,23 @@ export class Request implements FcgiRequest {
   pushParams(content: Buffer): boolean {
     if (this.#paramsDone) return false;
     if (content.length > 0) {
+      this.#paramsBytes += content.length;
+      this.#host.paramsArrived(content.length);
       (this.#decoder ??= new ParamsDecoder(this.#host.paramsLimits)).push(content);
       return false;
     }
-    this.#paramsDone = true;
-    this.#params = this.#decoder === null ? (Object.create(null) as Record<string, string>) : this.#decoder.end();
-    this.#decoder = null;
+    const decoder = this.#decoder;
+    this.#settleParams();
+    this.#params = decoder === null ? (Object.create(null) as Record<string, string>) : decoder.end();
     return true;
+  }
+
+  /** The PARAMS stream is over (complete, or the request ended first): its bytes stop counting. */
+  #settleParams(): void {
+    if (this.#paramsDone) return;
+    this.#paramsDone = true;
+    this.#decoder = null;
+    this.#host.paramsSettled(this.#paramsBytes);
   }
 
   /** Feeds one STDIN record; the empty one ends the stream (section 5.3). */
@@ -172,6 +188,7 @@ export class Request implements FcgiRequest {
     if (this.#ended) return;
     this.#ended = true;
     this.#abortReason = reason;
+    this.#settleParams();
     if (answer) this.#host.sendNow(encodeEndRequest(this.id, ABORTED_APP_STATUS, ProtocolStatus.RequestComplete));
     this.#dropStdin();
     this.#settleWaiters(reason);

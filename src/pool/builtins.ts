@@ -1,7 +1,7 @@
 // The paths the server answers itself: ping_path (a liveness probe) and status_path (the pool's
 // status, rendered by whoever holds the whole picture: the master, or the single process).
 import type { Exchange } from "../cgi/exchange.ts";
-import { clientAllowed } from "../config/clients.ts";
+import { clientAllowed, type ClientList } from "../config/clients.ts";
 import type { Config } from "../config/index.ts";
 import type { BuiltinHandler } from "../server/dispatch.ts";
 
@@ -20,6 +20,14 @@ async function answer(exchange: Exchange, status: number, contentType: string, t
   return status;
 }
 
+/**
+ * The client is REMOTE_ADDR, else the connection's peer. With neither (a Unix socket and a web
+ * server that sent no REMOTE_ADDR) nobody is known to be local, so only `any` lets it through.
+ */
+export function statusClientAllowed(list: ClientList | null, client: string | undefined): boolean {
+  return list === null || (client !== undefined && clientAllowed(list, client));
+}
+
 export function builtinRoutes(
   config: Config,
   status: (query: string, accept: string) => Promise<RenderedStatus>,
@@ -31,7 +39,7 @@ export function builtinRoutes(
   const onPing: BuiltinHandler = (exchange) => answer(exchange, 200, "text/plain; charset=utf-8", pingBody);
   const onStatus: BuiltinHandler = async (exchange) => {
     const p = exchange.params;
-    if (!clientAllowed(config.status_allowed_clients, p.REMOTE_ADDR || undefined)) {
+    if (!statusClientAllowed(config.status_allowed_clients, p.REMOTE_ADDR || exchange.peer)) {
       return answer(exchange, 403, "text/plain; charset=utf-8", "403 Forbidden: not in status_allowed_clients\n");
     }
     const rendered = await status(p.QUERY_STRING ?? "", p.HTTP_ACCEPT ?? "");

@@ -3,18 +3,19 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Config } from "../config/index.ts";
 import { formatAddress } from "../server/address.ts";
-import { listenOnHandle } from "../server/bind.ts";
+import { listenOnHandle, type ListenHandle } from "../server/bind.ts";
 import { LogSink, Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
-import { Backoff } from "./backoff.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
-import { initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
+import { PoolFaults } from "./pool-faults.ts";
+import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
-import { WorkerProcess } from "./worker-process.ts";
+import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
+import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
@@ -38,14 +39,18 @@ export class Master {
   #nextId = 1;
   #generation = 1;
   #spawnRate = 1;
-  #respawnTimer: NodeJS.Timeout | null = null;
   #maintenance: NodeJS.Timeout | null = null;
-  #backoff: Backoff;
+  #respawns: Respawns;
+  /** Connections handed over by retiring workers, waiting for a worker that is starting. */
+  #handoffs: Array<{ handle: ListenHandle; unread: Uint8Array | null; slot: number }> = [];
+  /** Called whenever a worker becomes ready or exits (see #whenReady). */
+  #readyWaiters = new Set<() => void>();
   #stopping = false;
   #errorSink: LogSink;
   #slowSink: LogSink;
   log: Logger;
   readonly counters = new PoolCounters();
+  readonly faults = new PoolFaults((line) => this.log.error(line));
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
@@ -54,7 +59,7 @@ export class Master {
 
   constructor(config: Config) {
     this.#config = config;
-    this.#backoff = new Backoff(config.respawn_backoff_max);
+    this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
     this.#errorSink = new LogSink(config.error_log);
     this.#slowSink = new LogSink(config.slowlog);
     this.log = new Logger(this.#errorSink, config.log_level);
@@ -91,7 +96,7 @@ export class Master {
   async #acceptInMaster(): Promise<void> {
     const listeners = this.#listeners!;
     const add = async (which: "fastcgi" | "http", handle: Listeners["fastcgi"]["handle"]) => {
-      const server = createServer({ pauseOnConnect: true }, (socket) => this.#route(which, socket));
+      const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#route(which, socket));
       await listenOnHandle(server, handle, this.#config.listen_backlog);
       this.#acceptors.push(server);
     };
@@ -100,7 +105,7 @@ export class Master {
   }
 
   #route(which: "fastcgi" | "http", socket: Socket): void {
-    const live = this.workers.filter((w) => w.state !== "finishing");
+    const live = this.#current();
     const route = routeConnection(pmSettings(this.#config), live.map(loadOf));
     if (route.maxChildrenReached) this.counters.maxChildrenReached++;
     const worker = route.to === "spawn" ? this.#spawn() : this.#workers.get(route.to);
@@ -109,10 +114,23 @@ export class Master {
     worker.inflight++;
   }
 
-  #spawn(): WorkerProcess {
+  /** Workers serving now and staying: neither finishing nor waiting for their replacement. */
+  #current(): WorkerProcess[] {
+    return this.workers.filter((w) => w.state !== "finishing" && !w.retiring);
+  }
+
+  /** The lowest slot no current worker holds and no restart waits for. */
+  #freeSlot(): number {
+    const taken = new Set(this.#current().map((w) => w.slot));
+    let slot = 0;
+    while (taken.has(slot) || this.#respawns.isWaiting(slot)) slot++;
+    return slot;
+  }
+
+  #spawn(slot = this.#freeSlot()): WorkerProcess {
     const id = this.#nextId++;
-    const worker = new WorkerProcess(id, this.#generation, this.#config, this.#config.pm === "ondemand", {
-      message: (w, m) => this.#onMessage(w, m),
+    const worker = new WorkerProcess(id, slot, this.#generation, this.#config, this.#config.pm === "ondemand", {
+      message: (w, m, handle) => this.#onMessage(w, m, handle),
       report: (w, r) => this.#onReport(w, r),
       exit: (w, code, signal) => this.#onExit(w, code, signal),
     });
@@ -125,11 +143,17 @@ export class Master {
     return worker;
   }
 
-  #onMessage(worker: WorkerProcess, m: FromWorker): void {
+  #onMessage(worker: WorkerProcess, m: FromWorker, handle: PassedHandle | undefined): void {
     switch (m.t) {
       case "ready":
         worker.state = worker.state === "starting" ? "ready" : worker.state;
         this.#announce();
+        this.#onReady(worker);
+        break;
+      case "handoff":
+        // A raw libuv handle (see worker-main's handOff), like the listening ones.
+        if (handle) this.#placeHandoff(handle as ListenHandle, m.unread, worker.slot);
+        worker.handedOver++;
         break;
       case "load":
         this.counters.requests(worker.id, m.requests);
@@ -150,19 +174,55 @@ export class Master {
       case "compile":
         void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ t: "compiled", id: m.id, code }));
         break;
+      case "fault":
+        this.faults.reported(m.script, m.kind);
+        break;
     }
   }
 
-  /** Recycling: a replacement starts first, the old worker stops once it is ready. */
+  /**
+   * Recycling: a replacement starts in the worker's slot first; the old worker keeps serving until
+   * the replacement is ready, then finishes its requests and hands its idle connections to it.
+   */
   #retire(worker: WorkerProcess, reason: string): void {
-    if (worker.state === "finishing" || this.#stopping) return;
+    if (worker.state === "finishing" || worker.retiring || this.#stopping) return;
     this.log.info(`worker ${worker.pid} recycled: ${reason}`);
     worker.retireReason = reason;
     this.counters.restarts++;
-    // It stops taking work now; until the replacement listens, connections wait in the socket's
-    // backlog (or go to the other workers), they are not refused.
-    worker.stop(reason);
-    if (this.#config.pm === "static") this.#spawn();
+    if (this.#config.pm !== "static") return worker.stop(reason, true);
+    worker.retiring = true;
+    this.#spawn(worker.slot);
+  }
+
+  /** A worker serves: retiring workers it replaces finish now, connections waiting for it are placed. */
+  #onReady(worker: WorkerProcess): void {
+    for (const old of this.workers) {
+      if (old.retiring && old.slot === worker.slot && old !== worker) old.stop(old.retireReason ?? "recycled", true);
+    }
+    for (const wake of [...this.#readyWaiters]) wake();
+    this.#placeWaiting();
+  }
+
+  /**
+   * A retiring worker's idle connection: it goes to another worker instead of being closed, since
+   * closing a kept-alive connection races the web server's next request on it (nginx answers 502
+   * to a POST it had started writing). Nobody has read from it since its last request ended, so
+   * the next request is still in the socket (or in `unread`).
+   */
+  #placeHandoff(handle: ListenHandle, unread: Uint8Array | null, slot: number): void {
+    if (this.#stopping) return void handle.close();
+    const takers = this.#current().map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", adopted: w.adopted }));
+    const to = adopterFor(slot, takers);
+    if (to === "wait") return void this.#handoffs.push({ handle, unread, slot });
+    const worker = to === "close" ? undefined : this.#workers.get(to);
+    // The handle goes out with the message; the master's own copy of the fd is closed after that.
+    const close = () => handle.close();
+    if (!worker?.send({ t: "conn", which: "fastcgi", unread }, handle, close)) return close();
+    worker.adopted++;
+  }
+
+  #placeWaiting(): void {
+    for (const { handle, unread, slot } of this.#handoffs.splice(0)) this.#placeHandoff(handle, unread, slot);
   }
 
   #onReport(worker: WorkerProcess, report: WatchdogReport): void {
@@ -190,53 +250,82 @@ export class Master {
     this.counters.forget(worker.id);
     const expected = worker.state === "finishing";
     if (!expected) {
-      const lifetime = Date.now() - worker.startedAt;
       this.counters.restarts++;
       if (worker.lastWords?.t !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
-      const delay = this.#backoff.crash(lifetime);
-      if (!this.#stopping) this.#respawnAfter(delay);
+      this.faults.died(worker.lastWords);
+      if (!this.#stopping) this.#crashed(worker);
     } else {
-      this.log.debug(`worker ${worker.pid} finished (${worker.retireReason ?? "stopped"})`);
+      const handed = worker.handedOver > 0 ? `, ${worker.handedOver} idle connection(s) handed over` : "";
+      // As PHP-FPM notes each child that exits: with what made it go, and its connections' fate.
+      if (!this.#stopping) this.log.info(`worker ${worker.pid} finished (${worker.retireReason ?? "stopped"})${handed}`);
     }
     this.log.flush();
+    for (const wake of [...this.#readyWaiters]) wake();
+    // A connection waiting for this worker to start goes elsewhere now (or is closed).
+    this.#placeWaiting();
     if (this.#stopping && this.#workers.size === 0) this.#finish();
   }
 
-  #respawnAfter(delay: number): void {
-    if (delay > 0)
-      this.log.warn(`workers keep crashing: next start in ${delay} ms (respawn_backoff_max ${this.#config.respawn_backoff_max} ms)`);
-    if (this.#respawnTimer) return;
-    this.#respawnTimer = setTimeout(() => {
-      this.#respawnTimer = null;
-      this.#maintain();
-    }, delay);
+  /**
+   * A crash costs its own slot a wait (doubling while it keeps crashing); the other slots go on
+   * serving. A slot is restarted at once when the pool is below its floor of live workers and the
+   * dead worker had been serving.
+   */
+  #crashed(worker: WorkerProcess): void {
+    if (worker.retiring) return; // its replacement is on its way already
+    if (this.#config.pm === "ondemand") return this.#maintain();
+    const live = this.#current().length;
+    const urgent = worker.state === "ready" && live < liveFloor(this.#config.workers);
+    const delay = this.#respawns.crashed(worker.slot, Date.now() - worker.startedAt, urgent);
+    if (delay > 0) {
+      this.log.warn(
+        `worker slot ${worker.slot} keeps crashing (${this.#respawns.crashes(worker.slot)} in a row): next start in ${delay} ms ` +
+          `(respawn_backoff_max ${this.#config.respawn_backoff_max} ms); ${live} other worker(s) serving`,
+      );
+    }
+  }
+
+  #respawnDue(slot: number): void {
+    if (this.#stopping) return;
+    if (this.#config.pm === "static") {
+      if (this.#current().length < this.#config.workers && !this.#current().some((w) => w.slot === slot)) this.#spawn(slot);
+      return;
+    }
+    this.#maintain();
   }
 
   #maintain(): void {
     if (this.#stopping) return;
-    const current = this.workers.filter((w) => w.state !== "finishing" && w.generation === this.#generation);
+    const current = this.#current().filter((w) => w.generation === this.#generation);
     for (const w of current) {
-      if (w.state === "ready" && Date.now() - w.startedAt > 10_000) this.#backoff.healthy();
+      if (w.state === "ready" && Date.now() - w.startedAt > HEALTHY_LIFETIME) this.#respawns.healthy(w.slot);
     }
     if (this.#listeners) this.counters.queue(listenQueue(this.#listeners.fastcgi.handle.fd));
-    if (this.#respawnTimer) return;
-    const decision = maintain(pmSettings(this.#config), current.map(loadOf), Date.now(), this.#spawnRate);
+    // Slots waiting out a crash back-off count as workers on their way.
+    const waiting: WorkerLoad[] = [];
+    for (let i = 0; i < this.#respawns.waiting; i++) waiting.push({ id: -1 - i, starting: true, inflight: 0, idleSince: Date.now() });
+    const decision = maintain(pmSettings(this.#config), [...current.map(loadOf), ...waiting], Date.now(), this.#spawnRate);
     this.#spawnRate = decision.nextSpawnRate;
     if (decision.maxChildrenReached) this.counters.maxChildrenReached++;
     for (let i = 0; i < decision.spawn; i++) this.#spawn();
-    for (const id of decision.retire) this.#workers.get(id)?.stop("idle");
+    for (const id of decision.retire) this.#workers.get(id)?.stop("idle", true);
   }
 
+  /** Resolves once none of `workers` is still starting (ready or gone), or after READY_TIMEOUT. */
   #whenReady(workers: WorkerProcess[]): Promise<void> {
     return new Promise((resolve) => {
-      const started = Date.now();
-      const poll = setInterval(() => {
-        const pending = workers.filter((w) => w.state === "starting" && !w.exited);
-        if (pending.length === 0 || Date.now() - started > READY_TIMEOUT) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 10);
+      const check = () => {
+        if (workers.some((w) => w.state === "starting" && !w.exited)) return;
+        done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.#readyWaiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, READY_TIMEOUT);
+      this.#readyWaiters.add(check);
+      check();
     });
   }
 
@@ -259,7 +348,8 @@ export class Master {
       this.#slowSink.close();
       this.#slowSink = new LogSink(config.slowlog);
     }
-    this.#backoff = new Backoff(config.respawn_backoff_max);
+    this.#respawns.clear();
+    this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
     this.#config = config;
     this.log = new Logger(this.#errorSink, config.log_level);
     if (rebind) {
@@ -267,10 +357,15 @@ export class Master {
       this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
     }
     this.#generation++;
+    // The old workers keep serving until the new ones are ready; their slots go to the new ones.
+    for (const w of old) {
+      w.retiring = true;
+      w.retireReason ??= "reload";
+    }
     const fresh: WorkerProcess[] = [];
     for (let i = initialWorkers(pmSettings(config)); i > 0; i--) fresh.push(this.#spawn());
     await this.#whenReady(fresh);
-    for (const w of old) w.stop("reload");
+    for (const w of old) w.stop("reload", true);
     if (rebind) {
       for (const server of this.#acceptors.splice(0)) server.close();
       if (config.pm === "ondemand") await this.#acceptInMaster();
@@ -292,9 +387,10 @@ export class Master {
     if (!this.#stopping) {
       this.#stopping = true;
       if (this.#maintenance) clearInterval(this.#maintenance);
-      if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
+      this.#respawns.clear();
       for (const server of this.#acceptors) server.close();
-      for (const w of this.workers) w.stop("shutdown");
+      for (const w of this.workers) w.stop("shutdown", false);
+      for (const { handle } of this.#handoffs.splice(0)) handle.close();
       // New connections are refused from now on (a web server then tries elsewhere or answers
       // 502 at once) instead of waiting in a backlog nobody will take them from.
       this.#closeListeners();
@@ -330,7 +426,7 @@ export class Master {
     for (const { worker, report } of reports) if (report) this.counters.requests(worker.id, report.requests);
     const queue = this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0;
     this.counters.queue(queue);
-    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept);
+    return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept, this.faults.list());
   }
 }
 

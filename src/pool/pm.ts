@@ -77,3 +77,35 @@ export function routeConnection(s: PmSettings, workers: readonly WorkerLoad[]): 
   if (workers.length < s.maxChildren) return { to: "spawn", maxChildrenReached: false };
   return { to: best!.id, maxChildrenReached: true };
 }
+
+/** A worker that may adopt a retiring worker's kept-alive connections. */
+export interface Adopter {
+  id: number;
+  slot: number;
+  ready: boolean;
+  /** Connections it was handed so far, to spread them out. */
+  adopted: number;
+}
+
+/**
+ * Where an idle connection of a retiring worker in `fromSlot` goes: to the worker that replaces it
+ * in the same slot once that one serves (so the web server's connections stay spread as they
+ * were), else to the ready worker that was handed the fewest; "wait" while the only takers are
+ * still starting; "close" when there is none (the pool is shrinking or stopping).
+ */
+export function adopterFor(fromSlot: number, workers: readonly Adopter[]): number | "wait" | "close" {
+  let best: Adopter | null = null;
+  let starting = false;
+  for (const w of workers) {
+    if (!w.ready) {
+      starting = true;
+      continue;
+    }
+    if (w.slot === fromSlot) return w.id;
+    if (best === null || w.adopted < best.adopted) best = w;
+  }
+  // The slot's own successor is worth a short wait: it takes the retiring worker's share of the load.
+  if (workers.some((w) => !w.ready && w.slot === fromSlot)) return "wait";
+  if (best !== null) return best.id;
+  return starting ? "wait" : "close";
+}

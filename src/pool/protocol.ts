@@ -3,6 +3,7 @@
 // worker's watchdog thread writes to even while the main thread is stuck in a script.
 import type { Config } from "../config/index.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
+import type { FaultKind } from "../server/fault-tally.ts";
 
 /** fd of the report pipe in a worker. */
 export const REPORT_FD = 4;
@@ -15,6 +16,8 @@ export interface WorkerReport {
   connections: number;
   accepted: number;
   rejected: number;
+  /** FastCGI connections that arrived with max_connections open. */
+  maxConnectionsReached: number;
   slow: number;
   lastMethod: string;
   lastUri: string;
@@ -33,9 +36,13 @@ export type ToWorker =
   | { t: "init"; config: Config; id: number; ondemand: boolean }
   /** Sent with a listening handle. */
   | { t: "listen"; which: "fastcgi" | "http" }
-  /** Sent with one accepted connection (ondemand: the master accepts). */
-  | { t: "conn"; which: "fastcgi" | "http" }
-  | { t: "stop" }
+  /**
+   * Sent with one connection: accepted by the master (ondemand), or handed over by a retiring worker
+   * (a raw handle, nobody has read from it since; `unread` holds bytes the old worker read but did not parse).
+   */
+  | { t: "conn"; which: "fastcgi" | "http"; unread?: Uint8Array | null }
+  /** Stop taking work and exit once in-flight requests are done; `handOver`: pass idle connections on instead of closing them. */
+  | { t: "stop"; handOver: boolean }
   | { t: "reopen" }
   | { t: "report"; id: number }
   | { t: "status"; id: number; body: string; contentType: string; ok: boolean }
@@ -51,8 +58,12 @@ export type FromWorker =
   | { t: "report"; id: number; report: WorkerReport }
   /** A status request came in: the master renders the pool's status. */
   | { t: "status"; id: number; query: string; accept: string }
+  /** Sent with the raw handle of an idle kept-alive connection, for another worker to serve (see FastCgiServer.handOver). */
+  | { t: "handoff"; which: "fastcgi"; unread: Uint8Array | null }
   /** Compile a script for me: the master compiles each source once for all workers. */
-  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions };
+  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions }
+  /** A script faulted (it was answered and logged here); the master counts the pool's faults. */
+  | { t: "fault"; script: string; kind: FaultKind };
 
 /** Lines on the report pipe (JSON, one per line). */
 export type WatchdogReport =

@@ -19,6 +19,7 @@ export function workerReport(server: RunningServer, slow = 0): WorkerReport {
     connections: server.connections,
     accepted: server.accepted,
     rejected: stats.rejected,
+    maxConnectionsReached: server.maxConnectionsReached,
     slow,
     lastMethod: stats.lastMethod,
     lastUri: stats.lastUri,

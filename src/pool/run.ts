@@ -8,6 +8,7 @@ import { LogSink } from "../server/log.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
+import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
@@ -26,6 +27,7 @@ const RELOAD_SIGNALS: NodeJS.Signals[] = ["SIGHUP", "SIGUSR2"];
 export async function serve(inputs: ServeInputs): Promise<void> {
   if (inputs.loaded.config.workers === 0) return serveSingle(inputs.loaded.config);
   const master = new Master(inputs.loaded.config);
+  warnIfFewFiles(inputs.loaded.config.max_connections, master.log.log);
   let stopping = false;
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
@@ -50,6 +52,7 @@ export async function serve(inputs: ServeInputs): Promise<void> {
         return;
       }
       master.log.info(`${signal}: reloading the config and replacing the workers`);
+      warnIfFewFiles(config.max_connections, master.log.log);
       void master.reload(config).catch((error: Error) => master.log.error(`reload failed: ${error.message}`));
     });
   }
@@ -102,6 +105,8 @@ async function serveSingle(config: Config): Promise<void> {
         slowRequests: counters.slow,
         rejectedRequests: report.rejected,
         workerRestarts: 0,
+        maxConnectionsReached: report.maxConnectionsReached,
+        scriptFaults: s.faults.tally.list(),
         processes: [me],
       },
       query,
@@ -113,10 +118,23 @@ async function serveSingle(config: Config): Promise<void> {
     fastcgi: listeners.fastcgi.handle,
     http: listeners.http?.handle ?? null,
     table: watchdog.table,
+    scriptStderr: watchdog.stderr,
     builtins: builtinRoutes(config, status),
   });
   const s = server;
+  // A script's throw from a timer or unhandled rejection costs its own request only (ScriptFaults);
+  // one of tscgi's own is logged, as nothing could replace this process.
+  const uncaught = (kind: "uncaught" | "rejection") => (error: unknown) => {
+    if (s.faults.caught(kind, error)) return;
+    const what = kind === "uncaught" ? "uncaught exception" : "unhandled promise rejection";
+    s.log.error(
+      `${what} in tscgi itself, no script's; the single process carries on: ${error instanceof Error ? error.stack : String(error)}`,
+    );
+  };
+  process.on("uncaughtException", uncaught("uncaught"));
+  process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
+  warnIfFewFiles(config.max_connections, s.log.log);
   s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
   s.log.flush();

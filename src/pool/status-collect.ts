@@ -1,5 +1,6 @@
 // The pool's numbers over time, and one status snapshot built from them and the workers' reports.
 import type { Config } from "../config/index.ts";
+import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
 import { renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
 import type { WorkerProcess } from "./worker-process.ts";
@@ -96,6 +97,7 @@ export function renderPoolStatus(
   listenQueue: number,
   query: string,
   accept: string,
+  scriptFaults: ScriptFaultCount[] = [],
 ): { ok: boolean; body: string; contentType: string } {
   const processes = reports.map(({ worker, report }) => {
     const r = report ?? worker.lastReport;
@@ -105,6 +107,8 @@ export function renderPoolStatus(
   });
   let rejected = counters.rejected;
   for (const { report } of reports) rejected += report?.rejected ?? 0;
+  let maxConnectionsReached = 0;
+  for (const { report } of reports) maxConnectionsReached += report?.maxConnectionsReached ?? 0;
   const active = processes.filter((p) => p.state === "Running").length;
   counters.active(active);
   const status: PoolStatus = {
@@ -124,6 +128,8 @@ export function renderPoolStatus(
     slowRequests: counters.slow,
     rejectedRequests: rejected,
     workerRestarts: counters.restarts,
+    maxConnectionsReached,
+    scriptFaults,
     processes,
   };
   return { ok: true, ...renderStatus(status, query, accept) };

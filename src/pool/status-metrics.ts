@@ -1,5 +1,6 @@
 // The status page's numbers as Prometheus 0.0.4 or OpenMetrics 1.0 text: `?prometheus` (upgraded
 // to OpenMetrics when the Accept header prefers it) or `?openmetrics`.
+import { FAULT_KINDS } from "../server/fault-tally.ts";
 import type { PoolStatus, WorkerStatus } from "./status.ts";
 
 /** Whole seconds from `from` to `now`, never negative. */
@@ -132,6 +133,20 @@ function families(s: PoolStatus, full: boolean): Family[] {
       type: "counter",
       help: "Workers replaced after being recycled or crashing.",
       samples: one(s.workerRestarts),
+    },
+    {
+      name: "tscgi_max_connections_reached",
+      type: "counter",
+      help: "FastCGI connections that arrived while their worker had max_connections open.",
+      samples: one(s.maxConnectionsReached),
+    },
+    {
+      name: "tscgi_script_faults",
+      type: "counter",
+      help: "Faults of a script by kind: exit, uncaught, rejection, runaway, death (a worker died running it).",
+      samples: (s.scriptFaults ?? []).flatMap((f) =>
+        FAULT_KINDS.filter((kind) => f[kind] > 0).map((kind) => ({ labels: { script: f.script, kind }, value: f[kind] })),
+      ),
     },
   ];
   if (!full) return out;

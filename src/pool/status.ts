@@ -1,6 +1,7 @@
 // The pool status page: the numbers PHP-FPM's status page shows, and its renderings (text and
 // JSON here, the metrics formats in status-metrics.ts). Pure: the pool takes the snapshot, this
 // only formats it.
+import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import { renderMetrics, secondsSince } from "./status-metrics.ts";
 
 /** PHP-FPM's pm setting, shown as "process manager". */
@@ -65,6 +66,10 @@ export interface PoolStatus {
   rejectedRequests: number;
   /** Workers replaced: recycled or crashed (tscgi's own). */
   workerRestarts: number;
+  /** FastCGI connections that arrived with max_connections open in their worker (tscgi's own). */
+  maxConnectionsReached: number;
+  /** Scripts that faulted (process.exit, uncaught, unhandled rejection, runaway, a worker died running them), most first. */
+  scriptFaults?: ScriptFaultCount[];
   /** Every worker, for `?full`. */
   processes: WorkerStatus[];
 }
@@ -148,7 +153,7 @@ export function renderStatus(status: PoolStatus, query: string, accept?: string)
   }
 }
 
-/** The pool-wide fields in PHP-FPM's order, under PHP-FPM's names, then tscgi's own two. */
+/** The pool-wide fields in PHP-FPM's order, under PHP-FPM's names, then tscgi's own. */
 function poolFields(s: PoolStatus, now: number, time: (ms: number) => string | number): [string, string | number][] {
   return [
     ["pool", s.pool],
@@ -167,6 +172,7 @@ function poolFields(s: PoolStatus, now: number, time: (ms: number) => string | n
     ["slow requests", s.slowRequests],
     ["rejected requests", s.rejectedRequests],
     ["worker restarts", s.workerRestarts],
+    ["max connections reached", s.maxConnectionsReached],
   ];
 }
 
@@ -193,6 +199,15 @@ export function renderJson(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   const epoch = (ms: number) => Math.floor(ms / 1000);
   const out: Record<string, unknown> = Object.fromEntries(poolFields(s, now, epoch));
+  out["script faults"] = (s.scriptFaults ?? []).map((f) => ({
+    script: f.script,
+    faults: f.faults,
+    exit: f.exit,
+    uncaught: f.uncaught,
+    rejection: f.rejection,
+    runaway: f.runaway,
+    "worker deaths": f.death,
+  }));
   if (full) out.processes = s.processes.map((w) => Object.fromEntries(workerFields(w, now, epoch)));
   return JSON.stringify(out);
 }
@@ -201,7 +216,8 @@ export function renderJson(s: PoolStatus, full: boolean): string {
 const TEXT_COLUMN = 22;
 
 function textLine(label: string, value: string | number): string {
-  return `${`${label}:`.padEnd(TEXT_COLUMN)}${value}\n`;
+  // tscgi's longer labels keep one space after the colon.
+  return `${`${label}:`.padEnd(Math.max(TEXT_COLUMN, label.length + 2))}${value}\n`;
 }
 
 /** Text as PHP-FPM's default page; per-process blocks after a row of stars (as `?full`). */
@@ -209,6 +225,7 @@ export function renderText(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   let out = "";
   for (const [label, value] of poolFields(s, now, clfTime)) out += textLine(label, value);
+  for (const f of s.scriptFaults ?? []) out += textLine("script faults", `${oneLine(f.script)} ${f.faults} (${faultKinds(f)})`);
   if (!full) return out;
   for (const w of s.processes) {
     out += "\n************************\n";
@@ -220,6 +237,26 @@ export function renderText(s: PoolStatus, full: boolean): string {
     }
   }
   return out;
+}
+
+const FAULT_LABELS = [
+  ["exit", "exit"],
+  ["uncaught", "uncaught"],
+  ["rejection", "rejection"],
+  ["runaway", "runaway"],
+  ["death", "worker deaths"],
+] as const;
+
+/** "3 exit, 1 worker deaths": the kinds a script's faults were, leaving out the ones it had none of. */
+function faultKinds(f: ScriptFaultCount): string {
+  return FAULT_LABELS.filter(([kind]) => f[kind] > 0)
+    .map(([kind, label]) => `${f[kind]} ${label}`)
+    .join(", ");
+}
+
+/** Lines are one per field: a newline in a value is shown escaped. */
+function oneLine(value: string): string {
+  return value.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -4,11 +4,14 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/index.ts";
 import { InflightTable } from "../server/inflight-table.ts";
+import { SharedLineSink } from "../server/shared-line-sink.ts";
 import type { WatchdogReport } from "./protocol.ts";
 import type { WatchdogOptions } from "./watchdog.ts";
 
 export interface Watchdog {
   readonly table: InflightTable;
+  /** Scripts' stderr, which the thread writes out when this one blocks; null without a thread. */
+  readonly stderr: SharedLineSink | null;
   stop(): void;
 }
 
@@ -29,7 +32,8 @@ function threadFile(): string {
 export function startWatchdog(config: Config, pool: boolean, onReport?: (report: WatchdogReport) => void): Watchdog {
   // One slot per request a worker may run (max_inflight), plus the refused ones in passing.
   const table = new InflightTable(config.max_inflight + 64);
-  if (!pool && config.request_slowlog_timeout === 0) return { table, stop() {} };
+  if (!pool && config.request_slowlog_timeout === 0) return { table, stderr: null, stop() {} };
+  const stderr = new SharedLineSink(2);
   table.beat();
   const beat = setInterval(() => table.beat(), HEARTBEAT_EVERY);
   beat.unref();
@@ -39,6 +43,7 @@ export function startWatchdog(config: Config, pool: boolean, onReport?: (report:
     requestTimeout: config.request_timeout,
     slowlogTimeout: config.request_slowlog_timeout,
     pool,
+    stderr: stderr.buffer,
   };
   const thread = new Worker(threadFile(), {
     workerData: options,
@@ -52,6 +57,7 @@ export function startWatchdog(config: Config, pool: boolean, onReport?: (report:
   thread.on("error", (error) => process.stderr.write(`tscgi: watchdog thread failed: ${error.message}\n`));
   return {
     table,
+    stderr,
     stop() {
       clearInterval(beat);
       void thread.terminate();

@@ -11,6 +11,7 @@ import { formatCgiHead } from "../cgi/head.ts";
 import { ProtocolStatus } from "../fastcgi/constants.ts";
 import { encodeResponseEnd } from "../fastcgi/writer.ts";
 import { InflightTable, SlotState, Wire, type SlotView } from "../server/inflight-table.ts";
+import { flushShared } from "../server/shared-line-sink.ts";
 import { REPORT_FD, type WatchdogReport } from "./protocol.ts";
 
 export interface WatchdogOptions {
@@ -21,6 +22,8 @@ export interface WatchdogOptions {
   slowlogTimeout: number;
   /** Pool worker: report on the pipe and end the process when stuck. Single process: only report. */
   pool: boolean;
+  /** Scripts' stderr not yet written (see SharedLineSink): written out here while the main thread is busy. */
+  stderr: SharedArrayBuffer;
 }
 
 /** How long the heartbeat may be silent before the main thread counts as blocked. */
@@ -107,6 +110,8 @@ async function check(): Promise<void> {
   const now = Date.now();
   const blocked = now - table.heartbeat;
   const isBlocked = table.heartbeat > 0 && blocked > BLOCKED_AFTER;
+  // A script's last words before it blocks this process go out now, not when (or if) it ends.
+  if (table.heartbeat > 0 && blocked > BUSY_AFTER) flushShared(o.stderr, 2);
   const slots = table.snapshot();
   for (const seq of slowlogged) if (!slots.some((s) => s.seq === seq)) slowlogged.delete(seq);
 
@@ -145,6 +150,7 @@ async function check(): Promise<void> {
     requests.push({ script: s.script || "-", method: s.method, uri: s.uri, elapsed: now - s.start, answered });
   }
   report({ t: "stuck", requests, blocked, stack });
+  flushShared(o.stderr, 2);
   process.kill(process.pid, "SIGKILL");
 }
 

@@ -10,8 +10,11 @@ import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type Wo
 
 export type WorkerState = "starting" | "ready" | "finishing";
 
+/** What a connection or listening socket travels as between processes. */
+export type PassedHandle = ListenHandle | Socket;
+
 export interface WorkerEvents {
-  message(worker: WorkerProcess, message: FromWorker): void;
+  message(worker: WorkerProcess, message: FromWorker, handle: PassedHandle | undefined): void;
   report(worker: WorkerProcess, report: WatchdogReport): void;
   exit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
 }
@@ -24,10 +27,18 @@ function workerFile(): string {
 
 export class WorkerProcess {
   readonly id: number;
+  /** Its place in the pool: a replacement takes the slot of the worker it replaces (see respawn.ts). */
+  readonly slot: number;
   readonly generation: number;
   readonly child: ChildProcess;
   readonly startedAt = Date.now();
   state: WorkerState = "starting";
+  /** Recycled: still serving until the worker replacing it is ready, then it finishes. */
+  retiring = false;
+  /** Connections handed to it by retiring workers. */
+  adopted = 0;
+  /** Connections it handed on while finishing. */
+  handedOver = 0;
   inflight = 0;
   requests = 0;
   idleSince = Date.now();
@@ -39,8 +50,9 @@ export class WorkerProcess {
   exited = false;
   #pipeText = "";
 
-  constructor(id: number, generation: number, config: Config, ondemand: boolean, events: WorkerEvents) {
+  constructor(id: number, slot: number, generation: number, config: Config, ondemand: boolean, events: WorkerEvents) {
     this.id = id;
+    this.slot = slot;
     this.generation = generation;
     this.child = fork(workerFile(), [], {
       serialization: "advanced",
@@ -48,7 +60,7 @@ export class WorkerProcess {
       // fd 4 is the report pipe the watchdog thread writes to.
       stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
     });
-    this.child.on("message", (message: FromWorker) => events.message(this, message));
+    this.child.on("message", (message: FromWorker, handle?: PassedHandle) => events.message(this, message, handle));
     this.child.on("error", () => {
       // A failed send to a dying child: its exit event follows.
     });
@@ -80,24 +92,30 @@ export class WorkerProcess {
     return this.child.pid ?? 0;
   }
 
-  /** False when the worker can no longer be told anything (a full channel still queues: true). */
-  send(message: ToWorker, handle?: ListenHandle | Socket): boolean {
+  /**
+   * False when the worker can no longer be told anything (a full channel still queues: true).
+   * `sent` runs once the message (and the handle's fd) went out, or failed to.
+   */
+  send(message: ToWorker, handle?: PassedHandle, sent?: (error: Error | null) => void): boolean {
     if (this.exited || !this.child.connected) return false;
     try {
       if (handle === undefined) this.child.send(message);
-      else this.child.send(message, handle as never);
+      else this.child.send(message, handle as never, {}, (error) => sent?.(error));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Graceful: the worker stops accepting, finishes its requests and exits. */
-  stop(reason: string): void {
+  /**
+   * Graceful: the worker stops accepting, finishes its requests and exits. `handOver`: its idle
+   * kept-alive connections go on to other workers instead of being closed under the web server.
+   */
+  stop(reason: string, handOver: boolean): void {
     if (this.state === "finishing") return;
     this.state = "finishing";
     this.retireReason ??= reason;
-    this.send({ t: "stop" });
+    this.send({ t: "stop", handOver });
   }
 
   kill(): void {

@@ -1,5 +1,5 @@
 // The Cgi context a classic-style script receives: env, lazy Request, query, signal, streaming output.
-import { bodyStream } from "../cgi/body.ts";
+import { bodyStream, declaredLength } from "../cgi/body.ts";
 import type { Exchange } from "../cgi/exchange.ts";
 import { checkHeader, checkStatus, hasHeader, type HeaderList } from "../cgi/head.ts";
 import { buildRequest } from "../cgi/request.ts";
@@ -17,8 +17,8 @@ export class CgiContext implements Cgi {
   readonly #isHead: boolean;
   #request: Request | undefined;
   #query: URLSearchParams | undefined;
-  #signal: AbortSignal | undefined;
-  #timeout: AbortController | undefined;
+  #abort: AbortController | undefined;
+  #forward: (() => void) | undefined;
   #status = 0;
   #headers: HeaderList = [];
   #started = false;
@@ -32,19 +32,33 @@ export class CgiContext implements Cgi {
   }
 
   get request(): Request {
-    return (this.#request ??= buildRequest(this.env, () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize), this.signal));
+    return (this.#request ??= buildRequest(
+      this.env,
+      () => bodyStream(() => this.#exchange.readBody(), this.#maxBodySize, declaredLength(this.env)),
+      this.signal,
+    ));
   }
 
   get query(): URLSearchParams {
     return (this.#query ??= new URLSearchParams(this.env.QUERY_STRING ?? ""));
   }
 
+  /**
+   * A plain AbortController that the exchange's abort is forwarded to. Not AbortSignal.any: in
+   * Node 20 a composite signal with a listener that never fires is kept alive for good, with all
+   * its listener reaches (about 3 KB a request for a listener that captures `cgi`).
+   */
   get signal(): AbortSignal {
-    if (this.#signal === undefined) {
-      this.#timeout ??= new AbortController();
-      this.#signal = AbortSignal.any([this.#exchange.signal, this.#timeout.signal]);
+    if (this.#abort === undefined) {
+      const abort = (this.#abort = new AbortController());
+      const exchange = this.#exchange.signal;
+      if (exchange.aborted) abort.abort(exchange.reason);
+      else if (!this.#closed) {
+        this.#forward = () => abort.abort(exchange.reason);
+        exchange.addEventListener("abort", this.#forward, { once: true });
+      }
     }
-    return this.#signal;
+    return this.#abort.signal;
   }
 
   /** True once status and headers went out; after that only body bytes can follow. */
@@ -98,11 +112,19 @@ export class CgiContext implements Cgi {
   /** Marks the response finished: later writes from a script still running are dropped. */
   close(): void {
     this.#closed = true;
+    this.#unforward();
   }
 
-  /** Fires the script's signal, for a request that ran past its time. */
+  /** Fires the script's signal, for a request that ran past its time (or whose script must stop). */
   abort(reason: unknown): void {
-    this.#timeout ??= new AbortController();
-    this.#timeout.abort(reason);
+    this.#abort ??= new AbortController();
+    this.#unforward();
+    this.#abort.abort(reason);
+  }
+
+  #unforward(): void {
+    if (this.#forward === undefined) return;
+    this.#exchange.signal.removeEventListener("abort", this.#forward);
+    this.#forward = undefined;
   }
 }

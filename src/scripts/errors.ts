@@ -4,7 +4,7 @@ import { TscgiError } from "../errors.ts";
 
 /**
  * No script answers the path. Also the answer for paths that are refused without revealing
- * whether something exists there: names starting with `_` or `.`, files whose extension is not
+ * whether something exists there: names starting with `_` or `.`, node_modules, files whose extension is not
  * allow-listed, and links that leave the script root. `reason` says which, for the error log only.
  */
 export class ScriptNotFoundError extends TscgiError {
@@ -16,7 +16,7 @@ export class ScriptNotFoundError extends TscgiError {
   constructor(path: string, reason = "no matching file") {
     super(
       `No script answers ${JSON.stringify(path)}: add a script for it under the script root ` +
-        `(names starting with "_" or "." and links leading out of the root are never served)`,
+        `(names starting with "_" or ".", node_modules, and links leading out of the root are never served)`,
     );
     this.path = path;
     this.reason = reason;

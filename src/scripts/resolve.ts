@@ -110,7 +110,7 @@ export class ScriptResolver {
     for (let k = Math.min(n, MAX_SCRIPT_DEPTH); k >= 0; k--) {
       const prefix = segments.slice(0, k);
       if (k > 0) {
-        const hidden = prefix.find((s) => s.startsWith("_") || s.startsWith("."));
+        const hidden = prefix.find(isPrivateName);
         if (hidden !== undefined) {
           reason = `segment ${JSON.stringify(hidden)} is private`;
           continue;
@@ -165,6 +165,14 @@ function checkPath(path: string): void {
       if (segment === "." || segment === "..") throw new BadScriptPathError(path, `contains a ${JSON.stringify(segment)} segment`);
     }
   }
+}
+
+/**
+ * Names a URL may never reach: `_` and `.` names, and the site's packages. node_modules is
+ * compared without case, since a case-insensitive file system serves it under any spelling.
+ */
+function isPrivateName(segment: string): boolean {
+  return segment.startsWith("_") || segment.startsWith(".") || segment.toLowerCase() === "node_modules";
 }
 
 function normalizeMount(mount: string): string {

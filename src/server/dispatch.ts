@@ -11,9 +11,10 @@ import { CgiContext } from "../runtime/context.ts";
 import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { RequestTimeoutError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
+import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
+import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
 
 export interface Resolver {
   resolve(path: string, rawPath?: string): ScriptLocation;
@@ -30,6 +31,15 @@ export interface DispatcherOptions {
   maxBodySize: number;
   /** Milliseconds; 0 turns the timeout off. */
   requestTimeout: number;
+  /**
+   * Milliseconds a script may go on after its request timed out (its signal fired) before it
+   * counts as runaway and `retire` is asked for; 0 = never.
+   */
+  timeoutGrace?: number;
+  /** Asks for this process to be replaced once its requests finish (a pool worker); absent in one process. */
+  retire?: (reason: string) => void;
+  /** Where scripts' faults are traced, answered and counted; one of its own by default. */
+  faults?: ScriptFaults;
   log: Logger;
   accessLog: AccessLog | null;
   /** Most requests run at once; one more is answered 503 with Retry-After. 0 = no limit. */
@@ -57,11 +67,47 @@ export interface DispatchStats {
   lastContentLength: number;
 }
 
-interface InFlight {
-  ctx: CgiContext | null;
-  exchange: Exchange;
-  start: number;
-  timedOut: boolean;
+/** How a request was answered when not by its script's own return or throw. */
+type EndedBy = "timeout" | "exit" | "fault";
+
+/** Ends a request for its script's process.exit() or fault (see ScriptRun). */
+interface RunEnder {
+  exit(entry: InFlight, code: number): { status: number; sent: boolean };
+  fail(entry: InFlight, error: unknown): number;
+}
+
+/** One request in flight, and the async context its script runs in. */
+class InFlight implements ScriptRun {
+  ctx: CgiContext | null = null;
+  /** Set when the request was answered from outside its script's call: the call's outcome is then ignored. */
+  endedBy: EndedBy | null = null;
+  done = false;
+  script = "-";
+  /** performance.now() after which a script still running past its timeout is runaway. */
+  graceEnd = 0;
+  constructor(
+    readonly exchange: Exchange,
+    readonly start: number,
+    readonly faults: ScriptFaults,
+    readonly ender: RunEnder,
+  ) {}
+
+  get open(): boolean {
+    return !this.done;
+  }
+
+  get request(): string {
+    const p = this.exchange.params;
+    return `${escapeLogText(p.REQUEST_METHOD ?? "-")} ${escapeLogText(p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-")}`;
+  }
+
+  exit(code: number): { status: number; sent: boolean } {
+    return this.ender.exit(this, code);
+  }
+
+  fail(error: unknown): number {
+    return this.ender.fail(this, error);
+  }
 }
 
 function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
@@ -76,6 +122,14 @@ function requestPath(params: Record<string, string>): { path: string; raw: strin
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #inflight = new Set<InFlight>();
+  /** Requests answered 504 whose script has not finished yet, until their grace ends. */
+  readonly #overdue = new Set<InFlight>();
+  readonly #faults: ScriptFaults;
+  readonly #ender: RunEnder = {
+    exit: (entry, code) => this.#exitRequest(entry, code),
+    fail: (entry, error) => this.#faultRequest(entry, error),
+  };
+  #retireAsked = false;
   readonly #scriptNames = new Map<string, string>();
   #timer: NodeJS.Timeout | null = null;
   #idleWaiters: Array<() => void> = [];
@@ -91,6 +145,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
+    this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
   }
 
   get inflight(): number {
@@ -118,46 +173,57 @@ export class Dispatcher {
     const params = exchange.params;
     const max = this.#o.maxInflight ?? 0;
     if (max > 0 && this.#inflight.size >= max) return this.#reject(exchange);
-    const entry: InFlight = { ctx: null, exchange, start: performance.now(), timedOut: false };
+    const entry = new InFlight(exchange, performance.now(), this.#faults, this.#ender);
     this.#track(entry);
     let status = 500;
-    let scriptFile = "-";
     try {
       if (script === undefined && this.#o.builtins) {
         const builtin = this.#o.builtins(requestPath(params).path);
         if (builtin) {
-          scriptFile = "-";
           status = await builtin(exchange);
           return;
         }
       }
       const location = script ?? this.#resolve(params);
-      scriptFile = this.#scriptName(location.file);
-      if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.script(exchange.slot, scriptFile);
+      entry.script = this.#scriptName(location.file);
+      if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.script(exchange.slot, entry.script);
       const length = params.CONTENT_LENGTH;
       if (length && this.#o.maxBodySize > 0 && Number(length) > this.#o.maxBodySize) {
         throw new BodyTooLargeError(this.#o.maxBodySize);
       }
-      const loaded = this.#o.loader.load(location.file);
-      const mod = loaded instanceof Promise ? await loaded : loaded;
-      const handler = scriptHandler(mod, scriptFile);
-      const env = buildEnv(params, location);
-      const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
-      entry.ctx = ctx;
-      const result = isFetchHandler(handler)
-        ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
-        : await (handler as CgiHandler)(ctx);
-      if (entry.timedOut || ctx.closed) return;
-      status = await this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
+      // The script's own code (evaluation, handler, a Response body's pulls) runs in its request's
+      // context: whatever it starts carries it, so its faults are traced back to it.
+      status = await this.#faults.run(entry, () => this.#run(entry, location));
     } catch (error) {
-      if (entry.timedOut) return;
-      status = this.#fail(entry, error, scriptFile);
+      // Answered already (timeout, process.exit, a fault); a process.exit() unwinding ends here too.
+      if (entry.endedBy !== null) return;
+      status = this.#fail(entry, error, entry.script);
     } finally {
-      if (!entry.timedOut) {
+      if (entry.endedBy === null) {
         entry.ctx?.close();
-        this.#done(entry, status, scriptFile);
+        this.#done(entry, status, entry.script);
+      } else if (entry.endedBy === "timeout") {
+        // It did finish, after its 504: not runaway.
+        this.#overdue.delete(entry);
       }
     }
+  }
+
+  /** Loads and calls the script, and sends what it answers; the status for the access log. */
+  async #run(entry: InFlight, location: ScriptLocation): Promise<number> {
+    const exchange = entry.exchange;
+    const loaded = this.#o.loader.load(location.file);
+    const mod = loaded instanceof Promise ? await loaded : loaded;
+    if (entry.endedBy !== null) return 500;
+    const handler = scriptHandler(mod, entry.script);
+    const env = buildEnv(exchange.params, location);
+    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
+    entry.ctx = ctx;
+    const result = isFetchHandler(handler)
+      ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
+      : await (handler as CgiHandler)(ctx);
+    if (entry.endedBy !== null || ctx.closed) return 500;
+    return this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
   }
 
   #resolve(params: Record<string, string>): ScriptLocation {
@@ -213,7 +279,7 @@ export class Dispatcher {
     return res.status;
   }
 
-  /** Answers an error: a short page when nothing was sent yet, otherwise a cut-off response. */
+  /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */
   #fail(entry: InFlight, error: unknown, scriptFile: string): number {
     const exchange = entry.exchange;
     const params = exchange.params;
@@ -227,6 +293,14 @@ export class Dispatcher {
     } else {
       this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);
     }
+    return this.#answerError(entry, error);
+  }
+
+  /** Answers an error without logging it: a short page when nothing was sent yet, otherwise a cut-off response. */
+  #answerError(entry: InFlight, error: unknown): number {
+    const exchange = entry.exchange;
+    const params = exchange.params;
+    const status = isTscgiError(error) ? error.status : 500;
     const started = entry.ctx?.started === true || (error as { headersSent?: boolean })?.headersSent === true;
     if (started) {
       if (!(error as { headersSent?: boolean })?.headersSent) exchange.end(true);
@@ -257,7 +331,7 @@ export class Dispatcher {
     const isHead = exchange.params.REQUEST_METHOD === "HEAD";
     void exchange.head(503, headers, isHead ? null : body, true, false, true).catch(() => {});
     if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.end(exchange.slot);
-    this.#record({ ctx: null, exchange, start, timedOut: false }, 503, "-");
+    this.#record(exchange, start, 503, "-");
   }
 
   #track(entry: InFlight): void {
@@ -273,36 +347,110 @@ export class Dispatcher {
   #sweep(): void {
     const now = performance.now();
     const limit = this.#o.requestTimeout;
+    const grace = this.#o.timeoutGrace ?? 0;
     for (const entry of this.#inflight) {
       if (now - entry.start < limit) continue;
-      entry.timedOut = true;
+      entry.endedBy = "timeout";
       const error = new RequestTimeoutError(limit);
       entry.ctx?.abort(error);
-      const scriptFile = entry.ctx ? this.#scriptName(entry.ctx.env.SCRIPT_FILENAME ?? "-") : "-";
-      const status = this.#fail(entry, error, scriptFile);
+      // Only a script that was called can run on; one still loading is never called now.
+      if (grace > 0 && entry.ctx !== null) {
+        entry.graceEnd = now + grace;
+        this.#overdue.add(entry);
+      }
+      const status = this.#fail(entry, error, entry.script);
       entry.ctx?.close();
-      this.#done(entry, status, scriptFile);
+      this.#done(entry, status, entry.script);
     }
+    for (const entry of this.#overdue) {
+      if (now < entry.graceEnd) continue;
+      this.#overdue.delete(entry);
+      this.#runaway(entry, limit, grace);
+    }
+    this.#stopSweepWhenIdle();
+  }
+
+  /**
+   * A script that ignored its signal and goes on after its 504 (an async loop, say) keeps using
+   * the worker for nothing, and nothing can stop it but the process ending.
+   */
+  #runaway(entry: InFlight, timeout: number, grace: number): void {
+    const retire = this.#o.retire;
+    let consequence: string;
+    if (retire === undefined) {
+      consequence = "a single process cannot be replaced: restart it to stop the script";
+    } else if (this.#retireAsked) {
+      consequence = "this worker is being replaced already";
+    } else {
+      consequence = "this worker is replaced once its other requests finish";
+    }
+    this.#faults.runaway(entry, timeout, grace, consequence);
+    if (retire !== undefined && !this.#retireAsked) {
+      this.#retireAsked = true;
+      retire(`script ${entry.script} still running ${grace / 1000} s after its request timed out`);
+    }
+  }
+
+  /** process.exit() in a script: its response ends as it stands, like PHP's exit. */
+  #exitRequest(entry: InFlight, code: number): { status: number; sent: boolean } {
+    entry.endedBy = "exit";
+    const ctx = entry.ctx;
+    const exchange = entry.exchange;
+    let status: number;
+    let sent = true;
+    if (exchange.aborted) {
+      status = 499;
+    } else if (ctx?.started) {
+      exchange.end(false);
+      status = ctx.statusCode || 200;
+    } else if (ctx && (ctx.statusCode !== 0 || ctx.headerList.length > 0)) {
+      // PHP's header("Location: ..."); exit; : what was set goes out, as if the script had returned.
+      const res = toScriptResponse(undefined, ctx.statusCode, ctx.headerList);
+      void exchange.head(res.status, res.headers, null, true).catch(() => {});
+      status = res.status;
+    } else {
+      sent = false;
+      status = this.#answerError(entry, new ScriptExitError(code));
+    }
+    ctx?.abort(new ScriptExitError(code));
+    ctx?.close();
+    this.#done(entry, status, entry.script);
+    return { status, sent };
+  }
+
+  /** An uncaught exception or unhandled rejection of a script whose request is still open. */
+  #faultRequest(entry: InFlight, error: unknown): number {
+    entry.endedBy = "fault";
+    entry.ctx?.abort(error);
+    const status = this.#answerError(entry, error);
+    entry.ctx?.close();
+    this.#done(entry, status, entry.script);
+    return status;
   }
 
   #done(entry: InFlight, status: number, script: string): void {
+    entry.done = true;
     if (!this.#inflight.delete(entry)) return;
     const slot = entry.exchange.slot;
     if (slot !== undefined && slot >= 0) this.#o.table?.end(slot);
-    this.#record(entry, status, script);
+    this.#record(entry.exchange, entry.start, status, script);
     if (this.#inflight.size === 0) {
       for (const wake of this.#idleWaiters.splice(0)) wake();
-      if (this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = null;
-      }
+      this.#stopSweepWhenIdle();
     }
   }
 
-  #record(entry: InFlight, status: number, script: string): void {
+  #stopSweepWhenIdle(): void {
+    if (this.#timer && this.#inflight.size === 0 && this.#overdue.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #record(exchange: Exchange, start: number, status: number, script: string): void {
     const stats = this.stats;
-    const p = entry.exchange.params;
-    const duration = performance.now() - entry.start;
+    const p = exchange.params;
+    const duration = performance.now() - start;
     stats.requests++;
     stats.lastMethod = p.REQUEST_METHOD ?? "-";
     stats.lastUri = p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-";
@@ -311,12 +459,11 @@ export class Dispatcher {
     stats.lastContentLength = Number(p.CONTENT_LENGTH) || 0;
     const access = this.#o.accessLog;
     if (access?.enabled) {
-      const p = entry.exchange.params;
       access.record({
         remoteAddr: p.REMOTE_ADDR ?? "-",
         method: p.REQUEST_METHOD ?? "-",
         uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
-        status: entry.exchange.aborted ? 499 : status,
+        status: exchange.aborted ? 499 : status,
         duration,
         script,
         query: p.QUERY_STRING ?? "",

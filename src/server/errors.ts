@@ -1,4 +1,4 @@
-// Errors of the server layer: dispatch, timeouts, listeners.
+// Errors of the server layer: dispatch, timeouts, listeners, connection limits.
 import { TscgiError } from "../errors.ts";
 
 export class RequestTimeoutError extends TscgiError {
@@ -14,5 +14,61 @@ export class ListenError extends TscgiError {
   constructor(address: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`cannot listen on ${address}: ${reason}; choose another address with --listen (or --http)`, { cause });
+  }
+}
+
+/** A connection arrived with max_connections open; `evicted` when an idle one was closed to make room. */
+export class MaxConnectionsError extends TscgiError {
+  readonly code = "TSCGI_E_MAX_CONNECTIONS";
+  constructor(limit: number, evicted: boolean, byOpenFiles = false) {
+    const what = byOpenFiles ? `max_connections (${limit}, lowered to fit the open-files limit)` : `max_connections (${limit})`;
+    const raise = byOpenFiles ? "raise the open-files limit (ulimit -n)" : "raise max_connections";
+    super(
+      evicted
+        ? `fastcgi: ${what} reached: the connection idle longest was closed to make room for a new one; ` +
+            `${raise}, or lower the web server's keepalive connections per worker`
+        : `fastcgi: ${what} reached and every connection carries a request: a new connection was refused; ` +
+            `${raise}, or check for clients holding connections open`,
+    );
+  }
+}
+
+/** accept() failed: out of file descriptors (EMFILE, ENFILE) or memory; the listener carries on. */
+export class AcceptError extends TscgiError {
+  readonly code = "TSCGI_E_ACCEPT";
+  constructor(cause: NodeJS.ErrnoException) {
+    const what = cause.code === "EMFILE" || cause.code === "ENFILE" ? "out of file descriptors" : "failed";
+    super(
+      `fastcgi: accepting a connection ${what} (${cause.code ?? cause.message}); the connection was dropped and tscgi ` +
+        `carries on. Raise the open-files limit (ulimit -n, LimitNOFILE=) above max_connections plus a margin, or lower max_connections`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Thrown into a script by its own process.exit(): its request was ended there, and this unwinds
+ * the script. Caught by tscgi wherever it surfaces; a script that catches it sees it instead.
+ */
+export class ScriptExitError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_EXIT";
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(
+      `process.exit(${exitCode}) ended this request, and this error unwinds the script; let it propagate, ` +
+        "or return from the handler to end a response",
+    );
+    this.exitCode = exitCode;
+  }
+}
+
+/** process.chdir() from a script: the working directory is the whole worker's, shared by every request. */
+export class ScriptChdirError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_CHDIR";
+  constructor(directory: string) {
+    super(
+      `process.chdir(${JSON.stringify(directory)}) is not available to scripts: the working directory is shared by every ` +
+        "request of the worker; build paths from the script's own directory instead, e.g. path.join(import.meta.dirname, ...)",
+    );
   }
 }

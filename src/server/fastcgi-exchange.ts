@@ -11,10 +11,15 @@ export class FastCgiExchange implements Exchange {
   readonly #req: FcgiRequest;
   readonly #table: InflightTable | null;
   readonly slot: number;
+  readonly peer: string | undefined;
 
-  /** With a table, the request is watched: `fd` is its connection's, for a watchdog's last answer. */
-  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1) {
+  /**
+   * With a table, the request is watched: `fd` is its connection's, for a watchdog's last answer.
+   * `peer` is the connection's remote address (undefined on a Unix socket).
+   */
+  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1, peer?: string) {
     this.#req = request;
+    this.peer = peer;
     this.#table = table;
     const p = request.params;
     this.slot = table === null || fd < 0 ? -1 : table.begin(fd, request.id, Wire.FastCgi, p.REQUEST_METHOD ?? "", p.REQUEST_URI ?? "");

@@ -29,6 +29,7 @@ export class HttpFront {
 
   /** Open connections, for a stop that waits until they are gone. */
   connections = 0;
+  #whenClosed: Array<() => void> = [];
 
   constructor(dispatcher: Dispatcher, table: InflightTable | null = null) {
     this.#server = createServer((req, res) => {
@@ -44,7 +45,9 @@ export class HttpFront {
     });
     this.#server.on("connection", (socket: Socket) => {
       this.connections++;
-      socket.once("close", () => this.connections--);
+      socket.once("close", () => {
+        if (--this.connections === 0) for (const wake of this.#whenClosed.splice(0)) wake();
+      });
     });
   }
 
@@ -73,6 +76,12 @@ export class HttpFront {
     this.#draining = true;
     NetServer.prototype.close.call(this.#server);
     setTimeout(() => this.#server.closeIdleConnections(), grace).unref();
+  }
+
+  /** Resolves once no connection is open. */
+  closed(): Promise<void> {
+    if (this.connections === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenClosed.push(resolve));
   }
 
   destroyAll(): void {

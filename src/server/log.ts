@@ -27,6 +27,22 @@ export function escapeControlChars(text: string): string {
   return CONTROL.test(text) ? text.replace(CONTROLS, hex) : text;
 }
 
+/**
+ * An error-log message made safe: control characters escaped, and a message of several lines
+ * (a stack) kept as lines only with every line after the first indented, so none can pass for
+ * an entry of its own, which starts with "[time]".
+ */
+export function escapeLogMessage(message: string): string {
+  if (!message.includes("\n")) return escapeControlChars(message);
+  const lines = message.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = escapeControlChars(lines[i]!);
+    const first = line.charCodeAt(0);
+    lines[i] = i === 0 || first === 0x20 || first === 0x09 ? line : "  " + line;
+  }
+  return lines.join("\n");
+}
+
 /** Where a line goes: a LogSink, or anything else taking whole lines (tests, a pipe to the master). */
 export interface LineSink {
   line(text: string): void;
@@ -54,8 +70,8 @@ function pause(ms: number): void {
 }
 
 /** Writes all of `text`, looping over short writes; false when the destination refused it. */
-function writeAll(fd: number, text: string): boolean {
-  const data = Buffer.from(text);
+export function writeAll(fd: number, text: string | Uint8Array): boolean {
+  const data = typeof text === "string" ? Buffer.from(text) : text;
   let offset = 0;
   let waits = 0;
   while (offset < data.length) {
@@ -132,6 +148,7 @@ export class LogSink implements LineSink {
   }
 }
 
+/** The error log: every message is escaped (escapeLogMessage), whoever wrote it and whatever it quotes. */
 export class Logger {
   readonly #sink: LogSink;
   readonly #level: number;
@@ -148,7 +165,7 @@ export class Logger {
 
   #write(level: LogLevel, message: string): void {
     if (LEVELS[level] > this.#level) return;
-    this.#sink.line(`[${new Date().toISOString()}] ${level.toUpperCase()}: ${message}`);
+    this.#sink.line(`[${new Date().toISOString()}] ${level.toUpperCase()}: ${escapeLogMessage(message)}`);
   }
 
   error(message: string): void {

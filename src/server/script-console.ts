@@ -3,6 +3,7 @@ import { Console } from "node:console";
 import { realpathSync } from "node:fs";
 import { relative } from "node:path";
 import { escapeControlChars, LogSink, type LineSink } from "./log.ts";
+import { SharedLineSink } from "./shared-line-sink.ts";
 
 export interface ScriptConsoleOptions {
   /** The script root: prefixes name files relative to it. */
@@ -11,7 +12,10 @@ export interface ScriptConsoleOptions {
   decorate: boolean;
   /** Where console.log, info, debug, dir, table, time and count go; fd 1 by default. */
   stdout?: LineSink;
-  /** Where console.warn, error, trace and failed asserts go; fd 2 by default. */
+  /**
+   * Where console.warn, error, trace and failed asserts go; fd 2 by default. Written at once,
+   * unless it is a SharedLineSink, which a watchdog thread writes out when a script blocks.
+   */
   stderr?: LineSink;
   /** The pid in prefixes; this process by default. */
   pid?: number;
@@ -22,9 +26,10 @@ const MAX_CACHED = 10_000;
 
 /**
  * The `consoleFor` of ScriptLoader: each compiled file gets a Console of its own. Its stdout is
- * batched into the sink (one write per event-loop turn, flushed on exit, see LogSink); its stderr
- * is written at once, as Node writes stderr, so that the last words of a script that then blocks
- * its worker until the watchdog kills it, or kills it itself, reach the log. Decorated,
+ * batched into the sink (one write per event-loop turn, flushed on exit, see LogSink). The last
+ * words a script writes to stderr before it blocks its worker until the watchdog kills it, or
+ * kills it itself, must reach the log: stderr is written at once, or batched in shared memory
+ * that the watchdog writes out (SharedLineSink, a write per line costs 3 to 10 µs). Decorated,
  * a message of several lines becomes several prefixed lines, and no control character other than
  * a tab reaches the log; raw, the text goes out exactly as Node's console would print it.
  */
@@ -40,7 +45,7 @@ export function scriptConsoles(options: ScriptConsoleOptions): (file: string) =>
       const prefix = options.decorate ? `[pid ${pid}] ${escapeControlChars(relative(root, file) || file)}: ` : null;
       console = new Console({
         stdout: lineStream(stdout, prefix, false),
-        stderr: lineStream(stderr, prefix, true),
+        stderr: lineStream(stderr, prefix, !(stderr instanceof SharedLineSink)),
         ignoreErrors: false,
         colorMode: false,
       });

@@ -1,6 +1,7 @@
 // Describes a script failure for the error log: the message and the script's own file:line.
 import { relative, sep } from "node:path";
 import { isTscgiError } from "../errors.ts";
+import { escapeControlChars } from "./log.ts";
 
 // V8 stack frames: "    at fn (/abs/file.ts:3:9)" or "    at /abs/file.ts:3:9".
 const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;
@@ -19,10 +20,14 @@ export function scriptFrame(error: unknown, root: string): string | null {
   return null;
 }
 
+/**
+ * One line: a thrown message often quotes request data (`no such user: ${id}`, a Headers error
+ * naming the bad value), so its line breaks and control characters are escaped, not written.
+ */
 export function describeError(error: unknown, root: string): string {
-  if (!(error instanceof Error)) return `non-error thrown: ${String(error)}`;
+  if (!(error instanceof Error)) return `non-error thrown: ${escapeControlChars(String(error))}`;
   const code = isTscgiError(error) ? ` [${error.code}]` : "";
   const where = scriptFrame(error, root);
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
-  return `${error.name}: ${error.message}${code}${cause}${where ? ` at ${where}` : ""}`;
+  const cause = error.cause instanceof Error ? ` (cause: ${escapeControlChars(error.cause.message)})` : "";
+  return `${escapeControlChars(`${error.name}: ${error.message}`)}${code}${cause}${where ? ` at ${where}` : ""}`;
 }

@@ -15,8 +15,10 @@ import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { LogSink, Logger } from "./log.ts";
+import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
+import { ScriptFaults } from "./script-faults.ts";
+import type { FaultKind } from "./fault-tally.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -52,26 +54,39 @@ export interface ServerOptions {
   table?: InflightTable | null;
   /** A per-script console; by default each script's console output is decorated with pid and script. */
   consoleFor?: (file: string) => Console;
+  /** Where scripts' stderr goes (a watchdog's shared buffer); by default written at once to fd 2. */
+  scriptStderr?: LineSink | null;
   /** Compiles scripts somewhere else (the master) instead of loading esbuild here. */
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
   /** For the access log's %P. */
   masterPid?: number;
+  /** Asks for this process to be replaced once its requests finish (a pool worker's retire). */
+  retire?: (reason: string) => void;
+  /** Told of each script fault (a pool worker tells its master); see ScriptFaults. */
+  onFault?: (script: string, kind: FaultKind) => void;
 }
 
 export interface RunningServer {
   readonly log: Logger;
   readonly stats: DispatchStats;
+  /** Scripts' faults: process handlers hand uncaught exceptions and unhandled rejections to it. */
+  readonly faults: ScriptFaults;
   readonly inflight: number;
   readonly connections: number;
   readonly accepted: number;
+  /** Times a FastCGI connection arrived with max_connections open. */
+  readonly maxConnectionsReached: number;
   /** Requests running now, with their start (performance.now()) for the status page. */
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
-  /** Serves a connection accepted elsewhere (by the master). */
-  adopt(which: "fastcgi" | "http", socket: Socket): void;
-  /** Stops accepting and closes connections as they fall idle; in-flight requests go on. */
-  drain(): void;
-  /** Drains, lets in-flight requests finish (up to shutdown_timeout), then closes everything. */
-  stop(): Promise<void>;
+  /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
+  adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then closes
+   * everything. Without `handOff`, connections are closed as they fall idle; with it, each FastCGI
+   * connection is given to `handOff` instead once it is idle at a record boundary (a retiring
+   * worker passes it on to another process, see FastCgiServer.handOver).
+   */
+  stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void>;
   /** Stops at once: open requests are cut. */
   kill(): void;
   reopenLogs(): void;
@@ -93,17 +108,23 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     root: config.root,
     hostModules: { tscgi: api },
     log: log.log,
-    consoleFor: options.consoleFor ?? scriptConsoles({ root: config.root, decorate: config.decorate_workers_output }),
+    consoleFor:
+      options.consoleFor ??
+      scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
+  const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
     loader,
     maxBodySize: config.max_body_size,
     requestTimeout: config.request_timeout,
+    timeoutGrace: config.request_timeout_grace,
+    retire: options.retire,
+    faults,
     log,
     accessLog: new AccessLog(accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
     maxInflight: config.max_inflight,
@@ -115,12 +136,15 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const fastcgi = new FastCgiServer(dispatcher, {
     maxConnections: config.max_connections,
     backlog: config.listen_backlog,
+    paramsTimeout: config.params_timeout,
+    keepaliveTimeout: config.keepalive_timeout,
     log,
     allowClient: allowed === null ? undefined : (address) => clientAllowed(allowed, address),
     table,
     connection: {
       ...defaultConnectionOptions,
       maxParamsBytes: config.max_params_bytes,
+      maxPendingParamsBytes: config.max_pending_params_bytes,
       maxParamsPairs: config.max_params,
       maxRequests: config.max_requests_per_connection,
       stdinHighWaterMark: config.body_buffer_size,
@@ -129,7 +153,6 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         maxReqs: config.max_requests_per_connection,
         mpxsConns: true,
       },
-      log: (level, message) => log.log(level, `fastcgi: ${message}`),
     },
   });
   // node:http costs a FastCGI-only worker about 2 MiB of RSS: loaded only when the HTTP front is on.
@@ -149,15 +172,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     close();
     throw error;
   }
-  const drain = () => {
-    fastcgi.stopAccepting();
-    http?.drain(FIRST_REQUEST_GRACE);
-    fastcgi.drain();
-  };
 
   return {
     log,
     stats: dispatcher.stats,
+    faults,
     get inflight() {
       return dispatcher.inflight;
     },
@@ -166,6 +185,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     },
     get accepted() {
       return fastcgi.accepted;
+    },
+    get maxConnectionsReached() {
+      return fastcgi.maxConnectionsReached;
     },
     running() {
       const out = [];
@@ -180,26 +202,18 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
       return out;
     },
-    adopt(which, socket) {
-      if (which === "fastcgi") fastcgi.adopt(socket);
+    adopt(which, socket, unread) {
+      if (which === "fastcgi") fastcgi.adopt(socket, unread);
       else http?.adopt(socket);
     },
-    drain,
-    async stop() {
-      drain();
+    async stop(handOff) {
+      http?.drain(FIRST_REQUEST_GRACE);
       const inflight = dispatcher.inflight;
       if (inflight > 0) log.info(`stopping: waiting for ${inflight} request(s) in flight`);
-      // Done when no request runs and every connection is closed: connections close as they fall
-      // idle (a just-accepted one after FIRST_REQUEST_GRACE at most), so none is cut mid-request.
-      const deadline = Date.now() + (config.shutdown_timeout || 2 ** 31 - 1);
-      let timedOut = false;
-      while (dispatcher.inflight > 0 || fastcgi.connections > 0 || (http?.connections ?? 0) > 0) {
-        if (Date.now() >= deadline) {
-          timedOut = true;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // Done when no request runs and every connection is gone: closed (or handed over) as it falls
+      // idle, a just-accepted one after FIRST_REQUEST_GRACE at most, so none is cut mid-request.
+      const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
+      const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
       fastcgi.destroyAll();
       http?.destroyAll();
@@ -215,6 +229,18 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       accessSink.reopen();
     },
   };
+}
+
+/** True when `promise` settles within `ms` (0: no limit). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return promise.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function describeListeners(listeners: { fastcgi: ListenAddress; http: ListenAddress | null }): string[] {

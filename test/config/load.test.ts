@@ -1,8 +1,9 @@
 // Defaults, then the config file, then the environment, then flags: the highest source wins.
 
 import t, { type Test } from "tap";
-import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { defaults, loadConfig, parseClientList } from "../../src/config/index.ts";
 
 /** A working directory with cgi-bin/, plus any files given. */
@@ -67,10 +68,14 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     max_body_size: 64 * 1024 * 1024,
     max_params_bytes: 128 * 1024,
     max_params: 1000,
+    max_pending_params_bytes: 512 * 1024,
     max_requests_per_connection: 100,
     max_connections: 1024,
+    params_timeout: 10_000,
+    keepalive_timeout: 90_000,
     body_buffer_size: 256 * 1024,
     request_timeout: 60_000,
+    request_timeout_grace: 10_000,
     shutdown_timeout: 30_000,
   });
   t.equal(loaded.source, null);
@@ -126,7 +131,10 @@ t.test("a JSON config file holds the same keys", async (t) => {
 });
 
 t.test("relative paths resolve against cwd", async (t) => {
-  const cwd = project(t, { "scripts/.keep": "" });
+  // Not under the checkout: a Unix socket path has at most 107 bytes, and CI clones into a long path.
+  const cwd = mkdtempSync(join(tmpdir(), "tscgi-cwd-"));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  mkdirSync(join(cwd, "scripts"));
   const argv = ["--root", "scripts", "--access-log", "logs/access.log", "--listen", "./run/tscgi.sock"];
   const { config } = loadConfig({ argv, env: {}, cwd });
   t.equal(config.root, resolve(cwd, "scripts"));

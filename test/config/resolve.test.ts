@@ -168,3 +168,11 @@ t.test("client lists load as ClientList, any as null", async (t) => {
   t.equal(load(t, []).allowed_clients, null);
   t.same(load(t, []).status_allowed_clients?.entries, ["127.0.0.1", "::1"]);
 });
+
+t.test("max_pending_params_bytes below max_params_bytes names both keys", async (t) => {
+  t.throws(() => load(t, ["--max-params-bytes", "1m"]), {
+    code: "TSCGI_E_CONFIG_CONFLICT",
+    message: /max_pending_params_bytes.*max_params_bytes.*max_pending_params_bytes >= max_params_bytes/s,
+  });
+  t.equal(load(t, ["--max-params-bytes", "1m", "--max-pending-params-bytes", "4m"]).max_pending_params_bytes, 4 * 1024 * 1024);
+});

@@ -1,7 +1,7 @@
 // Connection: the protocol state machine over an in-memory transport, one behaviour per test.
 
 import t from "tap";
-import { defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
+import { Connection, defaultConnectionOptions, type FcgiRequest } from "../../src/fastcgi/connection.ts";
 import { ProtocolStatus, RecordType, Role } from "../../src/fastcgi/constants.ts";
 import { ConnectionClosedError, RequestAbortedError } from "../../src/fastcgi/errors.ts";
 import { encodeParams } from "../../src/fastcgi/params.ts";
@@ -411,14 +411,15 @@ for (const [name, bytes, code] of [
   });
 }
 
-t.test("the params caps are logged as warnings, framing faults as errors", async (t) => {
+t.test("protocol faults are the peer's: logged as warnings, once, with one fastcgi: prefix", async (t) => {
   const big = harness({ maxParamsBytes: 16 });
   big.conn.receive(Buffer.concat([client.begin(1), client.params(1, { A: "x".repeat(20) })]));
   t.match(big.logs[0], /^warn: .*max_params_bytes/);
   const bad = harness();
   bad.conn.receive(Buffer.from("\x02\x01"));
   bad.conn.receive(Buffer.alloc(6));
-  t.match(bad.logs[0], /^error: fastcgi: record header has version 2/);
+  t.match(bad.logs[0], /^warn: fastcgi: record header has version 2/);
+  t.notMatch(bad.logs[0], /fastcgi: fastcgi:/);
 });
 
 t.test("a handler that throws gets END_REQUEST with appStatus 1 and a log line; the connection lives", async (t) => {
@@ -572,10 +573,127 @@ t.test("fed one byte at a time, an exchange gives the same output", async (t) =>
 t.test("the default options are the documented ones and frozen", async (t) => {
   t.same(defaultConnectionOptions, {
     maxParamsBytes: 131072,
+    maxPendingParamsBytes: 524288,
     maxParamsPairs: 1000,
     maxRequests: 100,
     stdinHighWaterMark: 262144,
     getValues: { maxConns: 1024, maxReqs: 100, mpxsConns: true },
   });
   t.ok(Object.isFrozen(defaultConnectionOptions));
+});
+
+t.test("quiesce: an idle connection is quiet at once and detaches with nothing unread", async (t) => {
+  const { conn, transport } = harness();
+  conn.receive(client.getValues(["FCGI_MPXS_CONNS"]));
+  let quiet = 0;
+  conn.quiesce(() => quiet++);
+  t.equal(quiet, 1);
+  t.ok(conn.quiet);
+  const rest = conn.detach();
+  t.same(rest, Buffer.alloc(0));
+  t.notOk(transport.ended || transport.destroyed, "detach never touches the transport");
+  conn.receive(client.request(1, {}));
+  t.equal(transport.records().filter((r) => r.type === RecordType.EndRequest).length, 0, "a detached connection reads nothing");
+});
+
+t.test("quiesce: a busy connection goes quiet when its last request ends; what follows stays unparsed", async (t) => {
+  const { conn, transport, requests } = harness();
+  conn.receive(client.request(1, { N: "1" }));
+  let quiet = 0;
+  conn.quiesce(() => quiet++);
+  t.equal(quiet, 0);
+  t.equal(conn.detach(), null, "not while a request is active");
+  // The web server pipelines the next request; it arrives while request 1 still runs, in one chunk with its STDIN.
+  const next = client.request(2, { N: "2" });
+  requests[0]!.end(0, Buffer.from("one"));
+  t.equal(quiet, 1);
+  conn.receive(next);
+  t.equal(requests.length, 1, "request 2 never reached the handler here");
+  t.same(conn.detach(), next, "and is handed on whole");
+  t.same(endRequests(transport.records()), [[1, 0, 0]]);
+});
+
+t.test("quiesce: a request ending synchronously mid-chunk leaves the rest of the chunk unparsed", async (t) => {
+  const { conn, requests } = harness({}, (request) => request.end(0, Buffer.from(`r${request.id}`)));
+  let quiet = 0;
+  conn.receive(client.begin(1));
+  conn.quiesce(() => quiet++);
+  // PARAMS end (the handler answers at once), then STDIN for the ended id 1, then request 3.
+  const tail = Buffer.concat([client.stdin(1, "body"), client.request(3, {})]);
+  conn.receive(Buffer.concat([client.params(1, { A: "b" }), tail]));
+  t.equal(requests.length, 1);
+  t.equal(quiet, 1, "told once the chunk was parsed, not from inside it");
+  t.same(conn.detach(), tail, "the next owner ignores the stale STDIN (section 3.3) and serves request 3");
+});
+
+t.test("quiesce: a connection in the middle of a record waits for the rest of it", async (t) => {
+  const { conn, transport } = harness();
+  const query = client.getValues(["FCGI_MAX_CONNS"]);
+  conn.receive(query.subarray(0, 11));
+  let quiet = 0;
+  conn.quiesce(() => quiet++);
+  t.equal(quiet, 0);
+  t.notOk(conn.quiet);
+  const next = client.request(1, {});
+  conn.receive(Buffer.concat([query.subarray(11), next.subarray(0, 5)]));
+  t.equal(quiet, 1);
+  t.equal(transport.records()[0]?.type, RecordType.GetValuesResult, "the record was answered here");
+  t.same(conn.detach(), next.subarray(0, 5));
+});
+
+t.test("the events: paramsPending when a request starts waiting for PARAMS, idle when the last one ends", async (t) => {
+  const { transport } = harness();
+  const log: string[] = [];
+  const requests: FcgiRequest[] = [];
+  const conn = new Connection(transport, (r) => requests.push(r), defaultConnectionOptions, {
+    paramsPending: () => log.push("params"),
+    idle: () => log.push("idle"),
+  });
+  conn.receive(Buffer.concat([client.begin(1), client.begin(2)]));
+  t.same(log, ["params"], "once for the first of two pending ids");
+  t.ok(conn.paramsPending);
+  conn.receive(Buffer.concat([client.params(1, {}), client.params(2, {})]));
+  t.notOk(conn.paramsPending);
+  requests[0]!.end();
+  t.same(log, ["params"]);
+  requests[1]!.end();
+  t.same(log, ["params", "idle"]);
+  conn.receive(client.begin(3, Role.Filter));
+  t.same(log, ["params", "idle", "idle"], "a refusal with nothing active leaves it idle");
+  t.equal(conn.requestsBegun, 3);
+});
+
+t.test("unfinished PARAMS across ids are capped per connection; finished ones stop counting", async (t) => {
+  const half = (id: number) => client.record(RecordType.Params, id, encodeParams({ COOKIE: "x".repeat(3000) }));
+  const { conn, transport, logs } = harness({ maxPendingParamsBytes: 10_000 });
+  for (let id = 1; id <= 3; id++) conn.receive(Buffer.concat([client.begin(id), half(id)]));
+  t.notOk(transport.destroyed, "9 KB pending: under the cap");
+  conn.receive(Buffer.concat([client.begin(4), half(4)]));
+  t.ok(transport.destroyed, "12 KB pending: closed");
+  t.match(logs, [/^warn: .*max_pending_params_bytes.*\[TSCGI_E_FCGI_PENDING_PARAMS_TOO_LARGE\]/]);
+
+  const serial = harness({ maxPendingParamsBytes: 10_000 }, (request) => request.end());
+  for (let id = 1; id <= 20; id++)
+    serial.conn.receive(Buffer.concat([client.begin(id), half(id), client.params(id, {}), client.stdin(id)]));
+  t.notOk(serial.transport.destroyed, "20 requests of 3 KB, one after another");
+  t.equal(endRequests(serial.transport.records()).length, 20);
+
+  const aborted = harness({ maxPendingParamsBytes: 10_000 });
+  for (let id = 1; id <= 20; id++) aborted.conn.receive(Buffer.concat([client.begin(id), half(id), client.abort(id)]));
+  t.notOk(aborted.transport.destroyed, "an aborted request's PARAMS stop counting");
+});
+
+t.test("a peer that sends without reading its answers stops being read until they drain", async (t) => {
+  const { conn, transport } = harness();
+  transport.full = true;
+  conn.receive(Buffer.concat(Array.from({ length: 50 }, () => client.record(99, 0))));
+  t.ok(transport.paused, "reading paused while the answers are queued");
+  t.equal(transport.drainListeners, 1);
+  conn.receive(client.record(99, 0));
+  t.equal(transport.pauses, 1, "one pause per stall");
+  transport.drain();
+  t.notOk(transport.paused, "resumed on drain");
+  conn.receive(client.record(99, 0));
+  t.notOk(transport.paused, "answers the kernel takes at once pause nothing");
+  t.equal(transport.records().length, 52);
 });

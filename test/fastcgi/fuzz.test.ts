@@ -1,4 +1,4 @@
-// Fuzz: seeded random and mutated FastCGI streams, randomly chunked, through a Connection with random handlers.
+// Fuzz: seeded random and mutated FastCGI streams, randomly chunked (and handed over mid-way), through a Connection with random handlers.
 
 import t from "tap";
 import { Connection, type FcgiRequest } from "../../src/fastcgi/connection.ts";
@@ -158,10 +158,13 @@ async function turn(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-async function runOne(random: Random, p: Plan, outcome: Outcome, failures: string[], index: number): Promise<void> {
+/** Runs one stream; true when it was handed over to a second connection mid-way. */
+async function runOne(random: Random, hand: Random, p: Plan, outcome: Outcome, failures: string[], index: number): Promise<boolean> {
   const transport = new FakeTransport();
   const settled = new Set<Promise<unknown>>();
+  const handled = new Map<number, number>();
   const handler = (request: FcgiRequest): void => {
+    handled.set(request.id, (handled.get(request.id) ?? 0) + 1);
     const mode = int(random, 7);
     const info = p.ids.get(request.id);
     if (mode === 0) return request.end(0, Buffer.from(`${request.id}`));
@@ -188,42 +191,77 @@ async function runOne(random: Random, p: Plan, outcome: Outcome, failures: strin
     settled.add(work);
     void work.finally(() => settled.delete(work));
   };
-  const conn = new Connection(transport, handler, {
+  const options = {
     ...defaultConnectionOptions,
     ...LIMITS,
     // With a request over the caps, no refusal may hide it: it must reach the decoder.
     maxRequests: p.capped ? 10 : LIMITS.maxRequests,
     log: () => {},
-  });
+  };
+  const conn = new Connection(transport, handler, options);
   const points =
     random() < 0.05 && p.input.length < 400
       ? Array.from({ length: p.input.length }, (_, i) => i)
       : Array.from({ length: int(random, 12) }, () => int(random, p.input.length + 1));
-  for (const piece of cut(p.input, points)) {
-    if (random() < 0.1) transport.full = true;
+  const pieces = cut(p.input, points);
+  // A hand-over (a retiring worker passing the connection on): from a random piece on, the first
+  // connection winds down, and once quiet and written out its unparsed bytes start a second one.
+  const handOverAt = hand() < 0.3 ? int(hand, pieces.length + 1) : -1;
+  const nextTransport = new FakeTransport();
+  let current = conn;
+  let currentTransport = transport;
+  let firstOutput = -1;
+  const move = (): void => {
+    if (current !== conn || transport.full || !conn.quiet) return;
+    const rest = conn.detach()!;
+    firstOutput = transport.output().length;
+    current = new Connection(nextTransport, handler, options);
+    currentTransport = nextTransport;
+    current.receive(rest);
+  };
+  for (const [at, piece] of pieces.entries()) {
+    if (at === handOverAt) conn.quiesce(move);
+    if (random() < 0.1) currentTransport.full = true;
     try {
-      conn.receive(piece);
+      current.receive(piece);
     } catch (error) {
       outcome.throws++;
       failures.push(`#${index} receive threw ${String(error)}: ${p.input.toString("hex")}`);
     }
     if (random() < 0.3) await turn();
-    if (random() < 0.5) transport.drain();
+    if (random() < 0.5) currentTransport.drain();
+    if (handOverAt >= 0 && handOverAt <= at) move();
   }
+  if (handOverAt === pieces.length) conn.quiesce(move);
   for (let k = 0; k < 4; k++) {
-    transport.drain();
+    currentTransport.drain();
+    if (handOverAt >= 0) move();
     await turn();
   }
+  current.closed();
   conn.closed();
   for (let k = 0; k < 10 && settled.size > 0; k++) await turn();
   if (settled.size > 0) {
     outcome.hangs++;
     failures.push(`#${index} hang: ${p.input.toString("hex")}`);
   }
-  outcome.lateWrites += transport.lateWrites;
+  outcome.lateWrites += transport.lateWrites + nextTransport.lateWrites;
+  if (firstOutput >= 0) {
+    if (transport.output().length !== firstOutput) {
+      outcome.lateWrites++;
+      failures.push(`#${index} the first connection wrote after it was detached: ${p.input.toString("hex")}`);
+    }
+  }
+  for (const [id, n] of handled) {
+    if (p.valid && n > 1) {
+      outcome.invariant++;
+      failures.push(`#${index} id ${id} reached the handler ${n} times: ${p.input.toString("hex")}`);
+    }
+  }
 
-  // Output is well-formed: version 1, whole records, every record padded to eight.
-  const output = transport.output();
+  // Output is well-formed: version 1, whole records, every record padded to eight; after a
+  // hand-over the peer sees the first connection's output, then the second's.
+  const output = Buffer.concat([transport.output(), nextTransport.output()]);
   const ends = new Map<number, number>();
   let bad = output.length % 8 !== 0;
   const endedBefore = new Set<number>();
@@ -245,7 +283,7 @@ async function runOne(random: Random, p: Plan, outcome: Outcome, failures: strin
     failures.push(`#${index} bad output: ${p.input.toString("hex")}`);
   }
   if (p.valid && p.capped) {
-    if (!transport.destroyed) {
+    if (!transport.destroyed && !nextTransport.destroyed) {
       outcome.invariant++;
       failures.push(`#${index} params over the caps did not close the connection: ${p.input.toString("hex")}`);
     }
@@ -260,10 +298,14 @@ async function runOne(random: Random, p: Plan, outcome: Outcome, failures: strin
       }
     }
   }
+  return firstOutput >= 0;
 }
 
 t.test(`${STREAMS} seeded random and mutated streams: no throw, no hang, well-formed output`, async (t) => {
   const random = mulberry32(SEED);
+  // Hand-over choices come from their own sequence, so the streams are the ones the seed always gave.
+  const hand = mulberry32(SEED ^ 0x5a5a5a5a);
+  let handedOver = 0;
   const outcome: Outcome = { throws: 0, hangs: 0, lateWrites: 0, badOutput: 0, invariant: 0 };
   const failures: string[] = [];
   let unhandled = 0;
@@ -282,15 +324,16 @@ t.test(`${STREAMS} seeded random and mutated streams: no throw, no hang, well-fo
     }
     inputBytes += p.input.length;
     if (p.valid && p.capped) capped++;
-    await runOne(random, p, outcome, failures, i);
+    if (await runOne(random, hand, p, outcome, failures, i)) handedOver++;
   }
   await turn();
   process.off("unhandledRejection", onUnhandled);
   const seconds = (performance.now() - started) / 1000;
   t.comment(
-    `seed ${SEED.toString(16)}: ${STREAMS} streams (${mutated} mutated, ${capped} over the params caps), ${(inputBytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s`,
+    `seed ${SEED.toString(16)}: ${STREAMS} streams (${mutated} mutated, ${capped} over the params caps, ${handedOver} handed over mid-way), ${(inputBytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s`,
   );
   for (const failure of failures.slice(0, 5)) t.comment(failure.slice(0, 2000));
   t.same(outcome, { throws: 0, hangs: 0, lateWrites: 0, badOutput: 0, invariant: 0 });
+  t.ok(handedOver > STREAMS / 20, `${handedOver} streams moved to a second connection at a record boundary`);
   t.equal(unhandled, 0, "no unhandled rejections");
 });

@@ -187,3 +187,52 @@ t.test("records we encode are decoded by fastcgi-stream", async (t) => {
     [11, 0, 42],
   ]);
 });
+
+t.test("holdAtBoundary keeps everything after the first boundary where it holds, in any chunking", async (t) => {
+  // Hold once the empty STDIN record (the fifth) is read: the GET_VALUES record is kept, unparsed.
+  const boundary = sample.length - encodeRecord(RecordType.GetValues, 0, encodeParams({ FCGI_MPXS_CONNS: "" }), 1).length;
+  const random = mulberry32(7);
+  for (let round = 0; round < 200; round++) {
+    const points = Array.from({ length: 1 + Math.floor(random() * 6) }, () => Math.floor(random() * sample.length));
+    const seen: number[] = [];
+    const reader = new RecordReader((type) => seen.push(type));
+    reader.holdAtBoundary(() => seen.length >= 5);
+    for (const piece of cut(sample, points)) reader.push(piece);
+    t.same(seen, [1, 4, 4, 5, 5], `cut at ${points}`);
+    t.ok(reader.held && reader.atBoundary);
+    t.equal(reader.heldBytes, sample.length - boundary);
+    t.same(reader.takeHeld(), sample.subarray(boundary));
+    t.ok(reader.stopped, "taking the held bytes stops the reader");
+  }
+});
+
+t.test("a hold asked for mid-record starts at the end of that record, padding included", async (t) => {
+  const records = decodeRecords(sample);
+  const seen: number[] = [];
+  const reader = new RecordReader((type) => seen.push(type));
+  // Inside the STDIN "hello" record, whose 11 bytes of padding follow it.
+  const stdinAt = sample.indexOf(encodeRecord(RecordType.Stdin, 1, Buffer.from("hello"), 11));
+  reader.push(sample.subarray(0, stdinAt + 10));
+  t.notOk(reader.atBoundary);
+  reader.holdAtBoundary(() => true);
+  t.notOk(reader.held, "not until the record and its padding are read");
+  reader.push(sample.subarray(stdinAt + 10, stdinAt + 8 + 5 + 3));
+  t.notOk(reader.held);
+  reader.push(sample.subarray(stdinAt + 8 + 5 + 3));
+  t.same(seen, [1, 4, 4, 5]);
+  t.ok(reader.held);
+  t.same(reader.takeHeld(), sample.subarray(stdinAt + 8 + 5 + 11));
+  t.equal(records.length, 6);
+});
+
+t.test("a reader at a boundary holds at once, and keeps later chunks in order", async (t) => {
+  const reader = new RecordReader(() => t.fail("nothing is parsed"));
+  reader.holdAtBoundary(() => true);
+  t.ok(reader.held);
+  reader.push(sample.subarray(0, 3));
+  reader.push(sample.subarray(3));
+  t.same(reader.takeHeld(), sample);
+  const empty = new RecordReader(() => {});
+  empty.holdAtBoundary(() => true);
+  t.equal(empty.takeHeld().length, 0, "nothing held is an empty buffer");
+});

@@ -1,6 +1,7 @@
 // A minimal FastCGI client for tests that talk to a real tscgi over a raw socket.
 import { connect, type Socket } from "node:net";
 import { encodeParams, encodeRecord, RecordReader, RecordType } from "../../src/fastcgi/index.ts";
+import { scaled } from "./time.ts";
 
 export interface FcgiResponse {
   stdout: Buffer;
@@ -22,53 +23,106 @@ export function requestBytes(id: number, params: Record<string, string>, body?: 
   return Buffer.concat(parts);
 }
 
-/** A connection that collects records per request id and reports when the peer closes. */
+/**
+ * A connection that collects records per request id and reports when the peer closes. It counts
+ * END_REQUEST per id against the BEGIN_REQUESTs it sent: a second END_REQUEST for one request, or a
+ * record after its END_REQUEST, is a fault that fails every wait and `close()`; a connection that
+ * closes while a request has no END_REQUEST fails the waits for it at once, instead of a timeout.
+ */
 export class FcgiClient {
   readonly socket: Socket;
   readonly responses = new Map<number, FcgiResponse & { done: boolean }>();
   readonly management: Array<{ type: number; content: Buffer }> = [];
   readonly closed: Promise<void>;
+  /** END_REQUEST records received, per request id, over the connection's life. */
+  readonly endRequests = new Map<number, number>();
+  /** Protocol faults seen from the server (duplicate END_REQUEST, records after it). */
+  readonly faults: string[] = [];
+  /** Ids with a BEGIN_REQUEST sent and no END_REQUEST received yet. */
+  readonly #open = new Set<number>();
+  /** Our own outgoing records, parsed to learn which requests were begun; off after garbage. */
+  #outgoing: RecordReader | null;
+  #isClosed = false;
   #waiters: Array<() => void> = [];
 
-  constructor(port: number) {
-    this.socket = connect(port, "127.0.0.1");
+  /** A TCP port on 127.0.0.1, or the path of a Unix socket. */
+  constructor(target: number | string) {
+    this.socket = typeof target === "number" ? connect(target, "127.0.0.1") : connect(target);
+    this.#outgoing = new RecordReader((type, id) => {
+      if (type === RecordType.BeginRequest && id !== 0) this.#open.add(id);
+    });
     const reader = new RecordReader((type, id, content) => {
       if (id === 0) this.management.push({ type, content: Buffer.from(content) });
-      else {
-        let r = this.responses.get(id);
-        if (!r)
-          this.responses.set(
-            id,
-            (r = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), appStatus: -1, protocolStatus: -1, done: false }),
-          );
-        if (type === RecordType.Stdout) r.stdout = Buffer.concat([r.stdout, content]);
-        else if (type === RecordType.Stderr) r.stderr = Buffer.concat([r.stderr, content]);
-        else if (type === RecordType.EndRequest) {
-          r.appStatus = content.readUInt32BE(0);
-          r.protocolStatus = content[4]!;
-          r.done = true;
-        }
-      }
-      for (const w of this.#waiters.splice(0)) w();
+      else this.#record(type, id, content);
+      this.#wake();
     });
     this.socket.on("data", (chunk) => reader.push(chunk));
     this.socket.on("error", () => {});
-    this.closed = new Promise((resolve) => this.socket.once("close", () => resolve()));
+    this.closed = new Promise((resolve) =>
+      this.socket.once("close", () => {
+        this.#isClosed = true;
+        this.#wake();
+        resolve();
+      }),
+    );
+  }
+
+  #record(type: number, id: number, content: Buffer): void {
+    const tracked = this.#outgoing !== null;
+    if (tracked && !this.#open.has(id)) {
+      this.faults.push(`record type ${type} for request ${id}, which has no BEGIN_REQUEST open (after its END_REQUEST?)`);
+    }
+    let r = this.responses.get(id);
+    if (!r)
+      this.responses.set(id, (r = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), appStatus: -1, protocolStatus: -1, done: false }));
+    if (type === RecordType.Stdout) r.stdout = Buffer.concat([r.stdout, content]);
+    else if (type === RecordType.Stderr) r.stderr = Buffer.concat([r.stderr, content]);
+    else if (type === RecordType.EndRequest) {
+      const count = (this.endRequests.get(id) ?? 0) + 1;
+      this.endRequests.set(id, count);
+      if (!tracked && r.done) this.faults.push(`END_REQUEST number ${count} for request ${id}`);
+      this.#open.delete(id);
+      r.appStatus = content.readUInt32BE(0);
+      r.protocolStatus = content[4]!;
+      r.done = true;
+    }
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
   }
 
   send(bytes: Buffer): void {
+    if (this.#outgoing !== null) {
+      try {
+        this.#outgoing.push(bytes);
+      } catch {
+        // Deliberate garbage: from here on, requests are told apart by END_REQUEST alone.
+        this.#outgoing = null;
+      }
+    }
     this.socket.write(bytes);
   }
 
-  /** Resolves when the predicate holds, checked after every record; rejects after ms. */
-  until(predicate: () => boolean, ms = 5000): Promise<void> {
+  /**
+   * Resolves when the predicate holds, checked after every record. Rejects on a protocol fault,
+   * when the connection closes first, or past a generous bound (scaled by TEST_TIME_FACTOR).
+   */
+  until(predicate: () => boolean, ms = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out waiting for FastCGI records")), ms);
+      const timer = setTimeout(() => fail(`timed out after ${scaled(ms)} ms waiting for FastCGI records`), scaled(ms));
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        reject(new Error(why));
+      };
       const check = () => {
-        if (predicate()) {
+        if (this.faults.length > 0) fail(`FastCGI protocol fault: ${this.faults.join("; ")}`);
+        else if (predicate()) {
           clearTimeout(timer);
           resolve();
-        } else this.#waiters.push(check);
+        } else if (this.#isClosed)
+          fail(`the connection closed first; requests without END_REQUEST: ${[...this.#open].join(", ") || "none"}`);
+        else this.#waiters.push(check);
       };
       check();
     });
@@ -82,8 +136,10 @@ export class FcgiClient {
     return r;
   }
 
+  /** Closes the connection; throws if the server sent a duplicate END_REQUEST or a record after one. */
   close(): void {
     this.socket.destroy();
+    if (this.faults.length > 0) throw new Error(`FastCGI protocol fault: ${this.faults.join("; ")}`);
   }
 }
 

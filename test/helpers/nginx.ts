@@ -1,9 +1,10 @@
 // A real nginx on a free loopback port, with its config in a temp dir, in front of tscgi.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
+import { scaled } from "./time.ts";
 
 export const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p)) ?? null;
 
@@ -13,6 +14,12 @@ export function nginxMissing(): string | false {
   if (process.env.CI) throw new Error("nginx is required in CI (.ci/run installs it)");
   return "nginx is not installed (apt-get install nginx-light): skipping tests through nginx";
 }
+
+// Started and not yet exited: stopped (SIGTERM, by pid) if the test file exits without its teardown.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
 
 export interface Nginx {
   port: number;
@@ -37,6 +44,7 @@ export async function startNginx(fastcgi: string, extra = ""): Promise<Nginx> {
   const conf = `
 worker_processes 1;
 error_log ${dir}/error.log info;
+error_log stderr notice;
 pid ${dir}/nginx.pid;
 events { worker_connections 1024; }
 http {
@@ -65,16 +73,36 @@ ${snippetParams()}
   writeFileSync(join(dir, "nginx.conf"), conf);
   const test = spawnSync(nginxBin, ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" });
   if (test.status !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`);
-  const child = spawn(nginxBin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  // Ready when the port accepts connections.
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/__nginx_ready_probe`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  const child = spawn(nginxBin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
+  // Ready once the master starts its workers: it has opened the listening socket before that.
+  let stderr = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nginx did not start within ${scaled(30_000)} ms:\n${stderr}`)), scaled(30_000));
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes("start worker process")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`nginx exited at start:\n${stderr}`));
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
   return {
     port,
@@ -82,7 +110,7 @@ ${snippetParams()}
     errorLog: () => (existsSync(join(dir, "error.log")) ? readFileSync(join(dir, "error.log"), "utf8") : ""),
     async stop() {
       if (child.exitCode === null) child.kill("SIGQUIT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), scaled(5000));
       await exited;
       clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });

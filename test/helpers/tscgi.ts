@@ -3,9 +3,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
+import { scaled } from "./time.ts";
 
 export const repo = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = fileURLToPath(new URL("../../bin/tscgi.js", import.meta.url));
+
+// Started and not yet exited. A test file that dies (the runner's timeout) skips its teardowns;
+// its tscgi processes are stopped on the way out instead of living on, by pid.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
 
 export interface TscgiProcess {
   child: ChildProcess;
@@ -13,22 +21,32 @@ export interface TscgiProcess {
   httpPort: number;
   /** Everything written to stdout (access log) and stderr (error log) so far. */
   output(): string;
-  /** Resolves once the output contains the text (or rejects after the timeout). */
-  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  /**
+   * Resolves once the output contains the text (or the predicate holds for it). Rejects when the
+   * process exits without it, or past `ms` (30 s by default, scaled by TEST_TIME_FACTOR):
+   * a bound, not a wait.
+   */
+  waitFor(text: string | RegExp | ((output: string) => boolean), ms?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 export async function startTscgi(
   args: string[] = [],
-  options: { cwd?: string; env?: Record<string, string>; listen?: string } = {},
+  options: { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number } = {},
 ): Promise<TscgiProcess> {
   const fastcgiPort = options.listen ? 0 : await freePort();
   const httpPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args],
-    { cwd: options.cwd ?? repo, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const argv = [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args];
+  // With openFiles, a shell sets RLIMIT_NOFILE (soft and hard) and execs node: the pid stays node's.
+  const [command, commandArgs] =
+    options.openFiles === undefined
+      ? [process.execPath, argv]
+      : ["/bin/sh", ["-c", 'ulimit -n "$0" && exec "$@"', String(options.openFiles), process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
+    cwd: options.cwd ?? repo,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
@@ -37,23 +55,35 @@ export async function startTscgi(
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const waitFor = (text: string | RegExp, ms = 10_000) =>
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  // Waits give up on "close", not "exit": the output pipes are drained by then, so no last line is missed.
+  let hasExited = false;
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  void closed.then(() => (hasExited = true));
+  const waitFor = (text: string | RegExp | ((output: string) => boolean), ms = 30_000) =>
     new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => {
+        waiters.delete(check);
+        clearTimeout(timer);
+        reject(new Error(`${why} waiting for ${String(text)} in tscgi output:\n${out}`));
+      };
       const check = () => {
-        if (typeof text === "string" ? out.includes(text) : text.test(out)) {
+        if (typeof text === "string" ? out.includes(text) : typeof text === "function" ? text(out) : text.test(out)) {
           waiters.delete(check);
           clearTimeout(timer);
           resolve();
-        }
+        } else if (hasExited) fail("tscgi exited");
       };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`timed out waiting for ${String(text)} in tscgi output:\n${out}`));
-      }, ms);
+      const timer = setTimeout(() => fail(`timed out after ${scaled(ms)} ms`), scaled(ms));
       waiters.add(check);
       check();
-      void exited.then(() => check());
+      void closed.then(() => check());
     });
   const proc: TscgiProcess = {
     child,
@@ -75,6 +105,11 @@ export async function startTscgi(
   return proc;
 }
 
+/** How many times `pattern` (made global here) occurs in `text`: lines of a kind in a log. */
+export function occurrences(text: string, pattern: RegExp): number {
+  return text.match(new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g"))?.length ?? 0;
+}
+
 /** The pids of a master's worker processes (not its other children, like esbuild's service), from /proc. */
 export function childPids(parent: number): number[] {
   const out: number[] = [];
@@ -93,9 +128,13 @@ export function childPids(parent: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
-/** Waits until `check` holds, polling; false when it did not within `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms: number, every = 25): Promise<boolean> {
-  const end = Date.now() + ms;
+/**
+ * Waits until `check` holds, polling a state no event announces (a process count in /proc, a
+ * file's content); false when it did not within `ms`, a generous bound scaled by
+ * TEST_TIME_FACTOR. Prefer waiting for a log line or a record where there is one.
+ */
+export async function until(check: () => boolean | Promise<boolean>, ms = 30_000, every = 25): Promise<boolean> {
+  const end = Date.now() + scaled(ms);
   for (;;) {
     if (await check()) return true;
     if (Date.now() > end) return false;

@@ -58,7 +58,7 @@ t.test("connections no process has accepted yet are counted, among many accepted
         }),
     ),
   );
-  t.ok(await until(async () => (await connections(server)) === 200, 5000));
+  t.ok(await until(async () => (await connections(server)) === 200));
   t.equal(listenQueue(fd), 0, "all accepted");
   // This process is blocked in spawnSync while the child connects, so nothing accepts them.
   const child = spawnSync(process.execPath, [

@@ -1,13 +1,34 @@
 // Logs from a running pool: the slow log (with the stack of a busy script), a script's console
 // output decorated with pid and script, control characters escaped, files reopened on SIGUSR1.
-import t from "tap";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import t, { type Test } from "tap";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getFresh } from "../helpers/http.ts";
+import { scaled } from "../helpers/time.ts";
 import { childPids, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
+
+/** A file whose creation releases the hold.ts requests that name it. */
+function releaseFile(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-logs-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "release");
+}
+
+/** The files a process has open, by path. */
+function openFiles(pid: number): string[] {
+  const files: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      files.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return files;
+}
 
 t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O line, counted", async (t) => {
   const tscgi = await startTscgi([
@@ -17,40 +38,49 @@ t.test("request_slowlog_timeout: a busy script's stack, an awaiting one's I/O li
     "1",
     "--request-slowlog-timeout",
     "400ms",
+    // Ends the spinning worker. The held request must get its slow entry before this ends it
+    // too, and a starved watchdog thread may take seconds to look: 5 s, scaled.
     "--request-timeout",
-    "2s",
+    `${scaled(5000)}ms`,
     "--status-path",
     "/status",
   ]);
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
-  // One worker, one after the other: the spinning script takes its worker down with it.
-  const wait = await getFresh(`${base}/wait?ms=900`);
-  t.equal(wait.body, "waited 900");
+  // One worker, one after the other: the spinning script takes its worker down with it. The
+  // awaiting one is held until its slow entry is written, however long that takes.
+  const release = releaseFile(t);
+  const held = getFresh(`${base}/hold?id=slow&release=${encodeURIComponent(release)}`);
+  await tscgi.waitFor(/script_filename = hold\.ts\nuri = \/hold\?id=slow&release=\S+\n[^]*?waiting for I\/O/);
+  t.pass("the awaiting one says it waits");
+  writeFileSync(release, "");
+  t.equal((await held).body, "released");
   const spin = await getFresh(`${base}/spin`);
   t.equal(spin.status, 504);
-  const log = tscgi.output();
-  t.match(
-    log,
+  await tscgi.waitFor(
     /\[pool tscgi\] pid \d+\nscript_filename = spin\.ts\nuri = \/spin\nmethod = GET\nelapsed = \d+\.\d+s\n.*spin\.ts:\d+/,
-    "the slow entry of the busy script has its stack",
   );
-  t.match(log, /script_filename = wait\.ts\nuri = \/wait\?ms=900\n[^]*?waiting for I\/O/, "the awaiting one says it waits");
+  t.pass("the slow entry of the busy script has its stack");
   // The master counts; it outlives the replaced worker.
   const status = JSON.parse((await getFresh(`${base}/status?json`)).body) as Record<string, number>;
   t.ok(status["slow requests"] >= 2, `slow requests ${status["slow requests"]}`);
 });
 
 t.test("one process (--workers 0) writes the slow log too", async (t) => {
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "0", "--request-slowlog-timeout", "300ms", "--status-path", "/status"]);
+  // 2 s: far above what a compiled /hello takes, even on a busy machine.
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "0", "--request-slowlog-timeout", "2s", "--status-path", "/status"]);
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
-  t.equal((await getFresh(`${base}/wait?ms=700`)).body, "waited 700");
-  await tscgi.waitFor(/script_filename = wait\.ts\nuri = \/wait\?ms=700\n[^]*?waiting for I\/O/);
+  t.equal((await getFresh(`${base}/hello?name=warm`)).status, 200, "hello.ts compiled");
+  const release = releaseFile(t);
+  const held = getFresh(`${base}/hold?id=slow&release=${encodeURIComponent(release)}`);
+  await tscgi.waitFor(/script_filename = hold\.ts\nuri = \/hold\?id=slow&release=\S+\n[^]*?waiting for I\/O/);
+  writeFileSync(release, "");
+  t.equal((await held).body, "released");
+  t.equal((await getFresh(`${base}/hello`)).status, 200, "a request under the timeout is not logged");
   const status = JSON.parse((await getFresh(`${base}/status?json`)).body) as Record<string, number>;
   t.equal(status["slow requests"], 1);
-  t.equal((await getFresh(`${base}/hello`)).status, 200, "a request under the timeout is not logged");
-  t.notMatch(tscgi.output(), /uri = \/hello/);
+  t.notMatch(tscgi.output(), /uri = \/hello\n/);
 });
 
 t.test("a script's console output is decorated with pid and script, control characters escaped", async (t) => {
@@ -73,13 +103,19 @@ t.test("SIGUSR1 reopens the access log in every worker after rotation", async (t
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
   for (let i = 0; i < 4; i++) await getFresh(`${base}/hello?before=${i}`);
-  t.ok(await until(() => readFileSync(access, "utf8").includes("before=3"), 2000));
+  t.ok(await until(() => readFileSync(access, "utf8").includes("before=3")));
   renameSync(access, `${access}.1`);
   process.kill(tscgi.child.pid!, "SIGUSR1");
-  await new Promise((r) => setTimeout(r, 300));
+  // Reopened: every worker has the new file open, and none the rotated one.
+  const workers = childPids(tscgi.child.pid!);
+  t.equal(workers.length, 2);
+  t.ok(
+    await until(() => workers.every((pid) => openFiles(pid).includes(access) && !openFiles(pid).includes(`${access}.1`))),
+    "each worker holds the new file",
+  );
   for (let i = 0; i < 8; i++) await getFresh(`${base}/hello?after=${i}`);
   t.ok(
-    await until(() => existsSync(access) && readFileSync(access, "utf8").split("after=").length - 1 === 8, 3000),
+    await until(() => existsSync(access) && readFileSync(access, "utf8").split("after=").length - 1 === 8),
     "all later lines in the new file",
   );
   t.notMatch(readFileSync(`${access}.1`, "utf8"), /after=/, "none in the rotated one");

@@ -1,7 +1,7 @@
 // The process manager's decisions (PHP-FPM's per-second maintenance), and the crash back-off.
 import t from "tap";
 import { Backoff, HEALTHY_LIFETIME } from "../../src/pool/backoff.ts";
-import { initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "../../src/pool/pm.ts";
+import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "../../src/pool/pm.ts";
 
 const base: PmSettings = { pm: "dynamic", maxChildren: 8, startServers: 3, minSpare: 2, maxSpare: 4, idleTimeout: 10_000 };
 const now = 1_000_000;
@@ -79,4 +79,13 @@ t.test("back-off: first crash at once, then doubling, capped, reset by a healthy
   b.crash(1);
   b.healthy();
   t.equal(b.crash(1), 0);
+});
+
+t.test("adopterFor: a retiring worker's connections go to its slot's successor, else spread over ready workers", async (t) => {
+  const w = (id: number, slot: number, ready: boolean, adopted = 0) => ({ id, slot, ready, adopted });
+  t.equal(adopterFor(0, [w(1, 1, true), w(2, 0, true)]), 2, "the successor in the same slot");
+  t.equal(adopterFor(0, [w(1, 1, true), w(2, 0, false)]), "wait", "the successor is worth waiting for");
+  t.equal(adopterFor(0, [w(1, 1, true, 5), w(3, 2, true, 1)]), 3, "no successor: the ready worker handed the fewest");
+  t.equal(adopterFor(0, [w(1, 1, false)]), "wait", "only a starting worker: wait for it");
+  t.equal(adopterFor(0, []), "close", "nobody left to take it");
 });

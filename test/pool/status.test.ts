@@ -37,6 +37,7 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
     slowRequests: 6,
     rejectedRequests: 8,
     workerRestarts: 9,
+    maxConnectionsReached: 10,
     processes: [
       {
         pid: 4242,
@@ -71,7 +72,11 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
   };
 }
 
-const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts"];
+const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts", "max connections reached", "script faults"];
+const FAULTS: PoolStatus["scriptFaults"] = [
+  { script: "cart.ts", faults: 7, exit: 6, uncaught: 0, rejection: 0, runaway: 0, death: 1 },
+  { script: 'we"ird\nname.ts', faults: 1, exit: 0, uncaught: 0, rejection: 0, runaway: 1, death: 0 },
+];
 const PROCESS_FIELDS = [
   "pid",
   "state",
@@ -118,7 +123,7 @@ t.test("an Accept header that prefers OpenMetrics upgrades ?prometheus, as Prome
   );
 });
 
-t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's two", async (t) => {
+t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's own", async (t) => {
   const r = renderStatus(snapshot(), "json");
   t.equal(r.contentType, "application/json");
   const body = JSON.parse(r.body) as Record<string, unknown>;
@@ -140,7 +145,30 @@ t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's two", async 
     "slow requests": 6,
     "rejected requests": 8,
     "worker restarts": 9,
+    "max connections reached": 10,
+    "script faults": [],
   });
+});
+
+t.test("scripts with faults: by name and count in text, JSON and metrics", async (t) => {
+  const text = renderStatus(snapshot({ scriptFaults: FAULTS }), "").body;
+  t.match(
+    text,
+    /worker restarts: {6}9\nmax connections reached: 10\nscript faults: {8}cart\.ts 7 \(6 exit, 1 worker deaths\)\nscript faults: {8}we"ird\\nname\.ts 1 \(1 runaway\)\n$/,
+  );
+  t.notMatch(renderStatus(snapshot(), "").body, /script faults/, "no line when no script faulted");
+  const json = JSON.parse(renderStatus(snapshot({ scriptFaults: FAULTS }), "json").body) as Record<string, unknown>;
+  t.same(json["script faults"], [
+    { script: "cart.ts", faults: 7, exit: 6, uncaught: 0, rejection: 0, runaway: 0, "worker deaths": 1 },
+    { script: 'we"ird\nname.ts', faults: 1, exit: 0, uncaught: 0, rejection: 0, runaway: 1, "worker deaths": 0 },
+  ]);
+  const om = renderStatus(snapshot({ scriptFaults: FAULTS }), "openmetrics").body;
+  t.match(om, /^# TYPE tscgi_script_faults counter\n/m);
+  t.match(
+    om,
+    /^tscgi_script_faults_total\{script="cart\.ts",kind="exit"\} 6\ntscgi_script_faults_total\{script="cart\.ts",kind="death"\} 1\n/m,
+  );
+  t.match(om, /^tscgi_script_faults_total\{script="we\\"ird\\nname\.ts",kind="runaway"\} 1$/m);
 });
 
 t.test("JSON ?full adds the processes list with PHP-FPM's per-process names", async (t) => {
@@ -188,6 +216,7 @@ t.test("text is PHP-FPM's plain layout with aligned colons", async (t) => {
       "slow requests:        6",
       "rejected requests:    8",
       "worker restarts:      9",
+      "max connections reached: 10",
       "",
     ].join("\n"),
   );
@@ -280,6 +309,8 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
           ["tscgi_slow_requests", "counter"],
           ["tscgi_rejected_requests", "counter"],
           ["tscgi_worker_restarts", "counter"],
+          ["tscgi_max_connections_reached", "counter"],
+          ["tscgi_script_faults", "counter"],
         ],
       );
       for (const f of families) t.ok(f.help.length > 0, `${f.name} has HELP`);
@@ -290,6 +321,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
       t.equal(value("tscgi_slow_requests").value, 6);
       t.equal(value("tscgi_rejected_requests").value, 8);
       t.equal(value("tscgi_worker_restarts").value, 9);
+      t.equal(value("tscgi_max_connections_reached").value, 10);
       t.equal(value("tscgi_listen_queue").value, 2);
       t.equal(value("tscgi_start_time_seconds").value, START / 1000);
       t.same(
@@ -335,6 +367,18 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
         [0, 52428800],
       );
       t.equal(family(families, "tscgi_process_last_request_cpu_percent").samples[1]!.value, 12.345);
+    });
+
+    t.test(`${mode}: script faults, label values round-trip`, async (t) => {
+      const families = parse(python, mode, renderStatus(snapshot({ scriptFaults: FAULTS }), mode).body);
+      t.same(
+        family(families, "tscgi_script_faults").samples.map((s) => [s.name, s.labels.script, s.labels.kind, s.value]),
+        [
+          ["tscgi_script_faults_total", "cart.ts", "exit", 6],
+          ["tscgi_script_faults_total", "cart.ts", "death", 1],
+          ["tscgi_script_faults_total", 'we"ird\nname.ts', "runaway", 1],
+        ],
+      );
     });
 
     t.test(`${mode}: a pool with no workers still parses`, async (t) => {

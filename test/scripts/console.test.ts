@@ -3,6 +3,7 @@ import t from "tap";
 import { Console } from "node:console";
 import { compileSync } from "../../src/scripts/compile.ts";
 import { ScriptLoader } from "../../src/scripts/loader.ts";
+import { within } from "../helpers/time.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
 process.setSourceMapsEnabled(true);
@@ -89,8 +90,18 @@ t.test("stack traces still name the TypeScript line, with the console banner in 
 
 t.test("an edited file gets a console again", async (t) => {
   const file = tree.path("root/quiet.ts");
+  // The loader's change event, not a poll: the bound only keeps the process alive meanwhile.
+  const changed = new Promise<void>((resolve) => {
+    const off = loader.onChange((path) => {
+      if (path !== file) return;
+      off();
+      resolve();
+    });
+  });
   tree.write({ "root/quiet.ts": 'export default () => { console.log("now talking"); return 2; };\n' });
-  for (let i = 0; i < 100 && (await run("quiet.ts")) !== 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await within(changed, 30_000, "the loader's change event for quiet.ts");
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(await run("quiet.ts"), 2);
   t.same(written.get(file)?.at(-1), ["stdout", "now talking\n"]);
 });
 

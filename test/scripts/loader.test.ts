@@ -13,6 +13,7 @@ import {
 import { isFetchHandler, scriptHandler } from "../../src/scripts/handler.ts";
 import { ScriptLoader, type ScriptExports } from "../../src/scripts/loader.ts";
 import { ScriptResolver } from "../../src/scripts/resolve.ts";
+import { scaled } from "../helpers/time.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
 process.setSourceMapsEnabled(true);
@@ -97,7 +98,7 @@ async function rejection(promise: unknown): Promise<unknown> {
  */
 function changeOf(path?: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no change event for ${path ?? "anything"}`)), 5000);
+    const timer = setTimeout(() => reject(new Error(`no change event for ${path ?? "anything"}`)), scaled(30_000));
     const off = loader.onChange((changed) => {
       if (path !== undefined && changed !== path) return;
       off();

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
+import { scaled } from "../helpers/time.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
 const EDITS = 1000;
@@ -35,7 +36,7 @@ const helper = (i) => "export const helper = (n: number) => n * 1 + " + (i % 7) 
 
 async function change(path, content) {
   const seen = new Promise((resolve) => (changed = resolve));
-  const timer = setTimeout(() => { throw new Error("no change event for " + path); }, 5000);
+  const timer = setTimeout(() => { throw new Error("no change event for " + path); }, ${scaled(30_000)});
   writeFileSync(path, content);
   await seen;
   clearTimeout(timer);
@@ -94,7 +95,7 @@ t.test(`${EDITS} edits and loads keep the heap bounded`, async (t) => {
   const output = execFileSync("env", ["-i", `PATH=${process.env.PATH ?? ""}`, ...node], {
     cwd: tree.dir,
     encoding: "utf8",
-    timeout: 90_000,
+    timeout: scaled(90_000),
   });
   const { samples, mapped } = JSON.parse(output.trim().split("\n").pop()!) as { samples: Record<string, number>; mapped: boolean };
   const [early, late] = [samples[SAMPLE_AT]!, samples[EDITS]!];

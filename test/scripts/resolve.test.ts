@@ -30,6 +30,11 @@ const tree = makeTree("resolve", {
   "root/.git/config": "[core]\n",
   "root/.hidden/x.ts": script,
   "root/noindex/other.ts": script,
+  "root/node_modules/index.ts": script,
+  "root/node_modules/pkg/index.js": script,
+  "root/node_modules/pkg/run.ts": script,
+  "root/Node_Modules/pkg/run.ts": script,
+  "root/lib/node_modules/pkg/run.ts": script,
   "root/ünïcödé.ts": script,
   "root/日本.ts": script,
   "root/with space.ts": script,
@@ -106,6 +111,22 @@ t.test("attacks are refused", async (t) => {
     ["/.git/config", undefined, NOT_FOUND],
     ["/.hidden/x", undefined, NOT_FOUND],
     ["/.hidden/x.ts", undefined, NOT_FOUND],
+    // A site's packages: node_modules is never routable, in any case, at any depth, nor as an index.
+    ["/node_modules/pkg/run", undefined, NOT_FOUND],
+    ["/node_modules/pkg/run.ts", undefined, NOT_FOUND],
+    ["/node_modules/pkg/run/extra", undefined, NOT_FOUND],
+    ["/node_modules/pkg", undefined, NOT_FOUND],
+    ["/node_modules/pkg/", undefined, NOT_FOUND],
+    ["/node_modules/pkg/index", undefined, NOT_FOUND],
+    ["/node_modules", undefined, NOT_FOUND],
+    ["/node_modules/", undefined, NOT_FOUND],
+    ["//node_modules//pkg//run", undefined, NOT_FOUND],
+    ["/node_modules/pkg/run", "/node%5fmodules/pkg/run", NOT_FOUND],
+    ["/node_modules/pkg/run", "/%6Eode_modules/pkg/run", NOT_FOUND],
+    ["/Node_Modules/pkg/run", undefined, NOT_FOUND],
+    ["/NODE_MODULES/pkg/run", undefined, NOT_FOUND],
+    ["/lib/node_modules/pkg/run", undefined, NOT_FOUND],
+    ["/lib/node_modules/pkg/run.ts", undefined, NOT_FOUND],
     // Not allow-listed: 404 as if absent.
     ["/hello.sh", undefined, NOT_FOUND],
     ["/hello.json", undefined, NOT_FOUND],
@@ -145,6 +166,7 @@ t.test("longest match, index, PATH_INFO and slashes", async (t) => {
     ["/users//42", found("users.ts", "/users", "/42")],
     ["//hello", found("hello.ts", "/hello")],
     ["/users/_x/.y", found("users.ts", "/users", "/_x/.y")],
+    ["/users/node_modules/x", found("users.ts", "/users", "/node_modules/x")],
     ["/admin", found("admin/index.ts", "/admin/")],
     ["/admin/", found("admin/index.ts", "/admin/")],
     ["/admin/settings", found("admin/settings.ts", "/admin/settings")],
@@ -236,6 +258,7 @@ t.test("errors carry codes, statuses and the path", async (t) => {
   t.ok(notFound instanceof ScriptNotFoundError);
   t.equal(notFound.path, "/_lib/db");
   t.match(notFound.reason, /private/);
+  t.match((t.throws(() => r.resolve("/lib/node_modules/pkg/run")) as ScriptNotFoundError).reason, /"node_modules" is private/);
   const absent = t.throws(() => r.resolve("/nothing/here")) as ScriptNotFoundError;
   t.equal(
     notFound.message.replace('"/_lib/db"', "PATH"),

@@ -3,6 +3,7 @@
 import t from "tap";
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { DirectoryWatcher } from "../../src/scripts/watcher.ts";
+import { scaled } from "../helpers/time.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
 t.test("the tree is watched, new directories too, removed ones forgotten", async (t) => {
@@ -25,7 +26,7 @@ t.test("the tree is watched, new directories too, removed ones forgotten", async
   });
   const next = (path: string) =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no event for ${path}`)), 5000);
+      const timer = setTimeout(() => reject(new Error(`no event for ${path}`)), scaled(30_000));
       notify = () => {
         if (changes.includes(path)) {
           clearTimeout(timer);

@@ -1,5 +1,7 @@
 // A real tscgi process over raw FastCGI sockets: what nginx never sends, HAProxy might, and attackers will.
 import t from "tap";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
 import { beginRequest, FcgiClient, parseCgi, requestBytes } from "../helpers/fcgi-client.ts";
@@ -60,14 +62,18 @@ t.test("params over max_params_bytes close the connection with a log line", asyn
 });
 
 t.test("several request ids on one connection are served concurrently", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-mux-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const release = join(dir, "release");
   const c = new FcgiClient(tscgi.fastcgiPort);
-  const order: number[] = [];
-  const slow = c.request(1, get("/wait?ms=300")).then((r) => (order.push(1), r));
-  const fast = c.request(2, get("/hello?name=fast")).then((r) => (order.push(2), r));
-  const [s, f] = await Promise.all([slow, fast]);
-  t.same(order, [2, 1], "the fast request is not held behind the slow one");
-  t.equal(parseCgi(s.stdout).body, "waited 300");
-  t.equal(parseCgi(f.stdout).body, "Hello, fast");
+  // Request 1 is held until the test releases it; request 2 must not wait behind it.
+  const held = c.request(1, get(`/hold?id=mux&release=${encodeURIComponent(release)}`));
+  await tscgi.waitFor("hold.ts: holding mux");
+  const f = await c.request(2, get("/hello?name=fast"));
+  t.equal(parseCgi(f.stdout).body, "Hello, fast", "answered while request 1 is still held");
+  t.notOk(c.responses.get(1)?.done, "request 1 is still running");
+  writeFileSync(release, "");
+  t.equal(parseCgi((await held).stdout).body, "released");
   c.close();
 });
 
@@ -86,15 +92,16 @@ t.test("FCGI_GET_VALUES is answered with the known names asked for", async (t) =
 
 t.test("FCGI_ABORT_REQUEST fires the script's signal and ends the request once", async (t) => {
   const c = new FcgiClient(tscgi.fastcgiPort);
-  c.send(requestBytes(7, get("/wait?ms=10000")));
-  await new Promise((r) => setTimeout(r, 150));
+  c.send(requestBytes(7, get("/hold?id=abort")));
+  await tscgi.waitFor("hold.ts: holding abort");
   c.send(encodeRecord(RecordType.AbortRequest, 7, Buffer.alloc(0)));
   await c.until(() => c.responses.get(7)?.done === true);
-  await tscgi.waitFor('"GET /wait?ms=10000" 499');
-  await new Promise((r) => setTimeout(r, 100));
+  // The access line is written once the request is over: anything it sent came before it.
+  await tscgi.waitFor('"GET /hold?id=abort" 499');
   const ends = c.responses.get(7)!;
   t.not(ends.appStatus, 0, "a non-zero appStatus");
   t.equal(parseCgi((await c.request(8, get("/hello"))).stdout).status, 200, "the connection still serves");
+  t.equal(c.endRequests.get(7), 1, "one END_REQUEST for the aborted request");
   c.close();
 });
 
@@ -128,4 +135,64 @@ t.test("a POST body split across many STDIN records arrives whole", async (t) =>
   await c.until(() => c.responses.get(1)?.done === true);
   t.match(JSON.parse(parseCgi(c.responses.get(1)!.stdout).body), { bytes: 200_000 });
   c.close();
+});
+
+t.test("a script reads at most CONTENT_LENGTH bytes of the body, whatever the web server sends", async (t) => {
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const post = { ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: "10" };
+  const over = await c.request(1, post, Buffer.alloc(60_000, 0x61));
+  t.match(JSON.parse(parseCgi(over.stdout).body), { bytes: 10 });
+  const short = await c.request(2, { ...post, CONTENT_LENGTH: "100" }, Buffer.alloc(30, 0x61));
+  t.match(JSON.parse(parseCgi(short.stdout).body), { bytes: 30 }, "a short body as it came");
+  t.equal(parseCgi((await c.request(3, get("/hello"))).stdout).status, 200, "the connection goes on");
+  c.close();
+});
+
+t.test("protocol faults are logged once as warnings with one fastcgi: prefix, however many connections send garbage", async (t) => {
+  const before = tscgi.output().length;
+  for (let i = 0; i < 10; i++) {
+    const bad = new FcgiClient(tscgi.fastcgiPort);
+    bad.send(Buffer.from([9, 1, 0, 1, 0, 0, 0, 0]));
+    await bad.closed;
+  }
+  const good = new FcgiClient(tscgi.fastcgiPort);
+  t.equal(parseCgi((await good.request(1, get("/hello"))).stdout).status, 200);
+  good.close();
+  const lines = tscgi
+    .output()
+    .split("\n")
+    .filter((line) => line.includes("TSCGI_E_FCGI_BAD_VERSION"));
+  t.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} line(s) for 10 garbage connections and earlier ones`);
+  t.same(
+    lines.filter((line) => !/ WARN: fastcgi: record header/.test(line)),
+    [],
+    "WARN, one prefix",
+  );
+  t.notMatch(tscgi.output(), /fastcgi: fastcgi:/);
+  t.notMatch(tscgi.output().slice(before), /ERROR/);
+});
+
+t.test("with few file descriptors, connections stop short of the limit: logged, and the server carries on", async (t) => {
+  // 128 descriptors leave room for 64 connections (FD_RESERVE is 64); 100 arrive and stay idle.
+  const own = await startTscgi(["--root", root, "--workers", "0"], { openFiles: 128 });
+  t.teardown(() => own.stop());
+  await own.waitFor(
+    /WARN: max_connections is 1024, but the open-file limit \(RLIMIT_NOFILE\) is 128: .* each keeps at most 64 connections open/,
+  );
+  const flood: FcgiClient[] = [];
+  for (let i = 0; i < 100; i++) {
+    const c = new FcgiClient(own.fastcgiPort);
+    c.send(encodeRecord(RecordType.GetValues, 0, encodeParams({ FCGI_MPXS_CONNS: "" })));
+    flood.push(c);
+  }
+  await own.waitFor(
+    /WARN: fastcgi: max_connections \(64, lowered to fit the open-files limit\) reached: the connection idle longest was closed.*\[TSCGI_E_MAX_CONNECTIONS\]/,
+  );
+  await Promise.all(flood.slice(0, 36).map((c) => c.closed));
+  t.pass("the 36 oldest made room");
+  const c = new FcgiClient(own.fastcgiPort);
+  t.equal(parseCgi((await c.request(1, get("/hello"))).stdout).body, "Hello, world", "a new connection is served during the flood");
+  t.notMatch(own.output(), /EMFILE|uncaught/i);
+  c.close();
+  for (const f of flood) f.close();
 });

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { escapeControlChars, escapeLogText, Logger, LogSink } from "../../src/server/log.ts";
+import { escapeControlChars, escapeLogMessage, escapeLogText, Logger, LogSink } from "../../src/server/log.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tscgi-log-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +72,31 @@ t.test("Logger: levels filter, lines carry time and level", async (t) => {
   t.equal(lines.length, 2);
   t.match(lines[0]!, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] WARN: w$/);
   t.match(lines[1]!, /ERROR: e$/);
+});
+
+t.test("escapeLogMessage: one line escaped; a stack's later lines indented, so none passes for an entry", async (t) => {
+  t.equal(escapeLogMessage("plain \t message é"), "plain \t message é");
+  t.equal(escapeLogMessage("a\rb\x1b[2J\x9b"), "a\\x0db\\x1b[2J\\x9b");
+  const stack = "Error: no such user: 42\n[2026-12-02T00:00:00.000Z] ERROR: FORGED\x1b[2J\n    at run (/srv/x.ts:3:9)\r\n\tat y";
+  t.equal(
+    escapeLogMessage(stack),
+    "Error: no such user: 42\n  [2026-12-02T00:00:00.000Z] ERROR: FORGED\\x1b[2J\n    at run (/srv/x.ts:3:9)\\x0d\n\tat y",
+  );
+});
+
+t.test("Logger escapes every message, whoever wrote it", async (t) => {
+  const lines: string[] = [];
+  const sink = new LogSink("stderr");
+  sink.line = (text: string) => void lines.push(text);
+  const log = new Logger(sink, "debug");
+  log.error("GET /x\r\n[2026-12-02T00:00:00.000Z] ERROR: FORGED\x1b[31m");
+  log.log("warn", "two\nlines");
+  const text = lines.join("\n");
+  t.notMatch(text, /^\[[^\]]*\] ERROR: FORGED/m, "no forged entry");
+  // eslint-disable-next-line no-control-regex
+  t.notMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, "no raw control byte");
+  t.match(lines[0]!, /ERROR: GET \/x\\x0d\n  \[2026-12-02T00:00:00\.000Z\] ERROR: FORGED\\x1b\[31m$/);
+  t.match(lines[1]!, /WARN: two\n  lines$/);
 });
 
 /** Runs `code` (an ES module importing log.ts as `log`) in a child process; resolves with its stdout. */

@@ -1,0 +1,189 @@
+// The output side of one connection and its table of active requests, shared by the Connection and its Requests.
+
+import type { ConnectionOptions, Transport } from "./connection.ts";
+import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH } from "./constants.ts";
+import { PendingParamsTooLargeError } from "./errors.ts";
+import type { ParamsLimits } from "./params.ts";
+import { writeHeader } from "./record.ts";
+import type { Request, RequestHost } from "./request.ts";
+import { encodeEndRequest } from "./writer.ts";
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The output side and the request table, shared by the connection and its requests. */
+export class Host implements RequestHost {
+  readonly transport: Transport;
+  readonly options: ConnectionOptions;
+  readonly paramsLimits: ParamsLimits;
+  readonly stdinHighWaterMark: number;
+  readonly requests = new Map<number, Request>();
+  /** No more reading or writing: closed gracefully, destroyed after a fault, detached, or reported closed. */
+  dead = false;
+  /** Requests begun whose PARAMS are not complete yet. */
+  paramsPending = 0;
+  /** PARAMS bytes those requests hold, bounded by maxPendingParamsBytes. */
+  #paramsBytes = 0;
+  #onParamsPending: (() => void) | undefined;
+  #onIdle: () => void;
+  /** A request without FCGI_KEEP_CONN has ended: close as soon as no request is active. */
+  #closeWhenIdle = false;
+  #holds = 0;
+  /** Reading is held until 'drain': the peer sends faster than it reads what it is answered. */
+  #outputHold = false;
+  /** One promise for every writer waiting on 'drain', so a blocked write allocates once per stall. */
+  #drain: Promise<void> | null = null;
+  #drainResolve: (() => void) | null = null;
+  #drainListening = false;
+  #onDrain = (): void => this.#drained();
+
+  constructor(transport: Transport, options: ConnectionOptions, onParamsPending: (() => void) | undefined, onIdle: () => void) {
+    this.transport = transport;
+    this.options = options;
+    this.paramsLimits = { maxBytes: options.maxParamsBytes, maxPairs: options.maxParamsPairs };
+    this.stdinHighWaterMark = options.stdinHighWaterMark;
+    this.#onParamsPending = onParamsPending;
+    this.#onIdle = onIdle;
+  }
+
+  send(chunk: Buffer): Promise<void> {
+    if (this.dead || this.transport.write(chunk)) return RESOLVED;
+    if (this.#drain === null) {
+      this.#drain = new Promise((resolve) => (this.#drainResolve = resolve));
+      this.#awaitDrain();
+    }
+    return this.#drain;
+  }
+
+  /**
+   * Frames `data` as stream records around the caller's own bytes (no copy) in one corked write.
+   * Resolves once the bytes were handed to the kernel, so the caller may reuse its buffer then:
+   * a streamed response holds at most one chunk per request in memory.
+   */
+  sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void> {
+    if (this.dead) return RESOLVED;
+    const t = this.transport;
+    t.cork();
+    const done = new Promise<void>((resolve) => {
+      for (let start = 0; start < data.length;) {
+        const n = Math.min(data.length - start, FCGI_MAX_CONTENT_LENGTH);
+        const padding = -n & 7;
+        const header = Buffer.allocUnsafe(FCGI_HEADER_LEN + padding);
+        writeHeader(header, 0, type, requestId, n, padding);
+        const last = start + n >= data.length;
+        t.write(header.subarray(0, FCGI_HEADER_LEN));
+        if (padding === 0) t.write(data.subarray(start, start + n), last ? () => resolve() : undefined);
+        else {
+          t.write(data.subarray(start, start + n));
+          header.fill(0, FCGI_HEADER_LEN);
+          t.write(header.subarray(FCGI_HEADER_LEN), last ? () => resolve() : undefined);
+        }
+        start += n;
+      }
+    });
+    t.uncork();
+    return done;
+  }
+
+  sendNow(chunk: Buffer): void {
+    if (!this.dead) this.transport.write(chunk);
+  }
+
+  paramsBegun(): void {
+    if (++this.paramsPending === 1) this.#onParamsPending?.();
+  }
+
+  paramsArrived(bytes: number): void {
+    this.#paramsBytes += bytes;
+    // Unfinished PARAMS of many ids would otherwise pin maxParamsBytes per id (up to 65,535 ids).
+    if (this.#paramsBytes > this.options.maxPendingParamsBytes) throw new PendingParamsTooLargeError(this.options.maxPendingParamsBytes);
+  }
+
+  paramsSettled(bytes: number): void {
+    this.#paramsBytes -= bytes;
+    this.paramsPending--;
+  }
+
+  finished(request: Request): void {
+    if (this.requests.get(request.id) === request) this.requests.delete(request.id);
+    // Section 5.1: without FCGI_KEEP_CONN "the application closes the connection after
+    // responding to this request"; other requests multiplexed on it finish first.
+    if (!request.keepConn) this.#closeWhenIdle = true;
+    this.#afterRequest();
+  }
+
+  /** Answers a BEGIN_REQUEST with a refusal (section 5.5); the id never becomes active. */
+  refuse(requestId: number, protocolStatus: number, keepConn: boolean): void {
+    this.sendNow(encodeEndRequest(requestId, 0, protocolStatus));
+    if (!keepConn) this.#closeWhenIdle = true;
+    this.#afterRequest();
+  }
+
+  #afterRequest(): void {
+    if (this.requests.size > 0) return;
+    if (this.#closeWhenIdle) this.#closeGracefully();
+    if (!this.dead) this.#onIdle();
+  }
+
+  hold(): void {
+    if (this.#holds++ === 0 && !this.dead) this.transport.pause();
+  }
+
+  release(): void {
+    if (--this.#holds === 0 && !this.dead) this.transport.resume();
+  }
+
+  /**
+   * After a chunk was parsed: when the answers to it are still queued beyond the transport's
+   * high-water mark, reading stops until 'drain', so a peer that sends without reading (a flood
+   * of management records) is bounded by the socket buffers instead of by memory.
+   */
+  holdForOutput(): void {
+    const t = this.transport;
+    if (this.dead || this.#outputHold || !t.writableNeedDrain || t.writableLength === 0) return;
+    this.#outputHold = true;
+    this.hold();
+    this.#awaitDrain();
+  }
+
+  log(level: "warn" | "error", message: string, code?: string): void {
+    this.options.log?.(level, message, code);
+  }
+
+  /** Stops all I/O: waiting writers are released (their output is dropped from now on). */
+  shutdown(): void {
+    this.dead = true;
+    if (this.#drainListening) {
+      this.#drainListening = false;
+      this.transport.off("drain", this.#onDrain);
+    }
+    this.#settleDrain();
+  }
+
+  #closeGracefully(): void {
+    if (this.dead) return;
+    this.shutdown();
+    this.transport.end();
+  }
+
+  #awaitDrain(): void {
+    if (this.#drainListening) return;
+    this.#drainListening = true;
+    this.transport.once("drain", this.#onDrain);
+  }
+
+  #drained(): void {
+    this.#drainListening = false;
+    this.#settleDrain();
+    if (this.#outputHold) {
+      this.#outputHold = false;
+      this.release();
+    }
+  }
+
+  #settleDrain(): void {
+    const resolve = this.#drainResolve;
+    this.#drain = null;
+    this.#drainResolve = null;
+    resolve?.();
+  }
+}

@@ -1,0 +1,262 @@
+// One open FastCGI socket: its protocol Connection, its timeouts, and how it is closed or handed over.
+import type { Socket } from "node:net";
+import { Connection, type ConnectionOptions, type RequestHandler } from "../fastcgi/connection.ts";
+import { ParamsTimeoutError } from "../fastcgi/errors.ts";
+
+export interface OpenConnectionOptions {
+  connection: ConnectionOptions;
+  /** Milliseconds from accept, or from a BEGIN_REQUEST, to complete the PARAMS; 0 = no limit. */
+  paramsTimeout: number;
+  /** Milliseconds a kept-alive connection may carry no request; 0 = no limit. */
+  keepaliveTimeout: number;
+  /** The connection left this process's hands: closed, destroyed or handed over. Called once. */
+  gone(open: OpenConnection): void;
+  /** The connection is being closed for params_timeout (for the caller's rate-limited log). */
+  timedOut(open: OpenConnection, error: ParamsTimeoutError): void;
+  /** The hand-over callback threw; the connection was closed. */
+  handOffFailed(error: unknown): void;
+}
+
+export type HandOff = (socket: Socket, unread: Buffer) => void;
+
+interface StreamHandle {
+  readStart(): number;
+  readStop(): number;
+  reading?: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Set on a socket whose handle stopped reading here; the next owner in this process restarts it. */
+const STOPPED = Symbol("tscgi.fastcgi.readingStopped");
+
+function handleOf(socket: Socket): StreamHandle | null {
+  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? null;
+}
+
+/**
+ * Stops reading at the libuv level, so no byte is taken from the kernel that the next owner
+ * will not get. net.Socket restarts a handle whose `reading` flag is false on its next read(),
+ * so the flag stays true: the handle is about to be sent away or adopted, never read here again.
+ */
+function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = handleOf(socket);
+  if (handle === null) return;
+  handle.readStop();
+  handle.reading = true;
+  (socket as Socket & { [STOPPED]?: boolean })[STOPPED] = true;
+}
+
+/** Undoes stopReading for a socket handed over inside this process (a received handle is new and reading). */
+function resumeReading(socket: Socket): void {
+  const marked = socket as Socket & { [STOPPED]?: boolean };
+  if (marked[STOPPED] === true) {
+    marked[STOPPED] = false;
+    handleOf(socket)?.readStart();
+  }
+  socket.resume();
+}
+
+type Mode = "serving" | "closing" | "handing";
+
+/** A timer that does not keep the process alive: the socket it watches does that. */
+function unrefTimer(callback: () => void, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(callback, ms);
+  timer.unref();
+  return timer;
+}
+
+export class OpenConnection {
+  readonly socket: Socket;
+  readonly connection: Connection;
+  /** performance.now() at accept (or adoption). */
+  readonly acceptedAt = performance.now();
+  /** performance.now() when the last request ended; for keepalive_timeout and for choosing which connection makes room. */
+  idleSince = this.acceptedAt;
+  /** performance.now() when the connection began waiting for a request's PARAMS (first, its accept). */
+  #paramsSince = this.acceptedAt;
+  readonly #options: OpenConnectionOptions;
+  #mode: Mode = "serving";
+  #gone = false;
+  #params: NodeJS.Timeout | null = null;
+  #keepalive: NodeJS.Timeout | null = null;
+  #grace: NodeJS.Timeout | null = null;
+  #handOff: HandOff | null = null;
+  #flushing = false;
+  readonly #onData = (chunk: Buffer): void => this.connection.receive(chunk);
+  readonly #onError = (): void => void this.socket.destroy();
+  readonly #onClose = (): void => {
+    if (this.#gone) return;
+    this.#forget();
+    this.connection.closed();
+  };
+
+  /** `unread`: bytes a previous owner read from the socket and did not parse; they come first. */
+  constructor(socket: Socket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
+    this.socket = socket;
+    this.#options = options;
+    this.connection = new Connection(socket, handler, options.connection, {
+      paramsPending: () => (this.#paramsSince = performance.now()),
+      idle: () => this.#idle(),
+    });
+    // Each clock only notes when its phase began; its timer checks at most once per timeout, so a
+    // request costs no timer work (see #paramsTimer).
+    if (options.paramsTimeout > 0) this.#params = unrefTimer(() => this.#paramsTimer(), options.paramsTimeout);
+    if (options.keepaliveTimeout > 0) this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), options.keepaliveTimeout);
+    socket.on("data", this.#onData);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    if (unread !== undefined && unread.length > 0) this.connection.receive(unread);
+    resumeReading(socket);
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** Carries no request and is not closing or handed over: may be closed to make room for a new connection. */
+  get evictable(): boolean {
+    const c = this.connection;
+    return !this.#gone && this.#mode === "serving" && c.activeRequests === 0 && !c.paramsPending;
+  }
+
+  /**
+   * Stopping for good: closed once it carries no request and its output reached the kernel. A
+   * connection that has not begun its first request yet gets until `grace` after its accept: it
+   * was opened for a request on its way.
+   */
+  close(grace: number): void {
+    if (this.#gone || this.#mode !== "serving") return;
+    this.#mode = "closing";
+    const left = grace - (performance.now() - this.acceptedAt);
+    if (this.connection.requestsBegun === 0 && left > 0) {
+      this.#grace = unrefTimer(() => {
+        this.#grace = null;
+        this.#quiesce();
+      }, left);
+      return;
+    }
+    this.#quiesce();
+  }
+
+  /** Retiring: handed to `handOff` at the first record boundary where it carries no request. */
+  handOver(handOff: HandOff): void {
+    if (this.#gone || this.#mode === "handing") return;
+    this.#mode = "handing";
+    this.#handOff = handOff;
+    if (this.#grace !== null) clearTimeout(this.#grace);
+    this.#grace = null;
+    this.#quiesce();
+  }
+
+  /** Closes at once; requests on it are aborted. */
+  destroy(): void {
+    if (this.#gone) return;
+    this.#forget();
+    this.socket.destroy();
+    this.connection.closed();
+  }
+
+  #quiesce(): void {
+    this.connection.quiesce(() => this.#settle());
+  }
+
+  #idle(): void {
+    this.idleSince = performance.now();
+    // Closing: a connection waiting out its grace is closed once its first request ended.
+    if (this.#grace !== null) {
+      clearTimeout(this.#grace);
+      this.#grace = null;
+      this.#quiesce();
+    }
+  }
+
+  /**
+   * Runs every params_timeout while nothing waits for PARAMS; once something does, it runs again
+   * exactly when that wait reaches params_timeout. So a phase that starts at any moment is caught
+   * on time, and requests never touch the timer.
+   */
+  #paramsTimer(): void {
+    if (this.#gone) return;
+    const c = this.connection;
+    const ms = this.#options.paramsTimeout;
+    if (!(c.paramsPending || c.requestsBegun === 0)) {
+      this.#params!.refresh();
+      return;
+    }
+    const left = this.#paramsSince + ms - performance.now();
+    if (left > 0) {
+      this.#params = unrefTimer(() => this.#paramsTimer(), Math.ceil(left));
+      return;
+    }
+    this.#options.timedOut(this, new ParamsTimeoutError(ms));
+    this.destroy();
+  }
+
+  /** As #paramsTimer, for the time a kept-alive connection carries no request. */
+  #keepaliveTimer(): void {
+    if (this.#gone) return;
+    const c = this.connection;
+    if (c.activeRequests > 0 || c.paramsPending || c.requestsBegun === 0) {
+      this.#keepalive!.refresh();
+      return;
+    }
+    const left = this.idleSince + this.#options.keepaliveTimeout - performance.now();
+    if (left > 0) {
+      this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), Math.ceil(left));
+      return;
+    }
+    // The default is longer than a web server's own keep-alive timeout, so this is a peer gone quiet.
+    this.destroy();
+  }
+
+  /** Quiet: no request active, no partial record held. Closed or handed over once written out. */
+  #settle(): void {
+    const socket = this.socket;
+    // A destroyed socket is past saving; its 'close' event finishes the bookkeeping.
+    if (this.#gone || socket.destroyed || !this.connection.quiet) return;
+    if (socket.writableLength > 0) {
+      // An END_REQUEST still queued here would be lost with the socket; the callback of an empty
+      // write runs once everything before it reached the kernel.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        socket.write(EMPTY, () => {
+          this.#flushing = false;
+          this.#settle();
+        });
+      }
+      return;
+    }
+    if (this.#mode === "closing") this.destroy();
+    else if (this.#mode === "handing") this.#detach();
+  }
+
+  #detach(): void {
+    const socket = this.socket;
+    stopReading(socket);
+    const rest = this.connection.detach() ?? EMPTY;
+    const handOff = this.#handOff!;
+    this.#forget();
+    // Bytes the stream buffered while paused come after those the reader kept.
+    const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    const unread = buffered === null ? rest : rest.length === 0 ? buffered : Buffer.concat([rest, buffered]);
+    try {
+      handOff(socket, unread);
+    } catch (error) {
+      // This runs inside the request's end(): a failed hand-over costs the connection, not the script.
+      this.#options.handOffFailed(error);
+      socket.destroy();
+    }
+  }
+
+  #forget(): void {
+    this.#gone = true;
+    this.socket.off("data", this.#onData);
+    this.socket.off("error", this.#onError);
+    this.socket.off("close", this.#onClose);
+    for (const timer of [this.#params, this.#keepalive, this.#grace]) if (timer !== null) clearTimeout(timer);
+    this.#params = this.#keepalive = this.#grace = null;
+    this.#options.gone(this);
+  }
+}
