@@ -1,0 +1,66 @@
+// conf/nginx.conf, unmodified but for its EDIT lines, in a real nginx in front of tscgi: over TCP
+// with kept connections, over a Unix socket, with private paths and the status page refused.
+import t from "tap";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, connect, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nginxMissing } from "../helpers/nginx.ts";
+import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
+import { startNginxSite } from "../helpers/web-servers/nginx-site.ts";
+
+const missing = nginxMissing();
+
+t.test("over TCP", { skip: missing }, async (t) => {
+  const site = await startFixtureTscgi(t, ["--status-path", "/status", "--status-allowed-clients", "any"]);
+  const nginx = await startNginxSite(site.address);
+  t.teardown(() => nginx.stop());
+  await checkSite(t, nginx.url, site);
+
+  await t.test("static files stay with nginx", async (t) => {
+    const res = await fetch(`${nginx.url}/static/app.css`);
+    t.equal(res.status, 200);
+    t.equal(await res.text(), "body {}\n");
+  });
+
+  await t.test("the status page is not served to the web", async (t) => {
+    const res = await fetch(`${nginx.url}/status`);
+    t.equal(res.status, 404);
+    t.notMatch(await res.text(), /accepted conn/);
+    const direct = await fetch(`http://127.0.0.1:${site.tscgi.httpPort}/status`);
+    t.match(await direct.text(), /accepted conn/, "while tscgi itself serves it");
+  });
+
+  await t.test("upstream connections are kept: 20 requests, not 20 connections", async (t) => {
+    // nginx talks to a counting relay in front of tscgi, so the test sees each connection it opens.
+    let connections = 0;
+    const relay = createServer((client) => {
+      connections++;
+      const upstream = connect(site.tscgi.fastcgiPort, "127.0.0.1");
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const relayed = await startNginxSite(`127.0.0.1:${(relay.address() as AddressInfo).port}`);
+    t.teardown(async () => {
+      await relayed.stop();
+      relay.close();
+    });
+    for (let i = 0; i < 20; i++) t.equal(await (await fetch(`${relayed.url}/hello?name=${i}`)).text(), `Hello, ${i}`);
+    t.equal(connections, 1, "one connection for 20 requests, one after another");
+  });
+});
+
+t.test("over a Unix socket", { skip: missing }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-nginx-sock-"));
+  chmodSync(dir, 0o755);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, "tscgi.sock");
+  // nginx's workers run as nobody:nogroup here: the socket's group lets them in, as
+  // docs/web-servers.md says to do for the web server's user.
+  const site = await startFixtureTscgi(t, ["--listen-group", "nogroup", "--listen-mode", "0660"], socket);
+  const nginx = await startNginxSite(`unix:${socket}`);
+  t.teardown(() => nginx.stop());
+  await checkSite(t, nginx.url, site);
+});
