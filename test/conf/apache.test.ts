@@ -1,0 +1,21 @@
+// conf/apache.conf, unmodified but for its EDIT lines, in a real Apache httpd (mod_proxy_fcgi)
+// in front of tscgi: at the root, and under a URL prefix with tscgi's mount set to match.
+import t from "tap";
+import { apacheHttpdMissing, startApacheSite } from "../helpers/web-servers/apache-httpd.ts";
+import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
+
+const missing = apacheHttpdMissing();
+
+t.test("at the root", { skip: missing }, async (t) => {
+  const site = await startFixtureTscgi(t);
+  const apache = await startApacheSite(site.address);
+  t.teardown(() => apache.stop());
+  await checkSite(t, apache.url, site, { refusedBy: 403 });
+});
+
+t.test("under /app/, with mount = /app", { skip: missing }, async (t) => {
+  const site = await startFixtureTscgi(t, ["--mount", "/app"]);
+  const apache = await startApacheSite(site.address, "/app/");
+  t.teardown(() => apache.stop());
+  await checkSite(t, apache.url, site, { prefix: "/app", refusedBy: 403 });
+});
