@@ -1,13 +1,14 @@
 // conf/nginx.conf, unmodified but for its EDIT lines, in a real nginx in front of tscgi: over TCP
 // with kept connections, over a Unix socket, with private paths and the status page refused.
 import t from "tap";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nginxMissing } from "../helpers/nginx.ts";
 import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
 import { startNginxSite } from "../helpers/web-servers/nginx-site.ts";
+import { changesBeyondEditLines, confDir } from "../helpers/web-servers/snippet.ts";
 
 const missing = nginxMissing();
 
@@ -63,4 +64,12 @@ t.test("over a Unix socket", { skip: missing }, async (t) => {
   const nginx = await startNginxSite(`unix:${socket}`);
   t.teardown(() => nginx.stop());
   await checkSite(t, nginx.url, site);
+});
+
+t.test("the compose files' nginx configs are conf/nginx.conf with only the EDIT lines changed", async (t) => {
+  const original = readFileSync(join(confDir, "nginx.conf"), "utf8");
+  for (const file of ["tcp.conf", "socket.conf"]) {
+    const copy = readFileSync(join(confDir, "..", "docker", "nginx", file), "utf8");
+    t.same(changesBeyondEditLines(original, copy), [], `docker/nginx/${file}`);
+  }
 });

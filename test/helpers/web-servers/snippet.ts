@@ -35,6 +35,23 @@ export function fillSnippet(text: string, values: Record<string, string>, name =
   return lines.join("\n");
 }
 
+/**
+ * The lines where `copy` differs from `original` other than on EDIT-marked lines and in the
+ * opening comment block: what a ready-made copy of a snippet (docker/nginx/) changed that it must not.
+ */
+export function changesBeyondEditLines(original: string, copy: string): string[] {
+  const a = original.split("\n");
+  const b = copy.split("\n");
+  if (a.length !== b.length) return [`${b.length} lines instead of ${a.length}`];
+  const header = a.findIndex((line) => !line.startsWith("#"));
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i] || i < header || editable(a, i)) continue;
+    out.push(`line ${i + 1}: ${b[i]}`);
+  }
+  return out;
+}
+
 /** conf/<file> filled in; see fillSnippet. */
 export function readSnippet(file: string, values: Record<string, string>): string {
   return fillSnippet(readFileSync(confDir + file, "utf8"), values, `conf/${file}`);
