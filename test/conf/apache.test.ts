@@ -3,6 +3,7 @@
 import t from "tap";
 import { apacheHttpdMissing, startApacheSite } from "../helpers/web-servers/apache-httpd.ts";
 import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
+import { countingRelay } from "../helpers/web-servers/relay.ts";
 
 const missing = apacheHttpdMissing();
 
@@ -11,6 +12,17 @@ t.test("at the root", { skip: missing }, async (t) => {
   const apache = await startApacheSite(site.address);
   t.teardown(() => apache.stop());
   await checkSite(t, apache.url, site, { refusedBy: 403 });
+
+  await t.test("enablereuse=on keeps connections: 20 requests, not 20 connections", async (t) => {
+    const relay = await countingRelay(site.tscgi.fastcgiPort);
+    const relayed = await startApacheSite(relay.address);
+    t.teardown(async () => {
+      await relayed.stop();
+      relay.close();
+    });
+    for (let i = 0; i < 20; i++) t.equal(await (await fetch(`${relayed.url}/hello?name=${i}`)).text(), `Hello, ${i}`);
+    t.ok(relay.connections() <= 2, `${relay.connections()} connection(s) for 20 requests, one after another`);
+  });
 });
 
 t.test("under /app/, with mount = /app", { skip: missing }, async (t) => {

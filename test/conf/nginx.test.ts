@@ -2,12 +2,12 @@
 // with kept connections, over a Unix socket, with private paths and the status page refused.
 import t from "tap";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nginxMissing } from "../helpers/nginx.ts";
 import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
 import { startNginxSite } from "../helpers/web-servers/nginx-site.ts";
+import { countingRelay } from "../helpers/web-servers/relay.ts";
 import { changesBeyondEditLines, confDir } from "../helpers/web-servers/snippet.ts";
 
 const missing = nginxMissing();
@@ -33,23 +33,14 @@ t.test("over TCP", { skip: missing }, async (t) => {
   });
 
   await t.test("upstream connections are kept: 20 requests, not 20 connections", async (t) => {
-    // nginx talks to a counting relay in front of tscgi, so the test sees each connection it opens.
-    let connections = 0;
-    const relay = createServer((client) => {
-      connections++;
-      const upstream = connect(site.tscgi.fastcgiPort, "127.0.0.1");
-      client.pipe(upstream).pipe(client);
-      client.on("error", () => upstream.destroy());
-      upstream.on("error", () => client.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-    const relayed = await startNginxSite(`127.0.0.1:${(relay.address() as AddressInfo).port}`);
+    const relay = await countingRelay(site.tscgi.fastcgiPort);
+    const relayed = await startNginxSite(relay.address);
     t.teardown(async () => {
       await relayed.stop();
       relay.close();
     });
     for (let i = 0; i < 20; i++) t.equal(await (await fetch(`${relayed.url}/hello?name=${i}`)).text(), `Hello, ${i}`);
-    t.equal(connections, 1, "one connection for 20 requests, one after another");
+    t.equal(relay.connections(), 1, "one connection for 20 requests, one after another");
   });
 });
 
