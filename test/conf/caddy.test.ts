@@ -5,6 +5,8 @@ import { caddyMissing, startCaddySite } from "../helpers/web-servers/caddy.ts";
 import { checkSite, startFixtureTscgi } from "../helpers/web-servers/checks.ts";
 
 const missing = caddyMissing();
+// Real servers and tscgi start slowly on a busy machine: more than .taprc's 120 s per file.
+if (!missing) t.setTimeout(300_000);
 
 t.test("reverse_proxy with transport fastcgi", { skip: missing }, async (t) => {
   const site = await startFixtureTscgi(t);

@@ -1,35 +1,79 @@
 // What every web server in front of tscgi must get right, checked the same way for each: a script,
 // PATH_INFO, a POST body, a streamed response arriving in pieces, a 404 and a private path refused.
+import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import type { Test } from "tap";
-import { startTscgi, type TscgiProcess } from "../tscgi.ts";
+import { freePort } from "../ports.ts";
+import { bin, repo } from "../tscgi.ts";
 
 const fixtures = new URL("../../fixtures/deploy/cgi-bin/", import.meta.url);
 
 export interface FixtureTscgi {
-  tscgi: TscgiProcess;
   /** The script root, a copy of test/fixtures/deploy/cgi-bin. */
   root: string;
   /** What the web server's config names as the upstream: 127.0.0.1:PORT or the socket path. */
   address: string;
+  fastcgiPort: number;
+  /** tscgi's HTTP front, to see what it serves without the web server. */
+  httpPort: number;
+  /** Everything tscgi wrote so far: its access log (stdout) and error log (stderr). */
+  output(): string;
+  /** Resolves once the output contains `text`; rejects after `ms`. */
+  waitFor(text: string, ms?: number): Promise<void>;
 }
 
-/** tscgi serving a copy of the deploy fixtures, stopped at the end of the test. */
+/**
+ * tscgi serving a copy of the deploy fixtures with one worker process (the pool as deployed,
+ * light on a shared machine), stopped by its pid at the end of the test. Start-up may take
+ * long on a busy machine: it is bounded at 60 s.
+ */
 export async function startFixtureTscgi(t: Test, args: string[] = [], listen?: string): Promise<FixtureTscgi> {
   const root = mkdtempSync(join(tmpdir(), "tscgi-deploy-root-"));
   cpSync(fixtures, root, { recursive: true });
   mkdirSync(join(root, "_gates"));
-  // One worker process: the pool as deployed, light on a shared machine. A short drain, since a
-  // web server that pools connections (Apache) may hold them past the test's end.
-  const tscgi = await startTscgi(["--root", root, "--workers", "1", "--shutdown-timeout", "2s", ...args], listen ? { listen } : {});
+  const fastcgiPort = listen ? 0 : await freePort();
+  const httpPort = await freePort();
+  const address = listen ?? `127.0.0.1:${fastcgiPort}`;
+  // A short drain: a web server that pools connections (Apache) may hold them past the test.
+  const argv = [bin, "serve", "--listen", address, "--http", `127.0.0.1:${httpPort}`, "--root", root];
+  const child = spawn(process.execPath, [...argv, "--workers", "1", "--shutdown-timeout", "2s", ...args], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   t.teardown(async () => {
-    await tscgi.stop();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
     rmSync(root, { recursive: true, force: true });
   });
-  return { tscgi, root, address: listen ?? `127.0.0.1:${tscgi.fastcgiPort}` };
+  const waitFor = (text: string, ms = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!out.includes(text)) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no "${text}" in tscgi's output within ${ms} ms:\n${out}`));
+      }, ms);
+      waiters.add(check);
+      check();
+    });
+  await waitFor(`listening on http 127.0.0.1:${httpPort}`, 60_000);
+  return { root, address, fastcgiPort, httpPort, output: () => out, waitFor };
 }
 
 let gates = 0;
@@ -94,7 +138,10 @@ export async function checkSite(t: Test, base: string, site: FixtureTscgi, optio
 
   await t.test("a streamed response arrives in pieces", async (t) => {
     const gate = `g${process.pid}-${++gates}`;
-    const res = await fetch(`${base}${prefix}/stream?gate=${gate}`);
+    // Headers come with the first piece: a server that buffers holds both.
+    const res = await fetch(`${base}${prefix}/stream?gate=${gate}`, { signal: AbortSignal.timeout(20_000) }).catch(() => {
+      throw new Error("the first piece did not arrive while the script ran: the server buffers the response");
+    });
     t.equal(res.status, 200);
     const reader = res.body!.getReader();
     // The script holds the second piece until the gate file exists, so the first piece can only
@@ -125,7 +172,7 @@ export async function checkSite(t: Test, base: string, site: FixtureTscgi, optio
     // A request after it, once logged, shows the access log is written up to here (one worker).
     const marker = `after-private-${++gates}`;
     await (await fetch(`${base}${prefix}/hello?name=${marker}`)).text();
-    await site.tscgi.waitFor(marker);
-    t.notMatch(site.tscgi.output(), /_private/, "the request never reached tscgi");
+    await site.waitFor(marker);
+    t.notMatch(site.output(), /_private/, "the request never reached tscgi");
   });
 }
