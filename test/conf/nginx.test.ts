@@ -15,7 +15,7 @@ const missing = nginxMissing();
 if (!missing) t.setTimeout(300_000);
 
 t.test("over TCP", { skip: missing }, async (t) => {
-  const site = await startFixtureTscgi(t, ["--status-path", "/status", "--status-allowed-clients", "any"]);
+  const site = await startFixtureTscgi(t);
   const nginx = await startNginxSite(site.address);
   t.teardown(() => nginx.stop());
   await checkSite(t, nginx.url, site);
@@ -24,14 +24,6 @@ t.test("over TCP", { skip: missing }, async (t) => {
     const res = await fetch(`${nginx.url}/static/app.css`);
     t.equal(res.status, 200);
     t.equal(await res.text(), "body {}\n");
-  });
-
-  await t.test("the status page is not served to the web", async (t) => {
-    const res = await fetch(`${nginx.url}/status`);
-    t.equal(res.status, 404);
-    t.notMatch(await res.text(), /accepted conn/);
-    const direct = await fetch(`http://127.0.0.1:${site.httpPort}/status`);
-    t.match(await direct.text(), /accepted conn/, "while tscgi itself serves it");
   });
 
   await t.test("upstream connections are kept: 20 requests, not 20 connections", async (t) => {

@@ -39,7 +39,9 @@ export async function startFixtureTscgi(t: Test, args: string[] = [], listen?: s
   const address = listen ?? `127.0.0.1:${fastcgiPort}`;
   // A short drain: a web server that pools connections (Apache) may hold them past the test.
   const argv = [bin, "serve", "--listen", address, "--http", `127.0.0.1:${httpPort}`, "--root", root];
-  const child = spawn(process.execPath, [...argv, "--workers", "1", "--shutdown-timeout", "2s", ...args], {
+  // The status page on, open to any client: only the web server's own rule keeps it in.
+  const status = ["--status-path", "/status", "--status-allowed-clients", "any"];
+  const child = spawn(process.execPath, [...argv, "--workers", "1", "--shutdown-timeout", "2s", ...status, ...args], {
     cwd: repo,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -174,5 +176,13 @@ export async function checkSite(t: Test, base: string, site: FixtureTscgi, optio
     await (await fetch(`${base}${prefix}/hello?name=${marker}`)).text();
     await site.waitFor(marker);
     t.notMatch(site.output(), /_private/, "the request never reached tscgi");
+  });
+
+  await t.test("tscgi's status page is refused by the web server", { skip: prefix !== "" && "served at /status only" }, async (t) => {
+    const res = await fetch(`${base}/status`);
+    t.equal(res.status, options.refusedBy ?? 404);
+    t.notMatch(await res.text(), /accepted conn/);
+    const direct = await fetch(`http://127.0.0.1:${site.httpPort}/status`);
+    t.match(await direct.text(), /accepted conn/, "while tscgi itself serves it");
   });
 }
