@@ -230,7 +230,11 @@ t.test("the image", { skip: why ?? false }, async (t) => {
               NGINX_PORT: String(port),
             },
           });
-        t.teardown(() => void compose("down", "-v", "-t", "0"));
+        t.teardown(() => {
+          compose("down", "-v", "-t", "0");
+          // podman-compose 1.0 leaves the project's network behind.
+          spawnSync(containerTool, ["network", "rm", "-f", `${project}_default`], { stdio: "ignore" });
+        });
         const up = compose("up", "-d", "--no-build");
         t.equal(up.status, 0, `podman-compose up:\n${up.stdout}${up.stderr}`);
         await waitForLog(`${project}_tscgi_1`, new RegExp(`listening on fastcgi ${listening.replace(/\./g, "\\.")}`));
