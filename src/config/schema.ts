@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { AccessFormatError, parseAccessFormat } from "./access-format.ts";
 import { parseListen, parseTcpAddress } from "./address.ts";
 import { parseClientList } from "./clients.ts";
+import { cgroupCpuLimit } from "./cpu-quota.ts";
 import { ValueRejected } from "./errors.ts";
 import { GROUP_FILE, PASSWD_FILE } from "./ids.ts";
 import type { ConfigKey, ParsedConfig } from "./types.ts";
@@ -38,9 +39,11 @@ const PROCESS_MANAGERS = ["static", "dynamic", "ondemand"] as const;
 /** The most worker processes; "auto" is capped to it on machines with more CPUs. */
 const MAX_WORKERS = 1024;
 
-/** The CPU count, as `workers = auto` means. */
+/** The CPU count, as `workers = auto` means: the cores this process may run on, fewer under a cgroup CPU quota (rounded up). */
 export function autoWorkers(): number {
-  return Math.min(MAX_WORKERS, availableParallelism());
+  const quota = cgroupCpuLimit();
+  const cpus = quota === null ? availableParallelism() : Math.min(availableParallelism(), Math.max(1, Math.ceil(quota)));
+  return Math.min(MAX_WORKERS, cpus);
 }
 
 const workerCount = integer(0, MAX_WORKERS);
