@@ -24,3 +24,66 @@ export class CookieSecretMissingError extends TscgiError {
     );
   }
 }
+
+/** A form or upload over one of its limits: 413, naming the config key to raise. */
+abstract class FormLimitError extends TscgiError {
+  override readonly status = 413;
+  constructor(what: string, key: string, limit: number) {
+    super(`${what} (${key} = ${limit}); raise ${key} if such forms are expected`);
+  }
+}
+
+export class UploadTooLargeError extends FormLimitError {
+  readonly code = "TSCGI_E_UPLOAD_TOO_LARGE";
+  constructor(field: string, limit: number) {
+    super(
+      `an uploaded file in field ${JSON.stringify(field.slice(0, 80))} is larger than upload_max_file_size`,
+      "upload_max_file_size",
+      limit,
+    );
+  }
+}
+
+export class TooManyUploadsError extends FormLimitError {
+  readonly code = "TSCGI_E_UPLOAD_TOO_MANY_FILES";
+  constructor(limit: number) {
+    super("the form holds more files than upload_max_files", "upload_max_files", limit);
+  }
+}
+
+export class TooManyFieldsError extends FormLimitError {
+  readonly code = "TSCGI_E_FORM_TOO_MANY_FIELDS";
+  constructor(limit: number) {
+    super("the form holds more fields than form_max_fields", "form_max_fields", limit);
+  }
+}
+
+export class FieldTooLargeError extends FormLimitError {
+  readonly code = "TSCGI_E_FORM_FIELD_TOO_LARGE";
+  constructor(field: string, limit: number) {
+    super(
+      `the name or value of form field ${JSON.stringify(field.slice(0, 80))} is longer than form_max_field_size bytes`,
+      "form_max_field_size",
+      limit,
+    );
+  }
+}
+
+export class FormMalformedError extends TscgiError {
+  readonly code = "TSCGI_E_FORM_MALFORMED";
+  override readonly status = 400;
+  constructor(detail: string) {
+    super(`the request body is not a well-formed form: ${detail}`);
+  }
+}
+
+export class FormContentTypeError extends TscgiError {
+  readonly code = "TSCGI_E_FORM_CONTENT_TYPE";
+  override readonly status = 415;
+  constructor(type: string) {
+    super(
+      `cgi.form() reads application/x-www-form-urlencoded and multipart/form-data bodies, not ${JSON.stringify(type.slice(0, 80))}; ` +
+        "use cgi.json() or cgi.text() for other bodies",
+    );
+  }
+}
