@@ -87,3 +87,40 @@ export class FormContentTypeError extends TscgiError {
     );
   }
 }
+
+export class SessionLockTimeoutError extends TscgiError {
+  readonly code = "TSCGI_E_SESSION_LOCK_TIMEOUT";
+  override readonly status = 503;
+  constructor(timeoutMs: number) {
+    super(
+      `another request of the same session held its lock for longer than session_lock_timeout (${timeoutMs} ms); ` +
+        "a long request should call await session.close() once it has changed the session, or raise session_lock_timeout",
+    );
+  }
+}
+
+export class SessionStoreError extends TscgiError {
+  readonly code = "TSCGI_E_SESSION_STORE";
+  constructor(store: string, action: string, cause: unknown) {
+    super(
+      `the ${store} session store could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}; check session_store and its settings`,
+      { cause },
+    );
+  }
+}
+
+export class SessionDataError extends TscgiError {
+  readonly code = "TSCGI_E_SESSION_DATA";
+  constructor(key: string, fault: string) {
+    super(
+      `session key ${JSON.stringify(key.slice(0, 80))}: ${fault}; a session holds JSON values only (strings, finite numbers, booleans, null, arrays and plain objects of them)`,
+    );
+  }
+}
+
+export class SessionClosedError extends TscgiError {
+  readonly code = "TSCGI_E_SESSION_CLOSED";
+  constructor(action: string) {
+    super(`cannot ${action} after session.close(): the session was saved and its lock released; change it before closing it`);
+  }
+}
