@@ -124,3 +124,14 @@ export class SessionClosedError extends TscgiError {
     super(`cannot ${action} after session.close(): the session was saved and its lock released; change it before closing it`);
   }
 }
+
+export class UploadStorageError extends TscgiError {
+  readonly code = "TSCGI_E_UPLOAD_STORAGE";
+  constructor(dir: string, cause: unknown) {
+    super(
+      `cannot write an uploaded file under upload_tmp_dir (${dir}): ${cause instanceof Error ? cause.message : String(cause)}; ` +
+        "make the directory writable by tscgi's user, free space on its disk, or point upload_tmp_dir elsewhere",
+      { cause },
+    );
+  }
+}

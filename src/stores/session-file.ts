@@ -142,7 +142,13 @@ export class FileSessionStore implements SessionStore {
       await writeFile(lockFile, JSON.stringify(owner), { flag: "wx", mode: 0o600 });
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      // The directory was removed under us (a tmp cleaner): make it again and retry.
+      if (code === "ENOENT") {
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        return null;
+      }
+      if (code !== "EEXIST") throw error;
     }
     const holder = await this.#owner(lockFile);
     // Gone since: try again at once (next round).

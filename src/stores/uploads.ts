@@ -13,6 +13,7 @@ import {
   FormMalformedError,
   TooManyFieldsError,
   TooManyUploadsError,
+  UploadStorageError,
   UploadTooLargeError,
 } from "../runtime/errors.ts";
 import { Form, type FormInput, type FormParser, type ParsedForm, type UploadedFile } from "../runtime/form.ts";
@@ -115,7 +116,11 @@ export class UploadSpooler implements FormParser {
             open.delete(stream);
             file.size = out.bytesWritten;
           }
-        })().catch((error: Error) => fail(failure ?? error)),
+        })().catch((error: NodeJS.ErrnoException) => {
+          // A stream destroyed by fail() rejects with the failure itself; anything else is the disk.
+          if (failure === null)
+            fail(typeof error.code === "string" && error.syscall !== undefined ? new UploadStorageError(this.tmpDir, error) : error);
+        }),
       );
     });
     const parsed = new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@
 // broken, gc by modification time.
 import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -113,4 +113,12 @@ t.test("a session written here is read by another store on the same directory (a
   await increment(store, id);
   t.equal(await counter(new FileSessionStore({ dir: store.dir, staleLockMs: 60_000 }), id), 1);
   t.ok(newSessionId() !== id);
+});
+
+t.test("session_save_path removed while running (a tmp cleaner) is made again", async (t) => {
+  const store = make(t);
+  await seeded(store);
+  rmSync(store.dir, { recursive: true });
+  const id = await seeded(store);
+  t.equal(await counter(store, id), 0);
 });

@@ -291,3 +291,14 @@ t.test("a 200 MiB upload streams to disk: memory grows by less than 30 MiB", asy
   await cleanup();
   t.same(left(), []);
 });
+
+t.test("an upload_tmp_dir that cannot be written gives TSCGI_E_UPLOAD_STORAGE naming it", async (t) => {
+  const tmp = t.testdir({ "a-file": "not a directory" });
+  const spooler = new UploadSpooler(join(tmp, "a-file", "uploads"));
+  const body = multipart([{ name: "a", filename: "a.bin", data: "x" }]);
+  await t.rejects(spooler.parse({ contentType: MULTIPART, body: pieces(body), limits: LIMITS }), {
+    code: "TSCGI_E_UPLOAD_STORAGE",
+    status: 500,
+    message: /upload_tmp_dir \(.*a-file\/uploads\)/,
+  });
+});
