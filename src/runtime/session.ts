@@ -1,5 +1,6 @@
 // Sessions as PHP users know them: a typed key-value object loaded under a lock when the script
 // asks for it, saved (only if changed) when the response goes out, with expiry and regeneration.
+import { serializeCookie, serializeCookieDeletion } from "./cookies.ts";
 import { SessionClosedError, SessionDataError } from "./errors.ts";
 import { isSessionId, newSessionId, type SessionData, type SessionLock, type SessionStore, type SessionValue } from "./session-store.ts";
 
@@ -248,4 +249,16 @@ export async function openSession<T extends SessionData = SessionData>(
       await lock?.release();
     },
   };
+}
+
+/**
+ * The Set-Cookie value a commit asks for (null: none). The cookie has no Max-Age, so it ends with
+ * the browser session as PHP's does; the server's idle and absolute timeouts end the session
+ * itself. `secure`: whether the request came over HTTPS.
+ */
+export function sessionCookieHeader(name: string, result: SessionCookie, options: { secure: boolean }): string | null {
+  const attributes = { secure: options.secure, httpOnly: true, sameSite: "Lax", path: "/" } as const;
+  if (result.action === "set") return serializeCookie(name, result.id, { ...attributes, raw: true });
+  if (result.action === "delete") return serializeCookieDeletion(name, attributes);
+  return null;
 }

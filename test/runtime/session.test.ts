@@ -1,7 +1,7 @@
 // The Session a script sees and the rules around it: saved only when changed, new ids for new
 // sessions, regenerate, destroy, idle and absolute expiry, close(), JSON-only values.
 import t from "tap";
-import { openSession, type SessionRules } from "../../src/runtime/session.ts";
+import { openSession, sessionCookieHeader, type SessionRules } from "../../src/runtime/session.ts";
 import { isSessionId, type SessionLock, type SessionStore } from "../../src/runtime/session-store.ts";
 import { MemorySessionStore } from "../../src/stores/session-memory.ts";
 
@@ -206,4 +206,21 @@ t.test("gc runs on a session start with session_gc_probability, and its failure 
   t.match(errors, [{ message: "disk gone" }]);
   await (await openSession(store, undefined, RULES)).commit();
   t.equal(swept, 1, "probability 0: never");
+});
+
+t.test("the session cookie: HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS, no Max-Age", async (t) => {
+  const id = "A".repeat(43);
+  t.equal(
+    sessionCookieHeader("TSCGISESSID", { action: "set", id }, { secure: false }),
+    `TSCGISESSID=${id}; Path=/; HttpOnly; SameSite=Lax`,
+  );
+  t.equal(
+    sessionCookieHeader("__Host-sid", { action: "set", id }, { secure: true }),
+    `__Host-sid=${id}; Path=/; Secure; HttpOnly; SameSite=Lax`,
+  );
+  t.equal(
+    sessionCookieHeader("TSCGISESSID", { action: "delete" }, { secure: false }),
+    "TSCGISESSID=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=Lax",
+  );
+  t.equal(sessionCookieHeader("TSCGISESSID", { action: "keep" }, { secure: false }), null);
 });

@@ -5,10 +5,9 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { newSessionId } from "../../src/runtime/session-store.ts";
 import { FileSessionStore } from "../../src/stores/session-file.ts";
-import { counter, increment, seeded, sessionStoreContract } from "./session-contract.ts";
+import { counter, counterProcess, increment, seeded, sessionStoreContract } from "./session-contract.ts";
 
 function make(t: Test, staleLockMs = 60_000) {
   return new FileSessionStore({ dir: join(t.testdir(), "sessions"), staleLockMs });
@@ -94,13 +93,7 @@ t.test("gc removes sessions unused for longer than the idle timeout, and leftove
 t.test("workers of one host share sessions: three processes increment one counter without losing an update", async (t) => {
   const store = make(t);
   const id = await seeded(store);
-  const script = fileURLToPath(new URL("./fixtures/session-counter.ts", import.meta.url));
-  const children = [1, 2].map(() => {
-    const child = spawn(process.execPath, [...process.execArgv, script, store.dir, id, "25"], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk));
-    return new Promise<string>((resolve) => child.once("exit", () => resolve(out)));
-  });
+  const children = [1, 2].map(() => counterProcess("file", store.dir, id, 25));
   for (let i = 0; i < 25; i++) await increment(store, id);
   t.same(await Promise.all(children), ["done\n", "done\n"]);
   t.equal(await counter(store, id), 75);

@@ -7,7 +7,7 @@ import { redisMissing, startRedis, type RedisServer } from "../helpers/redis.ts"
 import { openSession } from "../../src/runtime/session.ts";
 import { newSessionId } from "../../src/runtime/session-store.ts";
 import { REDIS_KEY_PREFIX, RedisSessionStore } from "../../src/stores/session-redis.ts";
-import { counter, increment, RULES, seeded, sessionStoreContract } from "./session-contract.ts";
+import { counter, counterProcess, increment, RULES, seeded, sessionStoreContract } from "./session-contract.ts";
 
 const skip = redisMissing();
 if (skip) {
@@ -35,6 +35,15 @@ if (skip) {
     await Promise.all(Array.from({ length: 40 }, (_, i) => increment(i % 2 ? a : b, id)));
     t.equal(await counter(b, id), 40);
     t.equal(await counter(a, id), 40);
+  });
+
+  t.test("a session written by one tscgi process is read and changed by another on the same Redis", async (t) => {
+    const store = make(t);
+    const id = await seeded(store);
+    const other = counterProcess("redis", server.url, id, 20);
+    for (let i = 0; i < 20; i++) await increment(store, id);
+    t.equal(await other, "done\n");
+    t.equal(await counter(store, id), 40, "no update lost between the two processes");
   });
 
   t.test(
