@@ -2,7 +2,7 @@
 // hosts behind one nginx). Each session is a hash that expires by itself (PEXPIRE); a request
 // holds it with SET NX PX and a random token, released only by the token's owner (a Lua script).
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { SessionStoreError } from "../runtime/errors.ts";
 import { isSessionId, type SessionLock, type SessionRecord, type SessionStore } from "../runtime/session-store.ts";
 import { pollLock } from "./poll-lock.ts";
@@ -26,19 +26,28 @@ export interface RedisStoreOptions {
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = "redis";
-  readonly #redis: Redis;
+  readonly #url: string;
   readonly #staleLockMs: number;
+  #client: Promise<Redis> | null = null;
 
   constructor(options: RedisStoreOptions) {
+    this.#url = options.url;
     this.#staleLockMs = options.staleLockMs;
-    this.#redis = new Redis(options.url, {
-      lazyConnect: true,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      // Fail a command after one reconnect attempt instead of queueing it while Redis is down.
-      maxRetriesPerRequest: 1,
-    });
-    // Errors reach each command's promise; without a listener ioredis would also print them.
-    this.#redis.on("error", () => {});
+  }
+
+  /** The connection, made on first use: ioredis costs a worker about 24 MiB, so only sites with sessions in Redis load it. */
+  #redis(): Promise<Redis> {
+    return (this.#client ??= import("ioredis").then(({ Redis }) => {
+      const redis = new Redis(this.#url, {
+        lazyConnect: true,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        // Fail a command after one reconnect attempt instead of queueing it while Redis is down.
+        maxRetriesPerRequest: 1,
+      });
+      // Errors reach each command's promise; without a listener ioredis would also print them.
+      redis.on("error", () => {});
+      return redis;
+    }));
   }
 
   async #call<T>(action: string, command: () => Promise<T>): Promise<T> {
@@ -51,7 +60,7 @@ export class RedisSessionStore implements SessionStore {
 
   async lock(id: string, timeoutMs: number): Promise<SessionLock> {
     if (!isSessionId(id)) throw new SessionStoreError(this.kind, "lock a session", new Error("not a session id"));
-    const redis = this.#redis;
+    const redis = await this.#redis();
     const key = REDIS_KEY_PREFIX + id;
     const lockKey = `${key}:lock`;
     const token = randomBytes(16).toString("hex");
@@ -117,6 +126,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    if (this.#client === null) return;
+    const redis = await this.#client;
+    await redis.quit().catch(() => redis.disconnect());
   }
 }

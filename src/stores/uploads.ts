@@ -1,6 +1,6 @@
 // The FormParser that streams a form body through busboy: fields kept in memory (within their
 // limits), files written to a per-request directory under upload_tmp_dir, never held whole.
-import { Busboy, type BusboyFileStream } from "@fastify/busboy";
+import type { BusboyConstructor, BusboyFileStream } from "@fastify/busboy";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rename, rm, unlink } from "node:fs/promises";
@@ -45,6 +45,9 @@ class SpooledFile implements UploadedFile {
   }
 }
 
+// busboy costs a worker about 5 MiB and a few hundred ms to load: only when a form comes.
+let busboy: Promise<BusboyConstructor> | undefined;
+
 /** The limit a busboy `limits` field gets: ours, or Infinity for "no limit" (0). */
 const orInfinity = (n: number) => (n > 0 ? n : Infinity);
 
@@ -65,6 +68,10 @@ export class UploadSpooler implements FormParser {
     let failure: Error | null = null;
     let wake: (() => void) | null = null;
 
+    // The package is CommonJS; its module.exports.Busboy is the constructor.
+    const Busboy = await (busboy ??= import("@fastify/busboy").then(
+      (module) => (module as unknown as { Busboy: BusboyConstructor }).Busboy,
+    ));
     let parser;
     try {
       parser = Busboy({
