@@ -18,11 +18,17 @@ export interface SessionRules {
 /** What the session cookie must become when the response goes out. */
 export type SessionCookie = { action: "keep" } | { action: "set"; id: string } | { action: "delete" };
 
+/**
+ * The shape a script may give its session: any object type, interfaces included, whose values
+ * are JSON (optional keys allowed). `Session<{ user?: string; cart: number[] }>`.
+ */
+export type SessionShape<T> = { [K in keyof T]: SessionValue | undefined };
+
 /** What openSession needs to see of a Session and the script must not: the live data and what happened to it. */
-let internals: (session: Session<never>) => { data: SessionData; dropStored: boolean; destroyed: boolean };
+let internals: (session: Session<SessionData>) => { data: SessionData; dropStored: boolean; destroyed: boolean };
 
 /** The object a script gets from `await cgi.session()`. */
-export class Session<T extends SessionData = SessionData> {
+export class Session<T extends SessionShape<T> = SessionData> {
   #data: SessionData;
   #id: string;
   #isNew: boolean;
@@ -63,10 +69,10 @@ export class Session<T extends SessionData = SessionData> {
   }
 
   /** Stores a JSON value; a value JSON cannot carry unchanged (undefined, a Date, a Map, NaN) throws TSCGI_E_SESSION_DATA. */
-  set<K extends keyof T & string>(key: K, value: T[K]): this {
+  set<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     this.#open("set a session value");
     checkValue(key, value);
-    this.#data[key] = value;
+    this.#data[key] = value as SessionValue;
     return this;
   }
 
@@ -154,7 +160,7 @@ function checkValue(key: string, value: unknown): void {
 }
 
 /** The session of one request: the script's Session, and the two ways the request can end it. */
-export interface OpenedSession<T extends SessionData = SessionData> {
+export interface OpenedSession<T extends SessionShape<T> = SessionData> {
   session: Session<T>;
   /** Saves what changed, touches what did not, releases the lock; says what the cookie must become. */
   commit(): Promise<SessionCookie>;
@@ -182,7 +188,7 @@ function ttl(created: number, rules: SessionRules, now: number): number {
  * its lock, and gives a fresh, empty session when the id is unknown, expired or malformed, never
  * reusing an id the server did not make (PHP's session.use_strict_mode).
  */
-export async function openSession<T extends SessionData = SessionData>(
+export async function openSession<T extends SessionShape<T> = SessionData>(
   store: SessionStore,
   cookieId: string | undefined,
   rules: SessionRules,
@@ -217,7 +223,7 @@ export async function openSession<T extends SessionData = SessionData>(
 
   async function save(): Promise<SessionCookie> {
     const at = now();
-    const { data, dropStored, destroyed } = internals(session as Session<never>);
+    const { data, dropStored, destroyed } = internals(session as unknown as Session<SessionData>);
     try {
       if (lock !== null && dropStored) await lock.destroy();
       if (lock !== null && session.id === cookieWas) {

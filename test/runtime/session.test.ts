@@ -224,3 +224,21 @@ t.test("the session cookie: HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS, n
   );
   t.equal(sessionCookieHeader("TSCGISESSID", { action: "keep" }, { secure: false }), null);
 });
+
+t.test("a script types its session with an interface; keys and value types are checked by tsc", async (t) => {
+  interface Shop {
+    user?: string;
+    cart: number[];
+  }
+  const { session, commit } = await openSession<Shop>(new MemorySessionStore(), undefined, RULES);
+  session.set("cart", [1, 2]);
+  const user: string | undefined = session.get("user");
+  // @ts-expect-error: not a key of Shop
+  t.equal(session.get("nope"), undefined);
+  // @ts-expect-error: cart holds numbers
+  session.set("cart", "x");
+  // @ts-expect-error: undefined is not stored; delete() removes a key
+  t.throws(() => session.set("user", undefined), { code: "TSCGI_E_SESSION_DATA" });
+  t.equal(user, undefined);
+  t.equal((await commit()).action, "set");
+});
