@@ -10,6 +10,7 @@ export interface ScriptResponse {
 const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
 const BYTES = "application/octet-stream";
+const HTML_MARKUP = Symbol.for("tscgi.html");
 
 function withBody(status: number, headers: HeaderList, type: string, body: Uint8Array): ScriptResponse {
   if (!hasHeader(headers, "content-type")) headers.push("Content-Type", type);
@@ -30,6 +31,10 @@ export function toScriptResponse(value: unknown, status: number, headers: Header
       headers.push(name, v);
     }
     return { status: value.status, headers, body: value.body };
+  }
+  // html`...` markup (src/runtime/html.ts), known by its Symbol.for brand: this layer sits below the runtime.
+  if (typeof value === "object" && typeof (value as Record<symbol, unknown>)[HTML_MARKUP] === "string") {
+    return withBody(status || 200, headers, HTML, Buffer.from((value as Record<symbol, string>)[HTML_MARKUP]!));
   }
   if (value instanceof Uint8Array) return withBody(status || 200, headers, BYTES, value);
   if (value instanceof ArrayBuffer) return withBody(status || 200, headers, BYTES, new Uint8Array(value));

@@ -14,6 +14,12 @@ export function autoStartServers(minSpare: number, maxSpare: number): number {
   return minSpare + Math.floor((maxSpare - minSpare) / 2);
 }
 
+/** True when `path` is `dir` or below it (both absolute). */
+function isInside(path: string, dir: string): boolean {
+  const base = dir.endsWith("/") ? dir : dir + "/";
+  return path === dir || path.startsWith(base);
+}
+
 /** A uid or gid: its key's check has looked any name up by now. */
 function id(key: "listen_owner" | "listen_group", value: number | string | null): number | null {
   if (typeof value === "string") throw new Error(`${key} "${value}" was not looked up; its check did not run`);
@@ -74,6 +80,14 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
   }
   if (config.status_path !== null && config.status_path === config.ping_path) {
     throw conflict(["status_path", "ping_path"], "two different paths (or off) for the status and ping pages");
+  }
+  // Each worker would have sessions of its own: a visitor's next request, on another worker, would find none.
+  if (config.session_store === "memory" && workers > 1) {
+    throw conflict(["session_store", "workers"], "session_store = memory only with workers = 0 or 1; use file (or redis) for a pool");
+  }
+  // Files there could be requested as scripts, or read through a script that serves its directory.
+  for (const key of ["upload_tmp_dir", "session_save_path"] as const) {
+    if (isInside(config[key], config.root)) throw conflict([key, "root"], `${key} outside root`);
   }
   return config;
 }

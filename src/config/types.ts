@@ -57,6 +57,23 @@ export interface Config {
   request_timeout: number;
   request_timeout_grace: number;
   shutdown_timeout: number;
+  upload_tmp_dir: string;
+  /** 0: no limit but max_body_size. */
+  upload_max_file_size: number;
+  upload_max_files: number;
+  form_max_fields: number;
+  form_max_field_size: number;
+  /** Newest first: the first signs, every one verifies. */
+  cookie_secret: string[];
+  session_store: "file" | "redis" | "memory";
+  session_save_path: string;
+  session_redis_url: string;
+  session_cookie: string;
+  session_idle_timeout: number;
+  session_max_lifetime: number;
+  session_lock_timeout: number;
+  /** A fraction from 0 to 1. */
+  session_gc_probability: number;
 }
 
 export type ConfigKey = keyof Config;

@@ -77,6 +77,20 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     request_timeout: 60_000,
     request_timeout_grace: 10_000,
     shutdown_timeout: 30_000,
+    upload_tmp_dir: resolve(tmpdir(), "tscgi-uploads"),
+    upload_max_file_size: 64 * 1024 * 1024,
+    upload_max_files: 20,
+    form_max_fields: 1000,
+    form_max_field_size: 1024 * 1024,
+    cookie_secret: [],
+    session_store: "file",
+    session_save_path: resolve(tmpdir(), "tscgi-sessions"),
+    session_redis_url: "redis://127.0.0.1:6379",
+    session_cookie: "TSCGISESSID",
+    session_idle_timeout: 24 * 60_000,
+    session_max_lifetime: 24 * 3_600_000,
+    session_lock_timeout: 10_000,
+    session_gc_probability: 0.01,
   });
   t.equal(loaded.source, null);
   t.equal(loaded.command, "serve");

@@ -1,0 +1,238 @@
+// The file session store, PHP's default: one file per session under session_save_path (mode
+// 0600), shared by every worker of the host. Requests of one session are serialised with an
+// O_EXCL lock file holding its owner's pid and start time; a lock whose owner died, or older than
+// the stale limit, is broken.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { SessionStoreError } from "../runtime/errors.ts";
+import { isSessionId, type SessionLock, type SessionRecord, type SessionStore } from "../runtime/session-store.ts";
+import { pollLock } from "./poll-lock.ts";
+
+/** PHP's file names, so an operator recognises them: sess_<id>. */
+const PREFIX = "sess_";
+const SESSION_FILE = /^sess_[A-Za-z0-9_-]{43}$/;
+const LOCK_FILE = /^sess_[A-Za-z0-9_-]{43}\.lock$/;
+
+/** What a lock file says about its holder. */
+interface LockOwner {
+  token: string;
+  host: string;
+  pid: number;
+  /** The holder's start time (/proc/PID/stat field 22), so a reused pid is not taken for the owner. */
+  start: string | null;
+  /** Date.now() when taken. */
+  at: number;
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null off Linux. */
+function processStart(pid: number | "self"): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const HOST = hostname();
+const SELF_START = processStart("self");
+
+/** True when the lock's holder is known to be gone: a process of this host that no longer runs. */
+function ownerDead(owner: LockOwner): boolean {
+  // Another host (a shared volume) cannot be asked; only the stale limit breaks its locks.
+  if (owner.host !== HOST) return false;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    // EPERM: the process exists under another user.
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  const start = processStart(owner.pid);
+  return owner.start !== null && start !== null && start !== owner.start;
+}
+
+export interface FileStoreOptions {
+  /** session_save_path: created (mode 0700) when first needed. */
+  dir: string;
+  /** A lock older than this is broken even if its holder seems alive (request_timeout: by then the holder is gone). */
+  staleLockMs: number;
+}
+
+export class FileSessionStore implements SessionStore {
+  readonly kind = "file";
+  readonly dir: string;
+  readonly #staleLockMs: number;
+  #made: Promise<unknown> | null = null;
+
+  constructor(options: FileStoreOptions) {
+    this.dir = options.dir;
+    this.#staleLockMs = options.staleLockMs;
+  }
+
+  #mkdir(): Promise<unknown> {
+    return (this.#made ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).catch((error) => {
+      this.#made = null;
+      throw error;
+    }));
+  }
+
+  async lock(id: string, timeoutMs: number): Promise<SessionLock> {
+    if (!isSessionId(id)) throw new SessionStoreError(this.kind, "lock a session", new Error("not a session id"));
+    const file = join(this.dir, PREFIX + id);
+    const lockFile = file + ".lock";
+    const owner: LockOwner = { token: randomBytes(16).toString("hex"), host: HOST, pid: process.pid, start: SELF_START, at: 0 };
+    try {
+      await this.#mkdir();
+      await pollLock(() => this.#tryLock(lockFile, owner), timeoutMs);
+    } catch (error) {
+      if ((error as { code?: string }).code === "TSCGI_E_SESSION_LOCK_TIMEOUT") throw error;
+      throw new SessionStoreError(this.kind, `lock ${lockFile}`, error);
+    }
+    let record: SessionRecord | null;
+    try {
+      record = await this.#read(file);
+    } catch (error) {
+      await this.#release(lockFile, owner.token);
+      throw new SessionStoreError(this.kind, `read ${file}`, error);
+    }
+    let released = false;
+    const fail = (action: string) => (error: unknown) => {
+      throw new SessionStoreError(this.kind, `${action} ${file}`, error);
+    };
+    return {
+      record,
+      save: async (saved) => {
+        // Write aside, then rename: a crash mid-write never leaves half a session.
+        const temp = `${file}.${owner.token}.tmp`;
+        await writeFile(temp, JSON.stringify({ created: saved.created, data: saved.data }), { mode: 0o600 })
+          .then(() => rename(temp, file))
+          .then(() => utimes(file, saved.touched / 1000, saved.touched / 1000))
+          .catch(async (error) => {
+            await unlink(temp).catch(() => {});
+            fail("save")(error);
+          });
+      },
+      touch: async (touched) => {
+        // The file's mtime is the session's last use: gc and the idle timeout read it.
+        await utimes(file, touched / 1000, touched / 1000).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("touch")(error);
+        });
+      },
+      destroy: async () => {
+        await unlink(file).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("remove")(error);
+        });
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.#release(lockFile, owner.token);
+      },
+    };
+  }
+
+  /** Takes the lock, or breaks it when stale and says "try again", or says the lock is held (null). */
+  async #tryLock(lockFile: string, owner: LockOwner): Promise<true | null> {
+    owner.at = Date.now();
+    try {
+      await writeFile(lockFile, JSON.stringify(owner), { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // The directory was removed under us (a tmp cleaner): make it again and retry.
+      if (code === "ENOENT") {
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        return null;
+      }
+      if (code !== "EEXIST") throw error;
+    }
+    const holder = await this.#owner(lockFile);
+    // Gone since: try again at once (next round).
+    if (holder === null) return null;
+    if (!ownerDead(holder) && Date.now() - holder.at <= this.#staleLockMs) return null;
+    // Move the stale lock aside (atomic), then check it is the one judged stale: another waiter
+    // may have broken it and taken a fresh lock in between, which must then be put back.
+    const aside = `${lockFile}.${owner.token}.stale`;
+    try {
+      await rename(lockFile, aside);
+    } catch {
+      return null;
+    }
+    const moved = await this.#owner(aside);
+    if (moved !== null && moved.token !== holder.token) await rename(aside, lockFile).catch(() => {});
+    else await unlink(aside).catch(() => {});
+    return null;
+  }
+
+  /** The lock's holder; null when there is no lock file. */
+  async #owner(lockFile: string): Promise<LockOwner | null> {
+    try {
+      return JSON.parse(await readFile(lockFile, "utf8")) as LockOwner;
+    } catch {
+      // Empty or damaged (its holder died between creating and writing it, or is writing it
+      // now): judge it by its age alone.
+      const info = await stat(lockFile).catch(() => null);
+      return info === null ? null : { token: "", host: "", pid: 0, start: null, at: info.mtimeMs };
+    }
+  }
+
+  /** Removes the lock file if it is still ours (a broken-then-retaken lock belongs to someone else). */
+  async #release(lockFile: string, token: string): Promise<void> {
+    const holder = await this.#owner(lockFile);
+    if (holder?.token === token) await unlink(lockFile).catch(() => {});
+  }
+
+  async #read(file: string): Promise<SessionRecord | null> {
+    let handle;
+    try {
+      handle = await open(file, "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+    try {
+      const [text, info] = await Promise.all([handle.readFile("utf8"), handle.stat()]);
+      const parsed = JSON.parse(text) as { created?: unknown; data?: unknown };
+      if (typeof parsed.created !== "number" || typeof parsed.data !== "object" || parsed.data === null) return null;
+      return { created: parsed.created, touched: info.mtimeMs, data: parsed.data as SessionRecord["data"] };
+    } catch (error) {
+      // A file that is not ours or was damaged: the session starts afresh, as PHP's does.
+      if (error instanceof SyntaxError) return null;
+      throw error;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** PHP's files gc: remove sessions whose mtime is older than the idle timeout, and stale leftovers. */
+  async gc(maxIdleMs: number, now: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+      throw new SessionStoreError(this.kind, `list ${this.dir}`, error);
+    }
+    let removed = 0;
+    for (const name of names) {
+      const isSession = SESSION_FILE.test(name);
+      const isLeftover = LOCK_FILE.test(name) || (name.startsWith(PREFIX) && (name.endsWith(".tmp") || name.endsWith(".stale")));
+      if (!isSession && !isLeftover) continue;
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => null);
+      if (info === null) continue;
+      const limit = isSession ? maxIdleMs : Math.max(maxIdleMs, this.#staleLockMs);
+      if (now - info.mtimeMs > limit) {
+        await unlink(path).catch(() => {});
+        if (isSession) removed++;
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,52 @@
+// The stores a worker builds from its config.
+import t from "tap";
+import { createRequire } from "node:module";
+import { defaults } from "../../src/config/index.ts";
+import {
+  createFormParser,
+  createSessionStore,
+  FileSessionStore,
+  formLimits,
+  MemorySessionStore,
+  RedisSessionStore,
+  sessionRules,
+  staleLockMs,
+  STALE_LOCK_WITHOUT_REQUEST_TIMEOUT_MS,
+} from "../../src/stores/index.ts";
+
+t.test("session_store picks the store; a lock is stale after request_timeout", async (t) => {
+  const file = createSessionStore({ ...defaults, session_save_path: "/srv/sessions" });
+  t.type(file, FileSessionStore);
+  t.equal((file as FileSessionStore).dir, "/srv/sessions");
+  t.type(createSessionStore({ ...defaults, session_store: "memory" }), MemorySessionStore);
+  const redis = createSessionStore({ ...defaults, session_store: "redis" });
+  t.type(redis, RedisSessionStore);
+  await redis.close();
+  t.equal(staleLockMs({ request_timeout: 60_000 }), 60_000);
+  t.equal(staleLockMs({ request_timeout: 0 }), STALE_LOCK_WITHOUT_REQUEST_TIMEOUT_MS);
+});
+
+t.test("limits and rules come from their keys", async (t) => {
+  t.same(formLimits(defaults), { maxFileSize: 64 << 20, maxFiles: 20, maxFields: 1000, maxFieldSize: 1 << 20, maxBodySize: 64 << 20 });
+  t.same(sessionRules(defaults), { idleTimeout: 24 * 60_000, maxLifetime: 24 * 3_600_000, lockTimeout: 10_000, gcProbability: 0.01 });
+  t.equal(createFormParser({ upload_tmp_dir: "/srv/up" }).tmpDir, "/srv/up");
+});
+
+t.test("ioredis and busboy are loaded only when a store or a form needs them", async (t) => {
+  const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((path) => /\/(ioredis|@fastify\/busboy)\//.test(path));
+  const store = createSessionStore({ ...defaults, session_store: "redis", session_redis_url: "redis://127.0.0.1:1" });
+  createFormParser({ upload_tmp_dir: "/nonexistent" });
+  t.same(loaded(), [], "a worker that builds its stores has loaded neither");
+  await store.close();
+  await createFormParser({ upload_tmp_dir: "/nonexistent" }).parse({
+    contentType: "application/x-www-form-urlencoded",
+    body: (async function* () {
+      yield new TextEncoder().encode("a=1");
+    })(),
+    limits: formLimits(defaults),
+  });
+  t.ok(
+    loaded().some((path) => path.includes("busboy")),
+    "the first form loads busboy",
+  );
+});
