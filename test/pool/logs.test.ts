@@ -94,9 +94,16 @@ t.test("SIGUSR1 reopens the access log in every worker after rotation", async (t
   const dir = mkdtempSync(join(tmpdir(), "tscgi-logs-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const access = join(dir, "access.log");
-  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2", "--access-log", access]);
+  const tscgi = await startTscgi(["--root", fixtures, "--workers", "2", "--access-log", access, "--status-path", "/status"]);
   t.teardown(() => tscgi.stop());
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  // Both workers ready (the status page says none is Starting): a worker still starting drops
+  // the reopen, which it gets before its server exists, and keeps writing to the rotated file.
+  const ready = async () => {
+    const status = JSON.parse((await getFresh(`${base}/status?json&full`)).body) as { processes: Array<{ state: string }> };
+    return status.processes.length === 2 && status.processes.every((p) => p.state !== "Starting");
+  };
+  t.ok(await until(ready), "both workers ready");
   for (let i = 0; i < 4; i++) await getFresh(`${base}/hello?before=${i}`);
   t.ok(await until(() => readFileSync(access, "utf8").includes("before=3")));
   renameSync(access, `${access}.1`);
