@@ -127,7 +127,8 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   for (const [i, line] of lines.entries()) {
     const started = /DEBUG: worker (\d+) started/.exec(line);
     if (started) startedAt.set(started[1]!, stamp(line));
-    const exited = /ERROR: worker (\d+) exited with code 3/.exec(line);
+    // However the crash ended the worker: an exit code or a signal.
+    const exited = /ERROR: worker (\d+) (?:exited with code \d+|was killed by SIG\w+)/.exec(line);
     if (!exited) continue;
     const lifetime = stamp(line) - startedAt.get(exited[1]!)!;
     nearBoundary ||= Math.abs(lifetime - HEALTHY_LIFETIME) < 100;
