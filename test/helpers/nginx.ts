@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
-import { scaled } from "./time.ts";
+import { onTestExit, scaled } from "./time.ts";
 
 export const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p)) ?? null;
 
@@ -17,7 +17,7 @@ export function nginxMissing(): string | false {
 
 // Started and not yet exited: stopped (SIGTERM, by pid) if the test file exits without its teardown.
 const running = new Set<ChildProcess>();
-process.once("exit", () => {
+onTestExit(() => {
   for (const child of running) child.kill("SIGTERM");
 });
 
