@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { repo } from "./tscgi.ts";
 
 /**
- * Beside the checkout (../shared/tools), else where this machine keeps it, else TSCGI_CONTAINER_TOOL:
+ * Beside the checkout (../shared/tools), else where this machine keeps it, else CONTAINER_TOOL:
  * a clone may live anywhere, and .ci/run exports the path it found.
  */
 export const containerTool =
-  process.env.TSCGI_CONTAINER_TOOL ??
+  process.env.CONTAINER_TOOL ??
   [join(repo, "..", "shared", "tools", "container"), "/work/shared/tools/container"].find((p) => existsSync(p)) ??
   join(repo, "..", "shared", "tools", "container");
 
