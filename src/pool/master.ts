@@ -211,7 +211,9 @@ export class Master {
    */
   #placeHandoff(handle: ListenHandle, unread: Uint8Array | null, slot: number): void {
     if (this.#stopping) return void handle.close();
-    const takers = this.#current().map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", adopted: w.adopted }));
+    const takers = this.workers
+      .filter((w) => w.state !== "finishing")
+      .map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", retiring: w.retiring, adopted: w.adopted }));
     const to = adopterFor(slot, takers);
     if (to === "wait") return void this.#handoffs.push({ handle, unread, slot });
     const worker = to === "close" ? undefined : this.#workers.get(to);
