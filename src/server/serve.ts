@@ -19,6 +19,7 @@ import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
 import { ScriptFaults } from "./script-faults.ts";
 import type { FaultKind } from "./fault-tally.ts";
+import { createToolkit } from "./toolkit.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -116,6 +117,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
   const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
+  const toolkit = createToolkit(config, log);
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
@@ -131,6 +133,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
     builtins: options.builtins,
     table,
+    toolkit,
+    displayErrors: config.display_errors,
+    extensions: config.extensions,
   });
   const allowed = config.allowed_clients;
   const fastcgi = new FastCgiServer(dispatcher, {
@@ -160,6 +165,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const close = () => {
     dispatcher.close();
     loader.close();
+    void toolkit.sessions.close();
     log.flush();
     accessSink.close();
     errorSink.flush();
