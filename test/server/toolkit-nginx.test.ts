@@ -214,6 +214,12 @@ if (missing) {
     t.match(a.body, /internal detail/);
     t.match(a.body, /HTTP_X_PROBE<\/th><td>&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     t.notOk(a.body.includes("<script>"));
+    // A file that does not compile: the page shows the compiler's file:line, not a last good version.
+    writeFileSync(join(root, "typo.ts"), "export default () => {\n  return 'x' +;\n};\n");
+    const typo = await get(`${dev.nginx.url}/typo`);
+    t.equal(typo.status, 500);
+    t.match(typo.body, /TSCGI_E_SCRIPT_COMPILE/);
+    t.match(typo.body, /typo\.ts:2:\d+/);
   });
 
   t.test("sessions in files: a round trip, concurrent requests serialised across two workers, regenerate", async (t) => {
