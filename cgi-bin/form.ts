@@ -7,7 +7,9 @@ export default async function (cgi: Cgi) {
       <form method="post"><input name="name" /><input name="message" /><button>Send</button></form>`;
   }
   const form = await cgi.form();
-  const rows = Object.entries(form.nested()).map(([name, value]) => html`<li>${name} = ${JSON.stringify(value)}</li>`);
+  // Text fields as they are, a[] lists and files as JSON; html`` escapes either.
+  const shown = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+  const rows = Object.entries(form.nested()).map(([name, value]) => html`<li>${name} = ${shown(value)}</li>`);
   return html`<!doctype html>
     <ul>
       ${rows}
