@@ -1084,6 +1084,16 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
   fi
 } >"$RUN/results.md"
 
+# Forms and sessions beside PHP-FPM, by their own script (its own processes), appended.
+if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
+  log "forms and sessions: bench/toolkit.sh"
+  if bash "$BENCH/toolkit.sh" >"$RUN/toolkit.md"; then
+    { echo; cat "$RUN/toolkit.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/toolkit.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"
 

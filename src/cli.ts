@@ -11,6 +11,7 @@ import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
+import { createToolkit } from "./server/toolkit.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -30,6 +31,7 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
   process.setSourceMapsEnabled(true);
   const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log });
   const params = cgiParamsFromEnv(process.env);
+  const toolkit = createToolkit(loaded.config, log);
   const dispatcher = new Dispatcher({
     root,
     resolver: { resolve: () => ({ file: real, scriptName: "", pathInfo: "" }) },
@@ -38,6 +40,8 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
     requestTimeout: loaded.config.request_timeout,
     log,
     accessLog: null,
+    toolkit,
+    displayErrors: loaded.config.display_errors,
   });
   const exchange = new StdioExchange(params, process.stdin, process.stdout);
   await dispatcher.dispatch(exchange, {
@@ -47,6 +51,7 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
   });
   dispatcher.close();
   loader.close();
+  await toolkit.sessions.close();
   log.flush();
   process.exitCode = exchange.failed ? 1 : 0;
 }

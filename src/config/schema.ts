@@ -347,6 +347,12 @@ export const schema: Schema = {
     ...yesNo,
     description: "prefix each line a worker writes to stdout or stderr with the worker's pid",
   },
+  display_errors: {
+    default: "no",
+    ...yesNo,
+    description:
+      "show a script's error on its 500 page: file:line, source, stack and request, for development only; off, the page shows a request id the error log also has",
+  },
   slowlog: {
     default: "stderr",
     metavar: "TARGET",

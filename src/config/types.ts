@@ -43,6 +43,8 @@ export interface Config {
   error_log: string;
   log_level: "error" | "warn" | "info" | "debug";
   decorate_workers_output: boolean;
+  /** Development: a script's 500 shows its error, source and stack. */
+  display_errors: boolean;
   slowlog: string;
   request_slowlog_timeout: number;
   max_body_size: number;

@@ -12,7 +12,7 @@ import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
-import { renderStatus } from "./status.ts";
+import { mergeBroken, renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
 
 export interface ServeInputs {
@@ -107,6 +107,7 @@ async function serveSingle(config: Config): Promise<void> {
         workerRestarts: 0,
         maxConnectionsReached: report.maxConnectionsReached,
         scriptFaults: s.faults.tally.list(),
+        brokenScripts: mergeBroken([report.broken]),
         processes: [me],
       },
       query,

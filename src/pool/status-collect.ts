@@ -2,7 +2,7 @@
 import type { Config } from "../config/index.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
-import { renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
+import { mergeBroken, renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
 /** Counters kept by the master (or the single process) since start. */
@@ -130,6 +130,7 @@ export function renderPoolStatus(
     workerRestarts: counters.restarts,
     maxConnectionsReached,
     scriptFaults,
+    brokenScripts: mergeBroken(reports.map(({ worker, report }) => (report ?? worker.lastReport)?.broken)),
     processes,
   };
   return { ok: true, ...renderStatus(status, query, accept) };

@@ -8,10 +8,12 @@ import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
 import { isFetchHandler, scriptHandler } from "../scripts/handler.ts";
 import { CgiContext } from "../runtime/context.ts";
-import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
+import type { Toolkit } from "../runtime/toolkit.ts";
+import type { CgiHandler, ErrorPageHandler, ErrorPageInfo, FetchHandler } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
+import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
 import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
 import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
@@ -50,6 +52,12 @@ export interface DispatcherOptions {
   builtins?: (path: string) => BuiltinHandler | null;
   /** Where running requests are published for a watchdog thread (the scripts they run). */
   table?: InflightTable | null;
+  /** Forms, signed cookies and sessions for `cgi`; without it they are not available. */
+  toolkit?: Toolkit;
+  /** display_errors: a script's 500 shows the development page (error, source, stack, request). */
+  displayErrors?: boolean;
+  /** Script extensions, for the custom error pages `_404.ts` and `_500.ts` in the root; none without. */
+  extensions?: readonly string[];
 }
 
 /** Answers one request without a script; returns the status for the access log. */
@@ -125,6 +133,7 @@ export class Dispatcher {
   /** Requests answered 504 whose script has not finished yet, until their grace ends. */
   readonly #overdue = new Set<InFlight>();
   readonly #faults: ScriptFaults;
+  readonly #pages: ErrorPages;
   readonly #ender: RunEnder = {
     exit: (entry, code) => this.#exitRequest(entry, code),
     fail: (entry, error) => this.#faultRequest(entry, error),
@@ -146,6 +155,14 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
+    this.#pages = new ErrorPages({
+      root: options.root,
+      extensions: options.extensions ?? [],
+      displayErrors: options.displayErrors ?? false,
+      toolkit: options.toolkit,
+      maxBodySize: options.maxBodySize,
+      log: options.log,
+    });
   }
 
   get inflight(): number {
@@ -197,10 +214,13 @@ export class Dispatcher {
     } catch (error) {
       // Answered already (timeout, process.exit, a fault); a process.exit() unwinding ends here too.
       if (entry.endedBy !== null) return;
-      status = this.#fail(entry, error, entry.script);
+      status = await this.#failWithPage(entry, error);
     } finally {
       if (entry.endedBy === null) {
-        entry.ctx?.close();
+        // Answered: no timeout may answer it again while its session is released and uploads removed.
+        entry.done = true;
+        const closing = entry.ctx?.close();
+        if (closing !== undefined) await closing;
         this.#done(entry, status, entry.script);
       } else if (entry.endedBy === "timeout") {
         // It did finish, after its 504: not runaway.
@@ -217,13 +237,27 @@ export class Dispatcher {
     if (entry.endedBy !== null) return 500;
     const handler = scriptHandler(mod, entry.script);
     const env = buildEnv(exchange.params, location);
-    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
+    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
     entry.ctx = ctx;
     const result = isFetchHandler(handler)
       ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
       : await (handler as CgiHandler)(ctx);
     if (entry.endedBy !== null || ctx.closed) return 500;
     return this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
+  }
+
+  /** Runs a custom error page (`_404.ts`, `_500.ts`) in `ctx` for a request that failed; the status sent. */
+  #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
+    return this.#faults.run(entry, async () => {
+      const loaded = this.#o.loader.load(file);
+      const handler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
+      // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
+      const result = isFetchHandler(handler)
+        ? await (handler as unknown as { fetch: (...args: unknown[]) => unknown }).fetch(ctx.request, ctx.env, ctx, info)
+        : await (handler as unknown as ErrorPageHandler)(ctx, info);
+      if (entry.endedBy !== null || ctx.closed) return 500;
+      return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
+    });
   }
 
   #resolve(params: Record<string, string>): ScriptLocation {
@@ -248,6 +282,9 @@ export class Dispatcher {
       exchange.end(false);
       return ctx.statusCode || 200;
     }
+    // Signed cookies and the session's Set-Cookie join the headers; the session is saved first.
+    const settling = ctx.beforeHead();
+    if (settling !== undefined) await settling;
     const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
     const body = res.body;
     if (body === null || body instanceof Uint8Array) {
@@ -281,6 +318,18 @@ export class Dispatcher {
 
   /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */
   #fail(entry: InFlight, error: unknown, scriptFile: string): number {
+    return this.#answerError(entry, error, this.#logFailure(entry, error, scriptFile));
+  }
+
+  /** #fail, with the answers a script's own throw may get: HttpError's, a custom page, the development page. */
+  async #failWithPage(entry: InFlight, error: unknown): Promise<number> {
+    const requestId = this.#logFailure(entry, error, entry.script);
+    const failed = { exchange: entry.exchange, ctx: entry.ctx, requestId, runPage: this.#runPage.bind(this, entry) };
+    return (await this.#pages.answer(failed, error)) ?? this.#answerError(entry, error, requestId);
+  }
+
+  /** Logs a failed request; a 5xx gets a request id, in the log line and on the page, returned. */
+  #logFailure(entry: InFlight, error: unknown, scriptFile: string): string | null {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
@@ -289,15 +338,17 @@ export class Dispatcher {
       // The client left: whatever the script threw afterwards is no fault of its own.
       this.#o.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
     } else if (status >= 500 || !isTscgiError(error)) {
-      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}]`);
+      const requestId = newRequestId();
+      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}] [request id ${requestId}]`);
+      return requestId;
     } else {
       this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);
     }
-    return this.#answerError(entry, error);
+    return null;
   }
 
   /** Answers an error without logging it: a short page when nothing was sent yet, otherwise a cut-off response. */
-  #answerError(entry: InFlight, error: unknown): number {
+  #answerError(entry: InFlight, error: unknown, requestId: string | null = null): number {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
@@ -309,7 +360,7 @@ export class Dispatcher {
     if (exchange.aborted) return status;
     // Script-chosen messages (HttpError) are shown; internal details stay in the log.
     const message = isTscgiError(error) && error.code === "TSCGI_E_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
-    const body = Buffer.from(message + "\n");
+    const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
     void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
     return status;
@@ -349,7 +400,7 @@ export class Dispatcher {
     const limit = this.#o.requestTimeout;
     const grace = this.#o.timeoutGrace ?? 0;
     for (const entry of this.#inflight) {
-      if (now - entry.start < limit) continue;
+      if (entry.done || now - entry.start < limit) continue;
       entry.endedBy = "timeout";
       const error = new RequestTimeoutError(limit);
       entry.ctx?.abort(error);

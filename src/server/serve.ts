@@ -6,7 +6,7 @@ import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
-import { ScriptLoader } from "../scripts/loader.ts";
+import { ScriptLoader, type BrokenScript } from "../scripts/loader.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
 import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
@@ -19,6 +19,7 @@ import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
 import { ScriptFaults } from "./script-faults.ts";
 import type { FaultKind } from "./fault-tally.ts";
+import { createToolkit } from "./toolkit.ts";
 
 export interface Listeners {
   fastcgi: BoundListener;
@@ -78,6 +79,8 @@ export interface RunningServer {
   readonly maxConnectionsReached: number;
   /** Requests running now, with their start (performance.now()) for the status page. */
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
+  /** Files whose last edit does not compile, for the status page. */
+  brokenScripts(): BrokenScript[];
   /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
   adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void;
   /**
@@ -112,10 +115,12 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       options.consoleFor ??
       scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
+    keepLastGood: !config.display_errors,
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
   const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
+  const toolkit = createToolkit(config, log);
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
@@ -131,6 +136,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
     builtins: options.builtins,
     table,
+    toolkit,
+    displayErrors: config.display_errors,
+    extensions: config.extensions,
   });
   const allowed = config.allowed_clients;
   const fastcgi = new FastCgiServer(dispatcher, {
@@ -160,6 +168,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const close = () => {
     dispatcher.close();
     loader.close();
+    void toolkit.sessions.close();
     log.flush();
     accessSink.close();
     errorSink.flush();
@@ -202,6 +211,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
       return out;
     },
+    brokenScripts: () => loader.broken(),
     adopt(which, socket, unread) {
       if (which === "fastcgi") fastcgi.adopt(socket, unread);
       else http?.adopt(socket);

@@ -63,6 +63,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     error_log: "stderr",
     log_level: "info",
     decorate_workers_output: true,
+    display_errors: false,
     slowlog: "stderr",
     request_slowlog_timeout: 0,
     max_body_size: 64 * 1024 * 1024,

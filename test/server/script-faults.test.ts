@@ -119,7 +119,7 @@ t.test("process.exit() after output ends the response as it stands, like PHP's e
   t.equal(after, false, "the script stopped at process.exit");
   const located = new RecordingExchange("/located");
   await d.dispatch(located);
-  t.same([located.status, located.headers], [204, ["Location", "/elsewhere"]], "what the script set goes out");
+  t.same([located.status, located.headers], [302, ["Location", "/elsewhere"]], "what the script set goes out, a Location as 302");
   await turn();
   t.same(faults.tally.list(), [], "exit(0) after answering is no fault");
   t.notMatch(logged.join("\n"), /process\.exit/);
