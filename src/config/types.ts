@@ -33,6 +33,9 @@ export interface Config {
   max_inflight: number;
   overload_retry_after: number;
   respawn_backoff_max: number;
+  clear_env: boolean;
+  /** Variables scripts get: [name, null] passes tscgi's own value on, [name, value] sets one. */
+  env: Array<[name: string, value: string | null]>;
   status_path: string | null;
   status_allowed_clients: ClientList | null;
   ping_path: string | null;

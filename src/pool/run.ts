@@ -12,6 +12,7 @@ import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
+import { narrowProcessEnv } from "./script-env.ts";
 import { renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
 
@@ -62,6 +63,7 @@ export async function serve(inputs: ServeInputs): Promise<void> {
 
 /** One process: the development mode, and what tests of the gateway itself run against. */
 async function serveSingle(config: Config): Promise<void> {
+  narrowProcessEnv(config, process.env);
   const listeners = await bindListeners(config);
   const counters = new PoolCounters();
   const slowSink = new LogSink(config.slowlog);
