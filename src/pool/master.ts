@@ -6,6 +6,7 @@ import { formatAddress } from "../server/address.ts";
 import { listenOnHandle, type ListenHandle } from "../server/bind.ts";
 import { LogSink, Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
+import { listenerName } from "../server/inherited.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
@@ -87,7 +88,7 @@ export class Master {
   #announce(): void {
     if (this.#announced || !this.#listeners) return;
     this.#announced = true;
-    this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
+    this.log.info(`listening on fastcgi ${listenerName(this.#listeners.fastcgi)}`);
     if (this.#listeners.http) this.log.info(`listening on http ${formatAddress(this.#listeners.http.address)}`);
     this.log.flush();
   }
@@ -339,7 +340,12 @@ export class Master {
     }
     const old = this.workers;
     const previous = this.#listeners!;
-    const rebind = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    const moved = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    // A socket handed to tscgi (systemd, fd 0) cannot be handed back: the listeners stay as they are.
+    const rebind = moved && previous.fastcgi.from === undefined;
+    if (moved && !rebind) {
+      this.log.warn(`reload: listen and http stay as they are while tscgi serves a handed-over socket (${previous.fastcgi.from})`);
+    }
     if (config.error_log !== this.#config.error_log) {
       this.#errorSink.close();
       this.#errorSink = new LogSink(config.error_log);

@@ -5,6 +5,7 @@ import type { Config, LoadedConfig } from "../config/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { formatAddress } from "../server/address.ts";
 import { LogSink } from "../server/log.ts";
+import { listenerName } from "../server/inherited.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
@@ -137,7 +138,7 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
   warnIfFewFiles(config.max_connections, s.log.log);
-  s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
+  s.log.info(`listening on fastcgi ${listenerName(listeners.fastcgi)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
   s.log.flush();
   const close = () => {

@@ -17,6 +17,17 @@ export class ListenError extends TscgiError {
   }
 }
 
+/** A descriptor systemd passed (LISTEN_FDS) is not a listening stream socket. */
+export class InheritedSocketError extends TscgiError {
+  readonly code = "TSCGI_E_INHERITED_SOCKET";
+  constructor(fd: number, from: string) {
+    super(
+      `fd ${fd} from ${from} is not a listening stream socket; in the socket unit use ListenStream= with Accept=no ` +
+        "(the default), or start tscgi without LISTEN_FDS to bind listen itself",
+    );
+  }
+}
+
 /** A connection arrived with max_connections open; `evicted` when an idle one was closed to make room. */
 export class MaxConnectionsError extends TscgiError {
   readonly code = "TSCGI_E_MAX_CONNECTIONS";
