@@ -326,6 +326,16 @@ export const schema: Schema = {
     description: "body of the ping_path answer",
     parse: (raw) => raw,
   },
+  status_listen: {
+    default: "off",
+    metavar: "ADDR",
+    allowed: "HOST:PORT, [IPv6]:PORT, PORT, a Unix socket path, or off",
+    description: "a FastCGI address of its own where the master answers status_path and ping_path, also when every worker is busy",
+    parse(raw, ctx) {
+      const value = raw.trim();
+      return value === "" || value.toLowerCase() === "off" ? null : parseListen(value, ctx.resolvePath);
+    },
+  },
   access_log: {
     default: "stdout",
     metavar: "TARGET",

@@ -40,6 +40,8 @@ export interface Config {
   status_allowed_clients: ClientList | null;
   ping_path: string | null;
   ping_response: string;
+  /** Where the master answers status and ping itself; null: only the workers do, on listen. */
+  status_listen: string | null;
   access_log: string;
   /** "default", "json", or a PHP-FPM format string (see access-format.ts). */
   access_format: string;

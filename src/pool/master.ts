@@ -16,6 +16,8 @@ import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
+import { readiness, type Readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
@@ -55,6 +57,8 @@ export class Master {
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
+  #statusListener: StatusListener | null = null;
+  readonly #statusSources = { status: (q: string, a: string) => this.#status(q, a), readiness: () => this.readiness() };
   #exited: () => void = () => {};
   readonly done = new Promise<void>((resolve) => (this.#exited = resolve));
 
@@ -76,6 +80,7 @@ export class Master {
 
   async start(): Promise<void> {
     this.#listeners = await bindListeners(this.#config);
+    this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
@@ -356,8 +361,10 @@ export class Master {
     }
     this.#respawns.clear();
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
+    const before = this.#config;
     this.#config = config;
     this.log = new Logger(this.#errorSink, config.log_level);
+    if (StatusListener.changed(before, config)) await this.#restartStatusListener();
     if (rebind) {
       this.#listeners = await bindListeners(config);
       this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
@@ -421,10 +428,34 @@ export class Master {
 
   #finish(): void {
     this.#closeListeners();
+    this.#statusListener?.close();
     this.log.info("stopped");
     this.log.flush();
     this.#slowSink.close();
     this.#exited();
+  }
+
+  async #restartStatusListener(): Promise<void> {
+    this.#statusListener?.close();
+    this.#statusListener = null;
+    try {
+      this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
+    } catch (error) {
+      this.log.error(`reload: status_listen: ${(error as Error).message}; status and ping are answered on listen only`);
+    }
+  }
+
+  /** May new requests be sent here now (status_listen's ping_path?ready)? */
+  readiness(): Readiness {
+    return readiness({
+      stopping: this.#stopping,
+      // Workers being replaced serve until their replacements are ready: a reload stays ready.
+      workers: this.workers.filter((w) => w.state !== "finishing").map((w) => ({ ready: w.state === "ready", inflight: w.inflight })),
+      maxWorkers: this.#config.workers,
+      maxInflight: this.#config.max_inflight,
+      onDemand: this.#config.pm === "ondemand",
+      listenQueue: this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0,
+    });
   }
 
   async #status(query: string, accept: string): Promise<{ ok: boolean; body: string; contentType: string }> {

@@ -13,6 +13,8 @@ import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
+import { readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
 import { narrowProcessEnv } from "./script-env.ts";
 import { renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
@@ -140,14 +142,28 @@ async function serveSingle(config: Config): Promise<void> {
   warnIfFewFiles(config.max_connections, s.log.log);
   s.log.info(`listening on fastcgi ${listenerName(listeners.fastcgi)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
+  let stopping = false;
+  // One event loop runs the scripts too: this answers readiness, but not while a script blocks it.
+  const statusListener = await StatusListener.start(config, s.log, {
+    status,
+    readiness: () =>
+      readiness({
+        stopping,
+        workers: [{ ready: true, inflight: s.inflight }],
+        maxWorkers: 1,
+        maxInflight: config.max_inflight,
+        onDemand: false,
+        listenQueue: 0,
+      }),
+  });
   s.log.flush();
   const close = () => {
+    statusListener?.close();
     watchdog.stop();
     slowSink.close();
     listeners.fastcgi.close();
     listeners.http?.close();
   };
-  let stopping = false;
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
       if (stopping) {
