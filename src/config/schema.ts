@@ -188,6 +188,18 @@ export const schema: Schema = {
       return value;
     },
   },
+  cgi_cache_dir: {
+    default: "",
+    metavar: "DIR",
+    allowed: 'a directory path, "" for tscgi-cgi-UID in the system\'s temporary directory, or off',
+    description: "where tscgi cgi keeps compiled scripts, so a request does not compile them again",
+    parse(raw, ctx) {
+      const value = raw.trim();
+      if (value.toLowerCase() === "off") return null;
+      // Per user: the web server's CGI user must own it (see scripts/disk-cache.ts).
+      return value === "" ? join(tmpdir(), `tscgi-cgi-${process.getuid?.() ?? "user"}`) : ctx.resolvePath(value);
+    },
+  },
   http: {
     default: "off",
     metavar: "ADDR",

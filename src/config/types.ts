@@ -17,6 +17,8 @@ export interface Config {
   mount: string;
   extensions: string[];
   index: string;
+  /** null: `tscgi cgi` compiles every request's scripts afresh. */
+  cgi_cache_dir: string | null;
   http: string | null;
   /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;

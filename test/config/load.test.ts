@@ -40,6 +40,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     mount: "/",
     extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"],
     index: "index",
+    cgi_cache_dir: join(tmpdir(), `tscgi-cgi-${process.getuid!()}`),
     http: null,
     workers,
     pm: "static",
