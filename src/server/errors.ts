@@ -83,3 +83,16 @@ export class ScriptChdirError extends TscgiError {
     );
   }
 }
+
+/** An AUTHORIZER request (Apache mod_authnz_fcgi) for a URL whose script has no `authorize` export. */
+export class AuthorizeExportError extends TscgiError {
+  readonly code = "TSCGI_E_AUTHORIZE_EXPORT";
+  readonly file: string;
+  constructor(file: string) {
+    super(
+      `${file}: asked to authorize a request (FastCGI AUTHORIZER role), but it has no authorize export; ` +
+        "export function authorize(cgi) { ... } returning true, false, variables or a Response; the request is denied",
+    );
+    this.file = file;
+  }
+}
