@@ -1,17 +1,10 @@
-// The `tscgi` command: serve (default), cgi FILE, ping, status, --test-config, --help, --version.
+// The `tscgi` command: serve (default), cgi [FILE], ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
-import { realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
 import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
 import { isTscgiError } from "./errors.ts";
-import * as api from "./index.ts";
-import { ScriptLoader } from "./scripts/loader.ts";
-import { Dispatcher } from "./server/dispatch.ts";
-import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
-import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
-import { createToolkit } from "./server/toolkit.ts";
+import { runCgi } from "./cgi-command.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -19,41 +12,6 @@ function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
   process.exit(isTscgiError(error) && error.code.startsWith("TSCGI_E_CONFIG") ? 2 : 1);
-}
-
-/** `tscgi cgi FILE`: one request the classic CGI way, for Apache mod_cgi or any CGI server. */
-async function cgi(loaded: LoadedConfig): Promise<void> {
-  const file = loaded.args[0];
-  if (!file) throw new Error("usage: tscgi cgi FILE (the script to run)");
-  const real = realpathSync(file);
-  const root = dirname(real);
-  const log = new Logger(new LogSink("stderr"), loaded.config.log_level);
-  process.setSourceMapsEnabled(true);
-  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log });
-  const params = cgiParamsFromEnv(process.env);
-  const toolkit = createToolkit(loaded.config, log);
-  const dispatcher = new Dispatcher({
-    root,
-    resolver: { resolve: () => ({ file: real, scriptName: "", pathInfo: "" }) },
-    loader,
-    maxBodySize: loaded.config.max_body_size,
-    requestTimeout: loaded.config.request_timeout,
-    log,
-    accessLog: null,
-    toolkit,
-    displayErrors: loaded.config.display_errors,
-  });
-  const exchange = new StdioExchange(params, process.stdin, process.stdout);
-  await dispatcher.dispatch(exchange, {
-    file: real,
-    scriptName: params.SCRIPT_NAME ?? `/${basename(real)}`,
-    pathInfo: params.PATH_INFO ?? "",
-  });
-  dispatcher.close();
-  loader.close();
-  await toolkit.sessions.close();
-  log.flush();
-  process.exitCode = exchange.failed ? 1 : 0;
 }
 
 /** `tscgi ping|status` take a few flags of their own (--timeout, --json, ...) besides the config's. */
@@ -97,10 +55,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
-    else if (loaded.command === "cgi") await cgi(loaded);
+    else if (loaded.command === "cgi") await runCgi(loaded, version);
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, ping, status, help, version`);
+    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi [FILE], ping, status, help, version`);
   } catch (error) {
     fail(error);
   }

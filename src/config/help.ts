@@ -26,7 +26,10 @@ export function helpText(): string {
     "",
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
-    row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row(
+      "  tscgi cgi [FILE]",
+      "run one request the classic CGI way (Apache mod_cgi): env and stdin in, response out; without FILE the script is found from the URL under --root",
+    ),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",

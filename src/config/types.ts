@@ -17,6 +17,8 @@ export interface Config {
   mount: string;
   extensions: string[];
   index: string;
+  /** null: `tscgi cgi` compiles every request's scripts afresh. */
+  cgi_cache_dir: string | null;
   http: string | null;
   /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;
@@ -33,10 +35,15 @@ export interface Config {
   max_inflight: number;
   overload_retry_after: number;
   respawn_backoff_max: number;
+  clear_env: boolean;
+  /** Variables scripts get: [name, null] passes tscgi's own value on, [name, value] sets one. */
+  env: Array<[name: string, value: string | null]>;
   status_path: string | null;
   status_allowed_clients: ClientList | null;
   ping_path: string | null;
   ping_response: string;
+  /** Where the master answers status and ping itself; null: only the workers do, on listen. */
+  status_listen: string | null;
   access_log: string;
   /** "default", "json", or a PHP-FPM format string (see access-format.ts). */
   access_format: string;

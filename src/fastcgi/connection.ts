@@ -63,7 +63,7 @@ export interface ConnectionEvents {
 
 export interface FcgiRequest {
   readonly id: number;
-  /** Only Responder reaches the handler; other roles are answered FCGI_UNKNOWN_ROLE by the connection. */
+  /** Responder and Authorizer reach the handler; Filter is answered FCGI_UNKNOWN_ROLE by the connection. */
   readonly role: number;
   readonly keepConn: boolean;
   /** Null-prototype and complete: the handler runs when the empty PARAMS record arrives, not waiting for STDIN. */
@@ -249,7 +249,7 @@ export class Connection {
     this.#begun++;
     const role = (content[0] << 8) | content[1];
     const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
-    if (role !== Role.Responder) {
+    if (role !== Role.Responder && role !== Role.Authorizer) {
       host.refuse(requestId, ProtocolStatus.UnknownRole, keepConn);
     } else if (!host.options.getValues.mpxsConns && host.requests.size > 0) {
       host.refuse(requestId, ProtocolStatus.CantMpxConn, keepConn);

@@ -6,6 +6,7 @@ import { formatAddress } from "../server/address.ts";
 import { listenOnHandle, type ListenHandle } from "../server/bind.ts";
 import { LogSink, Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
+import { listenerName } from "../server/inherited.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
@@ -15,6 +16,8 @@ import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
+import { readiness, type Readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
@@ -54,6 +57,8 @@ export class Master {
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
+  #statusListener: StatusListener | null = null;
+  readonly #statusSources = { status: (q: string, a: string) => this.#status(q, a), readiness: () => this.readiness() };
   #exited: () => void = () => {};
   readonly done = new Promise<void>((resolve) => (this.#exited = resolve));
 
@@ -75,6 +80,7 @@ export class Master {
 
   async start(): Promise<void> {
     this.#listeners = await bindListeners(this.#config);
+    this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
@@ -87,7 +93,7 @@ export class Master {
   #announce(): void {
     if (this.#announced || !this.#listeners) return;
     this.#announced = true;
-    this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
+    this.log.info(`listening on fastcgi ${listenerName(this.#listeners.fastcgi)}`);
     if (this.#listeners.http) this.log.info(`listening on http ${formatAddress(this.#listeners.http.address)}`);
     this.log.flush();
   }
@@ -341,7 +347,12 @@ export class Master {
     }
     const old = this.workers;
     const previous = this.#listeners!;
-    const rebind = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    const moved = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    // A socket handed to tscgi (systemd, fd 0) cannot be handed back: the listeners stay as they are.
+    const rebind = moved && previous.fastcgi.from === undefined;
+    if (moved && !rebind) {
+      this.log.warn(`reload: listen and http stay as they are while tscgi serves a handed-over socket (${previous.fastcgi.from})`);
+    }
     if (config.error_log !== this.#config.error_log) {
       this.#errorSink.close();
       this.#errorSink = new LogSink(config.error_log);
@@ -352,8 +363,10 @@ export class Master {
     }
     this.#respawns.clear();
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
+    const before = this.#config;
     this.#config = config;
     this.log = new Logger(this.#errorSink, config.log_level);
+    if (StatusListener.changed(before, config)) await this.#restartStatusListener();
     if (rebind) {
       this.#listeners = await bindListeners(config);
       this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
@@ -417,10 +430,34 @@ export class Master {
 
   #finish(): void {
     this.#closeListeners();
+    this.#statusListener?.close();
     this.log.info("stopped");
     this.log.flush();
     this.#slowSink.close();
     this.#exited();
+  }
+
+  async #restartStatusListener(): Promise<void> {
+    this.#statusListener?.close();
+    this.#statusListener = null;
+    try {
+      this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
+    } catch (error) {
+      this.log.error(`reload: status_listen: ${(error as Error).message}; status and ping are answered on listen only`);
+    }
+  }
+
+  /** May new requests be sent here now (status_listen's ping_path?ready)? */
+  readiness(): Readiness {
+    return readiness({
+      stopping: this.#stopping,
+      // Workers being replaced serve until their replacements are ready: a reload stays ready.
+      workers: this.workers.filter((w) => w.state !== "finishing").map((w) => ({ ready: w.state === "ready", inflight: w.inflight })),
+      maxWorkers: this.#config.workers,
+      maxInflight: this.#config.max_inflight,
+      onDemand: this.#config.pm === "ondemand",
+      listenQueue: this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0,
+    });
   }
 
   async #status(query: string, accept: string): Promise<{ ok: boolean; body: string; contentType: string }> {

@@ -5,6 +5,7 @@ import type { Config, LoadedConfig } from "../config/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { formatAddress } from "../server/address.ts";
 import { LogSink } from "../server/log.ts";
+import { listenerName } from "../server/inherited.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
@@ -12,6 +13,9 @@ import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
+import { readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
+import { narrowProcessEnv } from "./script-env.ts";
 import { mergeBroken, renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
 
@@ -62,6 +66,7 @@ export async function serve(inputs: ServeInputs): Promise<void> {
 
 /** One process: the development mode, and what tests of the gateway itself run against. */
 async function serveSingle(config: Config): Promise<void> {
+  narrowProcessEnv(config, process.env);
   const listeners = await bindListeners(config);
   const counters = new PoolCounters();
   const slowSink = new LogSink(config.slowlog);
@@ -136,16 +141,30 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
   warnIfFewFiles(config.max_connections, s.log.log);
-  s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
+  s.log.info(`listening on fastcgi ${listenerName(listeners.fastcgi)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
+  let stopping = false;
+  // One event loop runs the scripts too: this answers readiness, but not while a script blocks it.
+  const statusListener = await StatusListener.start(config, s.log, {
+    status,
+    readiness: () =>
+      readiness({
+        stopping,
+        workers: [{ ready: true, inflight: s.inflight }],
+        maxWorkers: 1,
+        maxInflight: config.max_inflight,
+        onDemand: false,
+        listenQueue: 0,
+      }),
+  });
   s.log.flush();
   const close = () => {
+    statusListener?.close();
     watchdog.stop();
     slowSink.close();
     listeners.fastcgi.close();
     listeners.http?.close();
   };
-  let stopping = false;
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
       if (stopping) {

@@ -16,6 +16,7 @@ import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
 import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
 import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
+import { authorizerHandler } from "./authorizer.ts";
 import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
 
 export interface Resolver {
@@ -118,13 +119,23 @@ class InFlight implements ScriptRun {
   }
 }
 
+/** A URI path percent-decoded, or "" when it does not decode; encoded slashes are refused by the resolver from `raw`. */
+function decodedPath(raw: string | undefined): string {
+  try {
+    return raw === undefined ? "" : decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
+}
+
 function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
   const uri = params.REQUEST_URI;
   const q = uri === undefined ? -1 : uri.indexOf("?");
   const raw = uri === undefined ? undefined : q === -1 ? uri : uri.slice(0, q);
   const doc = params.DOCUMENT_URI;
   if (doc) return { path: doc, raw };
-  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || "/", raw };
+  // An AUTHORIZER request carries neither SCRIPT_NAME nor PATH_INFO (FastCGI 6.3): REQUEST_URI's path.
+  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || decodedPath(raw) || "/", raw };
 }
 
 export class Dispatcher {
@@ -194,7 +205,8 @@ export class Dispatcher {
     this.#track(entry);
     let status = 500;
     try {
-      if (script === undefined && this.#o.builtins) {
+      // An authorizer's 200 would let the request through: status and ping answer responders only.
+      if (script === undefined && this.#o.builtins && !exchange.authorizer) {
         const builtin = this.#o.builtins(requestPath(params).path);
         if (builtin) {
           status = await builtin(exchange);
@@ -235,7 +247,7 @@ export class Dispatcher {
     const loaded = this.#o.loader.load(location.file);
     const mod = loaded instanceof Promise ? await loaded : loaded;
     if (entry.endedBy !== null) return 500;
-    const handler = scriptHandler(mod, entry.script);
+    const handler = exchange.authorizer ? authorizerHandler(mod, entry.script) : scriptHandler(mod, entry.script);
     const env = buildEnv(exchange.params, location);
     const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
     entry.ctx = ctx;

@@ -2,7 +2,7 @@
 import type { Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 import type { FcgiRequest } from "../fastcgi/connection.ts";
-import { ProtocolStatus } from "../fastcgi/constants.ts";
+import { ProtocolStatus, Role } from "../fastcgi/constants.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -27,6 +27,10 @@ export class FastCgiExchange implements Exchange {
 
   get params(): Record<string, string> {
     return this.#req.params;
+  }
+
+  get authorizer(): boolean {
+    return this.#req.role === Role.Authorizer;
   }
 
   readBody(): Promise<Uint8Array | null> {

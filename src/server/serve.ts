@@ -11,6 +11,7 @@ import { ScriptResolver } from "../scripts/resolve.ts";
 import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
+import { inheritedFastCgiFd, inheritedListener } from "./inherited.ts";
 import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
@@ -22,17 +23,24 @@ import type { FaultKind } from "./fault-tally.ts";
 import { createToolkit } from "./toolkit.ts";
 
 export interface Listeners {
-  fastcgi: BoundListener;
+  /** `from` is set when the socket was handed to tscgi (systemd, fd 0) rather than bound from listen. */
+  fastcgi: BoundListener & { from?: string };
   http: BoundListener | null;
 }
 
-/** Binds the FastCGI socket (with the Unix socket mode and owner) and the HTTP front, as configured. */
+/**
+ * Binds the FastCGI socket (with the Unix socket mode and owner) and the HTTP front, as configured;
+ * a FastCGI socket handed to this process (systemd, fd 0) is taken instead of binding listen.
+ */
 export async function bindListeners(config: Config): Promise<Listeners> {
-  const fastcgi = await bindListener(splitListen(config.listen), config.listen, {
-    mode: config.listen_mode,
-    uid: config.listen_owner,
-    gid: config.listen_group,
-  });
+  const inherited = inheritedFastCgiFd(process.env, process.pid);
+  const fastcgi = inherited
+    ? inheritedListener(inherited)
+    : await bindListener(splitListen(config.listen), config.listen, {
+        mode: config.listen_mode,
+        uid: config.listen_owner,
+        gid: config.listen_group,
+      });
   try {
     const http = config.http ? await bindListener(splitListen(config.http), config.http) : null;
     return { fastcgi, http };

@@ -80,7 +80,7 @@ t.test("helpText lists every flag with its default", async (t) => {
     "-h, --help",
     "-v, --version",
     "tscgi [serve] [options]",
-    "tscgi cgi FILE",
+    "tscgi cgi [FILE]",
   ]) {
     t.ok(help.includes(flag), flag);
   }
