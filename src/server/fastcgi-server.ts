@@ -73,7 +73,9 @@ export class FastCgiServer {
       handOffFailed: (error) =>
         limited.write("error", "handoff", `fastcgi: handing a connection over failed, so it was closed: ${String(error)}`),
     };
-    this.#sweep = new TimeoutSweep(sweepPeriod(this.#openOptions.paramsTimeout, this.#openOptions.keepaliveTimeout), () => this.#open.values());
+    this.#sweep = new TimeoutSweep(sweepPeriod(this.#openOptions.paramsTimeout, this.#openOptions.keepaliveTimeout), () =>
+      this.#open.values(),
+    );
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     // The master (or the single process) warns about a low limit once, at start-up (see pool/fd-limit.ts).
     this.#maxConnections = connectionRoom(options.maxConnections);
