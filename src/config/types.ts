@@ -17,6 +17,8 @@ export interface Config {
   mount: string;
   extensions: string[];
   index: string;
+  /** URL paths of scripts loaded at start-up. */
+  preload: string[];
   http: string | null;
   /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;
