@@ -9,7 +9,12 @@ import type { Logger } from "./log.ts";
  * resolves to nothing or fails to load is logged and skipped: the process serves all the same,
  * and that script's requests report the fault as they would have.
  */
-export async function preloadScripts(paths: readonly string[], resolver: ScriptResolver, loader: ScriptLoader, log: Logger): Promise<number> {
+export async function preloadScripts(
+  paths: readonly string[],
+  resolver: ScriptResolver,
+  loader: ScriptLoader,
+  log: Logger,
+): Promise<number> {
   let loaded = 0;
   await Promise.all(
     paths.map(async (path) => {
