@@ -177,6 +177,21 @@ export const schema: Schema = {
       return [...new Set(list)];
     },
   },
+  preload: {
+    default: "",
+    metavar: "LIST",
+    allowed: "a comma-separated list of URL paths of scripts, like /hello,/users/",
+    description: "scripts each process loads when it starts, before serving, so their first request is not a cold one",
+    parse(raw) {
+      const list = raw
+        .split(",")
+        .map((path) => path.trim())
+        .filter((path) => path !== "");
+      const bad = list.find((path) => !path.startsWith("/"));
+      if (bad !== undefined) throw new ValueRejected(`"${bad}" is not a URL path (it must start with /)`);
+      return list;
+    },
+  },
   index: {
     default: "index",
     metavar: "NAME",

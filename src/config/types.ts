@@ -19,6 +19,8 @@ export interface Config {
   index: string;
   /** null: `tscgi cgi` compiles every request's scripts afresh. */
   cgi_cache_dir: string | null;
+  /** URL paths of scripts loaded at start-up. */
+  preload: string[];
   http: string | null;
   /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;

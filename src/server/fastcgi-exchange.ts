@@ -11,18 +11,23 @@ export class FastCgiExchange implements Exchange {
   readonly #req: FcgiRequest;
   readonly #table: InflightTable | null;
   readonly slot: number;
-  readonly peer: string | undefined;
+  readonly #peer: { readonly remoteAddress?: string | undefined } | undefined;
 
   /**
    * With a table, the request is watched: `fd` is its connection's, for a watchdog's last answer.
-   * `peer` is the connection's remote address (undefined on a Unix socket).
+   * `peer` is the connection (its remote address is read only when asked: a getpeername() per connection otherwise).
    */
-  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1, peer?: string) {
+  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1, peer?: { readonly remoteAddress?: string | undefined }) {
     this.#req = request;
-    this.peer = peer;
+    this.#peer = peer;
     this.#table = table;
     const p = request.params;
     this.slot = table === null || fd < 0 ? -1 : table.begin(fd, request.id, Wire.FastCgi, p.REQUEST_METHOD ?? "", p.REQUEST_URI ?? "");
+  }
+
+  /** The connection's remote address (undefined on a Unix socket). */
+  get peer(): string | undefined {
+    return this.#peer?.remoteAddress;
   }
 
   get params(): Record<string, string> {

@@ -7,6 +7,7 @@ import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
 import { ScriptLoader, type BrokenScript } from "../scripts/loader.ts";
+import { preloadScripts } from "./preload.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
 import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
@@ -126,6 +127,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     keepLastGood: !config.display_errors,
   });
   loader.onChange(() => resolver.invalidate());
+  if (config.preload.length > 0) await preloadScripts(config.preload, resolver, loader, log);
   const table = options.table ?? null;
   const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
   const toolkit = createToolkit(config, log);

@@ -39,6 +39,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     root: resolve(cwd, "cgi-bin"),
     mount: "/",
     extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"],
+    preload: [],
     index: "index",
     cgi_cache_dir: join(tmpdir(), `tscgi-cgi-${process.getuid!()}`),
     http: null,
