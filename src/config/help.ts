@@ -27,6 +27,8 @@ export function helpText(): string {
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
     row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row("  tscgi ping [--timeout 5s]", "health check: GET ping_path over FastCGI; exit 0 when it answers"),
+    row("  tscgi status [--json] [--full]", "print the status page, read over FastCGI (docs/status.md)"),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",
