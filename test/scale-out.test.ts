@@ -60,7 +60,11 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
   // The same port on two loopback addresses: Linux routes all of 127/8 to lo.
   const port = await freePort();
   const [a, b] = [`127.0.0.2:${port}`, `127.0.0.3:${port}`];
+  // request_timeout is also how long a dead host's session lock lives: below session_lock_timeout
+  // (10 s), a visitor whose request died with host A waits it out instead of getting 503.
   const shared = [
+    "--request-timeout",
+    "5s",
     "--root",
     root,
     "--workers",
