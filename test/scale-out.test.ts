@@ -60,11 +60,14 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
   // The same port on two loopback addresses: Linux routes all of 127/8 to lo.
   const port = await freePort();
   const [a, b] = [`127.0.0.2:${port}`, `127.0.0.3:${port}`];
-  // request_timeout is also how long a dead host's session lock lives: below session_lock_timeout
-  // (10 s), a visitor whose request died with host A waits it out instead of getting 503.
+  // request_timeout is also how long a dead host's session lock lives: below session_lock_timeout,
+  // a visitor whose request died with host A waits it out instead of getting 503. Both are generous:
+  // a first request compiles the script, slowly on a busy machine.
   const shared = [
     "--request-timeout",
-    "5s",
+    "20s",
+    "--session-lock-timeout",
+    "30s",
     "--root",
     root,
     "--workers",
@@ -121,7 +124,15 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
     visitors.every((v) => v.answers.filter((x) => x.ok).length >= BEFORE_KILL) &&
     visitors.some((v) => v.answers.some((x) => x.upstream === a));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`load did not reach ${BEFORE_KILL} answers per visitor`)), scaled(MAX_MS));
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `load did not reach ${BEFORE_KILL} answers per visitor: ${JSON.stringify(visitors.map((v) => v.answers.slice(-3)))}\n${hostA.output().slice(-2000)}`,
+          ),
+        ),
+      scaled(MAX_MS),
+    );
     const check = () => {
       if (readyToKill()) {
         waiters.delete(check);
