@@ -30,6 +30,11 @@ export function helpText(): string {
       "  tscgi cgi [FILE]",
       "run one request the classic CGI way (Apache mod_cgi): env and stdin in, response out; without FILE the script is found from the URL under --root",
     ),
+    row(
+      "  tscgi ping [--timeout 5s] [--ready]",
+      "health check: GET ping_path over FastCGI (status_listen when set); exit 0 when it answers; --ready: readiness",
+    ),
+    row("  tscgi status [--json] [--full]", "print the status page, read over FastCGI (docs/status.md)"),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",

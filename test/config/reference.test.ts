@@ -81,6 +81,8 @@ t.test("helpText lists every flag with its default", async (t) => {
     "-v, --version",
     "tscgi [serve] [options]",
     "tscgi cgi [FILE]",
+    "tscgi ping [--timeout 5s] [--ready]",
+    "tscgi status [--json] [--full]",
   ]) {
     t.ok(help.includes(flag), flag);
   }

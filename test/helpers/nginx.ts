@@ -37,7 +37,8 @@ export function snippetParams(): string {
     .join("\n");
 }
 
-export async function startNginx(fastcgi: string, extra = ""): Promise<Nginx> {
+/** `fastcgi` is one upstream address, or several (one `server` line each) for a load-balanced upstream. */
+export async function startNginx(fastcgi: string | string[], extra = ""): Promise<Nginx> {
   if (!nginxBin) throw new Error("nginx missing");
   const dir = mkdtempSync(join(tmpdir(), "tscgi-nginx-"));
   const port = await freePort();
@@ -54,7 +55,10 @@ http {
   proxy_temp_path ${dir}/proxy;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream tscgi { server ${fastcgi}; keepalive 16; }
+  upstream tscgi { ${[fastcgi]
+    .flat()
+    .map((a) => `server ${a};`)
+    .join(" ")} keepalive 16; }
   server {
     listen 127.0.0.1:${port};
     server_name localhost;
