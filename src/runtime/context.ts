@@ -9,9 +9,12 @@ import type { Cgi, CgiEnv } from "./types.ts";
 
 const DONE: Promise<void> = Promise.resolve();
 const DEFAULT_TYPE = "text/html; charset=utf-8";
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 export class CgiContext implements Cgi {
   readonly env: CgiEnv;
+  /** Set by dispatch from the resolved path's `[param]` segments. */
+  params: Readonly<Record<string, string>> = NO_PARAMS;
   readonly #exchange: Exchange;
   readonly #maxBodySize: number;
   readonly #isHead: boolean;
