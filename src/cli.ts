@@ -10,6 +10,7 @@ import { Dispatcher } from "./server/dispatch.ts";
 import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
+import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
@@ -93,9 +94,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
     else if (loaded.command === "cgi") await cgi(loaded);
+    else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, ping, status, help, version`);
+    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, routes, ping, status, help, version`);
   } catch (error) {
     fail(error);
   }

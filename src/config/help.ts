@@ -27,6 +27,7 @@ export function helpText(): string {
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
     row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row("  tscgi routes", "print the URL -> script table of --root and its conflicts, then exit"),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",

@@ -16,6 +16,7 @@ import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collec
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
@@ -76,6 +77,7 @@ export class Master {
   async start(): Promise<void> {
     this.#listeners = await bindListeners(this.#config);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
+    warnRouteConflicts(resolverOptions(this.#config), (line) => this.log.warn(line));
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
       this.#announce();

@@ -14,6 +14,7 @@ import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
 import { renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 export interface ServeInputs {
   loaded: LoadedConfig;
@@ -134,6 +135,7 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("uncaughtException", uncaught("uncaught"));
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
+  warnRouteConflicts(resolverOptions(config), (line) => s.log.warn(line));
   warnIfFewFiles(config.max_connections, s.log.log);
   s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
