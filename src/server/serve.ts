@@ -8,6 +8,7 @@ import * as api from "../index.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
 import { ScriptLoader } from "../scripts/loader.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
+import { ModuleLifecycle } from "../scripts/module-lifecycle.ts";
 import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
@@ -104,6 +105,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     extensions: config.extensions,
     index: config.index,
   });
+  const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
   const loader = new ScriptLoader({
     root: config.root,
     hostModules: { tscgi: api },
@@ -112,6 +114,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       options.consoleFor ??
       scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
+    onDrop: (file, exports) => lifecycle.dropped(file, exports),
   });
   loader.onChange(() => resolver.invalidate());
   const table = options.table ?? null;
@@ -215,6 +218,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
       const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
+      // Scripts' module-scope pools and timers close before the process goes (their dispose()).
+      loader.unloadAll();
+      await lifecycle.settled();
       fastcgi.destroyAll();
       http?.destroyAll();
       close();
