@@ -5,6 +5,7 @@ import { basename, dirname } from "node:path";
 import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
 import { isTscgiError } from "./errors.ts";
 import * as api from "./index.ts";
+import * as jsxRuntime from "./runtime/jsx-runtime.ts";
 import { ScriptLoader } from "./scripts/loader.ts";
 import { Dispatcher } from "./server/dispatch.ts";
 import { LogSink, Logger } from "./server/log.ts";
@@ -29,7 +30,12 @@ async function cgi(loaded: LoadedConfig): Promise<void> {
   const root = dirname(real);
   const log = new Logger(new LogSink("stderr"), loaded.config.log_level);
   process.setSourceMapsEnabled(true);
-  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log });
+  const loader = new ScriptLoader({
+    root,
+    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+    jsxImportSource: "tscgi",
+    log: log.log,
+  });
   const params = cgiParamsFromEnv(process.env);
   const dispatcher = new Dispatcher({
     root,

@@ -49,4 +49,37 @@ t.test("a script in another project type-checks against the packed package", asy
   const bad = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
   t.equal(bad.status, 2, "a wrong call is a type error");
   t.match(bad.stdout, /bad\.ts.*TS2345/);
+
+  // JSX with tscgi's runtime: a site's tsconfig names it, and component props are checked.
+  rmSync(join(dir, "cgi-bin/bad.ts"));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        noEmit: true,
+        lib: ["ES2022", "DOM"],
+        types: [],
+        jsx: "react-jsx",
+        jsxImportSource: "tscgi",
+      },
+      include: ["cgi-bin"],
+    }),
+  );
+  writeFileSync(
+    join(dir, "cgi-bin/page.tsx"),
+    'import type { Cgi } from "tscgi";\nconst Hi = (p: { name: string }) => <b>{p.name}</b>;\nexport default (cgi: Cgi) => <main class="x"><Hi name={cgi.env.REQUEST_METHOD ?? ""} /></main>;\n',
+  );
+  const jsxOk = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
+  t.equal(jsxOk.status, 0, jsxOk.stdout + jsxOk.stderr);
+  writeFileSync(
+    join(dir, "cgi-bin/bad.tsx"),
+    "const Hi = (p: { name: string }) => <b>{p.name}</b>;\nexport default () => <Hi name={42} />;\n",
+  );
+  const jsxBad = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
+  t.equal(jsxBad.status, 2, "a wrong prop is a type error");
+  t.match(jsxBad.stdout, /bad\.tsx.*TS2322/);
 });

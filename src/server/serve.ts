@@ -5,6 +5,7 @@ import type { Config } from "../config/index.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
+import * as jsxRuntime from "../runtime/jsx-runtime.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
 import { ScriptLoader } from "../scripts/loader.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
@@ -108,7 +109,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
   const loader = new ScriptLoader({
     root: config.root,
-    hostModules: { tscgi: api },
+    // .tsx scripts render JSX to HTML with tscgi's own runtime unless a file names another (@jsxImportSource).
+    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+    jsxImportSource: "tscgi",
     log: log.log,
     consoleFor:
       options.consoleFor ??
