@@ -11,6 +11,7 @@ import { Dispatcher } from "./server/dispatch.ts";
 import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
+import { checkSite, formatReport } from "./scripts/check.ts";
 import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
 
@@ -100,10 +101,14 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
     else if (loaded.command === "cgi") await cgi(loaded);
-    else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
+    else if (loaded.command === "check") {
+      const report = checkSite({ ...resolverOptions(loaded.config), cwd: process.cwd() });
+      process.stdout.write(formatReport(report));
+      process.exitCode = report.typeErrors.length > 0 || report.conflicts.length > 0 ? 1 : 0;
+    } else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, routes, ping, status, help, version`);
+    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, routes, check, ping, status, help, version`);
   } catch (error) {
     fail(error);
   }

@@ -28,6 +28,10 @@ export function helpText(): string {
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
     row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
     row("  tscgi routes", "print the URL -> script table of --root and its conflicts, then exit"),
+    row(
+      "  tscgi check",
+      "type-check the scripts under --root against tscgi's types (needs typescript), report route conflicts and files never served; exits 1 on errors",
+    ),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",
