@@ -1,7 +1,7 @@
 // The `tscgi` command: serve (default), cgi FILE, ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
 import { isTscgiError } from "./errors.ts";
 import * as api from "./index.ts";
@@ -12,6 +12,7 @@ import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { checkSite, formatReport } from "./scripts/check.ts";
+import { initSite } from "./init.ts";
 import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
 
@@ -78,7 +79,23 @@ function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: s
   return { configArgv, clientArgs };
 }
 
+/** `tscgi init DIR [TSCGI]`: before any config is read, since a new site's directory has none yet. */
+function init(args: string[]): void {
+  const [dir, from] = args;
+  if (!dir)
+    throw new Error("usage: tscgi init DIR [TSCGI] (a new or empty directory; TSCGI: tscgi's directory or a tarball from npm pack)");
+  for (const file of initSite({ dir, ...(from ? { from } : {}) })) process.stdout.write(`created ${join(dir, file)}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "init") {
+    try {
+      init(argv.slice(1));
+    } catch (error) {
+      fail(error);
+    }
+    return;
+  }
   let loaded: LoadedConfig;
   const { configArgv, clientArgs } = splitClientFlags(argv);
   try {
@@ -108,7 +125,10 @@ export async function main(argv: string[]): Promise<void> {
     } else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, routes, check, ping, status, help, version`);
+    else
+      throw new Error(
+        `unknown command "${loaded.command}"; commands: serve, cgi FILE, init DIR, routes, check, ping, status, help, version`,
+      );
   } catch (error) {
     fail(error);
   }

@@ -27,6 +27,10 @@ export function helpText(): string {
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
     row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row(
+      "  tscgi init DIR [TSCGI]",
+      "create a site in DIR (package.json depending on TSCGI, this installation by default, or a tarball from npm pack; tsconfig.json, cgi-bin/, conf/, README)",
+    ),
     row("  tscgi routes", "print the URL -> script table of --root and its conflicts, then exit"),
     row(
       "  tscgi check",

@@ -46,6 +46,7 @@ writeFileSync(
 
 t.test("after 5 edits of _lib/x.ts the worker holds 1 handle; stopping disposes the last", async (t) => {
   const tscgi = await startTscgi(["--root", root, "--workers", "1"]);
+  t.teardown(() => tscgi.stop());
   const url = `http://127.0.0.1:${tscgi.httpPort}/count`;
   t.equal((await getFresh(url)).body, "v0 1");
   for (let version = 1; version <= 5; version++) {
@@ -64,6 +65,7 @@ t.test("after 5 edits of _lib/x.ts the worker holds 1 handle; stopping disposes 
 
 t.test("a dispose() that throws costs a log line, and the edited script answers", async (t) => {
   const tscgi = await startTscgi(["--root", root, "--workers", "0"]);
+  t.teardown(() => tscgi.stop());
   const url = `http://127.0.0.1:${tscgi.httpPort}/broken`;
   t.equal((await getFresh(url)).body, "ok");
   writeFileSync(

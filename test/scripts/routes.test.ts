@@ -80,6 +80,7 @@ t.test("`tscgi routes` prints the table and the conflicts", async (t) => {
 t.test("conflicts are logged when the server starts", async (t) => {
   for (const workers of ["0", "1"]) {
     const tscgi = await startTscgi(["--root", clashing.dir, "--workers", workers]);
+    t.teardown(() => tscgi.stop());
     await tscgi.waitFor(/listening on fastcgi/);
     await tscgi.waitFor(/route conflict: shop\.ts never answers \/shop: shop\/index\.ts answers it/);
     await tscgi.stop();
