@@ -6,6 +6,7 @@ import { realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { LoadedConfig } from "./config/index.ts";
 import * as api from "./index.ts";
+import * as jsxRuntime from "./runtime/jsx-runtime.ts";
 import { narrowProcessEnv } from "./pool/script-env.ts";
 import { DiskCompileCache } from "./scripts/disk-cache.ts";
 import { ScriptLoader } from "./scripts/loader.ts";
@@ -45,7 +46,14 @@ export async function runCgi(loaded: LoadedConfig, version: string): Promise<voi
   }
   // stdout carries the response: a script's console output goes to stderr, the server's error log.
   const stderrConsole = new Console(process.stderr, process.stderr);
-  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log, consoleFor: () => stderrConsole, compiler });
+  const loader = new ScriptLoader({
+    root,
+    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+    jsxImportSource: "tscgi",
+    log: log.log,
+    consoleFor: () => stderrConsole,
+    compiler,
+  });
   const params = takeRequestFromEnv(loaded, process.env);
   const resolver =
     real === null

@@ -1,10 +1,14 @@
 // The `tscgi` command: serve (default), cgi [FILE], ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
 import { isTscgiError } from "./errors.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { runCgi } from "./cgi-command.ts";
+import { checkSite, formatReport } from "./scripts/check.ts";
+import { initSite } from "./init.ts";
+import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -33,7 +37,23 @@ function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: s
   return { configArgv, clientArgs };
 }
 
+/** `tscgi init DIR [TSCGI]`: before any config is read, since a new site's directory has none yet. */
+function init(args: string[]): void {
+  const [dir, from] = args;
+  if (!dir)
+    throw new Error("usage: tscgi init DIR [TSCGI] (a new or empty directory; TSCGI: tscgi's directory or a tarball from npm pack)");
+  for (const file of initSite({ dir, ...(from ? { from } : {}) })) process.stdout.write(`created ${join(dir, file)}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "init") {
+    try {
+      init(argv.slice(1));
+    } catch (error) {
+      fail(error);
+    }
+    return;
+  }
   let loaded: LoadedConfig;
   const { configArgv, clientArgs } = splitClientFlags(argv);
   try {
@@ -56,9 +76,17 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
     else if (loaded.command === "cgi") await runCgi(loaded, version);
+    else if (loaded.command === "check") {
+      const report = checkSite({ ...resolverOptions(loaded.config), cwd: process.cwd() });
+      process.stdout.write(formatReport(report));
+      process.exitCode = report.typeErrors.length > 0 || report.conflicts.length > 0 ? 1 : 0;
+    } else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi [FILE], ping, status, help, version`);
+    else
+      throw new Error(
+        `unknown command "${loaded.command}"; commands: serve, cgi [FILE], init DIR, routes, check, ping, status, help, version`,
+      );
   } catch (error) {
     fail(error);
   }

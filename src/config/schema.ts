@@ -503,6 +503,12 @@ export const schema: Schema = {
     ...duration,
     description: "how long SIGTERM waits for in-flight requests before exiting",
   },
+  dispose_timeout: {
+    default: "5s",
+    ...duration,
+    description:
+      "how long a script module's dispose() may run, on a hot reload or when its worker stops, before tscgi goes on without it; 0 = no limit",
+  },
   upload_tmp_dir: {
     default: "",
     ...tempDir("tscgi-uploads"),

@@ -68,6 +68,7 @@ export interface Config {
   request_timeout: number;
   request_timeout_grace: number;
   shutdown_timeout: number;
+  dispose_timeout: number;
   upload_tmp_dir: string;
   /** 0: no limit but max_body_size. */
   upload_max_file_size: number;

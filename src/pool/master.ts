@@ -19,6 +19,7 @@ import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
 import { readiness, type Readiness } from "./readiness.ts";
 import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
@@ -82,6 +83,7 @@ export class Master {
     this.#listeners = await bindListeners(this.#config);
     this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
+    warnRouteConflicts(resolverOptions(this.#config), (line) => this.log.warn(line));
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
       this.#announce();

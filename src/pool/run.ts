@@ -18,6 +18,7 @@ import { StatusListener } from "./status-listener.ts";
 import { narrowProcessEnv } from "./script-env.ts";
 import { mergeBroken, renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 export interface ServeInputs {
   loaded: LoadedConfig;
@@ -140,6 +141,7 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("uncaughtException", uncaught("uncaught"));
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
+  warnRouteConflicts(resolverOptions(config), (line) => s.log.warn(line));
   warnIfFewFiles(config.max_connections, s.log.log);
   s.log.info(`listening on fastcgi ${listenerName(listeners.fastcgi)}`);
   if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);

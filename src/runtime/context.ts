@@ -27,9 +27,12 @@ function isHttps(env: CgiEnv): boolean {
   const https = env.HTTPS;
   return (https !== undefined && https !== "" && https.toLowerCase() !== "off") || env.REQUEST_SCHEME === "https";
 }
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 export class CgiContext implements Cgi {
   readonly env: CgiEnv;
+  /** Set by dispatch from the resolved path's `[param]` segments. */
+  params: Readonly<Record<string, string>> = NO_PARAMS;
   readonly #exchange: Exchange;
   readonly #maxBodySize: number;
   readonly #isHead: boolean;

@@ -30,6 +30,8 @@ export interface Cgi {
   readonly request: Request;
   /** QUERY_STRING parsed. */
   readonly query: URLSearchParams;
+  /** Values of the `[param]` segments of the script's path: `users/[id].ts` at /users/42 gives `{ id: "42" }`. */
+  readonly params: Readonly<Record<string, string>>;
   /** Fires when the web server aborts the request, the client goes away, or the request times out. */
   readonly signal: AbortSignal;
   /** Sets the status of a streamed response (before the first write). Returns the context for chaining. */

@@ -26,6 +26,8 @@ export interface LoaderOptions {
    * which compiles each file once for all workers). Its errors should be ScriptCompileErrors.
    */
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
+  /** Told of each evaluated module dropped (edited, or unloadAll), to run its dispose (see module-lifecycle.ts). */
+  onDrop?: (file: string, exports: ScriptExports) => void;
   /**
    * When an edit of a script (or of a module it imports) does not compile, keep answering with the
    * version evaluated before the edit (default true). Off for display_errors, which shows the error.
@@ -102,6 +104,7 @@ export class ScriptLoader {
   readonly #compileOptions: CompileOptions;
   readonly #compile: NonNullable<LoaderOptions["compiler"]>;
   readonly #consoleFor: LoaderOptions["consoleFor"];
+  readonly #onDrop: LoaderOptions["onDrop"];
   readonly #watcher: DirectoryWatcher;
   readonly #listeners: Array<(path: string) => void> = [];
   /** Evaluated (or evaluating) modules by real path. */
@@ -138,6 +141,7 @@ export class ScriptLoader {
       ...(options.consoleFor !== undefined ? { scriptConsole: true } : {}),
     };
     this.#consoleFor = options.consoleFor;
+    this.#onDrop = options.onDrop;
     this.#compile = options.compiler ?? compile;
     this.#keepLastGood = options.keepLastGood ?? true;
     this.#watcher = new DirectoryWatcher(
@@ -176,6 +180,11 @@ export class ScriptLoader {
       const index = this.#listeners.indexOf(listener);
       if (index !== -1) this.#listeners.splice(index, 1);
     };
+  }
+
+  /** Drops every module, as if each had changed: for a process that stops serving. */
+  unloadAll(): void {
+    for (const entry of [...this.#entries.values()]) this.#drop(entry);
   }
 
   /** Stop watching. Loaded modules stay usable, but edits are no longer noticed. */
@@ -388,7 +397,9 @@ export class ScriptLoader {
   #drop(entry: Entry): void {
     if (this.#entries.get(entry.file) !== entry) return;
     this.#entries.delete(entry.file);
+    const namespace = entry.namespace;
     entry.namespace = undefined;
+    if (namespace !== undefined) this.#onDrop?.(entry.file, namespace);
     for (const [file, loaded] of this.#loaded) if (loaded === entry) this.#loaded.delete(file);
     for (const imported of entry.imports) imported.importedBy.delete(entry);
     entry.imports.clear();

@@ -250,6 +250,7 @@ export class Dispatcher {
     const handler = exchange.authorizer ? authorizerHandler(mod, entry.script) : scriptHandler(mod, entry.script);
     const env = buildEnv(exchange.params, location);
     const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
+    if (location.params !== undefined) ctx.params = location.params;
     entry.ctx = ctx;
     const result = isFetchHandler(handler)
       ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)

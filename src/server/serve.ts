@@ -5,10 +5,12 @@ import type { Config } from "../config/index.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
+import * as jsxRuntime from "../runtime/jsx-runtime.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
 import { ScriptLoader, type BrokenScript } from "../scripts/loader.ts";
 import { preloadScripts } from "./preload.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
+import { ModuleLifecycle } from "../scripts/module-lifecycle.ts";
 import { AccessLog } from "./access-log.ts";
 import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
@@ -116,15 +118,19 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     extensions: config.extensions,
     index: config.index,
   });
+  const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
   const loader = new ScriptLoader({
     root: config.root,
-    hostModules: { tscgi: api },
+    // .tsx scripts render JSX to HTML with tscgi's own runtime unless a file names another (@jsxImportSource).
+    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+    jsxImportSource: "tscgi",
     log: log.log,
     consoleFor:
       options.consoleFor ??
       scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
     keepLastGood: !config.display_errors,
+    onDrop: (file, exports) => lifecycle.dropped(file, exports),
   });
   loader.onChange(() => resolver.invalidate());
   if (config.preload.length > 0) await preloadScripts(config.preload, resolver, loader, log);
@@ -235,6 +241,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
       const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
+      // Scripts' module-scope pools and timers close before the process goes (their dispose()).
+      loader.unloadAll();
+      await lifecycle.settled();
       fastcgi.destroyAll();
       http?.destroyAll();
       close();

@@ -83,6 +83,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     request_timeout: 60_000,
     request_timeout_grace: 10_000,
     shutdown_timeout: 30_000,
+    dispose_timeout: 5_000,
     upload_tmp_dir: resolve(tmpdir(), "tscgi-uploads"),
     upload_max_file_size: 64 * 1024 * 1024,
     upload_max_files: 20,
