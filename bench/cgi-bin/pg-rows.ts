@@ -1,0 +1,30 @@
+// The benchmark's database page: 20 rows read from PostgreSQL through a pool kept at module scope, rendered as an HTML table.
+import pg from "pg";
+import { html } from "tscgi";
+
+interface Row {
+  id: number;
+  name: string;
+  email: string;
+  note: string;
+}
+
+// PG* variables (the harness passes them with --env) say where the database is. A few
+// connections per worker: more would only queue on the server's 2 cores.
+const pool = new pg.Pool({ max: 4, idleTimeoutMillis: 0 });
+pool.on("error", (error) => console.error(`pg-rows: idle connection lost: ${error.message}`));
+
+export function dispose() {
+  return pool.end();
+}
+
+export default async function () {
+  const { rows } = await pool.query<Row>("SELECT id, name, email, note FROM bench_rows ORDER BY id LIMIT $1", [20]);
+  return html`<!doctype html>
+<html><head><meta charset="utf-8"><title>Rows</title></head><body>
+<table>
+<tr><th>id</th><th>name</th><th>email</th><th>note</th></tr>
+${rows.map((r) => html`<tr><td>${r.id}</td><td>${r.name}</td><td>${r.email}</td><td>${r.note}</td></tr>\n`)}</table>
+</body></html>
+`;
+}
