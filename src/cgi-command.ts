@@ -57,9 +57,9 @@ export async function runCgi(loaded: LoadedConfig, version: string): Promise<voi
   const params = takeRequestFromEnv(loaded, process.env);
   const resolver =
     real === null
-      ? new ScriptResolver({ root, mount: config.mount, extensions: config.extensions, index: config.index })
+      ? new ScriptResolver({ root, mount: config.mount, extensions: config.extensions, index: config.index, hidden: [config.templates] })
       : { resolve: () => ({ file: real, scriptName: "", pathInfo: "" }) };
-  const toolkit = createToolkit(config, log);
+  const toolkit = createToolkit(config, log, false);
   const dispatcher = new Dispatcher({
     root,
     resolver,

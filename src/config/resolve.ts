@@ -1,6 +1,7 @@
 // After every source is merged: the values that depend on other keys ("auto" spare servers, a
 // percentage jitter) are worked out, and keys that must agree are checked together.
 
+import { dirname, join } from "node:path";
 import { ConfigConflictError, type ConflictingValue } from "./errors.ts";
 import type { Config, ConfigKey, ParsedConfig, RawValue } from "./types.ts";
 
@@ -43,6 +44,7 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
     max_requests_jitter: max_requests === 0 ? 0 : jitter.percent ? Math.round((max_requests * jitter.amount) / 100) : jitter.amount,
     listen_owner: id("listen_owner", parsed.listen_owner),
     listen_group: id("listen_group", parsed.listen_group),
+    templates: parsed.templates ?? join(dirname(parsed.root), "templates"),
   };
 
   /** A key's value for a message: as written, plus what an "auto" came to. */

@@ -142,6 +142,18 @@ export const schema: Schema = {
       if (!stats.isDirectory()) throw new ValueRejected(`${root} is not a directory`);
     },
   },
+  templates: {
+    default: "",
+    metavar: "DIR",
+    allowed: 'a directory path, or "" for templates beside root',
+    description: "directory of the templates cgi.render() reads; never served, even inside root",
+    parse: (raw, ctx) => (raw.trim() === "" ? null : ctx.resolvePath(raw.trim())),
+    check(dir) {
+      // It may be created later; a file of that name is a mistake.
+      if (dir !== null && statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false)
+        throw new ValueRejected(`${dir} is not a directory`);
+    },
+  },
   mount: {
     default: "/",
     metavar: "PATH",

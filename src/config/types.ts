@@ -14,6 +14,8 @@ export interface Config {
   /** null: any client. */
   allowed_clients: ClientList | null;
   root: string;
+  /** The templates directory: `templates` beside root unless set. */
+  templates: string;
   mount: string;
   extensions: string[];
   index: string;
@@ -91,7 +93,7 @@ export interface Config {
 export type ConfigKey = keyof Config;
 
 /** The keys whose parsed value is not yet final: resolve.ts settles them from other keys. */
-type Unsettled = "pm_start_servers" | "pm_max_spare_servers" | "max_requests_jitter" | "listen_owner" | "listen_group";
+type Unsettled = "pm_start_servers" | "pm_max_spare_servers" | "max_requests_jitter" | "listen_owner" | "listen_group" | "templates";
 
 /** A key's value as its parser gives it; Config is this with the unsettled keys resolved. */
 export interface ParsedConfig extends Omit<Config, Unsettled> {
@@ -102,6 +104,8 @@ export interface ParsedConfig extends Omit<Config, Unsettled> {
   /** A name until the key's check looks it up. */
   listen_owner: number | string | null;
   listen_group: number | string | null;
+  /** null: beside root. */
+  templates: string | null;
 }
 
 /** What `loadConfig` hands the CLI: the settings plus what the command line asked for. */

@@ -9,8 +9,10 @@ import { RequestBody } from "./body-readers.ts";
 import { parseCookieHeader, serializeCookie, serializeCookieDeletion, type RequestCookies } from "./cookies.ts";
 import { CookieSecretMissingError, HeadersSentError, RedirectError } from "./errors.ts";
 import type { Form } from "./form.ts";
+import { Html } from "./html.ts";
 import { openSession, sessionCookieHeader, type OpenedSession, type Session, type SessionShape } from "./session.ts";
 import type { SessionData } from "./session-store.ts";
+import { checkTemplateName } from "./templates.ts";
 import type { Toolkit } from "./toolkit.ts";
 import type { Cgi, CgiEnv, DeleteCookieOptions, RedirectStatus, SetCookieOptions } from "./types.ts";
 
@@ -127,6 +129,10 @@ export class CgiContext implements Cgi {
       });
     }
     return this.#session.then((opened) => opened.session as unknown as Session<T>);
+  }
+
+  render(name: string, data: Record<string, unknown> = {}): Html {
+    return new Html(this.#tools("cgi.render()").templates.render(checkTemplateName(name), data));
   }
 
   redirect(url: string | URL, status: RedirectStatus = 302): void {

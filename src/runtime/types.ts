@@ -1,6 +1,7 @@
 // The script API: what a script in cgi-bin/ receives and may return.
 import type { CookieOptions, RequestCookies } from "./cookies.ts";
 import type { Form } from "./form.ts";
+import type { Html } from "./html.ts";
 import type { Session, SessionShape } from "./session.ts";
 import type { SessionData } from "./session-store.ts";
 
@@ -65,6 +66,13 @@ export interface Cgi {
    * it to finish; saved (if changed) when the response head goes out. The same Session on every call.
    */
   session<T extends SessionShape<T> = SessionData>(): Promise<Session<T>>;
+
+  /**
+   * The template `name` of the templates directory (Nunjucks, Jinja2's language) rendered with
+   * `data`, every value escaped unless marked `| safe`: `return cgi.render("page.njk", { rows })`
+   * answers text/html, and the Html can go inside html`` or JSX.
+   */
+  render(name: string, data?: Record<string, unknown>): Html;
 
   /** PHP's header("Location: ..."): sets the status (302 by default) and Location; a relative URL is sent as it is. */
   redirect(url: string | URL, status?: RedirectStatus): void;

@@ -1,7 +1,7 @@
 // URL path -> script file: the security boundary between the request and the file system.
 
 import { realpathSync, statSync, type Stats } from "node:fs";
-import { join, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { isBracketName, readDynamicEntries, type DynamicEntries } from "./dynamic-segments.ts";
 import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
 
@@ -25,6 +25,8 @@ export interface ResolverOptions {
   index?: string;
   /** Entries in each of the two resolution caches. */
   cacheSize?: number;
+  /** Directories never served even when inside the root (the templates directory). */
+  hidden?: readonly string[];
 }
 
 export interface ResolvedScript {
@@ -57,6 +59,8 @@ export class ScriptResolver {
   readonly #extensions: readonly string[];
   readonly #index: string;
   readonly #cacheSize: number;
+  /** The hidden directories, each ending with a separator. */
+  readonly #hidden: string[];
   readonly #found = new Map<string, ResolvedScript>();
   readonly #missing = new Map<string, string>();
   readonly #dynamic = new Map<string, DynamicEntries>();
@@ -73,6 +77,14 @@ export class ScriptResolver {
     this.#extensions = [...(options.extensions ?? DEFAULT_EXTENSIONS)];
     this.#index = options.index ?? "index";
     this.#cacheSize = options.cacheSize ?? RESOLVE_CACHE_SIZE;
+    // As given too: a hidden directory created after start-up has no real path yet.
+    this.#hidden = (options.hidden ?? []).flatMap((dir) => {
+      try {
+        return [resolve(dir) + sep, realpathSync(dir) + sep];
+      } catch {
+        return [resolve(dir) + sep];
+      }
+    });
   }
 
   /**
@@ -241,7 +253,8 @@ export class ScriptResolver {
       return undefined;
     }
     // A symlink (to the file or any directory on the way) may not lead out of the root.
-    return real.startsWith(this.#rootPrefix) ? real : undefined;
+    if (!real.startsWith(this.#rootPrefix)) return undefined;
+    return this.#hidden.length > 0 && this.#hidden.some((dir) => real.startsWith(dir)) ? undefined : real;
   }
 }
 

@@ -117,6 +117,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     mount: config.mount,
     extensions: config.extensions,
     index: config.index,
+    hidden: [config.templates],
   });
   const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
   const loader = new ScriptLoader({
@@ -185,6 +186,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     dispatcher.close();
     loader.close();
     void toolkit.sessions.close();
+    toolkit.templates.close();
     log.flush();
     accessSink.close();
     errorSink.flush();

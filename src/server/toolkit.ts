@@ -1,10 +1,12 @@
-// The toolkit a serving process hands every request's `cgi`: the upload spooler, the cookie signer
-// and the session store, built once per process from the config (Redis connects on first use).
+// The toolkit a serving process hands every request's `cgi`: the upload spooler, the cookie signer,
+// the session store and the template renderer, built once per process from the config (Redis
+// connects, and Nunjucks loads, on first use).
 import type { Config } from "../config/index.ts";
 import { CookieSigner } from "../runtime/cookie-signing.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
 import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/index.ts";
 import type { Logger } from "./log.ts";
+import { NunjucksTemplates } from "./templates.ts";
 
 export type ToolkitConfig = Pick<
   Config,
@@ -24,9 +26,11 @@ export type ToolkitConfig = Pick<
   | "session_lock_timeout"
   | "session_gc_probability"
   | "request_timeout"
+  | "templates"
 >;
 
-export function createToolkit(config: ToolkitConfig, log?: Logger): Toolkit {
+/** `watchTemplates`: off for a process that serves one request (tscgi cgi), where an edit cannot matter. */
+export function createToolkit(config: ToolkitConfig, log?: Logger, watchTemplates = true): Toolkit {
   return {
     forms: createFormParser(config),
     formLimits: formLimits(config),
@@ -34,6 +38,7 @@ export function createToolkit(config: ToolkitConfig, log?: Logger): Toolkit {
     sessions: createSessionStore(config),
     sessionRules: sessionRules(config),
     sessionCookie: config.session_cookie,
+    templates: new NunjucksTemplates({ dir: config.templates, watch: watchTemplates, log: (message) => log?.warn(message) }),
     onSessionGcError: (error) => log?.warn(`session gc failed: ${error instanceof Error ? error.message : String(error)}`),
   };
 }

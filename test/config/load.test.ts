@@ -26,7 +26,7 @@ function nest(files: Record<string, string>): Record<string, unknown> {
 t.test("with no file, environment or flags, the config is the defaults", async (t) => {
   const cwd = project(t);
   const loaded = loadConfig({ argv: [], env: {}, cwd });
-  t.same(loaded.config, { ...defaults, root: resolve(cwd, "cgi-bin") });
+  t.same(loaded.config, { ...defaults, root: resolve(cwd, "cgi-bin"), templates: resolve(cwd, "templates") });
   const workers = Math.min(1024, availableParallelism());
   const maxSpare = Math.max(1, Math.ceil(workers / 2));
   t.same(loaded.config, {
@@ -37,6 +37,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     listen_group: null,
     allowed_clients: null,
     root: resolve(cwd, "cgi-bin"),
+    templates: resolve(cwd, "templates"),
     mount: "/",
     extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"],
     preload: [],

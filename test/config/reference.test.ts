@@ -14,7 +14,7 @@ t.test("conf/tscgi.conf loads to the defaults", async (t) => {
   const cwd = t.testdir({ "cgi-bin": {}, conf: { "tscgi.conf": read("conf/tscgi.conf") } });
   const loaded = loadConfig({ argv: [], env: {}, cwd });
   t.equal(loaded.source, `${cwd}/conf/tscgi.conf`);
-  t.same(loaded.config, { ...defaults, root: `${cwd}/cgi-bin` });
+  t.same(loaded.config, { ...defaults, root: `${cwd}/cgi-bin`, templates: `${cwd}/templates` });
 });
 
 t.test("conf/tscgi.conf lists every key, commented out with its default", async (t) => {
