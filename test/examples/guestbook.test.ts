@@ -215,6 +215,12 @@ if (skip) {
     t.match((await dave.get("/")).body, /after the restart<\/p>/);
   });
 
+  t.test("tscgi check finds no type error, route conflict or stray file in the example", async (t) => {
+    const check = spawnSync(process.execPath, [join(repo, "bin", "tscgi.js"), "check"], { cwd: site, encoding: "utf8" });
+    t.equal(check.status, 0, check.stdout + check.stderr);
+    t.match(check.stdout, /0 type error\(s\), 0 route conflict\(s\), 0 file\(s\) never served/);
+  });
+
   t.test("after 5 edits of _lib/db.ts a worker holds one pool: the dropped ones are disposed", async (t) => {
     await tscgi.stop();
     tscgi = await start(["--workers", "1"]);
