@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tscgi benchmark, a database page: read 20 rows from PostgreSQL and render them as an HTML table,
-# tscgi (a pg Pool kept at module scope, the `html` template) beside PHP-FPM (a persistent PDO
-# pgsql connection, a plain PHP template), behind one nginx, on one PostgreSQL of its own. Run by
+# tscgi (a pg Pool kept at module scope; the `html` template, and a Nunjucks one by cgi.render)
+# beside PHP-FPM (a persistent PDO pgsql connection, a plain PHP template), behind one nginx, on
+# one PostgreSQL of its own. Run by
 # bench/run.sh (npm run bench), or alone; prints a markdown table. See bench/README.md.
 #
 # Everything runs on 127.0.0.1, on free ports, in a temporary directory; every process started
@@ -45,9 +46,11 @@ PG_BIN=$(find_pg_bin) || die "PostgreSQL not found after install"
 PHP_FPM=$(find_php_fpm) || die "php-fpm not found after install"
 PHP_VER=$("$PHP_FPM" -v | awk 'NR == 1 { split($2, v, "."); print v[1] "." v[2] }')
 # PDO's PostgreSQL driver is Debian's php-pgsql; without it there is no PHP row to compare with.
-if ! "$PHP_FPM" -m 2>/dev/null | grep -qx pdo_pgsql; then install_missing "php$PHP_VER-pgsql" || true; fi
+# (The module list is read whole first: with pipefail, grep -q quitting early would fail the pipe.)
+has_pdo_pgsql() { local mods; mods=$("$PHP_FPM" -m 2>/dev/null) && grep -qx pdo_pgsql <<<"$mods"; }
+has_pdo_pgsql || install_missing "php$PHP_VER-pgsql" || true
 PHP_PG=0
-"$PHP_FPM" -m 2>/dev/null | grep -qx pdo_pgsql && PHP_PG=1
+has_pdo_pgsql && PHP_PG=1
 ((PHP_PG)) || log "php$PHP_VER-pgsql could not be installed: measuring tscgi alone"
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -f "$ROOT/bin/tscgi.js" ] || die "bin/tscgi.js not found (build with: npm run build)"
@@ -184,8 +187,9 @@ EOF
 PIDS+=("$!")
 
 declare -A URL NAME PID_OF
-TARGETS=(ts)
+TARGETS=(ts ts-njk)
 URL[ts]="http://127.0.0.1:$F_TSCGI/pg-rows" NAME[ts]=tscgi PID_OF[ts]=$TSCGI_PID
+URL[ts-njk]="http://127.0.0.1:$F_TSCGI/pg-rows-njk" NAME[ts-njk]="tscgi (Nunjucks)" PID_OF[ts-njk]=$TSCGI_PID
 if ((PHP_PG)); then
   TARGETS+=(php)
   URL[php]="http://127.0.0.1:$F_PHP/pg-rows.php" NAME[php]=PHP-FPM PID_OF[php]=$PHP_PID
@@ -220,7 +224,7 @@ run() { # target
   P99[$t]=${W[p99_us]}
   ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
 }
-# Back to back, twice in turn (tscgi, PHP, tscgi, PHP) on a shared machine: the better of each
+# Back to back, twice in turn (tscgi, tscgi Nunjucks, PHP, and again) on a shared machine: the better of each
 # pair is reported, and the load average before and after shows how busy the machine was.
 declare -A BEST_RPS BEST_P99 BEST_ERR
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
@@ -239,19 +243,24 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo "## A database page: 20 rows from PostgreSQL, rendered"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up, the better of two rounds in turn; load average $LOAD_BEFORE / $LOAD_AFTER."
-  echo "tscgi --workers 2 (\`bench/cgi-bin/pg-rows.ts\`: a \`pg.Pool\` of at most 4 connections per worker at module scope, the \`html\` template) and PHP-FPM pm static 2 children (\`bench/php/pg-rows.php\`: PDO pgsql with \`ATTR_PERSISTENT\`, prepare and execute, a plain PHP template with \`htmlspecialchars\`), both over FastCGI with keepalive behind one nginx, on one PostgreSQL: \`SELECT id, name, email, note FROM bench_rows ORDER BY id LIMIT 20\` of $ROWS_IN_TABLE rows."
+  echo "tscgi --workers 2 (\`bench/cgi-bin/pg-rows.ts\`: a \`pg.Pool\` of at most 4 connections per worker at module scope, a named statement, the \`html\` template; \`pg-rows-njk.ts\`: the same rows by \`cgi.render()\` of \`bench/templates/pg-rows.njk\`) and PHP-FPM pm static 2 children (\`bench/php/pg-rows.php\`: PDO pgsql with \`ATTR_PERSISTENT\`, prepare and execute, a plain PHP template with \`htmlspecialchars\`), both over FastCGI with keepalive behind one nginx, on one PostgreSQL: \`SELECT id, name, email, note FROM bench_rows ORDER BY id LIMIT 20\` of $ROWS_IN_TABLE rows."
   echo
   echo "| row | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
   echo "|---|---:|---:|---:|---:|---:|---|"
-  tr=${BEST_RPS[ts]:-} pr=${BEST_RPS[php]:-}
-  x="–" verdict="n/a"
-  if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
-    x=$(awk -v a="$tr" -v b="$pr" 'BEGIN { printf "%.2f×", a / b }')
-    if awk -v a="$tr" -v b="$pr" -v g="$GOAL_VS_PHP" 'BEGIN { exit !(a >= b * g) }'; then verdict=PASS; else verdict=MISS; fi
-  fi
-  errs=""
-  for t in "${TARGETS[@]}"; do [ -n "${BEST_ERR[$t]:-}" ] && ((BEST_ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${BEST_ERR[$t]} errors)"; done
-  echo "| read 20 rows from PostgreSQL and render them | $(group "${tr:-–}") | $( [ -n "${BEST_P99[ts]:-}" ] && ms "${BEST_P99[ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${BEST_P99[php]:-}" ] && ms "${BEST_P99[php]}" || echo –) | $x | $verdict$errs |"
+  pr=${BEST_RPS[php]:-}
+  for ts in ts ts-njk; do
+    tr=${BEST_RPS[$ts]:-}
+    x="–" verdict="n/a"
+    if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
+      x=$(awk -v a="$tr" -v b="$pr" 'BEGIN { printf "%.2f×", a / b }')
+      if awk -v a="$tr" -v b="$pr" -v g="$GOAL_VS_PHP" 'BEGIN { exit !(a >= b * g) }'; then verdict=PASS; else verdict=MISS; fi
+    fi
+    errs=""
+    for t in "$ts" php; do [ -n "${BEST_ERR[$t]:-}" ] && ((BEST_ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${BEST_ERR[$t]} errors)"; done
+    label="read 20 rows from PostgreSQL and render them"
+    [ "$ts" = ts ] && label+=", \`html\`" || label+=", Nunjucks (\`cgi.render\`)"
+    echo "| $label | $(group "${tr:-–}") | $( [ -n "${BEST_P99[$ts]:-}" ] && ms "${BEST_P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${BEST_P99[php]:-}" ] && ms "${BEST_P99[php]}" || echo –) | $x | $verdict$errs |"
+  done
   if ((PHP_PG == 0)); then
     echo
     echo "PHP's side is missing: php$PHP_VER-pgsql could not be installed."

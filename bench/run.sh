@@ -1183,6 +1183,16 @@ if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
   fi
 fi
 
+# A database page beside PHP-FPM, by its own script (its own PostgreSQL), appended.
+if [ "${BENCH_DATABASE:-1}" = 1 ]; then
+  log "a database page: bench/database.sh"
+  if bash "$BENCH/database.sh" >"$RUN/database.md"; then
+    { echo; cat "$RUN/database.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/database.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"
 
