@@ -20,11 +20,13 @@ BENCH_TAG=bench-database
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_DATABASE_CONNS:-16}
+ROUNDS=${BENCH_DATABASE_ROUNDS:-3}
 GOAL_VS_PHP=2.0
 ROWS_IN_TABLE=1000
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$CONNS" && ((CONNS > 0)) || die "BENCH_DATABASE_CONNS must be a positive number, got '$CONNS'"
+is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_DATABASE_ROUNDS must be 1 to 20, got '$ROUNDS'"
 
 # PostgreSQL's server binaries: Debian's newest version.
 find_pg_bin() {
@@ -224,29 +226,45 @@ run() { # target
   P99[$t]=${W[p99_us]}
   ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
 }
-# Back to back, twice in turn (tscgi, tscgi Nunjucks, PHP, and again) on a shared machine: the better of each
-# pair is reported, and the load average before and after shows how busy the machine was.
-declare -A BEST_RPS BEST_P99 BEST_ERR
+# Back to back, ROUNDS times in turn (tscgi, tscgi Nunjucks, PHP, and again) on a shared
+# machine: each target's median run is reported, with the range of the per-round ratios, and the
+# load average before and after shows how busy the machine was.
+declare -A RUNS BEST_RPS BEST_P99 BEST_ERR
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
-for round in 1 2; do
+for ((round = 1; round <= ROUNDS; round++)); do
   for t in "${TARGETS[@]}"; do
     run "$t"
-    if [ -n "${RPS[$t]:-}" ] && ((${RPS[$t]} > ${BEST_RPS[$t]:-0})); then
-      BEST_RPS[$t]=${RPS[$t]} BEST_P99[$t]=${P99[$t]} BEST_ERR[$t]=${ERR[$t]}
-    fi
+    [ -n "${RPS[$t]:-}" ] && RUNS[$t]+="${RPS[$t]}:${P99[$t]}:${ERR[$t]}:$round "
+    unset "RPS[$t]"
   done
 done
+for t in "${TARGETS[@]}"; do
+  # The median by req/s (the lower middle one for an even count).
+  # shellcheck disable=SC2086
+  median=$(printf '%s\n' ${RUNS[$t]:-} | sort -t: -k1,1n | awk '{ a[NR] = $0 } END { if (NR) print a[int((NR + 1) / 2)] }')
+  [ -n "$median" ] || continue
+  IFS=: read -r BEST_RPS[$t] BEST_P99[$t] BEST_ERR[$t] _ <<<"$median"
+done
+# ratio_range TS: the lowest and highest tscgi/PHP ratio over rounds where both were measured.
+ratio_range() {
+  local r ts=$1
+  # shellcheck disable=SC2086
+  for r in ${RUNS[$ts]:-}; do echo "$r"; done | awk -F: -v php="${RUNS[php]:-}" '
+    BEGIN { n = split(php, p, " "); for (i = 1; i <= n; i++) { split(p[i], f, ":"); base[f[4]] = f[1] } }
+    ($4 in base) && base[$4] > 0 { x = $1 / base[$4]; if (lo == "" || x < lo) lo = x; if (hi == "" || x > hi) hi = x }
+    END { if (lo != "") printf "%.2f–%.2f×", lo, hi }'
+}
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 {
   echo "## A database page: 20 rows from PostgreSQL, rendered"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up, the better of two rounds in turn; load average $LOAD_BEFORE / $LOAD_AFTER."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up, the median of $ROUNDS rounds in turn; load average $LOAD_BEFORE / $LOAD_AFTER."
   echo "tscgi --workers 2 (\`bench/cgi-bin/pg-rows.ts\`: a \`pg.Pool\` of at most 4 connections per worker at module scope, a named statement, the \`html\` template; \`pg-rows-njk.ts\`: the same rows by \`cgi.render()\` of \`bench/templates/pg-rows.njk\`) and PHP-FPM pm static 2 children (\`bench/php/pg-rows.php\`: PDO pgsql with \`ATTR_PERSISTENT\`, prepare and execute, a plain PHP template with \`htmlspecialchars\`), both over FastCGI with keepalive behind one nginx, on one PostgreSQL: \`SELECT id, name, email, note FROM bench_rows ORDER BY id LIMIT 20\` of $ROWS_IN_TABLE rows."
   echo
-  echo "| row | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| row | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | × by round | target ≥ ${GOAL_VS_PHP}× |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
   pr=${BEST_RPS[php]:-}
   for ts in ts ts-njk; do
     tr=${BEST_RPS[$ts]:-}
@@ -259,7 +277,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     for t in "$ts" php; do [ -n "${BEST_ERR[$t]:-}" ] && ((BEST_ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${BEST_ERR[$t]} errors)"; done
     label="read 20 rows from PostgreSQL and render them"
     [ "$ts" = ts ] && label+=", \`html\`" || label+=", Nunjucks (\`cgi.render\`)"
-    echo "| $label | $(group "${tr:-–}") | $( [ -n "${BEST_P99[$ts]:-}" ] && ms "${BEST_P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${BEST_P99[php]:-}" ] && ms "${BEST_P99[php]}" || echo –) | $x | $verdict$errs |"
+    echo "| $label | $(group "${tr:-–}") | $( [ -n "${BEST_P99[$ts]:-}" ] && ms "${BEST_P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${BEST_P99[php]:-}" ] && ms "${BEST_P99[php]}" || echo –) | $x | $(ratio_range "$ts") | $verdict$errs |"
   done
   if ((PHP_PG == 0)); then
     echo
