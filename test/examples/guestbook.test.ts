@@ -1,17 +1,43 @@
-// examples/guestbook on a real PostgreSQL, through a real nginx and real tscgi processes: its
-// migrations, the whole flow, CSRF refusals, SQL injection in every field, a restart of tscgi
+// examples/guestbook on a real PostgreSQL, through a real nginx running the example's
+// conf/nginx.conf and real tscgi processes running its conf/tscgi.conf: its migrations, the whole flow, CSRF refusals, SQL injection in every field, a restart of tscgi
 // losing nothing, and one database pool per worker after hot edits of _lib/db.ts.
 import t from "tap";
 import pg from "pg";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Browser, csrfField } from "../helpers/browser.ts";
 import { getFresh } from "../helpers/http.ts";
-import { nginxMissing, startNginx, type Nginx } from "../helpers/nginx.ts";
+import { nginxBin, nginxMissing } from "../helpers/nginx.ts";
+import { freePort } from "../helpers/ports.ts";
 import { postgresMissing, startPostgres, type Postgres } from "../helpers/postgres.ts";
 import { occurrences, repo, startTscgi, until, type TscgiProcess } from "../helpers/tscgi.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/web-servers/process.ts";
+import { fillSnippet } from "../helpers/web-servers/snippet.ts";
+
+/** A real nginx running the example's conf/nginx.conf, as pasted into an http { } block, its EDIT lines filled in. */
+async function startSiteNginx(site: string, upstream: string): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "tscgi-guestbook-nginx-"));
+  const port = await freePort();
+  const snippet = fillSnippet(readFileSync(join(site, "conf", "nginx.conf"), "utf8"), {
+    "127.0.0.1:9000": upstream,
+    "127.0.0.1:8080": `127.0.0.1:${port}`,
+  });
+  writeFileSync(join(dir, "site.conf"), snippet);
+  const temp = ["client_body", "fastcgi", "proxy", "uwsgi", "scgi"].map((what) => `  ${what}_temp_path ${dir}/${what};`).join("\n");
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `worker_processes 1;\nerror_log ${dir}/error.log info;\npid ${dir}/nginx.pid;\nevents { worker_connections 1024; }\n` +
+      `http {\n  access_log off;\n${temp}\n  include ${dir}/site.conf;\n}\n`,
+  );
+  return startServerProcess("nginx", nginxBin!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    port,
+    dir,
+    logFiles: [join(dir, "error.log")],
+    stopSignal: "SIGQUIT",
+  });
+}
 
 const skip = nginxMissing() || postgresMissing();
 if (skip) {
@@ -29,7 +55,7 @@ if (skip) {
   let db: Postgres;
   let sql: pg.Client;
   let tscgi: TscgiProcess;
-  let nginx: Nginx;
+  let nginx: ServerProcess;
   const start = (args: string[] = [], listen?: string) =>
     startTscgi(["--workers", "2", "--session-save-path", sessions, ...args], { cwd: site, env: db.env, ...(listen ? { listen } : {}) });
   const migrate = () => spawnSync(process.execPath, [join(site, "migrate.js")], { env: { ...process.env, ...db.env }, encoding: "utf8" });
@@ -75,10 +101,13 @@ if (skip) {
     );
     // Everything the site needs now exists: nginx and tscgi start on it.
     tscgi = await start();
-    nginx = await startNginx(`127.0.0.1:${tscgi.fastcgiPort}`);
+    nginx = await startSiteNginx(site, `127.0.0.1:${tscgi.fastcgiPort}`);
   });
 
   t.test("sign up, sign in, post, page through, delete one's own and not another's", async (t) => {
+    for (const path of ["/_lib/db.ts", "/_lib/passwords", "/.env", "/layout.njk"]) {
+      t.equal((await fetch(nginx.url + path)).status, 404, `${path} is not served`);
+    }
     const ada = await signUp("ada");
     let home = await ada.get("/");
     t.equal(home.status, 200);
