@@ -2,7 +2,9 @@
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
+import { helpText } from "./config/help.ts";
+import { loadConfig } from "./config/load.ts";
+import { type LoadedConfig } from "./config/types.ts";
 import { isTscgiError } from "./errors.ts";
 import * as api from "./index.ts";
 import { ScriptLoader } from "./scripts/loader.ts";
@@ -57,15 +59,15 @@ function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: s
   const configArgv: string[] = [argv[0]];
   const clientArgs: string[] = [];
   for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    const arg = argv[i];
+    const name = arg.replace(/^--?/, "").split("=")[0];
     const isClient = (CLIENT_FLAGS as readonly string[]).includes(name) && (arg.startsWith("-") || argv[0] === "status");
     if (!isClient) {
       configArgv.push(arg);
       continue;
     }
     clientArgs.push(arg);
-    if (name === "timeout" && !arg.includes("=") && i + 1 < argv.length) clientArgs.push(argv[++i]!);
+    if (name === "timeout" && !arg.includes("=") && i + 1 < argv.length) clientArgs.push(argv[++i]);
   }
   return { configArgv, clientArgs };
 }

@@ -4,7 +4,7 @@ import { TscgiError } from "../errors.ts";
 import type { Origin } from "./types.ts";
 
 /** Where a value came from, as a message names it: `conf/tscgi.conf:12`, `flag --root`, ... */
-export function describeOrigin(origin: Origin): string {
+function describeOrigin(origin: Origin): string {
   switch (origin.kind) {
     case "default":
       return "the default";

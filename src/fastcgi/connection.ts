@@ -13,6 +13,7 @@ import {
 } from "./constants.ts";
 import { BadBeginRequestError, ConnectionClosedError, DuplicateRequestError, FcgiProtocolError, RequestAbortedError } from "./errors.ts";
 import { Host } from "./host.ts";
+import { FCGI_LIMIT_DEFAULTS } from "./limits.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
 import { Request } from "./request.ts";
@@ -56,9 +57,9 @@ export interface ConnectionOptions {
 /** What one connection tells its owner as it goes, for timeouts and shutdown. */
 export interface ConnectionEvents {
   /** A request began while no other was waiting for its PARAMS: the PARAMS clock starts. */
-  paramsPending?(): void;
+  paramsPending?: () => void;
   /** The connection's last active request ended (or a BEGIN_REQUEST was refused with none active). */
-  idle?(): void;
+  idle?: () => void;
 }
 
 export interface FcgiRequest {
@@ -84,12 +85,12 @@ export type RequestHandler = (request: FcgiRequest) => void;
 
 /** Frozen: spread it to override (`{ ...defaultConnectionOptions, maxRequests: 10 }`). */
 export const defaultConnectionOptions: ConnectionOptions = Object.freeze({
-  maxParamsBytes: 128 * 1024,
-  maxPendingParamsBytes: 512 * 1024,
-  maxParamsPairs: 1000,
-  maxRequests: 100,
-  stdinHighWaterMark: 256 * 1024,
-  getValues: Object.freeze({ maxConns: 1024, maxReqs: 100, mpxsConns: true }),
+  maxParamsBytes: FCGI_LIMIT_DEFAULTS.maxParamsBytes,
+  maxPendingParamsBytes: FCGI_LIMIT_DEFAULTS.maxPendingParamsBytes,
+  maxParamsPairs: FCGI_LIMIT_DEFAULTS.maxParamsPairs,
+  maxRequests: FCGI_LIMIT_DEFAULTS.maxRequests,
+  stdinHighWaterMark: FCGI_LIMIT_DEFAULTS.stdinHighWaterMark,
+  getValues: Object.freeze({ maxConns: FCGI_LIMIT_DEFAULTS.maxConnections, maxReqs: FCGI_LIMIT_DEFAULTS.maxRequests, mpxsConns: true }),
 });
 
 /** A GET_VALUES body is one record, so it is bounded by the record size; the pair cap is generous. */

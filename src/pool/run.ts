@@ -1,9 +1,9 @@
 // `tscgi serve`: a master with worker processes, or with `workers = 0` one process doing it all.
 // Signals as PHP-FPM takes them: TERM/INT/QUIT stop gracefully (twice: at once), HUP/USR2 reload
 // the config and replace the workers, USR1 reopens log files.
-import type { Config, LoadedConfig } from "../config/index.ts";
-import { loadConfig } from "../config/index.ts";
-import { formatAddress } from "../server/address.ts";
+import type { Config, LoadedConfig } from "../config/types.ts";
+import { loadConfig } from "../config/load.ts";
+import { describeListeners } from "../server/address.ts";
 import { LogSink } from "../server/log.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
@@ -135,8 +135,7 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
   warnIfFewFiles(config.max_connections, s.log.log);
-  s.log.info(`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`);
-  if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
+  for (const line of describeListeners(listeners)) s.log.info(line);
   s.log.flush();
   const close = () => {
     watchdog.stop();

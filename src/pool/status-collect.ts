@@ -1,5 +1,5 @@
 // The pool's numbers over time, and one status snapshot built from them and the workers' reports.
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
 import { renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";

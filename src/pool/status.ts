@@ -5,10 +5,10 @@ import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import { renderMetrics, secondsSince } from "./status-metrics.ts";
 
 /** PHP-FPM's pm setting, shown as "process manager". */
-export type ProcessManager = "static" | "dynamic" | "ondemand";
+type ProcessManager = "static" | "dynamic" | "ondemand";
 
 /** A worker's request stage, named as PHP-FPM's fpm_request_get_stage_name() names them. */
-export type WorkerState = "Idle" | "Running" | "Finishing" | "Starting";
+type WorkerState = "Idle" | "Running" | "Finishing" | "Starting";
 
 /** One worker, as `?full` lists it (PHP-FPM's per-process fields). */
 export interface WorkerStatus {
@@ -81,18 +81,12 @@ export interface RenderedStatus {
 
 export type StatusFormat = "text" | "json" | "prometheus" | "openmetrics";
 
-export const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
-export const JSON_CONTENT_TYPE = "application/json";
+const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json";
 /** Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** OpenMetrics 1.0 text format. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/** PHP-FPM sends these with every status and ping answer: a cached status is a wrong one. */
-export const NO_CACHE_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ["Expires", "Thu, 01 Jan 1970 00:00:00 GMT"],
-  ["Cache-Control", "no-cache, no-store, must-revalidate, max-age=0"],
-];
 
 /**
  * The format a QUERY_STRING asks for, and whether it asks for the worker list. Like PHP-FPM,
@@ -122,7 +116,7 @@ export function statusFormat(query: string, accept?: string): { format: StatusFo
  * True when an Accept header ranks OpenMetrics above the 0.0.4 text format. A scraping
  * Prometheus sends "application/openmetrics-text;version=1.0.0,...,text/plain;version=0.0.4;q=0.5".
  */
-export function prefersOpenMetrics(accept: string | undefined): boolean {
+function prefersOpenMetrics(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   let openMetrics = 0;
   let text = 0;
@@ -195,7 +189,7 @@ function workerFields(w: WorkerStatus, now: number, time: (ms: number) => string
 }
 
 /** JSON as PHP-FPM's `?json`: "start time" in epoch seconds, durations in microseconds. */
-export function renderJson(s: PoolStatus, full: boolean): string {
+function renderJson(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   const epoch = (ms: number) => Math.floor(ms / 1000);
   const out: Record<string, unknown> = Object.fromEntries(poolFields(s, now, epoch));
@@ -221,7 +215,7 @@ function textLine(label: string, value: string | number): string {
 }
 
 /** Text as PHP-FPM's default page; per-process blocks after a row of stars (as `?full`). */
-export function renderText(s: PoolStatus, full: boolean): string {
+function renderText(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   let out = "";
   for (const [label, value] of poolFields(s, now, clfTime)) out += textLine(label, value);

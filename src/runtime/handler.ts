@@ -1,14 +1,10 @@
 // A script's default export -> its handler: a function of the CGI context, or an object with fetch.
 
-import { ScriptExportError } from "./errors.ts";
-import type { ScriptExports } from "./loader.ts";
+import { ScriptExportError } from "../scripts/errors.ts";
+import type { ScriptExports } from "../scripts/loader.ts";
+import type { CgiHandler, FetchHandler } from "./types.ts";
 
-/** Classic style: `export default function (cgi) { ... }`. */
-export type CgiHandler = (cgi: never) => unknown;
-/** Fetch style, as in Workers, Deno, Bun and Hono: `export default { fetch(request, env) { ... } }`. */
-export interface FetchHandler {
-  fetch(request: Request, env: never): unknown;
-}
+/** Either style a script's default export may take (see types.ts). */
 export type ScriptHandler = CgiHandler | FetchHandler;
 
 /**

@@ -3,15 +3,14 @@
 import { realpathSync, statSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 
-/** The extensions that run, in order of preference. */
-export const DEFAULT_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".js", ".mjs"];
 /** Resolutions remembered, found and not found each; the oldest is dropped first. */
-export const RESOLVE_CACHE_SIZE = 4096;
+const RESOLVE_CACHE_SIZE = 4096;
 /** Longer request paths are refused (400); web servers cap the request line well below this. */
 export const MAX_PATH_LENGTH = 8192;
 /** Only this many leading segments can name a script; deeper segments are always PATH_INFO. */
-export const MAX_SCRIPT_DEPTH = 32;
+const MAX_SCRIPT_DEPTH = 32;
 
 export interface ResolverOptions {
   /** Script root directory (absolute); its real path is taken once, at construction. */
@@ -127,7 +126,7 @@ export class ScriptResolver {
         }
       }
       if (k === 0) break;
-      const last = prefix[k - 1]!;
+      const last = prefix[k - 1];
       if (this.#extensions.some((ext) => last.endsWith(ext) && last.length > ext.length)) {
         const file = this.#confine(dir);
         if (file !== undefined) return { file, scriptName, pathInfo };

@@ -6,9 +6,8 @@ import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
-import { isFetchHandler, scriptHandler } from "../scripts/handler.ts";
+import { isFetchHandler, scriptHandler } from "../runtime/handler.ts";
 import { CgiContext } from "../runtime/context.ts";
-import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
@@ -219,9 +218,7 @@ export class Dispatcher {
     const env = buildEnv(exchange.params, location);
     const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
     entry.ctx = ctx;
-    const result = isFetchHandler(handler)
-      ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
-      : await (handler as CgiHandler)(ctx);
+    const result = isFetchHandler(handler) ? await handler.fetch(ctx.request, env, ctx) : await handler(ctx);
     if (entry.endedBy !== null || ctx.closed) return 500;
     return this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
   }

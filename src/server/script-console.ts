@@ -80,11 +80,11 @@ function lineStream(sink: LineSink, prefix: string | null, immediate: boolean): 
 }
 
 /** Prefixes each line of `text` and escapes what is left of control characters in it. */
-export function decorate(prefix: string, text: string): string {
+function decorate(prefix: string, text: string): string {
   if (!text.includes("\n")) return prefix + escapeControlChars(text);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     lines[i] = prefix + escapeControlChars(line.endsWith("\r") ? line.slice(0, -1) : line);
   }
   return lines.join("\n");

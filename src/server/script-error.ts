@@ -14,7 +14,7 @@ export function scriptFrame(error: unknown, root: string): string | null {
   for (const line of stack.split("\n")) {
     const m = FRAME.exec(line.trim());
     if (!m) continue;
-    const file = m[1]!.replace(/^file:\/\//, "");
+    const file = m[1].replace(/^file:\/\//, "");
     if (file.startsWith(prefix)) return `${relative(process.cwd(), file)}:${m[2]}:${m[3]}`;
   }
   return null;

@@ -7,7 +7,7 @@ export interface Responder {
   listen: string;
   /** The params of every request it received, in order. */
   requests: Record<string, string>[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** Listens on `where` ("127.0.0.1", "::1", or a socket path) and hands every request to `handler`. */

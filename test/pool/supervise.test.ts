@@ -38,7 +38,7 @@ t.test("kill -9 of a worker under load: only its requests fail, a new worker tak
   const before = childPids(master);
   const load = startLoad(`${nginx.url}/pid`, { concurrency: 8, total: 20_000, maxMs: 120_000 });
   await load.answered(300);
-  const victim = before[0]!;
+  const victim = before[0];
   process.kill(victim, "SIGKILL");
   await tscgi.waitFor(`worker ${victim} was killed by SIGKILL`);
   const startedAfterKill = (out: string) => /worker (\d+) started/.exec(out.slice(out.indexOf(`worker ${victim} was killed`)));
@@ -115,7 +115,7 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   await tscgi.waitFor((out) => /next start in \d+ ms[^]*worker \d+ started[^]*next start in \d+ ms[^]*worker \d+ started/.test(out));
   const lines = tscgi.output().split("\n");
   const delays = lines.filter((l) => / next start in \d+ ms/.test(l)).map((l) => Number(/next start in (\d+) ms/.exec(l)![1]));
-  t.ok(delays.length >= 2 && delays.every((d, i) => i === 0 || d > delays[i - 1]!), `delays grow: ${delays.join(", ")} ms`);
+  t.ok(delays.length >= 2 && delays.every((d, i) => i === 0 || d > delays[i - 1]), `delays grow: ${delays.join(", ")} ms`);
   // And each is kept: the next worker starts no sooner (time stamps of the two log lines).
   for (const [i, line] of lines.entries()) {
     const delay = /next start in (\d+) ms/.exec(line)?.[1];
