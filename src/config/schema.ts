@@ -14,17 +14,7 @@ import { cgroupCpuLimit } from "./cpu-quota.ts";
 import { ValueRejected } from "./errors.ts";
 import { GROUP_FILE, PASSWD_FILE } from "./ids.ts";
 import type { ConfigKey, ParsedConfig } from "./types.ts";
-import {
-  autoOrInteger,
-  duration,
-  integer,
-  logTarget,
-  owner,
-  pagePath,
-  size,
-  yesNo,
-  type KeyDef,
-} from "./value-kinds.ts";
+import { autoOrInteger, duration, integer, logTarget, owner, pagePath, size, yesNo, type KeyDef } from "./value-kinds.ts";
 
 import { parseDuration, sizeText } from "./units.ts";
 

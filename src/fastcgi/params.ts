@@ -105,8 +105,7 @@ export class ParamsDecoder {
   push(chunk: Uint8Array): void {
     this.#bytes += chunk.length;
     if (this.#bytes > this.#limits.maxBytes) throw new ParamsTooLargeError(this.#limits.maxBytes);
-    // A view over the same memory, Buffer or not: no copy.
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     const end = buf.length;
     let i = 0;
     while (i < end) {
