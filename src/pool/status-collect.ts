@@ -2,7 +2,8 @@
 import type { Config } from "../config/types.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
-import { renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
+import { renderStatus } from "./status.ts";
+import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
 /** Counters kept by the master (or the single process) since start. */

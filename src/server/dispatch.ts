@@ -6,7 +6,7 @@ import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
-import { isFetchHandler, scriptHandler } from "../runtime/handler.ts";
+import { isFetchHandler, scriptHandler } from "./script-handler.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";

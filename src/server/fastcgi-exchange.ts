@@ -1,7 +1,7 @@
 // Adapts one FastCGI request to the Exchange dispatch works with: the response as CGI output on STDOUT.
 import type { Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
-import type { FcgiRequest } from "../fastcgi/connection.ts";
+import type { FcgiRequest } from "../fastcgi/request.ts";
 import { ProtocolStatus } from "../fastcgi/constants.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 

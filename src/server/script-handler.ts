@@ -1,8 +1,8 @@
 // A script's default export -> its handler: a function of the CGI context, or an object with fetch.
 
+import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
 import { ScriptExportError } from "../scripts/errors.ts";
 import type { ScriptExports } from "../scripts/loader.ts";
-import type { CgiHandler, FetchHandler } from "./types.ts";
 
 /** Either style a script's default export may take (see types.ts). */
 export type ScriptHandler = CgiHandler | FetchHandler;

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runPing, runStatus, requestParams, type ClientConfig } from "../../src/client/commands.ts";
-import type { FcgiRequest } from "../../src/fastcgi/connection.ts";
-import { renderStatus, type PoolStatus } from "../../src/pool/status.ts";
+import type { FcgiRequest } from "../../src/fastcgi/request.ts";
+import { renderStatus } from "../../src/pool/status.ts";
+import type { PoolStatus } from "../../src/pool/status-snapshot.ts";
 import { freePort } from "../helpers/ports.ts";
 import { Captured, respond, startResponder, type Responder } from "./responder.ts";
 

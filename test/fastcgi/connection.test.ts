@@ -1,7 +1,8 @@
 // Connection: the protocol state machine over an in-memory transport, one behaviour per test.
 
 import t from "tap";
-import { Connection, defaultConnectionOptions, type FcgiRequest } from "../../src/fastcgi/connection.ts";
+import { Connection, defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
+import type { FcgiRequest } from "../../src/fastcgi/request.ts";
 import { ProtocolStatus, RecordType, Role } from "../../src/fastcgi/constants.ts";
 import { ConnectionClosedError, RequestAbortedError } from "../../src/fastcgi/errors.ts";
 import { encodeParams } from "../../src/fastcgi/params.ts";

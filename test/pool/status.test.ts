@@ -3,14 +3,8 @@
 import t from "tap";
 import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
 import { family, findPython, parseMetrics as parse, pythonMissing as missing } from "../helpers/prometheus.ts";
-import {
-  clfTime,
-  OPENMETRICS_CONTENT_TYPE,
-  PROMETHEUS_CONTENT_TYPE,
-  renderStatus,
-  statusFormat,
-  type PoolStatus,
-} from "../../src/pool/status.ts";
+import { clfTime, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderStatus, statusFormat } from "../../src/pool/status.ts";
+import type { PoolStatus } from "../../src/pool/status-snapshot.ts";
 import { escapeLabelValue } from "../../src/pool/status-metrics.ts";
 
 process.env.TZ = "UTC";

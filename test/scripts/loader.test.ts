@@ -10,7 +10,7 @@ import {
   ScriptExportError,
   ScriptNotFoundError,
 } from "../../src/scripts/errors.ts";
-import { isFetchHandler, scriptHandler } from "../../src/runtime/handler.ts";
+import { isFetchHandler, scriptHandler } from "../../src/server/script-handler.ts";
 import { ScriptLoader, type ScriptExports } from "../../src/scripts/loader.ts";
 import { ScriptResolver } from "../../src/scripts/resolve.ts";
 import { scaled } from "../helpers/time.ts";
