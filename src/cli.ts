@@ -2,10 +2,10 @@
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
+import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig } from "./config/load.ts";
 import { type LoadedConfig } from "./config/types.ts";
-import { isTscgiError } from "./errors.ts";
 import * as api from "./index.ts";
 import { ScriptLoader } from "./scripts/loader.ts";
 import { Dispatcher } from "./server/dispatch.ts";
@@ -19,7 +19,8 @@ const version: string = (createRequire(import.meta.url)("../package.json") as { 
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
-  process.exit(isTscgiError(error) && error.code.startsWith("TSCGI_E_CONFIG") ? 2 : 1);
+  // A configuration fault is the operator's to fix before tscgi can start: status 2 (docs/config.md).
+  process.exit(error instanceof ConfigError ? 2 : 1);
 }
 
 /** `tscgi cgi FILE`: one request the classic CGI way, for Apache mod_cgi or any CGI server. */

@@ -10,7 +10,7 @@ import { isFetchHandler, scriptHandler } from "./script-handler.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
+import { RequestTimeoutError, ResponseStreamError, ScriptExitError } from "./errors.ts";
 import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
 import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
@@ -270,7 +270,7 @@ export class Dispatcher {
       }
     } catch (error) {
       exchange.end(true);
-      throw Object.assign(new Error("response body stream failed", { cause: error }), { headersSent: true });
+      throw new ResponseStreamError(error);
     }
     exchange.end(false);
     return res.status;
@@ -298,9 +298,10 @@ export class Dispatcher {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
-    const started = entry.ctx?.started === true || (error as { headersSent?: boolean })?.headersSent === true;
-    if (started) {
-      if (!(error as { headersSent?: boolean })?.headersSent) exchange.end(true);
+    // A ResponseStreamError's response was ended where the stream failed.
+    const streamFailed = error instanceof ResponseStreamError;
+    if (entry.ctx?.started === true || streamFailed) {
+      if (!streamFailed) exchange.end(true);
       return entry.ctx?.statusCode || 200;
     }
     if (exchange.aborted) return status;
