@@ -107,6 +107,10 @@ class InFlight implements ScriptRun {
   fail(error: unknown): number {
     return this.ender.fail(this, error);
   }
+
+  stderr(line: string): void {
+    if (!this.done) this.exchange.writeStderr?.(Buffer.from(line + "\n"));
+  }
 }
 
 function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {

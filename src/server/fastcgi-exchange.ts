@@ -63,4 +63,8 @@ export class FastCgiExchange implements Exchange {
   end(failed: boolean): void {
     this.#req.end(failed ? 1 : 0);
   }
+
+  writeStderr(chunk: Uint8Array): void {
+    this.#req.writeStderr(chunk);
+  }
 }

@@ -25,6 +25,8 @@ export interface ScriptRun {
   exit(code: number): { status: number; sent: boolean };
   /** Ends the response for a fault: a 500 when nothing was sent yet, else cut off. Fires the script's signal. */
   fail(error: unknown): number;
+  /** A line the script wrote to stderr, for its request's error stream too (dropped once the response ended). */
+  stderr(line: string): void;
 }
 
 const storage = new AsyncLocalStorage<ScriptRun>();
