@@ -19,7 +19,8 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "warn",
       // An async function implementing a Promise-returning interface needs no await: its throw becomes a rejection.
       "@typescript-eslint/require-await": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
+      // A leading _ marks a parameter a caller passes that this implementation ignores (jsx's key).
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, argsIgnorePattern: "^_" }],
     },
   },
   {

@@ -34,7 +34,7 @@ RELOAD_DURATION=${BENCH_RELOAD_DURATION:-10}
 RELOAD_CONNS=${BENCH_RELOAD_CONNS:-64}
 RELOAD_EVERY=${BENCH_RELOAD_EVERY:-2}
 PHP_KEEPALIVE=${BENCH_PHP_KEEPALIVE:-off on}
-UPSTREAM_KEEPALIVE=${BENCH_UPSTREAM_KEEPALIVE:-256}
+UPSTREAM_KEEPALIVE=${BENCH_UPSTREAM_KEEPALIVE:-0 32 256}
 OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/tscgi-bench-latest.md}
 MEM_HUMAN=$(awk -v b="$MEM_BYTES" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else if (b >= 1048576) printf "%g MiB", b / 1048576; else printf "%d bytes", b }')
 KEEP=${BENCH_KEEP:-0}
@@ -50,7 +50,46 @@ GOAL_RSS_MIB=100       # a worker while MEM_BYTES stream in or out
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
-is_uint "$UPSTREAM_KEEPALIVE" && ((UPSTREAM_KEEPALIVE > 0)) || die "BENCH_UPSTREAM_KEEPALIVE must be a positive number, got '$UPSTREAM_KEEPALIVE'"
+for k in $UPSTREAM_KEEPALIVE; do is_uint "$k" || die "BENCH_UPSTREAM_KEEPALIVE must list numbers (0 = none), got '$UPSTREAM_KEEPALIVE'"; done
+[ -n "$UPSTREAM_KEEPALIVE" ] || die "BENCH_UPSTREAM_KEEPALIVE is empty"
+
+# Several keepalive settings: one whole run per setting (the reload, kill -9 and streaming phases
+# only in the last), each report printed as it ends, then their throughput tables side by side.
+if [[ $UPSTREAM_KEEPALIVE == *" "* ]]; then
+  KA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-bench-ka.XXXXXX")
+  last=${UPSTREAM_KEEPALIVE##* }
+  for k in $UPSTREAM_KEEPALIVE; do
+    log "keepalive $k: a run of its own"
+    sub=(BENCH_UPSTREAM_KEEPALIVE="$k" BENCH_OUT="$KA_DIR/ka-$k.md")
+    [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0)
+    # Without upstream keepalive, PHP-FPM "with keepalive" would be the same pool as without.
+    ((k > 0)) || sub+=(BENCH_PHP_KEEPALIVE=off)
+    env "${sub[@]}" bash "$BENCH/run.sh" || { rc=$?; rm -rf "$KA_DIR"; exit "$rc"; }
+  done
+  {
+    echo
+    echo "## Throughput by nginx upstream keepalive"
+    echo
+    echo "One run per setting, in this order: $UPSTREAM_KEEPALIVE (0: a new upstream connection per request, tscgi and node:http included). Ratios are within each run."
+    echo
+    echo "| upstream keepalive | target | conns | req/s | p99 | errors | × PHP-FPM | × node:http |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+    for k in $UPSTREAM_KEEPALIVE; do
+      # The first table of each report: | target | conns | req/s | p50 | p99 | errors | × PHP | × node | ...
+      awk -F' *\\| *' -v k="$k" '
+        /^\| target \| conns \| req\/s/ { on = 1; next }
+        on && /^\|---/ { next }
+        on && !/^\|/ { exit }
+        on { printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", k, $2, $3, $4, $6, $7, $8, $9 }
+      ' "$KA_DIR/ka-$k.md" 2>/dev/null || true
+    done
+  } >"$KA_DIR/summary.md"
+  cat "$KA_DIR/summary.md"
+  { for k in $UPSTREAM_KEEPALIVE; do cat "$KA_DIR/ka-$k.md"; echo; done; cat "$KA_DIR/summary.md"; } >"$OUT" 2>/dev/null &&
+    log "results written to $OUT" || log "could not write $OUT"
+  rm -rf "$KA_DIR"
+  exit 0
+fi
 for k in $PHP_KEEPALIVE; do [[ $k == on || $k == off ]] || die "BENCH_PHP_KEEPALIVE must list on and/or off, got '$PHP_KEEPALIVE'"; done
 # shellcheck disable=SC2086
 PHP_KEEPALIVE=$(printf '%s\n' $PHP_KEEPALIVE | awk '!seen[$1]++' | tr '\n' ' ')
@@ -329,6 +368,10 @@ fi
 
 mkdir -p "$RUN/nginx-tmp"
 write_fastcgi_params "$RUN/fastcgi_params"
+# Upstream keepalive 0: no connection cache, so nginx opens one per request (and tells a FastCGI
+# server so: fastcgi_keep_conn off, as PHP's snippets do).
+KA_LINES=$(printf '    keepalive %s;\n    keepalive_requests 1000000;' "$UPSTREAM_KEEPALIVE") KEEP_CONN=on
+if ((UPSTREAM_KEEPALIVE == 0)); then KA_LINES='    # no keepalive' KEEP_CONN=off; fi
 
 {
   nginx_conf_head "$RUN"
@@ -365,8 +408,7 @@ EOF
 
   upstream node_http {
     server 127.0.0.1:$P_NODE;
-    keepalive $UPSTREAM_KEEPALIVE;
-    keepalive_requests 1000000;
+$KA_LINES
   }
   server {
     listen 127.0.0.1:$P_FRONT_NODE;
@@ -386,15 +428,14 @@ EOF
   # ${NAME[$v]}
   upstream $up {
     server 127.0.0.1:${V_PORT[$v]};
-    keepalive $UPSTREAM_KEEPALIVE;
-    keepalive_requests 1000000;
+$KA_LINES
   }
   server {
     listen 127.0.0.1:${V_FRONT[$v]};
     root $BENCH/cgi-bin;
     location / {
       include $RUN/fastcgi_params;
-      fastcgi_keep_conn on;
+      fastcgi_keep_conn $KEEP_CONN;
       fastcgi_pass $up;
     }
     # Memory benchmark: bodies stream through, neither buffered nor spooled to disk.
@@ -507,17 +548,42 @@ snapshot() { # variant moment field: MEM[variant:moment] and CPU[variant:moment]
   fi
   MEM[$v:$2]=$list CPU[$v:$2]=$cpu
 }
+# pool_mem VARIANT: "pss rss uss" in KiB, summed over the master (or the one process) and every
+# child of it, Node or not (the compiler service too). PSS shares each page among the processes
+# mapping it, so the node binary and the pages the workers share with each other count once;
+# USS (private pages) is what the pool alone holds.
+pool_mem() {
+  local pid pss=0 rss=0 uss=0 line
+  for pid in "${PID_OF[$1]}" $(children_of "${PID_OF[$1]}" any); do
+    line=$(awk '$1 == "Rss:" { r = $2 } $1 == "Pss:" { p = $2 } $1 == "Private_Clean:" || $1 == "Private_Dirty:" { u += $2 } END { print p + 0, r + 0, u + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+    set -- $line
+    pss=$((pss + $1)) rss=$((rss + $2)) uss=$((uss + $3))
+  done
+  echo "$pss $rss $uss"
+}
+declare -A POOL_MEM
+# pool_mem_max KEY VARIANT: keeps in POOL_MEM[KEY] the largest PSS reading so far (with its RSS and USS).
+pool_mem_max() {
+  local now old
+  now=$(pool_mem "$2") old=${POOL_MEM[$1]:-0 0 0}
+  if ((${now%% *} > ${old%% *})); then POOL_MEM[$1]=$now; fi
+}
 reset_peak() { # variant: VmHWM back to the current RSS, for the master and the workers
   local pid
   for pid in "${PID_OF[$1]}" $(children_of "${PID_OF[$1]}"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
 }
 
 NODE_IDLE_RSS=
-if has_target node-http; then NODE_IDLE_RSS=$(rss_kib "$NODE_PID" VmRSS); fi
+NODE_IDLE_PSS=
+if has_target node-http; then
+  NODE_IDLE_RSS=$(rss_kib "$NODE_PID" VmRSS)
+  NODE_IDLE_PSS=$(awk '$1 == "Rss:" { r = $2 } $1 == "Pss:" { p = $2 } $1 == "Private_Clean:" || $1 == "Private_Dirty:" { u += $2 } END { print p + 0, r + 0, u + 0 }' "/proc/$NODE_PID/smaps_rollup" 2>/dev/null || true)
+fi
 if ((${#VARIANTS[@]})); then
   sleep 1
   for v in "${VARIANTS[@]}"; do
     snapshot "$v" fresh VmRSS
+    POOL_MEM[$v:fresh]=$(pool_mem "$v")
     reset_peak "$v"
   done
 fi
@@ -550,14 +616,18 @@ run_wrk() { # target conns duration outfile [balance-key]
   # In the background and waited for, so that a signal stops the run at once.
   wrk -t1 -c"$2" -d"$3s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$1]}" >"$4" 2>&1 &
   CLIENT_PID=$!
-  if [ -n "${5:-}" ] && ((HAVE_SS)); then
-    # Halfway through: how the pool's workers share nginx's connections.
-    local i
-    for ((i = 0; i < $3 * 5; i++)); do
+  if [ -n "${5:-}" ]; then
+    # Halfway through: how the pool's workers share nginx's connections, and its memory.
+    # By the clock: on a loaded machine 25 rounds of sleep 0.1 can outlast the whole run.
+    local half=$(($(now_ms) + $3 * 500))
+    while (($(now_ms) < half)); do
       kill -0 "$CLIENT_PID" 2>/dev/null || break
       sleep 0.1
     done
-    if kill -0 "$CLIENT_PID" 2>/dev/null; then BAL[$5]=$(conns_per_worker "$1"); fi
+    if kill -0 "$CLIENT_PID" 2>/dev/null; then
+      if ((HAVE_SS)); then BAL[$5]=$(conns_per_worker "$1"); fi
+      pool_mem_max "$1:load" "$1"
+    fi
   fi
   local rc=0
   wait "$CLIENT_PID" || rc=$?
@@ -617,6 +687,7 @@ if ((${#VARIANTS[@]})); then
     [ -z "${DEAD[$v]:-}" ] || continue
     snapshot "$v" after VmRSS
     snapshot "$v" peak VmHWM
+    POOL_MEM[$v:after]=$(pool_mem "$v")
   done
 fi
 
@@ -1004,6 +1075,24 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     echo
     echo "Fresh: after start-up and the readiness requests, 1 s idle. The peak is VmHWM, reset after the fresh reading, so it covers the warm-ups and measured runs; a worker listed without a figure was not there at that moment (replaced)."
 
+    # The whole pool's memory: PSS against the targets (120 MiB idle, 160 MiB under load), RSS and USS beside it.
+    pool_cell() { # "pss rss uss" limit-KiB
+      [ -n "$1" ] || { echo "| | |"; return 0; }
+      set -- $1 "$2"
+      local verdict=PASS
+      (($1 <= $4)) || verdict=MISS
+      echo "$(mib "$1") $verdict | $(mib "$2") | $(mib "$3")"
+    }
+    echo
+    echo "| tscgi pool memory (master + workers + their children) | PSS fresh, idle | RSS | USS | PSS under load (largest halfway reading) | RSS | USS | PSS after the load, idle 2 s | RSS | USS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for v in "${VARIANTS[@]}"; do
+      echo "| ${NAME[$v]} | $(pool_cell "${POOL_MEM[$v:fresh]:-}" $((120 * 1024))) | $(pool_cell "${POOL_MEM[$v:load]:-}" $((160 * 1024))) | $(pool_cell "${POOL_MEM[$v:after]:-}" $((120 * 1024))) |"
+    done
+    [ -n "$NODE_IDLE_PSS" ] && echo "| for reference: node:http, fresh, idle | $(mib "${NODE_IDLE_PSS%% *}") | $(mib "$(cut -d' ' -f2 <<<"$NODE_IDLE_PSS")") | $(mib "${NODE_IDLE_PSS##* }") | | | | | | |"
+    echo
+    echo "PSS (/proc/PID/smaps_rollup) counts a page shared by n processes as 1/n in each, so the node binary and what the workers share count once; other Node processes on the machine share those pages too and lower every PSS a little. USS is the private pages alone. Targets: PSS ≤ 120 MiB idle, ≤ 160 MiB under load."
+
     # Balance of the pool, and connections waiting to be accepted.
     bal_rows=()
     for v in "${VARIANTS[@]}"; do
@@ -1083,6 +1172,16 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     for n in "${NOTES[@]}"; do echo "- $n"; done
   fi
 } >"$RUN/results.md"
+
+# Forms and sessions beside PHP-FPM, by their own script (its own processes), appended.
+if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
+  log "forms and sessions: bench/toolkit.sh"
+  if bash "$BENCH/toolkit.sh" >"$RUN/toolkit.md"; then
+    { echo; cat "$RUN/toolkit.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/toolkit.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
 
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"

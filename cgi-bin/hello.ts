@@ -1,6 +1,6 @@
-// GET /hello?name=Ada -> "Hello, Ada"
-import type { Cgi } from "tscgi";
+// GET /hello?name=Ada -> "Hello, Ada" (html`` escapes the name: ?name=<script> shows as text)
+import { html, type Cgi } from "tscgi";
 
 export default function (cgi: Cgi) {
-  return `Hello, ${cgi.query.get("name") ?? "world"}`;
+  return html`Hello, ${cgi.query.get("name") ?? "world"}`;
 }

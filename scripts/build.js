@@ -14,6 +14,7 @@ await build({
   entryPoints: {
     cli: "src/cli.ts",
     index: "src/index.ts",
+    "jsx-runtime": "src/runtime/jsx-runtime.ts",
     worker: "src/pool/worker-main.ts",
     watchdog: "src/pool/watchdog.ts",
   },

@@ -1,18 +1,16 @@
-// The `tscgi` command: serve (default), cgi FILE, ping, status, --test-config, --help, --version.
+// The `tscgi` command: serve (default), cgi [FILE], ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
-import { realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { join } from "node:path";
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig } from "./config/load.ts";
 import { type LoadedConfig } from "./config/types.ts";
-import * as api from "./index.ts";
-import { ScriptLoader } from "./scripts/loader.ts";
-import { Dispatcher } from "./server/dispatch.ts";
-import { LogSink, Logger } from "./server/log.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
-import { cgiParamsFromEnv, StdioExchange } from "./server/stdio-exchange.ts";
+import { runCgi } from "./cgi-command.ts";
+import { checkSite, formatReport } from "./scripts/check.ts";
+import { initSite } from "./init.ts";
+import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -21,37 +19,6 @@ function fail(error: unknown): never {
   process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
   // A configuration fault is the operator's to fix before tscgi can start: status 2 (docs/config.md).
   process.exit(error instanceof ConfigError ? 2 : 1);
-}
-
-/** `tscgi cgi FILE`: one request the classic CGI way, for Apache mod_cgi or any CGI server. */
-async function cgi(loaded: LoadedConfig): Promise<void> {
-  const file = loaded.args[0];
-  if (!file) throw new Error("usage: tscgi cgi FILE (the script to run)");
-  const real = realpathSync(file);
-  const root = dirname(real);
-  const log = new Logger(new LogSink("stderr"), loaded.config.log_level);
-  process.setSourceMapsEnabled(true);
-  const loader = new ScriptLoader({ root, hostModules: { tscgi: api }, log: log.log });
-  const params = cgiParamsFromEnv(process.env);
-  const dispatcher = new Dispatcher({
-    root,
-    resolver: { resolve: () => ({ file: real, scriptName: "", pathInfo: "" }) },
-    loader,
-    maxBodySize: loaded.config.max_body_size,
-    requestTimeout: loaded.config.request_timeout,
-    log,
-    accessLog: null,
-  });
-  const exchange = new StdioExchange(params, process.stdin, process.stdout);
-  await dispatcher.dispatch(exchange, {
-    file: real,
-    scriptName: params.SCRIPT_NAME ?? `/${basename(real)}`,
-    pathInfo: params.PATH_INFO ?? "",
-  });
-  dispatcher.close();
-  loader.close();
-  log.flush();
-  process.exitCode = exchange.failed ? 1 : 0;
 }
 
 /** `tscgi ping|status` take a few flags of their own (--timeout, --json, ...) besides the config's. */
@@ -73,7 +40,23 @@ function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: s
   return { configArgv, clientArgs };
 }
 
+/** `tscgi init DIR [TSCGI]`: before any config is read, since a new site's directory has none yet. */
+function init(args: string[]): void {
+  const [dir, from] = args;
+  if (!dir)
+    throw new Error("usage: tscgi init DIR [TSCGI] (a new or empty directory; TSCGI: tscgi's directory or a tarball from npm pack)");
+  for (const file of initSite({ dir, ...(from ? { from } : {}) })) process.stdout.write(`created ${join(dir, file)}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "init") {
+    try {
+      init(argv.slice(1));
+    } catch (error) {
+      fail(error);
+    }
+    return;
+  }
   let loaded: LoadedConfig;
   const { configArgv, clientArgs } = splitClientFlags(argv);
   try {
@@ -95,10 +78,18 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
-    else if (loaded.command === "cgi") await cgi(loaded);
+    else if (loaded.command === "cgi") await runCgi(loaded, version);
+    else if (loaded.command === "check") {
+      const report = checkSite({ ...resolverOptions(loaded.config), cwd: process.cwd() });
+      process.stdout.write(formatReport(report));
+      process.exitCode = report.typeErrors.length > 0 || report.conflicts.length > 0 ? 1 : 0;
+    } else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);
-    else throw new Error(`unknown command "${loaded.command}"; commands: serve, cgi FILE, ping, status, help, version`);
+    else
+      throw new Error(
+        `unknown command "${loaded.command}"; commands: serve, cgi [FILE], init DIR, routes, check, ping, status, help, version`,
+      );
   } catch (error) {
     fail(error);
   }

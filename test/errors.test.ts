@@ -21,12 +21,15 @@ import {
   TooManyParamsError,
 } from "../src/fastcgi/errors.ts";
 import {
+  BodyConsumedError,
   CookieError,
   CookieSecretMissingError,
   FieldTooLargeError,
   FormContentTypeError,
   FormMalformedError,
   HeadersSentError,
+  JsonBodyError,
+  RedirectError,
   SessionClosedError,
   SessionDataError,
   SessionLockTimeoutError,
@@ -48,6 +51,8 @@ import {
 } from "../src/scripts/errors.ts";
 import {
   AcceptError,
+  AuthorizeExportError,
+  InheritedSocketError,
   ListenError,
   MaxConnectionsError,
   RequestTimeoutError,
@@ -110,6 +115,9 @@ const instances: TscgiError[] = [
   new SessionDataError("when", "a Date"),
   new SessionClosedError("set"),
   new UploadStorageError("/tmp/up", cause),
+  new BodyConsumedError("cgi.form()", "cgi.text()"),
+  new JsonBodyError("Unexpected token"),
+  new RedirectError("a Location with a newline"),
   new BodyTooLargeError(1000),
   new InvalidHeaderError("X Bad", "v"),
   new InvalidStatusError(99),
@@ -129,6 +137,8 @@ const instances: TscgiError[] = [
   new AcceptError(cause),
   new ScriptExitError(3),
   new ScriptChdirError("/tmp"),
+  new InheritedSocketError(3, "LISTEN_FDS"),
+  new AuthorizeExportError("/srv/a.ts"),
   new BadVersionError(2),
   new BadBeginRequestError(1, 7),
   new DuplicateRequestError(1),

@@ -34,6 +34,9 @@ t.test("a script in another project type-checks against the packed package", asy
         noEmit: true,
         lib: ["ES2022", "DOM"],
         types: [],
+        // JSX with tscgi's runtime: a site's tsconfig names it, and component props are checked.
+        jsx: "react-jsx",
+        jsxImportSource: "tscgi",
       },
       include: ["cgi-bin"],
     }),
@@ -43,10 +46,19 @@ t.test("a script in another project type-checks against the packed package", asy
     join(dir, "cgi-bin/hello.ts"),
     'import type { Cgi } from "tscgi";\nexport default (cgi: Cgi) => `Hello, ${cgi.query.get("name") ?? cgi.env.REQUEST_METHOD}`;\n',
   );
+  writeFileSync(
+    join(dir, "cgi-bin/page.tsx"),
+    'import type { Cgi } from "tscgi";\nconst Hi = (p: { name: string }) => <b>{p.name}</b>;\nexport default (cgi: Cgi) => <main class="x"><Hi name={cgi.env.REQUEST_METHOD ?? ""} /></main>;\n',
+  );
   const ok = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
   t.equal(ok.status, 0, ok.stdout + ok.stderr);
+  writeFileSync(
+    join(dir, "cgi-bin/wrong-prop.tsx"),
+    "const Hi = (p: { name: string }) => <b>{p.name}</b>;\nexport default () => <Hi name={42} />;\n",
+  );
   writeFileSync(join(dir, "cgi-bin/bad.ts"), 'import type { Cgi } from "tscgi";\nexport default (cgi: Cgi) => cgi.status("200");\n');
   const bad = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
   t.equal(bad.status, 2, "a wrong call is a type error");
   t.match(bad.stdout, /bad\.ts.*TS2345/);
+  t.match(bad.stdout, /wrong-prop\.tsx.*TS2322/, "a wrong prop is a type error");
 });

@@ -15,13 +15,19 @@ export function declaredLength(env: Readonly<Record<string, string | undefined>>
  * nothing here. With `declared` (CONTENT_LENGTH, -1 for none) the stream ends after that many
  * bytes: RFC 3875 4.2, "the script MUST NOT attempt to read more than CONTENT_LENGTH bytes, even
  * if more data is available". Bytes past it are dropped, as PHP's php://input drops them; a body
- * that ends short is delivered as it is, as PHP delivers it.
+ * that ends short is delivered as it is, as PHP delivers it. `refuse`, asked on the first read,
+ * may fail the stream instead (the body was read another way already).
  */
-export function bodyStream(read: BodySource, maxBytes: number, declared = -1): ReadableStream<Uint8Array> {
+export function bodyStream(read: BodySource, maxBytes: number, declared = -1, refuse?: () => Error | null): ReadableStream<Uint8Array> {
   let seen = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        const refused = seen === 0 ? (refuse?.() ?? null) : null;
+        if (refused !== null) {
+          controller.error(refused);
+          return;
+        }
         if (declared >= 0 && seen >= declared) {
           controller.close();
           return;

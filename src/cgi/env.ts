@@ -7,6 +7,8 @@ export interface ScriptLocation {
   scriptName: string;
   /** The part of the path after the script (RFC 3875 4.1.5); "" when none. */
   pathInfo: string;
+  /** Values of the `[param]` segments of the script's path, by name; absent for a static path. */
+  params?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Exchange {
   readonly aborted: boolean;
   /** The connection's peer address (TCP), for checks when REMOTE_ADDR is missing; none on a Unix socket. */
   readonly peer?: string;
+  /** A FastCGI AUTHORIZER request: the script's `authorize` export answers it (see server/authorizer.ts). */
+  readonly authorizer?: boolean;
   /** Its slot in the in-flight table a watchdog thread reads (see server/inflight-table.ts), or -1. */
   readonly slot?: number;
   /**

@@ -12,6 +12,15 @@ const JSON_TYPE = "application/json; charset=utf-8";
 const BYTES = "application/octet-stream";
 const HTML_MARKUP = Symbol.for("tscgi.html");
 
+/**
+ * The status when the script set none: 302 with a Location header, as RFC 3875 6.2.3 and PHP's
+ * header("Location: ...") make it, else `otherwise`.
+ */
+export function defaultStatus(status: number, headers: HeaderList, otherwise: number): number {
+  if (status !== 0) return status;
+  return hasHeader(headers, "location") ? 302 : otherwise;
+}
+
 function withBody(status: number, headers: HeaderList, type: string, body: Uint8Array): ScriptResponse {
   if (!hasHeader(headers, "content-type")) headers.push("Content-Type", type);
   headers.push("Content-Length", String(body.byteLength));
@@ -23,6 +32,7 @@ function withBody(status: number, headers: HeaderList, type: string, body: Uint8
  * Response's own status and headers come after them.
  */
 export function toScriptResponse(value: unknown, status: number, headers: HeaderList): ScriptResponse {
+  status = defaultStatus(status, headers, 0);
   if (typeof value === "string") return withBody(status || 200, headers, HTML, Buffer.from(value));
   if (value === undefined || value === null) return { status: status || 204, headers, body: null };
   if (value instanceof Response) {

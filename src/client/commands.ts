@@ -9,7 +9,7 @@ import { FastCgiClient, parseCgiResponse, type CgiResponse } from "./fastcgi-cli
 import { FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS } from "../fastcgi/constants.ts";
 
 /** The keys these commands read: the server's own config, so they find it where it listens. */
-export type ClientConfig = Pick<Config, "listen" | "ping_path" | "ping_response" | "status_path">;
+export type ClientConfig = Pick<Config, "listen" | "ping_path" | "ping_response" | "status_path" | "status_listen">;
 
 /** process.stdout / process.stderr, or anything that collects text in tests. */
 export interface Output {
@@ -28,7 +28,7 @@ const STATUS_WORDS = ["json", "full", "prometheus", "openmetrics"] as const;
 const FORMAT_WORDS = new Set(["json", "prometheus", "openmetrics"]);
 
 /** Flags the CLI must hand through to these commands rather than treat as config keys. */
-export const CLIENT_FLAGS = ["timeout", ...STATUS_WORDS] as const;
+export const CLIENT_FLAGS = ["timeout", "ready", ...STATUS_WORDS] as const;
 
 interface Parsed {
   timeout: number;
@@ -90,11 +90,12 @@ export function requestParams(path: string, query: string): Record<string, strin
   };
 }
 
+/** status_listen when set: the master answers there, also while every worker is busy. */
 function makeClient(command: string, config: ClientConfig, timeout: number, err: Output): FastCgiClient | null {
   try {
-    return new FastCgiClient(config.listen, { timeout });
+    return new FastCgiClient(config.status_listen ?? config.listen, { timeout });
   } catch (error) {
-    err.write(`tscgi ${command}: listen: ${(error as Error).message}\n`);
+    err.write(`tscgi ${command}: ${config.status_listen === null ? "listen" : "status_listen"}: ${(error as Error).message}\n`);
     return null;
   }
 }
@@ -122,14 +123,15 @@ function unexpected(command: string, where: string, response: CgiResponse, key: 
 /**
  * `tscgi ping`: GET ping_path and expect 200 with ping_response as the body. When ping_path is
  * off, FCGI_GET_VALUES is the check: it shows the server answers FastCGI, not that a worker
- * runs requests.
+ * runs requests. `--ready` asks status_listen's readiness (ping_path?ready) instead.
  */
 export async function runPing(config: ClientConfig, args: readonly string[], out: Output, err: Output): Promise<number> {
-  const parsed = parseArgs("ping", args, []);
+  const parsed = parseArgs("ping", args, ["ready"]);
   if (typeof parsed === "string") {
     err.write(`${parsed}\n`);
     return EXIT_USAGE;
   }
+  if (parsed.words.includes("ready")) return runReady(config, parsed.timeout, out, err);
   const client = makeClient("ping", config, parsed.timeout, err);
   if (client === null) return EXIT_USAGE;
   try {
@@ -162,6 +164,33 @@ export async function runPing(config: ClientConfig, args: readonly string[], out
     return EXIT_OK;
   } catch (error) {
     err.write(`tscgi ping: ${message(error)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+/** `tscgi ping --ready`: 0 when the master says ready, 1 with its reason (starting, draining, saturated). */
+async function runReady(config: ClientConfig, timeout: number, out: Output, err: Output): Promise<number> {
+  if (config.status_listen === null || config.ping_path === null) {
+    err.write(
+      "tscgi ping --ready: readiness is answered by the master on status_listen, at ping_path?ready; " +
+        "set both (status_listen = 127.0.0.1:9001, ping_path = /ping) for the server and this command\n",
+    );
+    return EXIT_USAGE;
+  }
+  const client = makeClient("ping", config, timeout, err);
+  if (client === null) return EXIT_USAGE;
+  try {
+    const response = parseCgiResponse((await client.request(requestParams(config.ping_path, "ready"))).stdout, client.address);
+    const body = response.body.toString("utf8").trim();
+    if (response.status === 200) {
+      out.write(`${body}\n`);
+      return EXIT_OK;
+    }
+    if (response.status === 503) err.write(`tscgi ping --ready: ${client.address}: ${body}\n`);
+    else err.write(unexpected("ping", `${client.address} ${config.ping_path}?ready`, response, "ping_path"));
+    return EXIT_FAILED;
+  } catch (error) {
+    err.write(`tscgi ping --ready: ${message(error)}\n`);
     return EXIT_FAILED;
   }
 }

@@ -26,7 +26,24 @@ export function helpText(): string {
     "",
     "Usage:",
     row("  tscgi [serve] [options]", "serve the scripts under --root over FastCGI"),
-    row("  tscgi cgi FILE", "run one script the classic CGI way: env and stdin in, response out"),
+    row(
+      "  tscgi cgi [FILE]",
+      "run one request the classic CGI way (Apache mod_cgi): env and stdin in, response out; without FILE the script is found from the URL under --root",
+    ),
+    row(
+      "  tscgi ping [--timeout 5s] [--ready]",
+      "health check: GET ping_path over FastCGI (status_listen when set); exit 0 when it answers; --ready: readiness",
+    ),
+    row("  tscgi status [--json] [--full]", "print the status page, read over FastCGI (docs/status.md)"),
+    row(
+      "  tscgi init DIR [TSCGI]",
+      "create a site in DIR (package.json depending on TSCGI, this installation by default, or a tarball from npm pack; tsconfig.json, cgi-bin/, conf/, README)",
+    ),
+    row("  tscgi routes", "print the URL -> script table of --root and its conflicts, then exit"),
+    row(
+      "  tscgi check",
+      "type-check the scripts under --root against tscgi's types (needs typescript), report route conflicts and files never served; exits 1 on errors",
+    ),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),
     "",

@@ -81,6 +81,13 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
   if (config.status_path !== null && config.status_path === config.ping_path) {
     throw conflict(["status_path", "ping_path"], "two different paths (or off) for the status and ping pages");
   }
+  // The status listener answers only these two paths: with both off it would answer nothing.
+  if (config.status_listen !== null && config.status_path === null && config.ping_path === null) {
+    throw conflict(["status_listen", "status_path", "ping_path"], "status_path or ping_path set when status_listen is");
+  }
+  if (config.status_listen !== null && (config.status_listen === config.listen || config.status_listen === config.http)) {
+    throw conflict(["status_listen", "listen", "http"], "status_listen an address of its own, not listen's or http's");
+  }
   // Each worker would have sessions of its own: a visitor's next request, on another worker, would find none.
   if (config.session_store === "memory" && workers > 1) {
     throw conflict(["session_store", "workers"], "session_store = memory only with workers = 0 or 1; use file (or redis) for a pool");

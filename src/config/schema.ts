@@ -51,6 +51,23 @@ function tempDir(name: string): Pick<KeyDef<string>, "allowed" | "metavar" | "pa
 
 const JITTER = /^(\d+(?:\.\d+)?)(%?)$/;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `env`: "A, B=some value" -> [["A", null], ["B", "some value"]]; a value cannot hold a comma. */
+function parseEnvList(raw: string): Array<[string, string | null]> {
+  const out: Array<[string, string | null]> = [];
+  for (const item of raw.split(",")) {
+    const text = item.trim();
+    if (text === "") continue;
+    const equals = text.indexOf("=");
+    const name = (equals === -1 ? text : text.slice(0, equals)).trim();
+    if (!ENV_NAME.test(name)) throw new ValueRejected(`"${name}" is not a variable name (letters, digits and _, not first a digit)`);
+    if (out.some(([seen]) => seen === name)) throw new ValueRejected(`${name} is named twice`);
+    out.push([name, equals === -1 ? null : text.slice(equals + 1).trim()]);
+  }
+  return out;
+}
+
 export const schema: Schema = {
   listen: {
     default: "127.0.0.1:9000",
@@ -148,6 +165,21 @@ export const schema: Schema = {
       return [...new Set(list)];
     },
   },
+  preload: {
+    default: "",
+    metavar: "LIST",
+    allowed: "a comma-separated list of URL paths of scripts, like /hello,/users/",
+    description: "scripts each process loads when it starts, before serving, so their first request is not a cold one",
+    parse(raw) {
+      const list = raw
+        .split(",")
+        .map((path) => path.trim())
+        .filter((path) => path !== "");
+      const bad = list.find((path) => !path.startsWith("/"));
+      if (bad !== undefined) throw new ValueRejected(`"${bad}" is not a URL path (it must start with /)`);
+      return list;
+    },
+  },
   index: {
     default: "index",
     metavar: "NAME",
@@ -157,6 +189,18 @@ export const schema: Schema = {
       const value = raw.trim();
       if (!/^[A-Za-z0-9][\w-]*$/.test(value)) throw new ValueRejected();
       return value;
+    },
+  },
+  cgi_cache_dir: {
+    default: "",
+    metavar: "DIR",
+    allowed: 'a directory path, "" for tscgi-cgi-UID in the system\'s temporary directory, or off',
+    description: "where tscgi cgi keeps compiled scripts, so a request does not compile them again",
+    parse(raw, ctx) {
+      const value = raw.trim();
+      if (value.toLowerCase() === "off") return null;
+      // Per user: the web server's CGI user must own it (see scripts/disk-cache.ts).
+      return value === "" ? join(tmpdir(), `tscgi-cgi-${process.getuid?.() ?? "user"}`) : ctx.resolvePath(value);
     },
   },
   http: {
@@ -259,6 +303,20 @@ export const schema: Schema = {
     ...duration,
     description: "longest wait before a worker that keeps crashing is started again",
   },
+  clear_env: {
+    default: "yes",
+    ...yesNo,
+    description:
+      "scripts see only the variables env names (and PATH, HOME, LANG, TZ, TMPDIR, NODE_*), not tscgi's whole environment; no = all of it",
+  },
+  env: {
+    default: "",
+    metavar: "LIST",
+    allowed: 'variable names to pass on from tscgi\'s environment, or NAME=value to set one, separated by commas, or "" for none',
+    description:
+      "environment variables scripts get, like PHP-FPM's env[NAME]: DATABASE_URL passes tscgi's own value on, MODE=live sets one",
+    parse: parseEnvList,
+  },
   status_path: {
     default: "off",
     ...pagePath,
@@ -282,6 +340,16 @@ export const schema: Schema = {
     allowed: "any text",
     description: "body of the ping_path answer",
     parse: (raw) => raw,
+  },
+  status_listen: {
+    default: "off",
+    metavar: "ADDR",
+    allowed: "HOST:PORT, [IPv6]:PORT, PORT, a Unix socket path, or off",
+    description: "a FastCGI address of its own where the master answers status_path and ping_path, also when every worker is busy",
+    parse(raw, ctx) {
+      const value = raw.trim();
+      return value === "" || value.toLowerCase() === "off" ? null : parseListen(value, ctx.resolvePath);
+    },
   },
   access_log: {
     default: "stdout",
@@ -334,6 +402,12 @@ export const schema: Schema = {
     default: "yes",
     ...yesNo,
     description: "prefix each line a worker writes to stdout or stderr with the worker's pid",
+  },
+  display_errors: {
+    default: "no",
+    ...yesNo,
+    description:
+      "show a script's error on its 500 page: file:line, source, stack and request, for development only; off, the page shows a request id the error log also has",
   },
   slowlog: {
     default: "stderr",
@@ -416,6 +490,12 @@ export const schema: Schema = {
     default: "30s",
     ...duration,
     description: "how long SIGTERM waits for in-flight requests before exiting",
+  },
+  dispose_timeout: {
+    default: "5s",
+    ...duration,
+    description:
+      "how long a script module's dispose() may run, on a hot reload or when its worker stops, before tscgi goes on without it; 0 = no limit",
   },
   upload_tmp_dir: {
     default: "",

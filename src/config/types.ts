@@ -18,6 +18,10 @@ export interface Config {
   mount: string;
   extensions: string[];
   index: string;
+  /** null: `tscgi cgi` compiles every request's scripts afresh. */
+  cgi_cache_dir: string | null;
+  /** URL paths of scripts loaded at start-up. */
+  preload: string[];
   http: string | null;
   /** Worker processes ("auto" resolved to the CPU count); 0 is a single process. */
   workers: number;
@@ -34,16 +38,23 @@ export interface Config {
   max_inflight: number;
   overload_retry_after: number;
   respawn_backoff_max: number;
+  clear_env: boolean;
+  /** Variables scripts get: [name, null] passes tscgi's own value on, [name, value] sets one. */
+  env: Array<[name: string, value: string | null]>;
   status_path: string | null;
   status_allowed_clients: ClientList | null;
   ping_path: string | null;
   ping_response: string;
+  /** Where the master answers status and ping itself; null: only the workers do, on listen. */
+  status_listen: string | null;
   access_log: string;
   /** "default", "json", or a PHP-FPM format string (see access-format.ts). */
   access_format: string;
   error_log: string;
   log_level: "error" | "warn" | "info" | "debug";
   decorate_workers_output: boolean;
+  /** Development: a script's 500 shows its error, source and stack. */
+  display_errors: boolean;
   slowlog: string;
   request_slowlog_timeout: number;
   max_body_size: number;
@@ -58,6 +69,7 @@ export interface Config {
   request_timeout: number;
   request_timeout_grace: number;
   shutdown_timeout: number;
+  dispose_timeout: number;
   upload_tmp_dir: string;
   /** 0: no limit but max_body_size. */
   upload_max_file_size: number;

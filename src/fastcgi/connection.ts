@@ -197,7 +197,7 @@ export class Connection {
     this.#begun++;
     const role = (content[0] << 8) | content[1];
     const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
-    if (role !== Role.Responder) {
+    if (role !== Role.Responder && role !== Role.Authorizer) {
       host.refuse(requestId, ProtocolStatus.UnknownRole, keepConn);
     } else if (!host.options.getValues.mpxsConns && host.requests.size > 0) {
       host.refuse(requestId, ProtocolStatus.CantMpxConn, keepConn);

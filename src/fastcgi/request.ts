@@ -28,7 +28,7 @@ export interface RequestHost {
 /** One request as the handler sees it; Request is its implementation. */
 export interface FcgiRequest {
   readonly id: number;
-  /** Only Responder reaches the handler; other roles are answered FCGI_UNKNOWN_ROLE by the connection. */
+  /** Responder and Authorizer reach the handler; Filter is answered FCGI_UNKNOWN_ROLE by the connection. */
   readonly role: number;
   readonly keepConn: boolean;
   /** Null-prototype and complete: the handler runs when the empty PARAMS record arrives, not waiting for STDIN. */

@@ -14,7 +14,7 @@ export interface RenderedStatus {
 // PHP-FPM sends these with every status and ping answer: a cached status is a wrong one.
 const NO_CACHE = ["Cache-Control", "no-cache, no-store, must-revalidate, max-age=0", "Expires", "Thu, 01 Jan 1970 00:00:00 GMT"];
 
-async function answer(exchange: Exchange, status: number, contentType: string, text: string): Promise<number> {
+export async function answer(exchange: Exchange, status: number, contentType: string, text: string): Promise<number> {
   const body = Buffer.from(text);
   const headers = ["Content-Type", contentType, "Content-Length", String(body.byteLength), ...NO_CACHE];
   await exchange.head(status, headers, exchange.params.REQUEST_METHOD === "HEAD" ? null : body, true);

@@ -16,7 +16,10 @@ import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collec
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { HEALTHY_LIFETIME } from "./backoff.ts";
 import { liveFloor, Respawns } from "./respawn.ts";
+import { readiness, type Readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
@@ -55,6 +58,8 @@ export class Master {
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
   #announced = false;
+  #statusListener: StatusListener | null = null;
+  readonly #statusSources = { status: (q: string, a: string) => this.#status(q, a), readiness: () => this.readiness() };
   #exited: () => void = () => {};
   readonly done = new Promise<void>((resolve) => (this.#exited = resolve));
 
@@ -76,7 +81,9 @@ export class Master {
 
   async start(): Promise<void> {
     this.#listeners = await bindListeners(this.#config);
+    this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
+    warnRouteConflicts(resolverOptions(this.#config), (line) => this.log.warn(line));
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
       this.#announce();
@@ -211,7 +218,9 @@ export class Master {
    */
   #placeHandoff(handle: ListenHandle, unread: Uint8Array | null, slot: number): void {
     if (this.#stopping) return void handle.close();
-    const takers = this.#current().map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", adopted: w.adopted }));
+    const takers = this.workers
+      .filter((w) => w.state !== "finishing")
+      .map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", retiring: w.retiring, adopted: w.adopted }));
     const to = adopterFor(slot, takers);
     if (to === "wait") return void this.#handoffs.push({ handle, unread, slot });
     const worker = to === "close" ? undefined : this.#workers.get(to);
@@ -339,7 +348,12 @@ export class Master {
     }
     const old = this.workers;
     const previous = this.#listeners!;
-    const rebind = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    const moved = config.listen !== this.#config.listen || config.http !== this.#config.http;
+    // A socket handed to tscgi (systemd, fd 0) cannot be handed back: the listeners stay as they are.
+    const rebind = moved && previous.fastcgi.from === undefined;
+    if (moved && !rebind) {
+      this.log.warn(`reload: listen and http stay as they are while tscgi serves a handed-over socket (${previous.fastcgi.from})`);
+    }
     if (config.error_log !== this.#config.error_log) {
       this.#errorSink.close();
       this.#errorSink = new LogSink(config.error_log);
@@ -350,8 +364,10 @@ export class Master {
     }
     this.#respawns.clear();
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
+    const before = this.#config;
     this.#config = config;
     this.log = new Logger(this.#errorSink, config.log_level);
+    if (StatusListener.changed(before, config)) await this.#restartStatusListener();
     if (rebind) {
       this.#listeners = await bindListeners(config);
       for (const line of describeListeners(this.#listeners)) this.log.info(line);
@@ -415,10 +431,34 @@ export class Master {
 
   #finish(): void {
     this.#closeListeners();
+    this.#statusListener?.close();
     this.log.info("stopped");
     this.log.flush();
     this.#slowSink.close();
     this.#exited();
+  }
+
+  async #restartStatusListener(): Promise<void> {
+    this.#statusListener?.close();
+    this.#statusListener = null;
+    try {
+      this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
+    } catch (error) {
+      this.log.error(`reload: status_listen: ${(error as Error).message}; status and ping are answered on listen only`);
+    }
+  }
+
+  /** May new requests be sent here now (status_listen's ping_path?ready)? */
+  readiness(): Readiness {
+    return readiness({
+      stopping: this.#stopping,
+      // Workers being replaced serve until their replacements are ready: a reload stays ready.
+      workers: this.workers.filter((w) => w.state !== "finishing").map((w) => ({ ready: w.state === "ready", inflight: w.inflight })),
+      maxWorkers: this.#config.workers,
+      maxInflight: this.#config.max_inflight,
+      onDemand: this.#config.pm === "ondemand",
+      listenQueue: this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0,
+    });
   }
 
   async #status(query: string, accept: string): Promise<{ ok: boolean; body: string; contentType: string }> {

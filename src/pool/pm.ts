@@ -83,29 +83,34 @@ export interface Adopter {
   id: number;
   slot: number;
   ready: boolean;
+  /** Replaced by a worker still starting, but serving until then: it hands the connection on when it stops. */
+  retiring: boolean;
   /** Connections it was handed so far, to spread them out. */
   adopted: number;
 }
 
 /**
  * Where an idle connection of a retiring worker in `fromSlot` goes: to the worker that replaces it
- * in the same slot once that one serves (so the web server's connections stay spread as they
- * were), else to the ready worker that was handed the fewest; "wait" while the only takers are
- * still starting; "close" when there is none (the pool is shrinking or stopping).
+ * in the same slot (so the web server's connections stay spread as they were), else to the ready
+ * worker that was handed the fewest, else to a retiring worker that still serves (a reload during a
+ * reload); "wait" only while every taker is starting, "close" when there is none. A connection
+ * held here is read by nobody, and a worker can take seconds to start on a busy machine.
  */
 export function adopterFor(fromSlot: number, workers: readonly Adopter[]): number | "wait" | "close" {
   let best: Adopter | null = null;
+  let serving: Adopter | null = null;
   let starting = false;
   for (const w of workers) {
     if (!w.ready) {
       starting = true;
-      continue;
+    } else if (w.retiring) {
+      if (serving === null || w.adopted < serving.adopted) serving = w;
+    } else {
+      if (w.slot === fromSlot) return w.id;
+      if (best === null || w.adopted < best.adopted) best = w;
     }
-    if (w.slot === fromSlot) return w.id;
-    if (best === null || w.adopted < best.adopted) best = w;
   }
-  // The slot's own successor is worth a short wait: it takes the retiring worker's share of the load.
-  if (workers.some((w) => !w.ready && w.slot === fromSlot)) return "wait";
   if (best !== null) return best.id;
+  if (serving !== null) return serving.id;
   return starting ? "wait" : "close";
 }

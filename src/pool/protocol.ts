@@ -3,6 +3,7 @@
 // worker's watchdog thread writes to even while the main thread is stuck in a script.
 import type { Config } from "../config/types.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
+import type { BrokenScript } from "../scripts/loader.ts";
 import type { FaultKind } from "../server/fault-tally.ts";
 
 /** fd of the report pipe in a worker. */
@@ -30,6 +31,8 @@ export interface WorkerReport {
   rss: number;
   /** CPU seconds used by the worker so far (user + system). */
   cpu: number;
+  /** Files whose last edit does not compile, as this worker found them. */
+  broken: BrokenScript[];
 }
 
 export type ToWorker =

@@ -29,5 +29,6 @@ export function workerReport(server: RunningServer, slow = 0): WorkerReport {
     current,
     rss: process.memoryUsage.rss(),
     cpu: (cpu.user + cpu.system) / 1e6,
+    broken: server.brokenScripts(),
   };
 }

@@ -12,8 +12,12 @@ import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
 import { workerReport } from "./report.ts";
 import { PoolCounters, workerStatus } from "./status-collect.ts";
-import { renderStatus } from "./status.ts";
+import { readiness } from "./readiness.ts";
+import { StatusListener } from "./status-listener.ts";
+import { narrowProcessEnv } from "./script-env.ts";
+import { mergeBroken, renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
+import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
 export interface ServeInputs {
   loaded: LoadedConfig;
@@ -62,6 +66,7 @@ export async function serve(inputs: ServeInputs): Promise<void> {
 
 /** One process: the development mode, and what tests of the gateway itself run against. */
 async function serveSingle(config: Config): Promise<void> {
+  narrowProcessEnv(config, process.env);
   const listeners = await bindListeners(config);
   const counters = new PoolCounters();
   const slowSink = new LogSink(config.slowlog);
@@ -107,6 +112,7 @@ async function serveSingle(config: Config): Promise<void> {
         workerRestarts: 0,
         maxConnectionsReached: report.maxConnectionsReached,
         scriptFaults: s.faults.tally.list(),
+        brokenScripts: mergeBroken([report.broken]),
         processes: [me],
       },
       query,
@@ -134,16 +140,31 @@ async function serveSingle(config: Config): Promise<void> {
   process.on("uncaughtException", uncaught("uncaught"));
   process.on("unhandledRejection", uncaught("rejection"));
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
+  warnRouteConflicts(resolverOptions(config), (line) => s.log.warn(line));
   warnIfFewFiles(config.max_connections, s.log.log);
   for (const line of describeListeners(listeners)) s.log.info(line);
+  let stopping = false;
+  // One event loop runs the scripts too: this answers readiness, but not while a script blocks it.
+  const statusListener = await StatusListener.start(config, s.log, {
+    status,
+    readiness: () =>
+      readiness({
+        stopping,
+        workers: [{ ready: true, inflight: s.inflight }],
+        maxWorkers: 1,
+        maxInflight: config.max_inflight,
+        onDemand: false,
+        listenQueue: 0,
+      }),
+  });
   s.log.flush();
   const close = () => {
+    statusListener?.close();
     watchdog.stop();
     slowSink.close();
     listeners.fastcgi.close();
     listeners.http?.close();
   };
-  let stopping = false;
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
       if (stopping) {

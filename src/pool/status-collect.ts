@@ -2,7 +2,7 @@
 import type { Config } from "../config/types.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
-import { renderStatus } from "./status.ts";
+import { mergeBroken, renderStatus } from "./status.ts";
 import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
@@ -131,6 +131,7 @@ export function renderPoolStatus(
     workerRestarts: counters.restarts,
     maxConnectionsReached,
     scriptFaults,
+    brokenScripts: mergeBroken(reports.map(({ worker, report }) => (report ?? worker.lastReport)?.broken)),
     processes,
   };
   return { ok: true, ...renderStatus(status, query, accept) };

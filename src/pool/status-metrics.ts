@@ -148,6 +148,15 @@ function families(s: PoolStatus, full: boolean): Family[] {
         FAULT_KINDS.filter((kind) => f[kind] > 0).map((kind) => ({ labels: { script: f.script, kind }, value: f[kind] })),
       ),
     },
+    {
+      name: "tscgi_broken_script",
+      type: "gauge",
+      help: "A file whose last edit does not compile (1); last_good says whether scripts it breaks still answer with their last good version.",
+      samples: (s.brokenScripts ?? []).map((b) => ({
+        labels: { file: b.file, last_good: b.lastGood.length > 0 ? "yes" : "no" },
+        value: 1,
+      })),
+    },
   ];
   if (!full) return out;
   const per = (value: (w: WorkerStatus) => number) => s.processes.map((w) => ({ labels: { pid: String(w.pid) }, value: value(w) }));

@@ -1,4 +1,5 @@
 // What the status page reports: one snapshot of the pool and of each worker, as the master collects it.
+import type { BrokenScript } from "../scripts/loader.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 
 /** PHP-FPM's pm setting, shown as "process manager". */
@@ -67,6 +68,8 @@ export interface PoolStatus {
   maxConnectionsReached: number;
   /** Scripts that faulted (process.exit, uncaught, unhandled rejection, runaway, a worker died running them), most first. */
   scriptFaults?: ScriptFaultCount[];
+  /** Files whose last edit does not compile, from every worker's report; see mergeBroken. */
+  brokenScripts?: BrokenScript[];
   /** Every worker, for `?full`. */
   processes: WorkerStatus[];
 }

@@ -1,6 +1,7 @@
 // The pool status page: the numbers PHP-FPM's status page shows, and its renderings (text and
 // JSON here, the metrics formats in status-metrics.ts). Pure: the pool takes the snapshot, this
 // only formats it.
+import type { BrokenScript } from "../scripts/loader.ts";
 import { renderMetrics, secondsSince } from "./status-metrics.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
@@ -133,6 +134,13 @@ function renderJson(s: PoolStatus, full: boolean): string {
     runaway: f.runaway,
     "worker deaths": f.death,
   }));
+  out["broken scripts"] = (s.brokenScripts ?? []).map((b) => ({
+    file: b.file,
+    line: b.line,
+    column: b.column,
+    message: b.message,
+    "last good": b.lastGood,
+  }));
   if (full) out.processes = s.processes.map((w) => Object.fromEntries(workerFields(w, now, epoch)));
   return JSON.stringify(out);
 }
@@ -151,6 +159,7 @@ function renderText(s: PoolStatus, full: boolean): string {
   let out = "";
   for (const [label, value] of poolFields(s, now, clfTime)) out += textLine(label, value);
   for (const f of s.scriptFaults ?? []) out += textLine("script faults", `${oneLine(f.script)} ${f.faults} (${faultKinds(f)})`);
+  for (const b of s.brokenScripts ?? []) out += textLine("broken script", oneLine(describeBroken(b)));
   if (!full) return out;
   for (const w of s.processes) {
     out += "\n************************\n";
@@ -177,6 +186,28 @@ function faultKinds(f: ScriptFaultCount): string {
   return FAULT_LABELS.filter(([kind]) => f[kind] > 0)
     .map(([kind, label]) => `${f[kind]} ${label}`)
     .join(", ");
+}
+
+/** "_lib/db.ts:3:9 Expected \";\" (last good version answers users.ts)": where, what, and what still works. */
+function describeBroken(b: BrokenScript): string {
+  const serving = b.lastGood.length > 0 ? `last good version answers ${b.lastGood.join(", ")}` : "no version answers";
+  return `${b.file}:${b.line}:${b.column} ${b.message} (${serving})`;
+}
+
+/**
+ * One list of broken files from every worker's: a file once, with every script any worker keeps
+ * answering with its last good version.
+ */
+export function mergeBroken(lists: Iterable<BrokenScript[] | undefined>): BrokenScript[] {
+  const byFile = new Map<string, BrokenScript>();
+  for (const list of lists) {
+    for (const b of list ?? []) {
+      const known = byFile.get(b.file);
+      if (known === undefined) byFile.set(b.file, { ...b, lastGood: [...b.lastGood] });
+      else for (const script of b.lastGood) if (!known.lastGood.includes(script)) known.lastGood.push(script);
+    }
+  }
+  return [...byFile.values()].sort((a, b) => a.file.localeCompare(b.file));
 }
 
 /** Lines are one per field: a newline in a value is shown escaped. */

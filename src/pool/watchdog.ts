@@ -48,6 +48,9 @@ function report(message: WatchdogReport): void {
   }
 }
 
+/** How long a stuck worker's stack may take before it is killed without one. */
+const STUCK_STACK_WAIT = 5000;
+
 /** The main thread's stack, source-mapped to TypeScript lines, or null when it cannot be taken. */
 function stackOfMainThread(timeout: number): Promise<string | null> {
   return new Promise((resolve) => {
@@ -131,7 +134,9 @@ async function check(): Promise<void> {
   const over = slots.filter((s) => now - s.start >= o.requestTimeout);
   // A thread blocked longer than the timeout is stuck even when its request already got its answer.
   if (over.length === 0 && blocked < o.requestTimeout + BLOCKED_AFTER) return;
-  const stack = await stackOfMainThread(1000);
+  // The worker is about to be killed anyway: on a loaded machine the inspector's pause can take
+  // more than a second to land, and the stack is what tells the operator which line spins.
+  const stack = await stackOfMainThread(STUCK_STACK_WAIT);
   const requests = [];
   for (const s of slots) {
     // Every request here dies with the process: each that has had no byte of its response yet

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/types.ts";
 import type { ListenHandle } from "../server/bind.ts";
+import { scriptEnv } from "./script-env.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
 
 export type WorkerState = "starting" | "ready" | "finishing";
@@ -59,6 +60,7 @@ export class WorkerProcess {
       // stdout/stderr shared with the master (lines stay whole: each write is one line batch);
       // fd 4 is the report pipe the watchdog thread writes to.
       stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
+      env: scriptEnv(config, process.env),
     });
     this.child.on("message", (message: FromWorker, handle?: PassedHandle) => events.message(this, message, handle));
     this.child.on("error", () => {

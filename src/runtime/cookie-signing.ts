@@ -33,6 +33,11 @@ export class CookieSigner {
     this.#secrets = secrets;
   }
 
+  /** False while cookie_secret is empty: signing and checking throw TSCGI_E_COOKIE_SECRET_MISSING. */
+  get canSign(): boolean {
+    return this.#secrets.length > 0;
+  }
+
   #key(secret: string): Promise<CryptoKey> {
     let key = this.#keys.get(secret);
     if (key === undefined) {

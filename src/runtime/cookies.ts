@@ -16,7 +16,7 @@ const PATH_VALUE = /^[\x20-\x3a\x3c-\x7e]*$/;
 // A host name: letters, digits, hyphens and dots, an optional leading dot (which 6265 ignores).
 const DOMAIN_VALUE = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
-type SameSite = "Strict" | "Lax" | "None";
+export type SameSite = "Strict" | "Lax" | "None";
 
 export interface CookieOptions {
   /** Seconds until the cookie expires; 0 or less deletes it. Without it or `expires`, it lasts the browser session. */

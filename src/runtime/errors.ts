@@ -135,3 +135,29 @@ export class UploadStorageError extends TscgiError {
     );
   }
 }
+
+/** Two ways of reading one request body: the first took the bytes, the second would find none. */
+export class BodyConsumedError extends TscgiError {
+  readonly code = "TSCGI_E_BODY_CONSUMED";
+  constructor(first: string, second: string) {
+    super(
+      `${second} cannot read the request body: ${first} has read it already; read a body one way per request ` +
+        "(cgi.form(), cgi.json() and cgi.text() may each be called again and return the same result)",
+    );
+  }
+}
+
+export class JsonBodyError extends TscgiError {
+  readonly code = "TSCGI_E_BODY_JSON";
+  override readonly status = 400;
+  constructor(detail: string) {
+    super(`the request body is not valid JSON: ${detail}`);
+  }
+}
+
+export class RedirectError extends TscgiError {
+  readonly code = "TSCGI_E_REDIRECT_INVALID";
+  constructor(fault: string) {
+    super(`cgi.redirect(): ${fault}`);
+  }
+}

@@ -58,7 +58,7 @@ export interface FormParser {
 }
 
 /** A value of Form.nested(): text, a file, or a list or map of these. */
-type NestedValue = string | UploadedFile | NestedValue[] | NestedObject;
+export type NestedValue = string | UploadedFile | NestedValue[] | NestedObject;
 export interface NestedObject {
   [key: string]: NestedValue;
 }

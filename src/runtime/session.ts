@@ -28,7 +28,7 @@ export type SessionShape<T> = { [K in keyof T]: SessionValue | undefined };
 let internals: (session: Session<SessionData>) => { data: SessionData; dropStored: boolean; destroyed: boolean };
 
 /** The object a script gets from `await cgi.session()`. */
-class Session<T extends SessionShape<T> = SessionData> {
+export class Session<T extends SessionShape<T> = SessionData> {
   #data: SessionData;
   #id: string;
   #isNew: boolean;

@@ -3,7 +3,7 @@
 import Module from "node:module";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
-import { dirname, resolve, sep } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
 import { COMPILED_EXTENSIONS } from "./extensions.ts";
 import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
@@ -27,6 +27,25 @@ export interface LoaderOptions {
    * which compiles each file once for all workers). Its errors should be ScriptCompileErrors.
    */
   compiler?: (file: string, source: string, options: CompileOptions) => Promise<string>;
+  /** Told of each evaluated module dropped (edited, or unloadAll), to run its dispose (see module-lifecycle.ts). */
+  onDrop?: (file: string, exports: ScriptExports) => void;
+  /**
+   * When an edit of a script (or of a module it imports) does not compile, keep answering with the
+   * version evaluated before the edit (default true). Off for display_errors, which shows the error.
+   */
+  keepLastGood?: boolean;
+}
+
+/** A file whose current text does not compile, for the status page. */
+export interface BrokenScript {
+  /** Relative to the script root. */
+  file: string;
+  line: number;
+  column: number;
+  /** The compiler's message, one line. */
+  message: string;
+  /** Scripts (relative to the root) answering with their last good version meanwhile. */
+  lastGood: string[];
 }
 
 /** What `load` answers: a module namespace, with the default export under `default`. */
@@ -86,6 +105,7 @@ export class ScriptLoader {
   readonly #compileOptions: CompileOptions;
   readonly #compile: NonNullable<LoaderOptions["compiler"]>;
   readonly #consoleFor: LoaderOptions["consoleFor"];
+  readonly #onDrop: LoaderOptions["onDrop"];
   readonly #watcher: DirectoryWatcher;
   readonly #listeners: Array<(path: string) => void> = [];
   /** Evaluated (or evaluating) modules by real path. */
@@ -100,6 +120,13 @@ export class ScriptLoader {
   readonly #resolutions = new Map<string, string | null>();
   /** Bumped on every change, so compiles that started before it are discarded. */
   #generation = 0;
+  readonly #keepLastGood: boolean;
+  /** The exports of the last successful load, by the name `load` was called with. */
+  readonly #lastGood = new Map<string, ScriptExports>();
+  /** Scripts answering with their last good version because an edit broke them, and the error; cleared on every change. */
+  readonly #serving = new Map<string, { exports: ScriptExports; cause: ScriptCompileError }>();
+  /** Per compile error, the scripts already logged as "the last good version keeps serving". */
+  readonly #reported = new WeakMap<ScriptCompileError, Set<string>>();
 
   constructor(options: LoaderOptions) {
     try {
@@ -115,7 +142,9 @@ export class ScriptLoader {
       ...(options.consoleFor !== undefined ? { scriptConsole: true } : {}),
     };
     this.#consoleFor = options.consoleFor;
+    this.#onDrop = options.onDrop;
     this.#compile = options.compiler ?? compile;
+    this.#keepLastGood = options.keepLastGood ?? true;
     this.#watcher = new DirectoryWatcher(
       (path) => this.#changed(path),
       (message) => this.#log("warn", message),
@@ -130,6 +159,8 @@ export class ScriptLoader {
   load(file: string): ScriptExports | Promise<ScriptExports> {
     const namespace = this.#loaded.get(file)?.namespace;
     if (namespace !== undefined) return namespace;
+    const fallback = this.#serving.get(file);
+    if (fallback !== undefined) return fallback.exports;
     let pending = this.#pending.get(file);
     if (pending === undefined) {
       pending = this.#loadSlow(file);
@@ -152,10 +183,29 @@ export class ScriptLoader {
     };
   }
 
+  /** Drops every module, as if each had changed: for a process that stops serving. */
+  unloadAll(): void {
+    for (const entry of [...this.#entries.values()]) this.#drop(entry);
+  }
+
   /** Stop watching. Loaded modules stay usable, but edits are no longer noticed. */
   close(): void {
     this.#watcher.close();
     this.#listeners.length = 0;
+  }
+
+  /**
+   * Files whose current text does not compile: the ones scripts failed on since their last change,
+   * with the scripts that answer with their last good version meanwhile.
+   */
+  broken(): BrokenScript[] {
+    const out: BrokenScript[] = [];
+    for (const [file, error] of this.#failures) {
+      const lastGood: string[] = [];
+      for (const [script, { cause }] of this.#serving) if (cause === error) lastGood.push(relative(this.root, script));
+      out.push({ file: relative(this.root, file), line: error.line, column: error.column, message: firstLine(error), lastGood });
+    }
+    return out;
   }
 
   async #loadSlow(file: string): Promise<ScriptExports> {
@@ -163,11 +213,31 @@ export class ScriptLoader {
     try {
       real = await realpath(file);
     } catch (cause) {
+      this.#lastGood.delete(file);
       throw Object.assign(new ScriptNotFoundError(file, "the file no longer exists"), { cause });
     }
-    await this.#precompile(real, new Set());
-    const entry = this.#require(real, undefined);
+    let entry: Entry;
+    try {
+      await this.#precompile(real, new Set());
+      entry = this.#require(real, undefined);
+    } catch (error) {
+      const lastGood = this.#lastGood.get(file);
+      if (!(error instanceof ScriptCompileError) || lastGood === undefined || !this.#keepLastGood) throw error;
+      this.#serving.set(file, { exports: lastGood, cause: error });
+      const reported = this.#reported.get(error) ?? new Set<string>();
+      this.#reported.set(error, reported);
+      if (!reported.has(file)) {
+        reported.add(file);
+        this.#log(
+          "error",
+          `${relative(process.cwd(), error.file)}:${error.line}:${error.column}: ${firstLine(error)}; ` +
+            `the last good version of ${relative(this.root, file)} keeps answering until the file compiles`,
+        );
+      }
+      return lastGood;
+    }
     this.#loaded.set(file, entry);
+    this.#lastGood.set(file, entry.namespace!);
     return entry.namespace!;
   }
 
@@ -310,6 +380,8 @@ export class ScriptLoader {
   #changed(path: string): void {
     this.#generation++;
     this.#resolutions.clear();
+    // The edit may be the fix: the next load of each of them compiles again.
+    this.#serving.clear();
     const under = (file: string) => file === path || file.startsWith(path + sep);
     for (const file of [...this.#compiled.keys()]) if (under(file)) this.#compiled.delete(file);
     for (const file of [...this.#failures.keys()]) if (under(file)) this.#failures.delete(file);
@@ -326,7 +398,9 @@ export class ScriptLoader {
   #drop(entry: Entry): void {
     if (this.#entries.get(entry.file) !== entry) return;
     this.#entries.delete(entry.file);
+    const namespace = entry.namespace;
     entry.namespace = undefined;
+    if (namespace !== undefined) this.#onDrop?.(entry.file, namespace);
     for (const [file, loaded] of this.#loaded) if (loaded === entry) this.#loaded.delete(file);
     for (const imported of entry.imports) imported.importedBy.delete(entry);
     entry.imports.clear();
@@ -334,6 +408,12 @@ export class ScriptLoader {
     entry.importedBy.clear();
     for (const importer of importers) this.#drop(importer);
   }
+}
+
+/** A compile error's text without its location (which the error has as fields) or the quoted source line. */
+function firstLine(error: ScriptCompileError): string {
+  const text = error.message.slice(error.message.indexOf(`:${error.line}:${error.column}: `) + `:${error.line}:${error.column}: `.length);
+  return text.split("\n")[0];
 }
 
 /** The real path of `path` if it is a file; null for anything else, including ENOTDIR and ELOOP. */

@@ -2,6 +2,7 @@
 
 import { realpathSync, statSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
+import { isBracketName, readDynamicEntries, type DynamicEntries } from "./dynamic-segments.ts";
 import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
 import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 
@@ -32,7 +33,18 @@ export interface ResolvedScript {
   readonly scriptName: string;
   /** The rest of the path after the script: "/42", or "" when none. */
   readonly pathInfo: string;
+  /** Values of the `[param]` segments the path went through, by name (frozen; empty for a static path). */
+  readonly params: Readonly<Record<string, string>>;
 }
+
+interface Match {
+  readonly file: string;
+  /** The file is a directory's index: the script name ends with "/". */
+  readonly index: boolean;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 // %2F and %5C decoded by the web server would become separators; %00 a NUL.
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
@@ -46,6 +58,7 @@ export class ScriptResolver {
   readonly #cacheSize: number;
   readonly #found = new Map<string, ResolvedScript>();
   readonly #missing = new Map<string, string>();
+  readonly #dynamic = new Map<string, DynamicEntries>();
 
   constructor(options: ResolverOptions) {
     try {
@@ -87,6 +100,7 @@ export class ScriptResolver {
   invalidate(): void {
     this.#found.clear();
     this.#missing.clear();
+    this.#dynamic.clear();
   }
 
   /** The script for `path`, or the reason there is none. Throws BadScriptPathError for attacks. */
@@ -115,28 +129,105 @@ export class ScriptResolver {
           continue;
         }
       }
-      const dir = join(this.root, ...prefix);
       const scriptName = base + "/" + prefix.join("/");
       const pathInfo = k === n ? (trailingSlash && k > 0 ? "/" : "") : "/" + segments.slice(k).join("/") + (trailingSlash ? "/" : "");
 
-      if (k === n && isDirectory(stat(dir))) {
-        for (const ext of this.#extensions) {
-          const file = this.#confine(join(dir, this.#index + ext));
-          if (file !== undefined) return { file, scriptName: k === 0 ? base + "/" : scriptName + "/", pathInfo: "" };
-        }
+      if (k === 0) {
+        // The root's index answers "/" only: it never takes a PATH_INFO.
+        const file = n === 0 ? this.#indexIn(this.root) : undefined;
+        if (file !== undefined) return { file, scriptName: base + "/", pathInfo: "", params: NO_PARAMS };
+        break;
       }
-      if (k === 0) break;
-      const last = prefix[k - 1];
-      if (this.#extensions.some((ext) => last.endsWith(ext) && last.length > ext.length)) {
-        const file = this.#confine(dir);
-        if (file !== undefined) return { file, scriptName, pathInfo };
-      }
-      for (const ext of this.#extensions) {
-        const file = this.#confine(dir + ext);
-        if (file !== undefined) return { file, scriptName, pathInfo };
+      const match = this.#match(this.root, segments, 0, k, k === n, []);
+      if (match !== undefined) {
+        const isIndex = match.index && k === n;
+        return {
+          file: match.file,
+          scriptName: isIndex ? scriptName + "/" : scriptName,
+          pathInfo: isIndex ? "" : pathInfo,
+          params: match.params,
+        };
       }
     }
     return reason;
+  }
+
+  /**
+   * The script for segments [i, k) below `dir`, depth first: at each segment a static name before
+   * `[param]`, and a `[...rest]` file (only when `whole`, the path's every segment is taken) last.
+   */
+  #match(dir: string, segments: readonly string[], i: number, k: number, whole: boolean, params: readonly string[]): Match | undefined {
+    const segment = segments[i];
+    const last = i === k - 1;
+    // A bracketed name on disk is a parameter: its literal text in a URL matches it only as a value.
+    const literal = !isBracketName(segment);
+    const dynamic = this.#dynamicIn(dir);
+    if (last) {
+      if (literal) {
+        const path = join(dir, segment);
+        if (whole && isDirectory(stat(path))) {
+          const file = this.#indexIn(path);
+          if (file !== undefined) return { file, index: true, params: toParams(params) };
+        }
+        if (this.#extensions.some((ext) => segment.endsWith(ext) && segment.length > ext.length)) {
+          const file = this.#confine(path);
+          if (file !== undefined) return { file, index: false, params: toParams(params) };
+        }
+        for (const ext of this.#extensions) {
+          const file = this.#confine(path + ext);
+          if (file !== undefined) return { file, index: false, params: toParams(params) };
+        }
+      }
+      // As for static names, a folder's index comes before a file of the same name.
+      if (whole) {
+        for (const entry of dynamic.dirs) {
+          const file = this.#indexIn(join(dir, entry.name));
+          if (file !== undefined) return { file, index: true, params: toParams([...params, entry.param, segment]) };
+        }
+      }
+      for (const entry of dynamic.files) {
+        const file = this.#confine(join(dir, entry.name));
+        if (file !== undefined) return { file, index: false, params: toParams([...params, entry.param, segment]) };
+      }
+    } else {
+      if (literal) {
+        const path = join(dir, segment);
+        if (isDirectory(stat(path))) {
+          const found = this.#match(path, segments, i + 1, k, whole, params);
+          if (found !== undefined) return found;
+        }
+      }
+      for (const entry of dynamic.dirs) {
+        const found = this.#match(join(dir, entry.name), segments, i + 1, k, whole, [...params, entry.param, segment]);
+        if (found !== undefined) return found;
+      }
+    }
+    if (whole) {
+      for (const entry of dynamic.catchAll) {
+        const file = this.#confine(join(dir, entry.name));
+        if (file !== undefined) return { file, index: false, params: toParams([...params, entry.param, segments.slice(i).join("/")]) };
+      }
+    }
+    return undefined;
+  }
+
+  /** The index script of directory `dir`, in order of extension preference. */
+  #indexIn(dir: string): string | undefined {
+    for (const ext of this.#extensions) {
+      const file = this.#confine(join(dir, this.#index + ext));
+      if (file !== undefined) return file;
+    }
+    return undefined;
+  }
+
+  /** The `[param]` entries of `dir`, read once until the next invalidate(). */
+  #dynamicIn(dir: string): DynamicEntries {
+    let entries = this.#dynamic.get(dir);
+    if (entries === undefined) {
+      entries = readDynamicEntries(dir, this.#extensions);
+      remember(this.#dynamic, dir, entries, this.#cacheSize);
+    }
+    return entries;
   }
 
   /** The real path of `candidate` if it is a regular file that stays inside the root. */
@@ -172,6 +263,14 @@ function checkPath(path: string): void {
  */
 function isPrivateName(segment: string): boolean {
   return segment.startsWith("_") || segment.startsWith(".") || segment.toLowerCase() === "node_modules";
+}
+
+/** [name, value, name, value ...] -> a frozen prototype-less object (no `__proto__` surprises). */
+function toParams(pairs: readonly string[]): Readonly<Record<string, string>> {
+  if (pairs.length === 0) return NO_PARAMS;
+  const params = Object.create(null) as Record<string, string>;
+  for (let j = 0; j < pairs.length; j += 2) params[pairs[j]] = pairs[j + 1]!;
+  return Object.freeze(params);
 }
 
 function normalizeMount(mount: string): string {

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { ListenAddress } from "../config/address.ts";
 
-function formatAddress(a: ListenAddress): string {
+export function formatAddress(a: ListenAddress): string {
   if ("path" in a) return `unix:${a.path}`;
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
@@ -23,8 +23,13 @@ export async function clearStaleSocket(path: string): Promise<void> {
 }
 
 /** The "listening on ..." lines a process logs once its sockets are bound. */
-export function describeListeners(listeners: { fastcgi: { address: ListenAddress }; http: { address: ListenAddress } | null }): string[] {
-  const lines = [`listening on fastcgi ${formatAddress(listeners.fastcgi.address)}`];
+export function describeListeners(listeners: {
+  fastcgi: { address: ListenAddress; from?: string };
+  http: { address: ListenAddress } | null;
+}): string[] {
+  const { address, from } = listeners.fastcgi;
+  // A socket handed over by systemd or a spawner says where it came from.
+  const lines = [`listening on fastcgi ${formatAddress(address)}${from === undefined ? "" : ` (${from})`}`];
   if (listeners.http) lines.push(`listening on http ${formatAddress(listeners.http.address)}`);
   return lines;
 }

@@ -27,7 +27,7 @@ export interface BoundListener {
 }
 
 interface RawHandle extends ListenHandle {
-  getsockname?(out: { port?: number }): number;
+  getsockname?(out: { address?: string; port?: number }): number;
 }
 
 // The call Node's cluster module makes to bind without listening: only processes that call
@@ -98,6 +98,26 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
   }
   const h = handle;
   return { handle: h, address: bound, close: () => h.close() };
+}
+
+/**
+ * A socket already bound and listening that this process was given (systemd, or fd 0 from a web
+ * server): wrapped as bindListener's are, so it is passed to workers the same way. `path` names
+ * a Unix socket, for messages; a TCP socket's address is read from it.
+ */
+export function listenerFromFd(fd: number, label: string, path: string | null): BoundListener {
+  if (typeof createServerHandle !== "function") {
+    throw new ListenError(label, new Error("this Node.js has no net._createServerHandle; use Node.js 20 or newer"));
+  }
+  const handle = createServerHandle(null, 0, 0, fd);
+  if (typeof handle === "number") throw new ListenError(label, new Error(getSystemErrorName(handle)));
+  let address: ListenAddress = { path: path || `fd ${fd}` };
+  if (path === null) {
+    const out: { address?: string; port?: number } = {};
+    handle.getsockname?.(out);
+    address = { host: out.address ?? "?", port: out.port ?? 0 };
+  }
+  return { handle, address, close: () => handle.close() };
 }
 
 /** Starts accepting on a handle bound by bindListener (in this process or another). */

@@ -8,11 +8,15 @@ import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
 import { isFetchHandler, scriptHandler } from "./script-handler.ts";
 import { CgiContext } from "../runtime/context.ts";
+import type { Toolkit } from "../runtime/toolkit.ts";
+import type { ErrorPageHandler, ErrorPageInfo } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { RequestTimeoutError, ResponseStreamError, ScriptExitError } from "./errors.ts";
+import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
 import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
+import { authorizerHandler } from "./authorizer.ts";
 import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
 
 export interface Resolver {
@@ -49,6 +53,12 @@ export interface DispatcherOptions {
   builtins?: (path: string) => BuiltinHandler | null;
   /** Where running requests are published for a watchdog thread (the scripts they run). */
   table?: InflightTable | null;
+  /** Forms, signed cookies and sessions for `cgi`; without it they are not available. */
+  toolkit?: Toolkit;
+  /** display_errors: a script's 500 shows the development page (error, source, stack, request). */
+  displayErrors?: boolean;
+  /** Script extensions, for the custom error pages `_404.ts` and `_500.ts` in the root; none without. */
+  extensions?: readonly string[];
 }
 
 /** Answers one request without a script; returns the status for the access log. */
@@ -113,13 +123,23 @@ class InFlight implements ScriptRun {
   }
 }
 
+/** A URI path percent-decoded, or "" when it does not decode; encoded slashes are refused by the resolver from `raw`. */
+function decodedPath(raw: string | undefined): string {
+  try {
+    return raw === undefined ? "" : decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
+}
+
 function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
   const uri = params.REQUEST_URI;
   const q = uri === undefined ? -1 : uri.indexOf("?");
   const raw = uri === undefined ? undefined : q === -1 ? uri : uri.slice(0, q);
   const doc = params.DOCUMENT_URI;
   if (doc) return { path: doc, raw };
-  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || "/", raw };
+  // An AUTHORIZER request carries neither SCRIPT_NAME nor PATH_INFO (FastCGI 6.3): REQUEST_URI's path.
+  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || decodedPath(raw) || "/", raw };
 }
 
 export class Dispatcher {
@@ -128,6 +148,7 @@ export class Dispatcher {
   /** Requests answered 504 whose script has not finished yet, until their grace ends. */
   readonly #overdue = new Set<InFlight>();
   readonly #faults: ScriptFaults;
+  readonly #pages: ErrorPages;
   readonly #ender: RunEnder = {
     exit: (entry, code) => this.#exitRequest(entry, code),
     fail: (entry, error) => this.#faultRequest(entry, error),
@@ -149,6 +170,14 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
+    this.#pages = new ErrorPages({
+      root: options.root,
+      extensions: options.extensions ?? [],
+      displayErrors: options.displayErrors ?? false,
+      toolkit: options.toolkit,
+      maxBodySize: options.maxBodySize,
+      log: options.log,
+    });
   }
 
   get inflight(): number {
@@ -180,7 +209,8 @@ export class Dispatcher {
     this.#track(entry);
     let status = 500;
     try {
-      if (script === undefined && this.#o.builtins) {
+      // An authorizer's 200 would let the request through: status and ping answer responders only.
+      if (script === undefined && this.#o.builtins && !exchange.authorizer) {
         const builtin = this.#o.builtins(requestPath(params).path);
         if (builtin) {
           status = await builtin(exchange);
@@ -200,10 +230,13 @@ export class Dispatcher {
     } catch (error) {
       // Answered already (timeout, process.exit, a fault); a process.exit() unwinding ends here too.
       if (entry.endedBy !== null) return;
-      status = this.#fail(entry, error, entry.script);
+      status = await this.#failWithPage(entry, error);
     } finally {
       if (entry.endedBy === null) {
-        entry.ctx?.close();
+        // Answered: no timeout may answer it again while its session is released and uploads removed.
+        entry.done = true;
+        const closing = entry.ctx?.close();
+        if (closing !== undefined) await closing;
         this.#done(entry, status, entry.script);
       } else if (entry.endedBy === "timeout") {
         // It did finish, after its 504: not runaway.
@@ -218,13 +251,28 @@ export class Dispatcher {
     const loaded = this.#o.loader.load(location.file);
     const mod = loaded instanceof Promise ? await loaded : loaded;
     if (entry.endedBy !== null) return 500;
-    const handler = scriptHandler(mod, entry.script);
+    const handler = exchange.authorizer ? authorizerHandler(mod, entry.script) : scriptHandler(mod, entry.script);
     const env = buildEnv(exchange.params, location);
-    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize);
+    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
+    if (location.params !== undefined) ctx.params = location.params;
     entry.ctx = ctx;
     const result = isFetchHandler(handler) ? await handler.fetch(ctx.request, env, ctx) : await handler(ctx);
     if (entry.endedBy !== null || ctx.closed) return 500;
     return this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
+  }
+
+  /** Runs a custom error page (`_404.ts`, `_500.ts`) in `ctx` for a request that failed; the status sent. */
+  #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
+    return this.#faults.run(entry, async () => {
+      const loaded = this.#o.loader.load(file);
+      const handler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
+      // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
+      const result = isFetchHandler(handler)
+        ? await (handler as unknown as { fetch: (...args: unknown[]) => unknown }).fetch(ctx.request, ctx.env, ctx, info)
+        : await (handler as unknown as ErrorPageHandler)(ctx, info);
+      if (entry.endedBy !== null || ctx.closed) return 500;
+      return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
+    });
   }
 
   #resolve(params: Record<string, string>): ScriptLocation {
@@ -249,6 +297,9 @@ export class Dispatcher {
       exchange.end(false);
       return ctx.statusCode || 200;
     }
+    // Signed cookies and the session's Set-Cookie join the headers; the session is saved first.
+    const settling = ctx.beforeHead();
+    if (settling !== undefined) await settling;
     const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
     const body = res.body;
     if (body === null || body instanceof Uint8Array) {
@@ -282,6 +333,18 @@ export class Dispatcher {
 
   /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */
   #fail(entry: InFlight, error: unknown, scriptFile: string): number {
+    return this.#answerError(entry, error, this.#logFailure(entry, error, scriptFile));
+  }
+
+  /** #fail, with the answers a script's own throw may get: HttpError's, a custom page, the development page. */
+  async #failWithPage(entry: InFlight, error: unknown): Promise<number> {
+    const requestId = this.#logFailure(entry, error, entry.script);
+    const failed = { exchange: entry.exchange, ctx: entry.ctx, requestId, runPage: this.#runPage.bind(this, entry) };
+    return (await this.#pages.answer(failed, error)) ?? this.#answerError(entry, error, requestId);
+  }
+
+  /** Logs a failed request; a 5xx gets a request id, in the log line and on the page, returned. */
+  #logFailure(entry: InFlight, error: unknown, scriptFile: string): string | null {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
@@ -290,15 +353,17 @@ export class Dispatcher {
       // The client left: whatever the script threw afterwards is no fault of its own.
       this.#o.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
     } else if (status >= 500 || !isTscgiError(error)) {
-      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}]`);
+      const requestId = newRequestId();
+      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}] [request id ${requestId}]`);
+      return requestId;
     } else {
       this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);
     }
-    return this.#answerError(entry, error);
+    return null;
   }
 
   /** Answers an error without logging it: a short page when nothing was sent yet, otherwise a cut-off response. */
-  #answerError(entry: InFlight, error: unknown): number {
+  #answerError(entry: InFlight, error: unknown, requestId: string | null = null): number {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
@@ -311,7 +376,7 @@ export class Dispatcher {
     if (exchange.aborted) return status;
     // Script-chosen messages (HttpError) are shown; internal details stay in the log.
     const message = isTscgiError(error) && error.code === "TSCGI_E_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
-    const body = Buffer.from(message + "\n");
+    const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
     void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
     return status;
@@ -351,7 +416,7 @@ export class Dispatcher {
     const limit = this.#o.requestTimeout;
     const grace = this.#o.timeoutGrace ?? 0;
     for (const entry of this.#inflight) {
-      if (now - entry.start < limit) continue;
+      if (entry.done || now - entry.start < limit) continue;
       entry.endedBy = "timeout";
       const error = new RequestTimeoutError(limit);
       entry.ctx?.abort(error);
@@ -361,7 +426,7 @@ export class Dispatcher {
         this.#overdue.add(entry);
       }
       const status = this.#fail(entry, error, entry.script);
-      entry.ctx?.close();
+      this.#closeLate(entry.ctx);
       this.#done(entry, status, entry.script);
     }
     for (const entry of this.#overdue) {
@@ -415,7 +480,7 @@ export class Dispatcher {
       status = this.#answerError(entry, new ScriptExitError(code));
     }
     ctx?.abort(new ScriptExitError(code));
-    ctx?.close();
+    this.#closeLate(ctx);
     this.#done(entry, status, entry.script);
     return { status, sent };
   }
@@ -425,9 +490,18 @@ export class Dispatcher {
     entry.endedBy = "fault";
     entry.ctx?.abort(error);
     const status = this.#answerError(entry, error);
-    entry.ctx?.close();
+    this.#closeLate(entry.ctx);
     this.#done(entry, status, entry.script);
     return status;
+  }
+
+  /** Closes the context of a request answered by a timeout, an exit or a fault; nothing awaits it, so a failed release is logged. */
+  #closeLate(ctx: CgiContext | null | undefined): void {
+    void ctx
+      ?.close()
+      ?.catch((error: unknown) =>
+        this.#o.log.warn(`releasing a request's session or uploads failed: ${describeError(error, this.#o.root)}`),
+      );
   }
 
   #done(entry: InFlight, status: number, script: string): void {

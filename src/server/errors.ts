@@ -29,6 +29,17 @@ export class ListenError extends TscgiError {
   }
 }
 
+/** A descriptor systemd passed (LISTEN_FDS) is not a listening stream socket. */
+export class InheritedSocketError extends TscgiError {
+  readonly code = "TSCGI_E_INHERITED_SOCKET";
+  constructor(fd: number, from: string) {
+    super(
+      `fd ${fd} from ${from} is not a listening stream socket; in the socket unit use ListenStream= with Accept=no ` +
+        "(the default), or start tscgi without LISTEN_FDS to bind listen itself",
+    );
+  }
+}
+
 /** A connection arrived with max_connections open; `evicted` when an idle one was closed to make room. */
 export class MaxConnectionsError extends TscgiError {
   readonly code = "TSCGI_E_MAX_CONNECTIONS";
@@ -82,5 +93,18 @@ export class ScriptChdirError extends TscgiError {
       `process.chdir(${JSON.stringify(directory)}) is not available to scripts: the working directory is shared by every ` +
         "request of the worker; build paths from the script's own directory instead, e.g. path.join(import.meta.dirname, ...)",
     );
+  }
+}
+
+/** An AUTHORIZER request (Apache mod_authnz_fcgi) for a URL whose script has no `authorize` export. */
+export class AuthorizeExportError extends TscgiError {
+  readonly code = "TSCGI_E_AUTHORIZE_EXPORT";
+  readonly file: string;
+  constructor(file: string) {
+    super(
+      `${file}: asked to authorize a request (FastCGI AUTHORIZER role), but it has no authorize export; ` +
+        "export function authorize(cgi) { ... } returning true, false, variables or a Response; the request is denied",
+    );
+    this.file = file;
   }
 }

@@ -2,7 +2,7 @@
 import type { Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 import type { FcgiRequest } from "../fastcgi/request.ts";
-import { ProtocolStatus } from "../fastcgi/constants.ts";
+import { ProtocolStatus, Role } from "../fastcgi/constants.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -11,22 +11,31 @@ export class FastCgiExchange implements Exchange {
   readonly #req: FcgiRequest;
   readonly #table: InflightTable | null;
   readonly slot: number;
-  readonly peer: string | undefined;
+  readonly #peer: { readonly remoteAddress?: string | undefined } | undefined;
 
   /**
    * With a table, the request is watched: `fd` is its connection's, for a watchdog's last answer.
-   * `peer` is the connection's remote address (undefined on a Unix socket).
+   * `peer` is the connection (its remote address is read only when asked: a getpeername() per connection otherwise).
    */
-  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1, peer?: string) {
+  constructor(request: FcgiRequest, table: InflightTable | null = null, fd = -1, peer?: { readonly remoteAddress?: string | undefined }) {
     this.#req = request;
-    this.peer = peer;
+    this.#peer = peer;
     this.#table = table;
     const p = request.params;
     this.slot = table === null || fd < 0 ? -1 : table.begin(fd, request.id, Wire.FastCgi, p.REQUEST_METHOD ?? "", p.REQUEST_URI ?? "");
   }
 
+  /** The connection's remote address (undefined on a Unix socket). */
+  get peer(): string | undefined {
+    return this.#peer?.remoteAddress;
+  }
+
   get params(): Record<string, string> {
     return this.#req.params;
+  }
+
+  get authorizer(): boolean {
+    return this.#req.role === Role.Authorizer;
   }
 
   readBody(): Promise<Uint8Array | null> {

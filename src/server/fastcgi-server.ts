@@ -12,6 +12,7 @@ import type { InflightTable } from "./inflight-table.ts";
 import { escapeLogText } from "./log.ts";
 import { LOG_RATE_INTERVAL, RateLimitedLog } from "./log-limit.ts";
 import { OpenConnection, type HandOff, type OpenConnectionOptions } from "./open-connection.ts";
+import { sweepPeriod, TimeoutSweep } from "./timeout-sweep.ts";
 
 /** A connection that has not sent its first request is given this long to do so when stopping. */
 export const FIRST_REQUEST_GRACE = 2000;
@@ -47,6 +48,7 @@ export class FastCgiServer {
   readonly #options: FastCgiServerOptions;
   readonly #openOptions: OpenConnectionOptions;
   readonly #limited: RateLimitedLog;
+  readonly #sweep: TimeoutSweep;
   /** max_connections, or fewer when the open-files limit is lower. */
   readonly #maxConnections: number;
   /** Set by close() or handOver(): what happens to every connection, including ones adopted later. */
@@ -72,6 +74,9 @@ export class FastCgiServer {
       handOffFailed: (error) =>
         limited.write("error", "handoff", `fastcgi: handing a connection over failed, so it was closed: ${String(error)}`),
     };
+    this.#sweep = new TimeoutSweep(sweepPeriod(this.#openOptions.paramsTimeout, this.#openOptions.keepaliveTimeout), () =>
+      this.#open.values(),
+    );
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     // The master (or the single process) warns about a low limit once, at start-up (see pool/fd-limit.ts).
     this.#maxConnections = connectionRoom(options.maxConnections);
@@ -134,6 +139,7 @@ export class FastCgiServer {
 
   destroyAll(): void {
     for (const open of [...this.#open.values()]) open.destroy();
+    this.#sweep.stop();
     this.#limited.flush();
   }
 
@@ -142,6 +148,7 @@ export class FastCgiServer {
     this.#ending = each;
     for (const open of [...this.#open.values()]) each(open);
     if (this.#open.size === 0) {
+      this.#sweep.stop();
       this.#limited.flush();
       return Promise.resolve();
     }
@@ -167,10 +174,11 @@ export class FastCgiServer {
     const table = options.table ?? null;
     const fd = table === null ? -1 : socketFd(socket);
     const dispatcher = this.#dispatcher;
-    const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket.remoteAddress));
+    const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket));
     const open = new OpenConnection(socket, handler, this.#openOptions, unread);
     if (open.gone) return;
     this.#open.set(socket, open);
+    this.#sweep.start();
     this.#ending?.(open);
   }
 
@@ -200,6 +208,7 @@ export class FastCgiServer {
   #gone(open: OpenConnection): void {
     if (this.#open.get(open.socket) === open) this.#open.delete(open.socket);
     if (this.#open.size > 0 || this.#emptied.length === 0) return;
+    this.#sweep.stop();
     this.#limited.flush();
     for (const resolve of this.#emptied.splice(0)) resolve();
   }

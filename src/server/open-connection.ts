@@ -80,8 +80,6 @@ export class OpenConnection {
   readonly #options: OpenConnectionOptions;
   #mode: Mode = "serving";
   #gone = false;
-  #params: NodeJS.Timeout | null = null;
-  #keepalive: NodeJS.Timeout | null = null;
   #grace: NodeJS.Timeout | null = null;
   #handOff: HandOff | null = null;
   #flushing = false;
@@ -101,10 +99,8 @@ export class OpenConnection {
       paramsPending: () => (this.#paramsSince = performance.now()),
       idle: () => this.#idle(),
     });
-    // Each clock only notes when its phase began; its timer checks at most once per timeout, so a
-    // request costs no timer work (see #paramsTimer).
-    if (options.paramsTimeout > 0) this.#params = unrefTimer(() => this.#paramsTimer(), options.paramsTimeout);
-    if (options.keepaliveTimeout > 0) this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), options.keepaliveTimeout);
+    // Each clock only notes when its phase began; the owner's one sweep (see checkTimeouts) reads
+    // them, so neither a connection nor a request costs timer work.
     socket.on("data", this.#onData);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
@@ -174,42 +170,23 @@ export class OpenConnection {
   }
 
   /**
-   * Runs every params_timeout while nothing waits for PARAMS; once something does, it runs again
-   * exactly when that wait reaches params_timeout. So a phase that starts at any moment is caught
-   * on time, and requests never touch the timer.
+   * Closes the connection when a clock ran out: params_timeout while some request (or the first,
+   * from accept) waits for its PARAMS; keepalive_timeout while a used connection carries no
+   * request. Called by the owner's sweep, so a deadline is met within one sweep period.
    */
-  #paramsTimer(): void {
+  checkTimeouts(now: number): void {
     if (this.#gone) return;
     const c = this.connection;
-    const ms = this.#options.paramsTimeout;
-    if (!(c.paramsPending || c.requestsBegun === 0)) {
-      this.#params!.refresh();
+    const params = this.#options.paramsTimeout;
+    const waiting = c.paramsPending || c.requestsBegun === 0;
+    if (params > 0 && waiting && now - this.#paramsSince >= params) {
+      this.#options.timedOut(this, new ParamsTimeoutError(params));
+      this.destroy();
       return;
     }
-    const left = this.#paramsSince + ms - performance.now();
-    if (left > 0) {
-      this.#params = unrefTimer(() => this.#paramsTimer(), Math.ceil(left));
-      return;
-    }
-    this.#options.timedOut(this, new ParamsTimeoutError(ms));
-    this.destroy();
-  }
-
-  /** As #paramsTimer, for the time a kept-alive connection carries no request. */
-  #keepaliveTimer(): void {
-    if (this.#gone) return;
-    const c = this.connection;
-    if (c.activeRequests > 0 || c.paramsPending || c.requestsBegun === 0) {
-      this.#keepalive!.refresh();
-      return;
-    }
-    const left = this.idleSince + this.#options.keepaliveTimeout - performance.now();
-    if (left > 0) {
-      this.#keepalive = unrefTimer(() => this.#keepaliveTimer(), Math.ceil(left));
-      return;
-    }
+    const keepalive = this.#options.keepaliveTimeout;
     // The default is longer than a web server's own keep-alive timeout, so this is a peer gone quiet.
-    this.destroy();
+    if (keepalive > 0 && !waiting && c.activeRequests === 0 && now - this.idleSince >= keepalive) this.destroy();
   }
 
   /** Quiet: no request active, no partial record held. Closed or handed over once written out. */
@@ -256,8 +233,8 @@ export class OpenConnection {
     this.socket.off("data", this.#onData);
     this.socket.off("error", this.#onError);
     this.socket.off("close", this.#onClose);
-    for (const timer of [this.#params, this.#keepalive, this.#grace]) if (timer !== null) clearTimeout(timer);
-    this.#params = this.#keepalive = this.#grace = null;
+    if (this.#grace !== null) clearTimeout(this.#grace);
+    this.#grace = null;
     this.#options.gone(this);
   }
 }

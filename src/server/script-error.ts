@@ -6,8 +6,8 @@ import { escapeControlChars } from "./log.ts";
 // V8 stack frames: "    at fn (/abs/file.ts:3:9)" or "    at /abs/file.ts:3:9".
 const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;
 
-/** The first stack frame inside the script root, as "cgi-bin/x.ts:3:9" (relative to cwd), if any. */
-export function scriptFrame(error: unknown, root: string): string | null {
+/** The first stack frame inside the script root: its absolute file, line and column (1-based), if any. */
+export function scriptLocation(error: unknown, root: string): { file: string; line: number; column: number } | null {
   const stack = error instanceof Error ? error.stack : undefined;
   if (!stack) return null;
   const prefix = root.endsWith(sep) ? root : root + sep;
@@ -15,9 +15,15 @@ export function scriptFrame(error: unknown, root: string): string | null {
     const m = FRAME.exec(line.trim());
     if (!m) continue;
     const file = m[1].replace(/^file:\/\//, "");
-    if (file.startsWith(prefix)) return `${relative(process.cwd(), file)}:${m[2]}:${m[3]}`;
+    if (file.startsWith(prefix)) return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return null;
+}
+
+/** The first stack frame inside the script root, as "cgi-bin/x.ts:3:9" (relative to cwd), if any. */
+export function scriptFrame(error: unknown, root: string): string | null {
+  const where = scriptLocation(error, root);
+  return where === null ? null : `${relative(process.cwd(), where.file)}:${where.line}:${where.column}`;
 }
 
 /**

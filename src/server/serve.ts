@@ -5,12 +5,16 @@ import type { Config } from "../config/types.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
+import * as jsxRuntime from "../runtime/jsx-runtime.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
-import { ScriptLoader } from "../scripts/loader.ts";
+import { ScriptLoader, type BrokenScript } from "../scripts/loader.ts";
+import { preloadScripts } from "./preload.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
+import { ModuleLifecycle } from "../scripts/module-lifecycle.ts";
 import { AccessLog } from "./access-log.ts";
 import { splitListen } from "../config/address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
+import { inheritedFastCgiFd, inheritedListener } from "./inherited.ts";
 import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
@@ -19,19 +23,27 @@ import { LogSink, Logger, type LineSink } from "./log.ts";
 import { scriptConsoles } from "./script-console.ts";
 import { ScriptFaults } from "./script-faults.ts";
 import type { FaultKind } from "./fault-tally.ts";
+import { createToolkit } from "./toolkit.ts";
 
 export interface Listeners {
-  fastcgi: BoundListener;
+  /** `from` is set when the socket was handed to tscgi (systemd, fd 0) rather than bound from listen. */
+  fastcgi: BoundListener & { from?: string };
   http: BoundListener | null;
 }
 
-/** Binds the FastCGI socket (with the Unix socket mode and owner) and the HTTP front, as configured. */
+/**
+ * Binds the FastCGI socket (with the Unix socket mode and owner) and the HTTP front, as configured;
+ * a FastCGI socket handed to this process (systemd, fd 0) is taken instead of binding listen.
+ */
 export async function bindListeners(config: Config): Promise<Listeners> {
-  const fastcgi = await bindListener(splitListen(config.listen), config.listen, {
-    mode: config.listen_mode,
-    uid: config.listen_owner,
-    gid: config.listen_group,
-  });
+  const inherited = inheritedFastCgiFd(process.env, process.pid);
+  const fastcgi = inherited
+    ? inheritedListener(inherited)
+    : await bindListener(splitListen(config.listen), config.listen, {
+        mode: config.listen_mode,
+        uid: config.listen_owner,
+        gid: config.listen_group,
+      });
   try {
     const http = config.http ? await bindListener(splitListen(config.http), config.http) : null;
     return { fastcgi, http };
@@ -78,6 +90,8 @@ export interface RunningServer {
   readonly maxConnectionsReached: number;
   /** Requests running now, with their start (performance.now()) for the status page. */
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
+  /** Files whose last edit does not compile, for the status page. */
+  brokenScripts(): BrokenScript[];
   /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
   adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void;
   /**
@@ -104,18 +118,25 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     extensions: config.extensions,
     index: config.index,
   });
+  const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
   const loader = new ScriptLoader({
     root: config.root,
-    hostModules: { tscgi: api },
+    // .tsx scripts render JSX to HTML with tscgi's own runtime unless a file names another (@jsxImportSource).
+    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+    jsxImportSource: "tscgi",
     log: log.log,
     consoleFor:
       options.consoleFor ??
       scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
     compiler: options.compiler,
+    keepLastGood: !config.display_errors,
+    onDrop: (file, exports) => lifecycle.dropped(file, exports),
   });
   loader.onChange(() => resolver.invalidate());
+  if (config.preload.length > 0) await preloadScripts(config.preload, resolver, loader, log);
   const table = options.table ?? null;
   const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
+  const toolkit = createToolkit(config, log);
   const dispatcher = new Dispatcher({
     root: config.root,
     resolver,
@@ -131,6 +152,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
     builtins: options.builtins,
     table,
+    toolkit,
+    displayErrors: config.display_errors,
+    extensions: config.extensions,
   });
   const allowed = config.allowed_clients;
   const fastcgi = new FastCgiServer(dispatcher, {
@@ -160,6 +184,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const close = () => {
     dispatcher.close();
     loader.close();
+    void toolkit.sessions.close();
     log.flush();
     accessSink.close();
     errorSink.flush();
@@ -202,6 +227,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
       return out;
     },
+    brokenScripts: () => loader.broken(),
     adopt(which, socket, unread) {
       if (which === "fastcgi") fastcgi.adopt(socket, unread);
       else http?.adopt(socket);
@@ -215,6 +241,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
       const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
       if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
+      // Scripts' module-scope pools and timers close before the process goes (their dispose()).
+      loader.unloadAll();
+      await lifecycle.settled();
       fastcgi.destroyAll();
       http?.destroyAll();
       close();

@@ -1,10 +1,22 @@
 // The file session store, PHP's default: one file per session under session_save_path (mode
 // 0600), shared by every worker of the host. Requests of one session are serialised with an
 // O_EXCL lock file holding its owner's pid and start time; a lock whose owner died, or older than
-// the stale limit, is broken.
+// the stale limit, is broken. The per-request calls are synchronous, as PHP's are: each is a few
+// microseconds on a local file, where a promise sends it through libuv's 4-thread pool and back.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import {
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  closeSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { readdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { SessionStoreError } from "../runtime/errors.ts";
@@ -66,18 +78,17 @@ export class FileSessionStore implements SessionStore {
   readonly kind = "file";
   readonly dir: string;
   readonly #staleLockMs: number;
-  #made: Promise<unknown> | null = null;
+  #made = false;
 
   constructor(options: FileStoreOptions) {
     this.dir = options.dir;
     this.#staleLockMs = options.staleLockMs;
   }
 
-  #mkdir(): Promise<unknown> {
-    return (this.#made ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).catch((error) => {
-      this.#made = null;
-      throw error;
-    }));
+  #mkdir(): void {
+    if (this.#made) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.#made = true;
   }
 
   async lock(id: string, timeoutMs: number): Promise<SessionLock> {
@@ -86,21 +97,21 @@ export class FileSessionStore implements SessionStore {
     const lockFile = file + ".lock";
     const owner: LockOwner = { token: randomBytes(16).toString("hex"), host: HOST, pid: process.pid, start: SELF_START, at: 0 };
     try {
-      await this.#mkdir();
-      await pollLock(() => this.#tryLock(lockFile, owner), timeoutMs);
+      this.#mkdir();
+      await pollLock(async () => this.#tryLock(lockFile, owner), timeoutMs);
     } catch (error) {
       if ((error as { code?: string }).code === "TSCGI_E_SESSION_LOCK_TIMEOUT") throw error;
       throw new SessionStoreError(this.kind, `lock ${lockFile}`, error);
     }
     let record: SessionRecord | null;
     try {
-      record = await this.#read(file);
+      record = this.#read(file);
     } catch (error) {
-      await this.#release(lockFile, owner.token);
+      this.#release(lockFile, owner.token);
       throw new SessionStoreError(this.kind, `read ${file}`, error);
     }
     let released = false;
-    const fail = (action: string) => (error: unknown) => {
+    const fail = (action: string, error: unknown): never => {
       throw new SessionStoreError(this.kind, `${action} ${file}`, error);
     };
     return {
@@ -108,49 +119,58 @@ export class FileSessionStore implements SessionStore {
       save: async (saved) => {
         // Write aside, then rename: a crash mid-write never leaves half a session.
         const temp = `${file}.${owner.token}.tmp`;
-        await writeFile(temp, JSON.stringify({ created: saved.created, data: saved.data }), { mode: 0o600 })
-          .then(() => rename(temp, file))
-          .then(() => utimes(file, saved.touched / 1000, saved.touched / 1000))
-          .catch(async (error) => {
-            await unlink(temp).catch(() => {});
-            fail("save")(error);
-          });
+        try {
+          writeFileSync(temp, JSON.stringify({ created: saved.created, data: saved.data }), { mode: 0o600 });
+          renameSync(temp, file);
+          utimesSync(file, saved.touched / 1000, saved.touched / 1000);
+        } catch (error) {
+          try {
+            unlinkSync(temp);
+          } catch {
+            // Renamed already, or never written.
+          }
+          fail("save", error);
+        }
       },
       touch: async (touched) => {
         // The file's mtime is the session's last use: gc and the idle timeout read it.
-        await utimes(file, touched / 1000, touched / 1000).catch((error) => {
-          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("touch")(error);
-        });
+        try {
+          utimesSync(file, touched / 1000, touched / 1000);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("touch", error);
+        }
       },
       destroy: async () => {
-        await unlink(file).catch((error) => {
-          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("remove")(error);
-        });
+        try {
+          unlinkSync(file);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("remove", error);
+        }
       },
       release: async () => {
         if (released) return;
         released = true;
-        await this.#release(lockFile, owner.token);
+        this.#release(lockFile, owner.token);
       },
     };
   }
 
   /** Takes the lock, or breaks it when stale and says "try again", or says the lock is held (null). */
-  async #tryLock(lockFile: string, owner: LockOwner): Promise<true | null> {
+  #tryLock(lockFile: string, owner: LockOwner): true | null {
     owner.at = Date.now();
     try {
-      await writeFile(lockFile, JSON.stringify(owner), { flag: "wx", mode: 0o600 });
+      writeFileSync(lockFile, JSON.stringify(owner), { flag: "wx", mode: 0o600 });
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // The directory was removed under us (a tmp cleaner): make it again and retry.
       if (code === "ENOENT") {
-        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         return null;
       }
       if (code !== "EEXIST") throw error;
     }
-    const holder = await this.#owner(lockFile);
+    const holder = this.#owner(lockFile);
     // Gone since: try again at once (next round).
     if (holder === null) return null;
     if (!ownerDead(holder) && Date.now() - holder.at <= this.#staleLockMs) return null;
@@ -158,44 +178,54 @@ export class FileSessionStore implements SessionStore {
     // may have broken it and taken a fresh lock in between, which must then be put back.
     const aside = `${lockFile}.${owner.token}.stale`;
     try {
-      await rename(lockFile, aside);
+      renameSync(lockFile, aside);
     } catch {
       return null;
     }
-    const moved = await this.#owner(aside);
-    if (moved !== null && moved.token !== holder.token) await rename(aside, lockFile).catch(() => {});
-    else await unlink(aside).catch(() => {});
+    const moved = this.#owner(aside);
+    try {
+      if (moved !== null && moved.token !== holder.token) renameSync(aside, lockFile);
+      else unlinkSync(aside);
+    } catch {
+      // Someone else tidied it first.
+    }
     return null;
   }
 
   /** The lock's holder; null when there is no lock file. */
-  async #owner(lockFile: string): Promise<LockOwner | null> {
+  #owner(lockFile: string): LockOwner | null {
     try {
-      return JSON.parse(await readFile(lockFile, "utf8")) as LockOwner;
+      return JSON.parse(readFileSync(lockFile, "utf8")) as LockOwner;
     } catch {
       // Empty or damaged (its holder died between creating and writing it, or is writing it
       // now): judge it by its age alone.
-      const info = await stat(lockFile).catch(() => null);
+      const info = statSync(lockFile, { throwIfNoEntry: false }) ?? null;
       return info === null ? null : { token: "", host: "", pid: 0, start: null, at: info.mtimeMs };
     }
   }
 
   /** Removes the lock file if it is still ours (a broken-then-retaken lock belongs to someone else). */
-  async #release(lockFile: string, token: string): Promise<void> {
-    const holder = await this.#owner(lockFile);
-    if (holder?.token === token) await unlink(lockFile).catch(() => {});
+  #release(lockFile: string, token: string): void {
+    const holder = this.#owner(lockFile);
+    if (holder?.token !== token) return;
+    try {
+      unlinkSync(lockFile);
+    } catch {
+      // Already gone.
+    }
   }
 
-  async #read(file: string): Promise<SessionRecord | null> {
-    let handle;
+  #read(file: string): SessionRecord | null {
+    let fd: number;
     try {
-      handle = await open(file, "r");
+      fd = openSync(file, "r");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
     }
     try {
-      const [text, info] = await Promise.all([handle.readFile("utf8"), handle.stat()]);
+      const text = readFileSync(fd, "utf8");
+      const info = fstatSync(fd);
       const parsed = JSON.parse(text) as { created?: unknown; data?: unknown };
       if (typeof parsed.created !== "number" || typeof parsed.data !== "object" || parsed.data === null) return null;
       return { created: parsed.created, touched: info.mtimeMs, data: parsed.data as SessionRecord["data"] };
@@ -204,7 +234,7 @@ export class FileSessionStore implements SessionStore {
       if (error instanceof SyntaxError) return null;
       throw error;
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 

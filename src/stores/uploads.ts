@@ -60,6 +60,7 @@ export class UploadSpooler implements FormParser {
     if (input.body === null || type === "") return NOTHING;
     if (type !== URLENCODED && type !== MULTIPART) throw new FormContentTypeError(type);
     const { limits } = input;
+    if (type === URLENCODED) return { form: await parseUrlencoded(input.body, limits), cleanup: async () => {} };
     const fields: Array<[string, string]> = [];
     const files: SpooledFile[] = [];
     const spooling: Promise<void>[] = [];
@@ -186,4 +187,29 @@ export class UploadSpooler implements FormParser {
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     return mkdtemp(join(this.tmpDir, "req-"));
   }
+}
+
+/**
+ * A urlencoded body, parsed whole: it has no files, so nothing streams to disk, and reading it
+ * at once is several times faster per request than busboy's streaming parser. Memory is bounded
+ * by max_body_size, as cgi.text() is.
+ */
+async function parseUrlencoded(body: AsyncIterable<Uint8Array>, limits: FormInput["limits"]): Promise<Form> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body) {
+    received += chunk.byteLength;
+    if (limits.maxBodySize > 0 && received > limits.maxBodySize) throw new BodyTooLargeError(limits.maxBodySize);
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  const fields: Array<[string, string]> = [];
+  // WHATWG's application/x-www-form-urlencoded parser: "+" is a space, bad percent escapes stay as they are.
+  for (const [name, value] of new URLSearchParams(Buffer.concat(chunks, received).toString("utf8"))) {
+    if (Buffer.byteLength(name) > limits.maxFieldSize || Buffer.byteLength(value) > limits.maxFieldSize) {
+      throw new FieldTooLargeError(name, limits.maxFieldSize);
+    }
+    if (fields.length === limits.maxFields) throw new TooManyFieldsError(limits.maxFields);
+    fields.push([name, value]);
+  }
+  return new Form(fields);
 }

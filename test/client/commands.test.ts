@@ -57,7 +57,7 @@ function pool(request: FcgiRequest): void {
 }
 
 function config(listen: string, overrides: Partial<ClientConfig> = {}): ClientConfig {
-  return { listen, ping_path: "/ping", ping_response: "pong", status_path: "/status", ...overrides };
+  return { listen, ping_path: "/ping", ping_response: "pong", status_path: "/status", status_listen: null, ...overrides };
 }
 
 async function run(command: typeof runPing, cfg: ClientConfig, args: string[] = []): Promise<{ code: number; out: string; err: string }> {

@@ -244,3 +244,19 @@ t.test("slowlog is a log target that cannot be turned off by name", async (t) =>
   t.equal(schema.slowlog.parse("logs/slow.log", ctx), "/srv/app/logs/slow.log");
   t.throws(() => schema.slowlog.parse("off", ctx), { name: "ValueRejected", detail: /request_slowlog_timeout = 0/ });
 });
+
+t.test("env is a list of names and NAME=value settings", async (t) => {
+  t.same(schema.env.parse("", ctx), []);
+  t.same(schema.env.parse(" DATABASE_URL , APP_MODE = live and well ,TZ", ctx), [
+    ["DATABASE_URL", null],
+    ["APP_MODE", "live and well"],
+    ["TZ", null],
+  ]);
+  t.same(schema.env.parse("EMPTY=,URL=a=b", ctx), [
+    ["EMPTY", ""],
+    ["URL", "a=b"],
+  ]);
+  t.throws(() => schema.env.parse("A,1B", ctx), { name: "ValueRejected", detail: /"1B" is not a variable name/ });
+  t.throws(() => schema.env.parse("A=1,A", ctx), { name: "ValueRejected", detail: "A is named twice" });
+  t.throws(() => schema.env.parse("=x", ctx), ValueRejected);
+});

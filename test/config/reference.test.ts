@@ -82,7 +82,9 @@ t.test("helpText lists every flag with its default", async (t) => {
     "-h, --help",
     "-v, --version",
     "tscgi [serve] [options]",
-    "tscgi cgi FILE",
+    "tscgi cgi [FILE]",
+    "tscgi ping [--timeout 5s] [--ready]",
+    "tscgi status [--json] [--full]",
   ]) {
     t.ok(help.includes(flag), flag);
   }

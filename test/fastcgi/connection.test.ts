@@ -157,16 +157,16 @@ t.test("with mpxsConns false, a second concurrent id is answered FCGI_CANT_MPX_C
   t.equal(conn.activeRequests, 1);
 });
 
-t.test("Authorizer and Filter roles are answered FCGI_UNKNOWN_ROLE and never reach the handler", async (t) => {
+t.test("Filter and unknown roles are answered FCGI_UNKNOWN_ROLE; an Authorizer reaches the handler", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1, Role.Authorizer), client.params(1, {}), client.begin(2, Role.Filter), client.begin(3, 99)]));
   t.same(endRequests(transport.records()), [
-    [1, 0, ProtocolStatus.UnknownRole],
     [2, 0, ProtocolStatus.UnknownRole],
     [3, 0, ProtocolStatus.UnknownRole],
   ]);
-  t.equal(requests.length, 0);
-  t.equal(conn.activeRequests, 0);
+  t.equal(requests.length, 1);
+  t.equal(requests[0].role, Role.Authorizer);
+  t.equal(conn.activeRequests, 1);
   t.notOk(transport.ended, "keep-conn refusals keep the connection");
 });
 

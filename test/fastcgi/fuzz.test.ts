@@ -72,7 +72,9 @@ function plan(random: Random): Plan {
     for (let p = int(random, 12); p > 0; p--)
       pairs.push([text(random, 1 + int(random, random() < 0.1 ? 200 : 16)), text(random, int(random, random() < 0.1 ? 300 : 20))]);
     const encoded = encodeParams(pairs);
-    const over = role === Role.Responder && (encoded.length > LIMITS.maxParamsBytes || pairs.length > LIMITS.maxParamsPairs);
+    const over =
+      (role === Role.Responder || role === Role.Authorizer) &&
+      (encoded.length > LIMITS.maxParamsBytes || pairs.length > LIMITS.maxParamsPairs);
     if (over) capped = true;
     records.push(...streamRecords(random, RecordType.Params, id, encoded));
     records.push(...streamRecords(random, RecordType.Stdin, id, bytes(random, random() < 0.02 ? 70_000 : int(random, 600))));
@@ -292,7 +294,9 @@ async function runOne(random: Random, hand: Random, p: Plan, outcome: Outcome, f
     // Each id gets at most one END_REQUEST, and exactly one when it was refused, aborted, or ended.
     for (const [id, info] of p.ids) {
       const n = ends.get(id) ?? 0;
-      const must = info.role !== Role.Responder || info.aborted || info.ends;
+      // Filter and unknown roles are refused at once; Responder and Authorizer reach the handler.
+      const refused = info.role !== Role.Responder && info.role !== Role.Authorizer;
+      const must = refused || info.aborted || info.ends;
       if (n > 1 || (must && n !== 1)) {
         outcome.invariant++;
         failures.push(`#${index} id ${id} got ${n} END_REQUEST: ${p.input.toString("hex")}`);

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
+import { scaled } from "./time.ts";
 
 const apacheBin = ["/usr/sbin/apache2", "/usr/sbin/httpd"].find((p) => existsSync(p)) ?? null;
 const modules = ["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules"].find((p) => existsSync(join(p, "mod_proxy_fcgi.so"))) ?? null;
@@ -56,7 +57,9 @@ ${proxy}
   let up = false;
   child.once("exit", () => (up = false));
   // Ready when the port accepts connections (or the process is gone).
-  for (let i = 0; i < 200 && child.exitCode === null && !up; i++) {
+  // Probed until it answers or exits; the deadline is a safety net, scaled on a busy machine.
+  const deadline = Date.now() + scaled(30_000);
+  while (child.exitCode === null && !up && Date.now() < deadline) {
     try {
       await fetch(`http://127.0.0.1:${port}/__apache_ready_probe`);
       up = true;

@@ -5,7 +5,14 @@ import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repo } from "./tscgi.ts";
 
-export const containerTool = join(repo, "..", "shared", "tools", "container");
+/**
+ * Beside the checkout (../shared/tools), else where this machine keeps it, else CONTAINER_TOOL:
+ * a clone may live anywhere, and .ci/run exports the path it found.
+ */
+export const containerTool =
+  process.env.CONTAINER_TOOL ??
+  [join(repo, "..", "shared", "tools", "container"), "/work/shared/tools/container"].find((p) => existsSync(p)) ??
+  join(repo, "..", "shared", "tools", "container");
 
 /** Why the container tests are skipped here, or null when they can run. In CI they must. */
 export function containerMissing(): string | null {

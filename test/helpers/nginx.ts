@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
-import { scaled } from "./time.ts";
+import { onTestExit, scaled } from "./time.ts";
 
 export const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p)) ?? null;
 
@@ -17,7 +17,7 @@ export function nginxMissing(): string | false {
 
 // Started and not yet exited: stopped (SIGTERM, by pid) if the test file exits without its teardown.
 const running = new Set<ChildProcess>();
-process.once("exit", () => {
+onTestExit(() => {
   for (const child of running) child.kill("SIGTERM");
 });
 
@@ -37,7 +37,8 @@ function snippetParams(): string {
     .join("\n");
 }
 
-export async function startNginx(fastcgi: string, extra = ""): Promise<Nginx> {
+/** `fastcgi` is one upstream address, or several (one `server` line each) for a load-balanced upstream. */
+export async function startNginx(fastcgi: string | string[], extra = ""): Promise<Nginx> {
   if (!nginxBin) throw new Error("nginx missing");
   const dir = mkdtempSync(join(tmpdir(), "tscgi-nginx-"));
   const port = await freePort();
@@ -54,7 +55,10 @@ http {
   proxy_temp_path ${dir}/proxy;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream tscgi { server ${fastcgi}; keepalive 16; }
+  upstream tscgi { ${[fastcgi]
+    .flat()
+    .map((a) => `server ${a};`)
+    .join(" ")} keepalive 16; }
   server {
     listen 127.0.0.1:${port};
     server_name localhost;

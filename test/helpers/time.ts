@@ -37,3 +37,26 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     ac.abort();
   }
 }
+
+const cleanups: Array<() => void> = [];
+let hooked = false;
+
+/**
+ * Runs `cleanup` when this test process exits, also when a signal ends it (the default action
+ * of SIGTERM skips "exit" handlers): the signal is raised again afterwards.
+ */
+export function onTestExit(cleanup: () => void): void {
+  cleanups.push(cleanup);
+  if (hooked) return;
+  hooked = true;
+  const runAll = () => {
+    for (const run of cleanups.splice(0)) run();
+  };
+  process.once("exit", runAll);
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      runAll();
+      process.kill(process.pid, signal);
+    });
+  }
+}

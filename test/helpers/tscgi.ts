@@ -3,15 +3,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
-import { scaled } from "./time.ts";
+import { onTestExit, scaled } from "./time.ts";
 
 export const repo = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = fileURLToPath(new URL("../../bin/tscgi.js", import.meta.url));
 
-// Started and not yet exited. A test file that dies (the runner's timeout) skips its teardowns;
-// its tscgi processes are stopped on the way out instead of living on, by pid.
+// Started and not yet exited. A test file that dies (the runner's timeout, or its SIGTERM when
+// the run is interrupted) skips its teardowns; its tscgi processes are stopped on the way out
+// instead of living on, by pid.
 const running = new Set<ChildProcess>();
-process.once("exit", () => {
+onTestExit(() => {
   for (const child of running) child.kill("SIGTERM");
 });
 

@@ -81,11 +81,13 @@ t.test("back-off: first crash at once, then doubling, capped, reset by a healthy
   t.equal(b.crash(1), 0);
 });
 
-t.test("adopterFor: a retiring worker's connections go to its slot's successor, else spread over ready workers", async (t) => {
-  const w = (id: number, slot: number, ready: boolean, adopted = 0) => ({ id, slot, ready, adopted });
+t.test("adopterFor: a retiring worker's connections go to its slot's successor, else to whoever serves now", async (t) => {
+  const w = (id: number, slot: number, ready: boolean, adopted = 0, retiring = false) => ({ id, slot, ready, retiring, adopted });
   t.equal(adopterFor(0, [w(1, 1, true), w(2, 0, true)]), 2, "the successor in the same slot");
-  t.equal(adopterFor(0, [w(1, 1, true), w(2, 0, false)]), "wait", "the successor is worth waiting for");
+  t.equal(adopterFor(0, [w(1, 1, true), w(2, 0, false)]), 1, "a successor still starting: a ready worker, not a wait");
   t.equal(adopterFor(0, [w(1, 1, true, 5), w(3, 2, true, 1)]), 3, "no successor: the ready worker handed the fewest");
+  t.equal(adopterFor(0, [w(4, 0, true, 0, true), w(5, 0, false)]), 4, "a reload during a reload: the previous generation still serves");
+  t.equal(adopterFor(0, [w(4, 0, true, 0, true), w(6, 1, true)]), 6, "a current worker before a retiring one");
   t.equal(adopterFor(0, [w(1, 1, false)]), "wait", "only a starting worker: wait for it");
   t.equal(adopterFor(0, []), "close", "nobody left to take it");
 });

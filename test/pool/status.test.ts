@@ -3,7 +3,14 @@
 import t from "tap";
 import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
 import { family, findPython, parseMetrics as parse, pythonMissing as missing } from "../helpers/prometheus.ts";
-import { clfTime, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderStatus, statusFormat } from "../../src/pool/status.ts";
+import {
+  clfTime,
+  mergeBroken,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  renderStatus,
+  statusFormat,
+} from "../../src/pool/status.ts";
 import type { PoolStatus } from "../../src/pool/status-snapshot.ts";
 import { escapeLabelValue } from "../../src/pool/status-metrics.ts";
 
@@ -66,7 +73,14 @@ function snapshot(overrides: Partial<PoolStatus> = {}): PoolStatus {
   };
 }
 
-const POOL_FIELDS = [...PHP_FPM_POOL_FIELDS, "rejected requests", "worker restarts", "max connections reached", "script faults"];
+const POOL_FIELDS = [
+  ...PHP_FPM_POOL_FIELDS,
+  "rejected requests",
+  "worker restarts",
+  "max connections reached",
+  "script faults",
+  "broken scripts",
+];
 const FAULTS: PoolStatus["scriptFaults"] = [
   { script: "cart.ts", faults: 7, exit: 6, uncaught: 0, rejection: 0, runaway: 0, death: 1 },
   { script: 'we"ird\nname.ts', faults: 1, exit: 0, uncaught: 0, rejection: 0, runaway: 1, death: 0 },
@@ -141,6 +155,7 @@ t.test("JSON uses PHP-FPM's field names, in its order, then tscgi's own", async 
     "worker restarts": 9,
     "max connections reached": 10,
     "script faults": [],
+    "broken scripts": [],
   });
 });
 
@@ -163,6 +178,43 @@ t.test("scripts with faults: by name and count in text, JSON and metrics", async
     /^tscgi_script_faults_total\{script="cart\.ts",kind="exit"\} 6\ntscgi_script_faults_total\{script="cart\.ts",kind="death"\} 1\n/m,
   );
   t.match(om, /^tscgi_script_faults_total\{script="we\\"ird\\nname\.ts",kind="runaway"\} 1$/m);
+});
+
+t.test("broken files: where, what, and which scripts keep their last good version, in text, JSON and metrics", async (t) => {
+  const broken: PoolStatus["brokenScripts"] = [
+    { file: "_lib/db.ts", line: 3, column: 14, message: 'Expected ";" but found "pool"', lastGood: ["users.ts", "orders.ts"] },
+    { file: "new.ts", line: 1, column: 2, message: "Unexpected end of file", lastGood: [] },
+  ];
+  const text = renderStatus(snapshot({ brokenScripts: broken }), "").body;
+  t.match(text, /^broken script: {8}_lib\/db\.ts:3:14 Expected ";" but found "pool" \(last good version answers users\.ts, orders\.ts\)$/m);
+  t.match(text, /^broken script: {8}new\.ts:1:2 Unexpected end of file \(no version answers\)$/m);
+  t.notMatch(renderStatus(snapshot(), "").body, /broken script/, "no line when everything compiles");
+  const json = JSON.parse(renderStatus(snapshot({ brokenScripts: broken }), "json").body) as Record<string, unknown>;
+  t.same(json["broken scripts"], [
+    { file: "_lib/db.ts", line: 3, column: 14, message: 'Expected ";" but found "pool"', "last good": ["users.ts", "orders.ts"] },
+    { file: "new.ts", line: 1, column: 2, message: "Unexpected end of file", "last good": [] },
+  ]);
+  const om = renderStatus(snapshot({ brokenScripts: broken }), "openmetrics").body;
+  t.match(om, /^tscgi_broken_script\{file="_lib\/db\.ts",last_good="yes"\} 1$/m);
+  t.match(om, /^tscgi_broken_script\{file="new\.ts",last_good="no"\} 1$/m);
+});
+
+t.test("mergeBroken: one line per file, with every script any worker keeps on its last good version", async (t) => {
+  const merged = mergeBroken([
+    [{ file: "b.ts", line: 1, column: 1, message: "x", lastGood: ["b.ts"] }],
+    undefined,
+    [
+      { file: "b.ts", line: 1, column: 1, message: "x", lastGood: ["c.ts", "b.ts"] },
+      { file: "a.ts", line: 2, column: 1, message: "y", lastGood: [] },
+    ],
+  ]);
+  t.same(
+    merged.map((b) => [b.file, b.lastGood]),
+    [
+      ["a.ts", []],
+      ["b.ts", ["b.ts", "c.ts"]],
+    ],
+  );
 });
 
 t.test("JSON ?full adds the processes list with PHP-FPM's per-process names", async (t) => {
@@ -305,6 +357,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
           ["tscgi_worker_restarts", "counter"],
           ["tscgi_max_connections_reached", "counter"],
           ["tscgi_script_faults", "counter"],
+          ["tscgi_broken_script", "gauge"],
         ],
       );
       for (const f of families) t.ok(f.help.length > 0, `${f.name} has HELP`);

@@ -9,6 +9,7 @@ import { nginxMissing } from "../helpers/nginx.ts";
 import { poolBehindNginx } from "../helpers/pool.ts";
 import { startLoad } from "../helpers/load.ts";
 import { getFresh } from "../helpers/http.ts";
+import { Backoff, HEALTHY_LIFETIME } from "../../src/pool/backoff.ts";
 import { scaled } from "../helpers/time.ts";
 import { childPids, occurrences, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
@@ -106,25 +107,52 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   const base = `http://127.0.0.1:${tscgi.httpPort}`;
   const crash = /worker \d+ was killed by SIGKILL/;
   // One request per crash: while no worker runs, the request waits in the socket's backlog for
-  // the next one, which it then crashes.
-  for (let crashes = 1; crashes <= 4; crashes++) {
+  // the next one, which it then crashes. Until two delays were logged, at most 8 crashes: where a
+  // worker needs longer than HEALTHY_LIFETIME to start and take the request, no crash is quick.
+  for (let crashes = 1; crashes <= 8 && occurrences(tscgi.output(), /next start in \d+ ms/) < 2; crashes++) {
     await getFresh(`${base}/crash`).catch(() => {});
     await tscgi.waitFor((out) => occurrences(out, crash) >= crashes);
   }
-  // The worker after the last crash has started (debug) once its delay passed.
-  await tscgi.waitFor((out) => /next start in \d+ ms[^]*worker \d+ started[^]*next start in \d+ ms[^]*worker \d+ started/.test(out));
-  const lines = tscgi.output().split("\n");
-  const delays = lines.filter((l) => / next start in \d+ ms/.test(l)).map((l) => Number(/next start in (\d+) ms/.exec(l)![1]));
-  t.ok(delays.length >= 2 && delays.every((d, i) => i === 0 || d > delays[i - 1]), `delays grow: ${delays.join(", ")} ms`);
-  // And each is kept: the next worker starts no sooner (time stamps of the two log lines).
-  for (const [i, line] of lines.entries()) {
-    const delay = /next start in (\d+) ms/.exec(line)?.[1];
-    const next = lines.slice(i + 1).find((l) => /worker \d+ started/.test(l));
-    if (delay === undefined || next === undefined) continue;
-    t.ok(stamp(next) - stamp(line) >= Number(delay) - 10, `${stamp(next) - stamp(line)} ms after "next start in ${delay} ms"`);
-  }
   // Healthy again once the crashing stops: the request waits for the next worker.
   t.equal((await getFresh(`${base}/hello`)).status, 200);
+
+  // The master's delays are those the back-off gives for the lifetimes it saw (spawn to exit,
+  // from the log's time stamps), whatever they were on this machine.
+  const lines = tscgi.output().split("\n");
+  const startedAt = new Map<string, number>();
+  const backoff = new Backoff(30_000);
+  const expected: number[] = [];
+  const logged: number[] = [];
+  let nearBoundary = false;
+  for (const [i, line] of lines.entries()) {
+    const started = /DEBUG: worker (\d+) started/.exec(line);
+    if (started) startedAt.set(started[1], stamp(line));
+    // However the crash ended the worker: an exit code or a signal.
+    const exited = /ERROR: worker (\d+) (?:exited with code \d+|was killed by SIG\w+)/.exec(line);
+    if (!exited) continue;
+    const lifetime = stamp(line) - startedAt.get(exited[1])!;
+    nearBoundary ||= Math.abs(lifetime - HEALTHY_LIFETIME) < 100;
+    expected.push(backoff.crash(lifetime));
+    const after = lines.slice(i + 1);
+    const next = after.findIndex((l) => /worker \d+ started/.test(l));
+    const delay = after.slice(0, next === -1 ? undefined : next).find((l) => /next start in \d+ ms/.test(l));
+    logged.push(delay === undefined ? 0 : Number(/next start in (\d+) ms/.exec(delay)![1]));
+    // And each delay is kept: the next worker starts no sooner.
+    if (delay !== undefined && next !== -1) {
+      const waited = stamp(after[next]) - stamp(delay);
+      t.ok(waited >= logged.at(-1)! - 10, `the next worker started ${waited} ms after "next start in ${logged.at(-1)} ms"`);
+    }
+  }
+  t.ok(logged.length >= 3, `${logged.length} crashes`);
+  if (nearBoundary) t.comment(`a lifetime within 100 ms of ${HEALTHY_LIFETIME} ms: delays not compared (${logged.join(", ")})`);
+  else t.same(logged, expected, `delays ${logged.join(", ")} ms, as the back-off gives for these lifetimes`);
+  const quick = logged.filter((d) => d > 0);
+  if (quick.length < 2) t.comment("no two quick crashes in a row on this machine: growing delays not seen");
+  else
+    t.ok(
+      quick.every((d, i) => i === 0 || d > quick[i - 1]),
+      `delays grow: ${quick.join(", ")} ms`,
+    );
 });
 
 t.test("SIGTERM stops accepting, waits for the request in flight, then exits 0", async (t) => {

@@ -107,9 +107,9 @@ t.test("FCGI_ABORT_REQUEST fires the script's signal and ends the request once",
   c.close();
 });
 
-t.test("other roles get FCGI_UNKNOWN_ROLE", async (t) => {
+t.test("the Filter role gets FCGI_UNKNOWN_ROLE", async (t) => {
   const c = new FcgiClient(tscgi.fastcgiPort);
-  c.send(beginRequest(3, 2));
+  c.send(beginRequest(3, 3));
   await c.until(() => c.responses.get(3)?.done === true);
   t.equal(c.responses.get(3)!.protocolStatus, 3);
   c.close();

@@ -69,6 +69,9 @@ const log = new Logger(sink, "debug");
 
 function dispatcher(scripts: Record<string, (cgi: Cgi) => unknown>, options: { requestTimeout?: number; timeoutGrace?: number } = {}) {
   const retired: string[] = [];
+  // Resolves at the first retire request: tests wait for it, not for the clock.
+  let firstRetire: () => void = () => {};
+  const retiredOnce = new Promise<void>((resolve) => (firstRetire = resolve));
   const faults = new ScriptFaults({ root: "/root", log });
   const d = new Dispatcher({
     root: "/root",
@@ -77,12 +80,15 @@ function dispatcher(scripts: Record<string, (cgi: Cgi) => unknown>, options: { r
     maxBodySize: 0,
     requestTimeout: options.requestTimeout ?? 0,
     timeoutGrace: options.timeoutGrace ?? 0,
-    retire: (reason) => void retired.push(reason),
+    retire: (reason) => {
+      retired.push(reason);
+      firstRetire();
+    },
     faults,
     log,
     accessLog: null,
   });
-  return { d, faults, retired };
+  return { d, faults, retired, retiredOnce };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -119,7 +125,7 @@ t.test("process.exit() after output ends the response as it stands, like PHP's e
   t.equal(after, false, "the script stopped at process.exit");
   const located = new RecordingExchange("/located");
   await d.dispatch(located);
-  t.same([located.status, located.headers], [204, ["Location", "/elsewhere"]], "what the script set goes out");
+  t.same([located.status, located.headers], [302, ["Location", "/elsewhere"]], "what the script set goes out, a Location as 302");
   await turn();
   t.same(faults.tally.list(), [], "exit(0) after answering is no fault");
   t.notMatch(logged.join("\n"), /process\.exit/);
@@ -234,7 +240,7 @@ t.test("a script still running past its timeout's grace is runaway: logged once,
   logged.length = 0;
   let turns = 0;
   let stop = false;
-  const { d, faults, retired } = dispatcher(
+  const { d, faults, retired, retiredOnce } = dispatcher(
     {
       loops: async () => {
         while (!stop) {
@@ -255,8 +261,7 @@ t.test("a script still running past its timeout's grace is runaway: logged once,
   await d.dispatch(quit);
   await loop.answered();
   t.same([loop.status, quit.status], [504, 504]);
-  // Waits for the retire request, not for the clock; bounded by the test's timeout.
-  while (retired.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await retiredOnce;
   stop = true;
   await running;
   await turn();

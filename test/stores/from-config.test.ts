@@ -38,15 +38,23 @@ t.test("ioredis and busboy are loaded only when a store or a form needs them", a
   createFormParser({ upload_tmp_dir: "/nonexistent" });
   t.same(loaded(), [], "a worker that builds its stores has loaded neither");
   await store.close();
-  await createFormParser({ upload_tmp_dir: "/nonexistent" }).parse({
-    contentType: "application/x-www-form-urlencoded",
-    body: (async function* () {
-      yield new TextEncoder().encode("a=1");
-    })(),
+  // A urlencoded body is parsed without busboy; the first multipart one loads it.
+  const parser = createFormParser({ upload_tmp_dir: "/nonexistent" });
+  const body = (text: string) =>
+    (async function* () {
+      yield new TextEncoder().encode(text);
+    })();
+  await parser.parse({ contentType: "application/x-www-form-urlencoded", body: body("a=1"), limits: formLimits(defaults) });
+  t.same(loaded(), [], "a urlencoded form does not load busboy");
+  const multipart = '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n';
+  const parsed = await parser.parse({
+    contentType: "multipart/form-data; boundary=b",
+    body: body(multipart),
     limits: formLimits(defaults),
   });
+  await parsed.cleanup();
   t.ok(
     loaded().some((path) => path.includes("busboy")),
-    "the first form loads busboy",
+    "the first multipart form loads busboy",
   );
 });

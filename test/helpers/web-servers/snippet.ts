@@ -20,7 +20,7 @@ function editable(lines: string[], index: number): boolean {
  * `text` with each key of `values` replaced by its value. Every key must occur, and only on
  * EDIT-marked lines: a snippet change that moves a value off them fails the test loudly.
  */
-function fillSnippet(text: string, values: Record<string, string>, name = "snippet"): string {
+export function fillSnippet(text: string, values: Record<string, string>, name = "snippet"): string {
   const lines = text.split("\n");
   for (const [from, to] of Object.entries(values)) {
     let found = 0;

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# tscgi benchmark, the everyday toolkit: a urlencoded form POST (10 fields) and a session read and
+# write (file store, and Redis), tscgi beside PHP-FPM doing the same ($_POST, session_start with
+# files and with the phpredis handler), behind one nginx. Run by bench/run.sh (npm run bench),
+# or alone; prints a markdown table. See bench/README.md.
+#
+# Everything runs on 127.0.0.1, on free ports, in a temporary directory; every process started
+# here is stopped here, by pid. Exits 0 whatever the numbers say; 1 only when a component cannot
+# be installed or started.
+set -euo pipefail
+{
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+BENCH_TAG=bench-toolkit
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_TOOLKIT_CONNS:-16}
+SESSIONS=${BENCH_TOOLKIT_SESSIONS:-64}
+GOAL_VS_PHP=2.0
+is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
+is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
+is_uint "$CONNS" && ((CONNS > 0)) || die "BENCH_TOOLKIT_CONNS must be a positive number, got '$CONNS'"
+is_uint "$SESSIONS" && ((SESSIONS > 0 && SESSIONS <= 1000)) || die "BENCH_TOOLKIT_SESSIONS must be 1 to 1000, got '$SESSIONS'"
+
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+find_php_fpm >/dev/null || missing+=(php8.2-fpm)
+if ((${#missing[@]})); then install_missing "${missing[@]}"; fi
+PHP_FPM=$(find_php_fpm) || die "php-fpm not found after install"
+# phpredis for PHP's Redis session handler: Debian's package; without it the Redis row has no PHP.
+PHP_VER=$("$PHP_FPM" -v | awk 'NR == 1 { split($2, v, "."); print v[1] "." v[2] }')
+if ! "$PHP_FPM" -m 2>/dev/null | grep -qx redis; then install_missing "php$PHP_VER-redis" || true; fi
+PHP_REDIS=0
+"$PHP_FPM" -m 2>/dev/null | grep -qx redis && PHP_REDIS=1
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+[ -f "$ROOT/bin/tscgi.js" ] || die "bin/tscgi.js not found (build with: npm run build)"
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-bench-toolkit.XXXXXX")
+chmod 755 "$RUN"
+PIDS=()
+CLIENT_PID=
+cleanup() {
+  local rc=$? kids=() p k rev=() i
+  set +e
+  trap - EXIT INT TERM
+  [ -n "$CLIENT_PID" ] && kill -TERM "$CLIENT_PID" 2>/dev/null
+  for p in ${TSCGI_PIDS:-}; do for k in $(children_of "$p"); do kids+=("$k"); done; done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do rev+=("${PIDS[i]}"); done
+  ((${#rev[@]})) && stop_pids "${rev[@]}"
+  ((${#kids[@]})) && stop_workers "${kids[@]}"
+  if [ "${BENCH_KEEP:-0}" = 1 ] || ((rc == 1)); then log "run directory kept: $RUN"; else rm -rf "$RUN"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# shellcheck disable=SC2207
+P=($(free_ports 8))
+((${#P[@]} == 8)) || die "could not find free ports"
+P_REDIS=${P[0]} P_TS_FILE=${P[1]} P_TS_REDIS=${P[2]} P_PHP_FILE=${P[3]} P_PHP_REDIS=${P[4]}
+F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]}
+
+log "starting redis-server on 127.0.0.1:$P_REDIS"
+redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
+PIDS+=("$!")
+REDIS_PID=$!
+
+TSCGI_PIDS=
+start_tscgi() { # name port args...
+  local name=$1 port=$2
+  shift 2
+  log "starting tscgi ($name): node bin/tscgi.js serve --listen 127.0.0.1:$port $*"
+  (cd "$RUN" && exec node "$ROOT/bin/tscgi.js" serve --listen "127.0.0.1:$port" --root "$BENCH/cgi-bin" --workers 2 --access-log off "$@") >>"$RUN/tscgi-$name.log" 2>&1 &
+  PIDS+=("$!")
+  TSCGI_PIDS+=" $!"
+}
+start_tscgi file "$P_TS_FILE" --session-store file --session-save-path "$RUN/tscgi-sessions"
+start_tscgi redis "$P_TS_REDIS" --session-store redis --session-redis-url "redis://127.0.0.1:$P_REDIS"
+
+PHP_USER=
+[ "$(id -u)" -eq 0 ] && PHP_USER=$'user = root\ngroup = root'
+mkdir -p "$RUN/php-sessions"
+{
+  cat <<EOF
+[global]
+pid = $RUN/php-fpm.pid
+error_log = $RUN/php-fpm.log
+daemonize = no
+
+[files]
+$PHP_USER
+listen = 127.0.0.1:$P_PHP_FILE
+pm = static
+pm.max_children = 2
+pm.max_requests = 0
+php_admin_value[session.save_handler] = files
+php_admin_value[session.save_path] = $RUN/php-sessions
+php_admin_value[session.gc_probability] = 0
+EOF
+  if ((PHP_REDIS)); then
+    cat <<EOF
+
+[redis]
+$PHP_USER
+listen = 127.0.0.1:$P_PHP_REDIS
+pm = static
+pm.max_children = 2
+pm.max_requests = 0
+php_admin_value[session.save_handler] = redis
+php_admin_value[session.save_path] = "tcp://127.0.0.1:$P_REDIS"
+php_admin_value[redis.session.locking_enabled] = 1
+EOF
+  fi
+} >"$RUN/php-fpm.conf"
+PHP_FLAGS=(-F -y "$RUN/php-fpm.conf" -p "$RUN")
+[ "$(id -u)" -eq 0 ] && PHP_FLAGS+=(-R)
+log "starting php-fpm: $PHP_FPM ${PHP_FLAGS[*]}"
+"$PHP_FPM" "${PHP_FLAGS[@]}" >"$RUN/php-fpm.out" 2>&1 &
+PIDS+=("$!")
+PHP_PID=$!
+
+mkdir -p "$RUN/nginx-tmp"
+write_fastcgi_params "$RUN/fastcgi_params"
+{
+  nginx_conf_head "$RUN"
+  for u in "ts_file $P_TS_FILE" "ts_redis $P_TS_REDIS" "php_file $P_PHP_FILE" "php_redis $P_PHP_REDIS"; do
+    set -- $u
+    printf '  upstream %s { server 127.0.0.1:%s; keepalive 256; keepalive_requests 1000000; }\n' "$1" "$2"
+  done
+  for s in "$F_TS_FILE ts_file" "$F_TS_REDIS ts_redis"; do
+    set -- $s
+    cat <<EOF
+  server {
+    listen 127.0.0.1:$1;
+    location / {
+      include $RUN/fastcgi_params;
+      fastcgi_keep_conn on;
+      fastcgi_pass $2;
+    }
+  }
+EOF
+  done
+  # PHP: /files/*.php and /redis/*.php, the same scripts under the two session handlers.
+  cat <<EOF
+  server {
+    listen 127.0.0.1:$F_PHP;
+    root $BENCH/php;
+    location ~ ^/files(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_keep_conn on;
+      fastcgi_pass php_file;
+    }
+    location ~ ^/redis(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_keep_conn on;
+      fastcgi_pass php_redis;
+    }
+  }
+}
+EOF
+} >"$RUN/nginx.conf"
+"$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' 2>"$RUN/nginx-t.log" || { tail_log "$RUN/nginx-t.log"; die "nginx rejected $RUN/nginx.conf"; }
+"$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' >"$RUN/nginx.out" 2>&1 &
+PIDS+=("$!")
+NGINX_PID=$!
+
+# The targets: row, name, URL.
+declare -A URL NAME PID_OF
+ROWS=(form session-file session-redis)
+TARGETS=()
+add() { TARGETS+=("$1"); NAME[$1]=$2 URL[$1]=$3 PID_OF[$1]=$4; }
+set -- $TSCGI_PIDS
+add ts-form "tscgi" "http://127.0.0.1:$F_TS_FILE/form" "$1"
+add php-form "PHP-FPM" "http://127.0.0.1:$F_PHP/files/form.php" "$PHP_PID"
+add ts-session-file "tscgi" "http://127.0.0.1:$F_TS_FILE/session" "$1"
+add php-session-file "PHP-FPM" "http://127.0.0.1:$F_PHP/files/session.php" "$PHP_PID"
+add ts-session-redis "tscgi" "http://127.0.0.1:$F_TS_REDIS/session" "$2"
+((PHP_REDIS)) && add php-session-redis "PHP-FPM" "http://127.0.0.1:$F_PHP/redis/session.php" "$PHP_PID"
+
+FIELDS="a=alpha&b=bravo&c=charlie&d=delta&e=echo&f=foxtrot&g=golf&h=hotel&i=india&j=juliett"
+for t in "${TARGETS[@]}"; do
+  wait_ok "${URL[$t]}" "${PID_OF[$t]}" "$t" || { tail_log "$RUN/tscgi-file.log"; tail_log "$RUN/php-fpm.log"; tail_log "$RUN/nginx-error.log"; die "${URL[$t]} did not answer 200"; }
+done
+# Correctness first: the form's 10 fields are seen, and a session counts.
+for t in ts-form php-form; do
+  got=$(curl -s --max-time 5 -d "$FIELDS" "${URL[$t]}")
+  [ "$got" = "fields: 10" ] || die "${URL[$t]} answered '$got' to a 10-field form"
+done
+# Sessions the server made (tscgi accepts no other id): one per slot; wrk's requests use them in turn.
+for t in "${TARGETS[@]}"; do
+  [[ $t == *session* ]] || continue
+  : >"$RUN/cookies-$t"
+  for ((i = 0; i < SESSIONS; i++)); do
+    c=$(curl -s -D - -o /dev/null --max-time 5 "${URL[$t]}" | awk 'tolower($1) == "set-cookie:" { sub(/\r$/, ""); split($2, a, ";"); print a[1]; exit }')
+    [ -n "$c" ] || die "${URL[$t]} set no session cookie"
+    echo "$c" >>"$RUN/cookies-$t"
+  done
+  c=$(head -n 1 "$RUN/cookies-$t")
+  got=$(curl -s --max-time 5 -H "Cookie: $c" "${URL[$t]}")
+  [ "$got" = "n: 2" ] || die "${URL[$t]} answered '$got' on a session's second request"
+done
+
+cat >"$RUN/form.lua" <<EOF
+wrk.method = "POST"
+wrk.body = "$FIELDS"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+EOF
+cat >"$RUN/session.lua" <<'EOF'
+local cookies, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do cookies[#cookies + 1] = line end
+end
+function request()
+  i = i + 1
+  return wrk.format(nil, nil, { Cookie = cookies[(i % #cookies) + 1] })
+end
+EOF
+
+declare -A RPS P99 ERR
+run() { # target
+  local t=$1 script out="$RUN/wrk-$1.txt" line
+  local args=()
+  if [[ $t == *form ]]; then args=(-s "$RUN/form.lua"); else args=(-s "$RUN/session.lua"); fi
+  # The reporter is appended: wrk runs one script, so the two are joined.
+  cat "${args[1]}" "$BENCH/wrk-report.lua" >"$RUN/run-$t.lua"
+  if ((WARMUP > 0)); then
+    wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$RUN/run-$t.lua" "${URL[$t]}" -- "$RUN/cookies-$t" >/dev/null 2>&1 &
+    CLIENT_PID=$!
+    wait "$CLIENT_PID" || true
+  fi
+  log "measuring ${NAME[$t]} ${t#*-} at $CONNS connections (${DURATION}s)"
+  wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency -s "$RUN/run-$t.lua" "${URL[$t]}" -- "$RUN/cookies-$t" >"$out" 2>&1 &
+  CLIENT_PID=$!
+  wait "$CLIENT_PID" || true
+  CLIENT_PID=
+  line=$(grep '^WRK ' "$out" || true)
+  [ -n "$line" ] || { cat "$out" >&2; return 0; }
+  local -A W=()
+  for kv in ${line#WRK }; do W[${kv%%=*}]=${kv#*=}; done
+  RPS[$t]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
+  P99[$t]=${W[p99_us]}
+  ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
+}
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+for t in "${TARGETS[@]}"; do run "$t"; done
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+{
+  echo "## The everyday toolkit: forms and sessions"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }')$( ((PHP_REDIS)) && echo " with phpredis"), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up; load average $LOAD_BEFORE / $LOAD_AFTER."
+  echo "tscgi --workers 2 and PHP-FPM pm static 2 children, both over FastCGI with keepalive behind one nginx. Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
+  echo
+  echo "| row | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for row in "${ROWS[@]}"; do
+    ts=ts-$row php=php-$row
+    label=$row
+    case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; esac
+    tr=${RPS[$ts]:-} pr=${RPS[$php]:-}
+    x="–" verdict="n/a"
+    if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
+      x=$(awk -v a="$tr" -v b="$pr" 'BEGIN { printf "%.2f×", a / b }')
+      if awk -v a="$tr" -v b="$pr" -v g="$GOAL_VS_PHP" 'BEGIN { exit !(a >= b * g) }'; then verdict=PASS; else verdict=MISS; fi
+    fi
+    errs=""
+    for t in "$ts" "$php"; do [ -n "${ERR[$t]:-}" ] && ((ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${ERR[$t]} errors)"; done
+    echo "| $label | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $x | $verdict$errs |"
+  done
+  if ((PHP_REDIS == 0)); then
+    echo
+    echo "PHP's Redis row is missing: php$PHP_VER-redis could not be installed."
+  fi
+} >"$RUN/results.md"
+cat "$RUN/results.md"
+exit 0
+}

@@ -1,0 +1,121 @@
+// The request body, read one way per request: as cgi.request's stream, or by cgi.form(), or by
+// cgi.text() / cgi.json(); each of these keeps its result, so calling it again gives the same one
+// (PHP's $_POST and php://input), and a second way is refused with a code instead of "Body is unusable".
+import { bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
+import type { CgiEnv } from "./types.ts";
+import { BodyConsumedError, JsonBodyError } from "./errors.ts";
+import type { Form, FormLimits, FormParser, ParsedForm } from "./form.ts";
+
+/** Who read the body first, as the script wrote it. */
+type Reader = "cgi.request" | "cgi.form()" | "cgi.text()" | "cgi.json()";
+
+// RFC 9110 9.3.1, 9.3.2: a GET or HEAD body has no defined meaning, and Request refuses one.
+const NO_BODY = new Set(["GET", "HEAD"]);
+const decoder = new TextDecoder();
+
+export class RequestBody {
+  readonly #read: BodySource;
+  readonly #env: CgiEnv;
+  readonly #maxBodySize: number;
+  readonly #signal: AbortSignal;
+  #first: Reader | null = null;
+  #bytes: Promise<Uint8Array> | null = null;
+  #text: Promise<string> | null = null;
+  #json: Promise<unknown> | null = null;
+  #form: Promise<ParsedForm> | null = null;
+
+  constructor(read: BodySource, env: CgiEnv, maxBodySize: number, signal: AbortSignal) {
+    this.#read = read;
+    this.#env = env;
+    this.#maxBodySize = maxBodySize;
+    this.#signal = signal;
+  }
+
+  /** The body as cgi.request streams it: its first read claims the body, or fails if another reader has. */
+  stream(): ReadableStream<Uint8Array> {
+    return bodyStream(this.#read, this.#maxBodySize, declaredLength(this.#env), () => this.#claim("cgi.request"));
+  }
+
+  text(): Promise<string> {
+    return (this.#text ??= this.#readBytes("cgi.text()").then((bytes) => decoder.decode(bytes)));
+  }
+
+  json(): Promise<unknown> {
+    return (this.#json ??= this.#readBytes("cgi.json()").then((bytes) => {
+      try {
+        return JSON.parse(decoder.decode(bytes)) as unknown;
+      } catch (error) {
+        throw new JsonBodyError((error as Error).message);
+      }
+    }));
+  }
+
+  form(parser: FormParser, limits: FormLimits): Promise<Form> {
+    if (this.#form === null) {
+      const hasBody = this.#hasBody();
+      const refused = hasBody ? this.#claim("cgi.form()") : null;
+      if (refused !== null) return Promise.reject(refused);
+      this.#form = parser.parse({
+        contentType: this.#env.CONTENT_TYPE ?? "",
+        body: hasBody ? this.#unclaimedStream() : null,
+        limits,
+        signal: this.#signal,
+      });
+    }
+    return this.#form.then((parsed) => parsed.form);
+  }
+
+  /** Deletes the uploads cgi.form() spooled and the script did not move; never throws. */
+  async cleanup(): Promise<void> {
+    const parsed = await this.#form?.catch(() => null);
+    await parsed?.cleanup();
+  }
+
+  /** text() and json() share one read of the bytes. */
+  #readBytes(reader: Reader): Promise<Uint8Array> {
+    if (this.#bytes === null) {
+      if (!this.#hasBody()) return (this.#bytes = Promise.resolve(new Uint8Array(0)));
+      const refused = this.#claim(reader);
+      if (refused !== null) return Promise.reject(refused);
+      this.#bytes = collect(this.#unclaimedStream());
+    }
+    return this.#bytes;
+  }
+
+  /** GET and HEAD carry none: every reader sees an empty body, and none claims it. */
+  #hasBody(): boolean {
+    return !NO_BODY.has((this.#env.REQUEST_METHOD ?? "GET").toUpperCase());
+  }
+
+  #unclaimedStream(): ReadableStream<Uint8Array> {
+    return bodyStream(this.#read, this.#maxBodySize, declaredLength(this.#env));
+  }
+
+  /** null when `reader` may read the body (it is now the one that did); else the error to give it. */
+  #claim(reader: Reader): BodyConsumedError | null {
+    const first = this.#first;
+    if (first === null) {
+      this.#first = reader;
+      return null;
+    }
+    const shared = (first === "cgi.text()" || first === "cgi.json()") && (reader === "cgi.text()" || reader === "cgi.json()");
+    return first === reader || shared ? null : new BodyConsumedError(first, reader);
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    length += chunk.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,58 @@
+// An Exchange without a socket that records what dispatch sends, as a web server would see it.
+import type { Exchange } from "../../src/cgi/exchange.ts";
+import type { HeaderList } from "../../src/cgi/head.ts";
+
+export class RecordingExchange implements Exchange {
+  params: Record<string, string>;
+  status = 0;
+  headers: HeaderList = [];
+  chunks: Buffer[] = [];
+  ended = false;
+  failed = false;
+  aborted = false;
+  #abort = new AbortController();
+  #body: Buffer[];
+
+  constructor(params: Record<string, string>, body: Buffer[] = []) {
+    this.params = Object.assign(Object.create(null), { REQUEST_METHOD: "GET", REQUEST_URI: "/x", ...params });
+    this.#body = body;
+  }
+  async readBody() {
+    return this.#body.shift() ?? null;
+  }
+  get signal() {
+    return this.#abort.signal;
+  }
+  abort() {
+    this.aborted = true;
+    this.#abort.abort();
+  }
+  async head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false) {
+    this.status = status;
+    this.headers = [...headers];
+    if (chunk) this.chunks.push(Buffer.from(chunk));
+    if (end) {
+      this.ended = true;
+      this.failed = failed;
+    }
+  }
+  async write(chunk: Uint8Array) {
+    this.chunks.push(Buffer.from(chunk));
+  }
+  end(failed: boolean) {
+    this.ended = true;
+    this.failed = failed;
+  }
+  get body() {
+    return Buffer.concat(this.chunks).toString();
+  }
+  /** The first value of a header (lower-case name), or undefined. */
+  header(name: string) {
+    const i = this.headers.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === name);
+    return i === -1 ? undefined : this.headers[i + 1];
+  }
+  /** Every value of a header (lower-case name). */
+  all(name: string) {
+    return this.headers.filter((h, i) => i % 2 === 1 && this.headers[i - 1].toLowerCase() === name);
+  }
+}
