@@ -3,7 +3,9 @@ import t, { type Test } from "tap";
 import { createServer, type Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
+import { encodeParams } from "../../src/fastcgi/params.ts";
+import { encodeRecord } from "../../src/fastcgi/record.ts";
+import { RecordType } from "../../src/fastcgi/constants.ts";
 import { defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
 import type { FastCgiServer, FastCgiServerOptions } from "../../src/server/fastcgi-server.ts";
@@ -167,7 +169,7 @@ t.test("a peer that floods tiny records and never reads stops being read; the an
   });
   t.teardown(() => server.destroyAll());
   await paused;
-  const socket = serverSide! as Socket;
+  const socket = serverSide!;
   t.ok(socket.isPaused(), "reading stopped");
   t.ok(
     socket.writableLength < 4 * 1024 * 1024,
