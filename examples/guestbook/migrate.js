@@ -39,7 +39,7 @@ async function main() {
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
-        throw new Error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
       console.log(`applied ${name}`);
       applied++;

@@ -21,7 +21,7 @@ function findBinDir(): string | null {
   return null;
 }
 
-export const postgresBinDir = findBinDir();
+const postgresBinDir = findBinDir();
 
 /** Why PostgreSQL tests are skipped on this machine, or false when it is here. In CI it must be here. */
 export function postgresMissing(): string | false {
@@ -66,8 +66,9 @@ export interface Postgres {
  * and resolve once it says it accepts connections and pg_isready agrees.
  */
 export async function startPostgres(options: { database?: string } = {}): Promise<Postgres> {
-  if (!postgresBinDir) throw new Error("PostgreSQL missing");
-  const bin = (name: string) => join(postgresBinDir!, name);
+  const binDir = postgresBinDir;
+  if (!binDir) throw new Error("PostgreSQL missing");
+  const bin = (name: string) => join(binDir, name);
   const user = "tscgi";
   const database = options.database ?? "tscgi";
   const dir = mkdtempSync(join(tmpdir(), "tscgi-postgres-"));
@@ -88,6 +89,8 @@ export async function startPostgres(options: { database?: string } = {}): Promis
   const args = ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "synchronous_commit=off"];
   args.push("-c", "full_page_writes=off", "-c", "max_connections=200");
   const child = spawn(bin("postgres"), args, { ...ids, cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${bin("postgres")}`);
   const kill = () => child.kill("SIGKILL");
   running.add(kill);
   const exited = new Promise<void>((resolve) =>
@@ -99,7 +102,7 @@ export async function startPostgres(options: { database?: string } = {}): Promis
   let log = "";
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`postgres did not start within ${scaled(60_000)} ms:\n${log}`)), scaled(60_000));
-    child.stderr!.on("data", (chunk: Buffer) => {
+    child.stderr.on("data", (chunk: Buffer) => {
       log += chunk.toString();
       if (log.includes("database system is ready to accept connections")) {
         clearTimeout(timer);
@@ -134,7 +137,7 @@ export async function startPostgres(options: { database?: string } = {}): Promis
     database,
     url: `postgres://${user}@127.0.0.1:${port}/${database}`,
     env: { ...env, PGDATABASE: database },
-    pid: child.pid!,
+    pid,
     log: () => log,
     async stop() {
       // SIGINT is PostgreSQL's fast shutdown: clients are disconnected rather than waited for.

@@ -23,7 +23,10 @@ export async function query<Row extends pg.QueryResultRow>(sql: string, values: 
   return pool.query<Row>(sql, values);
 }
 
-/** Called by tscgi when an edit replaces this module and when the worker stops. */
+/**
+ * Called by tscgi when an edit replaces this module and when the worker stops.
+ * @public
+ */
 export async function dispose(): Promise<void> {
   await pool.end();
   console.error("guestbook: database pool closed");

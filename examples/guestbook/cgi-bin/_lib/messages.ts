@@ -2,11 +2,11 @@
 import { query } from "./db.ts";
 
 /** Messages on a page of the list. */
-export const PAGE_SIZE = 10;
+const PAGE_SIZE = 10;
 /** Longest message, in characters; the table's CHECK says the same. */
 export const MAX_MESSAGE_LENGTH = 2000;
 
-export interface MessageView {
+interface MessageView {
   id: string;
   body: string;
   author: string;
@@ -41,8 +41,9 @@ export async function messagePage(page: number): Promise<MessagePage> {
     [PAGE_SIZE, (page - 1) * PAGE_SIZE],
   );
   // Past the last page there are no rows to carry the total: ask for it alone.
+  const first = rows[0];
   const total =
-    rows.length > 0 ? Number(rows[0]!.total) : Number((await query<{ n: string }>("SELECT count(*) AS n FROM messages")).rows[0]!.n);
+    first !== undefined ? Number(first.total) : Number((await query<{ n: string }>("SELECT count(*) AS n FROM messages")).rows[0]?.n ?? 0);
   return {
     messages: rows.map((row) => ({
       id: row.id,

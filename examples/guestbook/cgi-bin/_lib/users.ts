@@ -5,7 +5,7 @@ import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
 export const MAX_NAME_LENGTH = 40;
 export const MIN_PASSWORD_LENGTH = 8;
 // scrypt takes any length; a bound keeps a megabyte "password" from being hashed.
-export const MAX_PASSWORD_LENGTH = 200;
+const MAX_PASSWORD_LENGTH = 200;
 
 export interface User {
   id: number;

@@ -2,7 +2,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { HttpError, type Cgi, type Session } from "tscgi";
 
-export interface GuestbookSession {
+interface GuestbookSession {
   userId?: number;
   username?: string;
   csrf?: string;
