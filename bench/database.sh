@@ -206,14 +206,28 @@ for t in "${TARGETS[@]}"; do
 done
 
 declare -A RPS P99 ERR
+# ticks_of PID...: CPU time (utime + stime, in clock ticks) of each PID and its children, summed.
+ticks_of() {
+  local p k t total=0
+  for p in "$@"; do
+    for k in "$p" $(children_of "$p" any); do
+      t=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' "/proc/$k/stat" 2>/dev/null || true)
+      total=$((total + ${t:-0}))
+    done
+  done
+  echo "$total"
+}
+TICKS_PER_S=$(getconf CLK_TCK)
+
 run() { # target
-  local t=$1 out="$RUN/wrk-$1.txt" line
+  local t=$1 out="$RUN/wrk-$1.txt" line app0 pg0
   if ((WARMUP > 0)); then
     wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "${URL[$t]}" >/dev/null 2>&1 &
     CLIENT_PID=$!
     wait "$CLIENT_PID" || true
   fi
   log "measuring ${NAME[$t]} at $CONNS connections (${DURATION}s)"
+  app0=$(ticks_of "${PID_OF[$t]}") pg0=$(ticks_of "$PG_PID")
   wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$t]}" >"$out" 2>&1 &
   CLIENT_PID=$!
   wait "$CLIENT_PID" || true
@@ -225,16 +239,20 @@ run() { # target
   RPS[$t]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
   P99[$t]=${W[p99_us]}
   ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
+  # CPU per request, the server's and PostgreSQL's apart: unlike req/s, it hardly depends on what
+  # else the machine runs.
+  APP_MS[$t]=$(awk -v d="$(($(ticks_of "${PID_OF[$t]}") - app0))" -v hz="$TICKS_PER_S" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
+  PG_MS[$t]=$(awk -v d="$(($(ticks_of "$PG_PID") - pg0))" -v hz="$TICKS_PER_S" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
 }
 # Back to back, ROUNDS times in turn (tscgi, tscgi Nunjucks, PHP, and again) on a shared
 # machine: each target's median run is reported, with the range of the per-round ratios, and the
 # load average before and after shows how busy the machine was.
-declare -A RUNS BEST_RPS BEST_P99 BEST_ERR
+declare -A RUNS BEST_RPS BEST_P99 BEST_ERR APP_MS PG_MS BEST_APP BEST_PG
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for ((round = 1; round <= ROUNDS; round++)); do
   for t in "${TARGETS[@]}"; do
     run "$t"
-    [ -n "${RPS[$t]:-}" ] && RUNS[$t]+="${RPS[$t]}:${P99[$t]}:${ERR[$t]}:$round "
+    [ -n "${RPS[$t]:-}" ] && RUNS[$t]+="${RPS[$t]}:${P99[$t]}:${ERR[$t]}:$round:${APP_MS[$t]}:${PG_MS[$t]} "
     unset "RPS[$t]"
   done
 done
@@ -243,7 +261,7 @@ for t in "${TARGETS[@]}"; do
   # shellcheck disable=SC2086
   median=$(printf '%s\n' ${RUNS[$t]:-} | sort -t: -k1,1n | awk '{ a[NR] = $0 } END { if (NR) print a[int((NR + 1) / 2)] }')
   [ -n "$median" ] || continue
-  IFS=: read -r BEST_RPS[$t] BEST_P99[$t] BEST_ERR[$t] _ <<<"$median"
+  IFS=: read -r BEST_RPS[$t] BEST_P99[$t] BEST_ERR[$t] _ BEST_APP[$t] BEST_PG[$t] <<<"$median"
 done
 # ratio_range TS: the lowest and highest tscgi/PHP ratio over rounds where both were measured.
 ratio_range() {
@@ -278,6 +296,15 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     label="read 20 rows from PostgreSQL and render them"
     [ "$ts" = ts ] && label+=", \`html\`" || label+=", Nunjucks (\`cgi.render\`)"
     echo "| $label | $(group "${tr:-–}") | $( [ -n "${BEST_P99[$ts]:-}" ] && ms "${BEST_P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${BEST_P99[php]:-}" ] && ms "${BEST_P99[php]}" || echo –) | $x | $(ratio_range "$ts") | $verdict$errs |"
+  done
+  echo
+  echo "CPU time per request in the median runs (utime + stime of the server's processes, and of PostgreSQL's, over the run, divided by its requests): what a request costs whatever else the machine runs. × PHP-FPM is PHP-FPM's total over this one's."
+  echo
+  echo "| target | server CPU/request | PostgreSQL CPU/request | total | × PHP-FPM |"
+  echo "|---|---:|---:|---:|---:|"
+  for t in "${TARGETS[@]}"; do
+    [ -n "${BEST_APP[$t]:-}" ] || continue
+    echo "| ${NAME[$t]} | ${BEST_APP[$t]} ms | ${BEST_PG[$t]} ms | $(awk -v a="${BEST_APP[$t]}" -v b="${BEST_PG[$t]}" 'BEGIN { printf "%.3f ms", a + b }') | $(awk -v a="${BEST_APP[$t]}" -v b="${BEST_PG[$t]}" -v pa="${BEST_APP[php]:-}" -v pb="${BEST_PG[php]:-}" 'BEGIN { if (pa != "" && a + b > 0) printf "%.2f×", (pa + pb) / (a + b); else printf "–" }') |"
   done
   if ((PHP_PG == 0)); then
     echo
