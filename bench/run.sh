@@ -1183,6 +1183,16 @@ if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
   fi
 fi
 
+# A page rendered from templates beside PHP-FPM's, by its own script too, appended.
+if [ "${BENCH_TEMPLATES:-1}" = 1 ]; then
+  log "templates: bench/templates.sh"
+  if bash "$BENCH/templates.sh" >"$RUN/templates.md"; then
+    { echo; cat "$RUN/templates.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/templates.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"
 

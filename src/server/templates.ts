@@ -7,6 +7,7 @@ import type nunjucks from "nunjucks";
 import { TscgiError, isTscgiError } from "../errors.ts";
 import { checkTemplateName, type TemplateRenderer } from "../runtime/templates.ts";
 import { DirectoryWatcher } from "../scripts/watcher.ts";
+import { patchNunjucks } from "./nunjucks-patches.ts";
 
 type Nunjucks = typeof nunjucks;
 /** Environment.invalidateCache() is public since Nunjucks 3.2 but missing from @types/nunjucks. */
@@ -87,7 +88,7 @@ export class NunjucksTemplates implements TemplateRenderer {
   #createEnvironment(): Environment {
     const require = createRequire(import.meta.url);
     const lib = require("nunjucks") as Nunjucks;
-    trackLines(require("nunjucks/src/compiler.js") as { Compiler: { prototype: CompilerPrototype } });
+    patchNunjucks(require);
     // A null source is "not found" to Nunjucks; @types/nunjucks leaves null out.
     const loader = { getSource: (name: string) => this.#source(name) } as unknown as nunjucks.ILoader;
     // dev: errors keep their line and cause (Nunjucks otherwise flattens them to a message).
@@ -175,39 +176,6 @@ export class NunjucksTemplates implements TemplateRenderer {
     // A parse error's own text is the detail already: no cause to repeat it in the log line.
     return new TemplateError(file, line, column, detail, runtime ? { cause } : undefined);
   }
-}
-
-interface Node {
-  lineno: number;
-  colno: number;
-}
-interface CompilerPrototype {
-  compileFilter(node: Node, frame: unknown): void;
-  _compileGetTemplate(node: Node, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean): string;
-  _emit(code: string): void;
-  _emitLine(code: string): void;
-  tracksLines?: true;
-}
-
-/**
- * Nunjucks records the line being run only at function calls, so a filter that threw, or an
- * include of a refused name, was reported at line 1: filters and the tags that load another
- * template (extends, include, import) now record their line too, as a call does.
- */
-function trackLines({ Compiler }: { Compiler: { prototype: CompilerPrototype } }): void {
-  const proto = Compiler.prototype;
-  if (proto.tracksLines) return;
-  const { compileFilter, _compileGetTemplate: compileGetTemplate } = proto;
-  proto.compileFilter = function (this: CompilerPrototype, node, frame) {
-    this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
-    compileFilter.call(this, node, frame);
-    this._emit(")");
-  };
-  proto._compileGetTemplate = function (this: CompilerPrototype, node, frame, eagerCompile, ignoreMissing) {
-    this._emitLine(`lineno = ${node.lineno}; colno = ${node.colno};`);
-    return compileGetTemplate.call(this, node, frame, eagerCompile, ignoreMissing);
-  };
-  proto.tracksLines = true;
 }
 
 /** Nunjucks' TemplateError: a line and column where known, its own cause, and an Update() that prefixes its path. */

@@ -86,6 +86,31 @@ t.test("a missing template or directory is TSCGI_E_TEMPLATE_NOT_FOUND; a refused
   t.throws(() => templates.render("../outside.njk", {}), TemplateNameError);
 });
 
+t.test("escaping, loop variables and set scoping render as unchanged Nunjucks 3.2 renders them", async (t) => {
+  // Expected texts were rendered by Nunjucks without tscgi's speed-ups (src/server/nunjucks-patches.ts).
+  write({
+    "same-esc.njk": "{{ s }}|{{ s | escape }}|{{ s | safe }}|{{ n }}|{{ s | e | upper }}",
+    "same-loop.njk":
+      "{% for x in xs %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}:" +
+      "{% for y in xs %}{{ loop.index }}{% endfor %};{% endfor %}",
+    "same-set.njk":
+      "{% set x = 1 %}{% for i in xs %}{% set x = i %}{% set y = i %}{% endfor %}{{ x }}{{ y }}{% if true %}{% set x = 9 %}{% endif %}{{ x }}" +
+      "{% macro m(a) %}{% set x = a %}{{ x }}{% endmacro %}{{ m(5) }}{{ x }}",
+    "same-dict.njk": "{% for k, v in d %}{{ k }}={{ v }};{% else %}none{% endfor %}{% set z %}<b>{{ s }}</b>{% endset %}{{ z }}",
+  });
+  const data = { s: `a&b"c'd<e>f\\g`, n: 42, xs: [1, 2, 3], d: { a: 1, "<b>": "&" } };
+  t.equal(
+    templates.render("same-esc.njk", data),
+    "a&amp;b&quot;c&#39;d&lt;e&gt;f&#92;g|a&amp;b&quot;c&#39;d&lt;e&gt;f&#92;g|a&b\"c'd<e>f\\g|42|A&amp;AMP;B&amp;QUOT;C&amp;#39;D&amp;LT;E&amp;GT;F&amp;#92;G",
+  );
+  t.equal(templates.render("same-loop.njk", data), "1032truefalse3:123;2121falsefalse3:123;3210falsetrue3:123;");
+  t.equal(templates.render("same-set.njk", data), "3959");
+  t.equal(
+    templates.render("same-dict.njk", data),
+    "a=1;&lt;b&gt;=&amp;;&lt;b&gt;a&amp;amp;b&amp;quot;c&amp;#39;d&amp;lt;e&amp;gt;f&amp;#92;g&lt;/b&gt;",
+  );
+});
+
 /** Renders `name` until the answer is not `old`, turning the event loop between tries; the answer. */
 async function changed(renderer: NunjucksTemplates, name: string, old: string): Promise<string> {
   let text = old;
