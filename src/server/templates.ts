@@ -189,10 +189,10 @@ function isNunjucksError(value: unknown): value is NunjucksError {
   return value instanceof Error && typeof (value as NunjucksError).Update === "function";
 }
 
-// Each template the error passed through prefixes "(path)" to its message, the innermost last.
 /** Nunjucks' message for a template its loader did not find. */
 const NOT_FOUND = "template not found: ";
 
+// Each template the error passed through prefixes "(path)" to its message, the innermost last.
 const TEMPLATE_PATH = /\(([^()\n]+)\)(?: \[Line \d+(?:, Column \d+)?\])?\n/g;
 
 /** The first line of `file` that holds `name` in quotes; 0 when none does. */
