@@ -1,10 +1,10 @@
 // The toolkit a serving process hands every request's `cgi`: the upload spooler, the cookie signer,
 // the session store and the template renderer, built once per process from the config (Redis
 // connects, and Nunjucks loads, on first use).
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { CookieSigner } from "../runtime/cookie-signing.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
-import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/index.ts";
+import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/from-config.ts";
 import type { Logger } from "./log.ts";
 import { NunjucksTemplates } from "./templates.ts";
 
