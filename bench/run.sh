@@ -1287,6 +1287,16 @@ if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
   fi
 fi
 
+# A page rendered from templates beside PHP-FPM's, by its own script too, appended.
+if [ "${BENCH_TEMPLATES:-1}" = 1 ]; then
+  log "templates: bench/templates.sh"
+  if bash "$BENCH/templates.sh" >"$RUN/templates.md"; then
+    { echo; cat "$RUN/templates.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/templates.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
 # A database page beside PHP-FPM, by its own script (its own PostgreSQL), appended.
 if [ "${BENCH_DATABASE:-1}" = 1 ]; then
   log "a database page: bench/database.sh"

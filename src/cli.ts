@@ -8,7 +8,7 @@ import { type LoadedConfig } from "./config/types.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { runCgi } from "./cgi-command.ts";
-import { checkSite, formatReport } from "./scripts/check.ts";
+import { checkSite, formatReport, reportFails } from "./scripts/check.ts";
 import { initSite } from "./init.ts";
 import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
 
@@ -80,9 +80,9 @@ export async function main(argv: string[]): Promise<void> {
     if (loaded.command === "serve") await serve({ loaded, argv: configArgv, cwd: process.cwd() });
     else if (loaded.command === "cgi") await runCgi(loaded, version);
     else if (loaded.command === "check") {
-      const report = checkSite({ ...resolverOptions(loaded.config), cwd: process.cwd() });
+      const report = checkSite({ ...resolverOptions(loaded.config), cwd: process.cwd(), templates: loaded.config.templates });
       process.stdout.write(formatReport(report));
-      process.exitCode = report.typeErrors.length > 0 || report.conflicts.length > 0 ? 1 : 0;
+      process.exitCode = reportFails(report) ? 1 : 0;
     } else if (loaded.command === "routes") process.stdout.write(formatRouteTable(routeTable(resolverOptions(loaded.config))));
     else if (loaded.command === "ping") process.exitCode = await runPing(loaded.config, clientArgs, process.stdout, process.stderr);
     else if (loaded.command === "status") process.exitCode = await runStatus(loaded.config, clientArgs, process.stdout, process.stderr);

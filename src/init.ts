@@ -1,4 +1,4 @@
-// `tscgi init DIR`: a new site to start from: package.json, tsconfig.json, cgi-bin/, conf/ and a README.
+// `tscgi init DIR`: a new site to start from: package.json, tsconfig.json, cgi-bin/, templates/, conf/ and a README.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -73,13 +73,33 @@ export function initSite(options: InitOptions): string[] {
         2,
       ) + "\n",
     "cgi-bin/index.ts": [
-      "// GET / : edit and reload, no restart needed.",
-      'import { html, type Cgi } from "tscgi";',
+      "// GET / : edit this file or templates/index.njk and reload, no restart needed.",
+      'import type { Cgi } from "tscgi";',
       "",
       "export default function (cgi: Cgi) {",
       '  const name = cgi.query.get("name") ?? "world";',
-      "  return html`<h1>Hello, ${name}</h1>`;",
+      "  // Every value is escaped in the page unless the template marks it | safe.",
+      '  return cgi.render("index.njk", { name });',
       "}",
+      "",
+    ].join("\n"),
+    "templates/layout.njk": [
+      "<!doctype html>",
+      '<html lang="en">',
+      '<meta charset="utf-8">',
+      "<title>{% block title %}" + name + "{% endblock %}</title>",
+      "<body>",
+      "{% block body %}{% endblock %}",
+      "</body>",
+      "</html>",
+      "",
+    ].join("\n"),
+    "templates/index.njk": [
+      '{% extends "layout.njk" %}',
+      "{% block title %}Hello, {{ name }}{% endblock %}",
+      "{% block body %}",
+      "<h1>Hello, {{ name }}</h1>",
+      "{% endblock %}",
       "",
     ].join("\n"),
     "cgi-bin/_lib/.keep": "",
@@ -112,17 +132,19 @@ function nginxConf(publicDir: string): string {
 function readme(name: string): string {
   return `# ${name}
 
-A site served by tscgi: each file in \`cgi-bin/\` answers a URL (\`cgi-bin/index.ts\` answers \`/\`).
+A site served by tscgi: each file in \`cgi-bin/\` answers a URL (\`cgi-bin/index.ts\` answers \`/\`),
+often with a page from \`templates/\` (Nunjucks, Jinja2's language: \`cgi.render("index.njk", data)\`).
 
 \`\`\`sh
 npm install
 npm start          # http://127.0.0.1:8080/ (and FastCGI on 127.0.0.1:9000 for nginx)
 \`\`\`
 
-Edit \`cgi-bin/index.ts\` and reload the page: no build step, no restart. Modules that scripts
-import go in \`cgi-bin/_lib/\` (never served); static files in \`public/\`, served by nginx.
+Edit \`cgi-bin/index.ts\` or \`templates/index.njk\` and reload the page: no build step, no restart.
+Modules that scripts import go in \`cgi-bin/_lib/\` (never served); templates in \`templates/\`
+(never served either); static files in \`public/\`, served by nginx.
 
-- \`npm run check\`: type errors, route conflicts and files that are never served (with the
+- \`npm run check\`: type errors, template syntax errors, route conflicts and files that are never served (with the
   TypeScript installed beside tscgi, or the site's own after \`npm install --save-dev typescript\`).
 - \`npm run routes\`: which URL runs which script.
 - \`conf/tscgi.conf\`: tscgi's settings; \`conf/nginx.conf\`: a server block for nginx, filled in

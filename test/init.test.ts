@@ -1,4 +1,4 @@
-// `tscgi init DIR`: the new site installs offline from this checkout, and `npm start` in it answers.
+// `tscgi init DIR`: the new site installs offline from this checkout, and `npm start` in it answers with its template.
 import t from "tap";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,7 +14,16 @@ t.test("init, npm install, npm start: GET / answers", async (t) => {
   const site = join(work, "my site");
   const init = spawnSync(process.execPath, [bin, "init", site], { cwd: work, encoding: "utf8" });
   t.equal(init.status, 0, init.stderr);
-  for (const file of ["package.json", "tsconfig.json", "cgi-bin/index.ts", "conf/tscgi.conf", "conf/nginx.conf", "README.md"]) {
+  for (const file of [
+    "package.json",
+    "tsconfig.json",
+    "cgi-bin/index.ts",
+    "templates/layout.njk",
+    "templates/index.njk",
+    "conf/tscgi.conf",
+    "conf/nginx.conf",
+    "README.md",
+  ]) {
     t.ok(existsSync(join(site, file)), file);
   }
   t.match(readFileSync(join(site, "conf/nginx.conf"), "utf8"), `root ${join(site, "public")};`);
@@ -62,5 +71,9 @@ t.test("init, npm install, npm start: GET / answers", async (t) => {
   await listening;
   const res = await fetch(`http://127.0.0.1:${http}/?name=%3Cb%3E`);
   t.equal(res.status, 200);
-  t.equal(await res.text(), "<h1>Hello, &lt;b&gt;</h1>");
+  // cgi-bin/index.ts renders templates/index.njk, which extends templates/layout.njk.
+  const page = await res.text();
+  t.match(page, /^<!doctype html>/);
+  t.match(page, "<title>Hello, &lt;b&gt;</title>");
+  t.match(page, "<h1>Hello, &lt;b&gt;</h1>");
 });

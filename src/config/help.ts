@@ -37,12 +37,12 @@ export function helpText(): string {
     row("  tscgi status [--json] [--full]", "print the status page, read over FastCGI (docs/status.md)"),
     row(
       "  tscgi init DIR [TSCGI]",
-      "create a site in DIR (package.json depending on TSCGI, this installation by default, or a tarball from npm pack; tsconfig.json, cgi-bin/, conf/, README)",
+      "create a site in DIR (package.json depending on TSCGI, this installation by default, or a tarball from npm pack; tsconfig.json, cgi-bin/, templates/, conf/, README)",
     ),
     row("  tscgi routes", "print the URL -> script table of --root and its conflicts, then exit"),
     row(
       "  tscgi check",
-      "type-check the scripts under --root against tscgi's types (needs typescript), report route conflicts and files never served; exits 1 on errors",
+      "type-check the scripts under --root against tscgi's types (needs typescript), compile the templates, report route conflicts and files never served; exits 1 on errors",
     ),
     row("  tscgi -t | --test-config", "check the configuration and the files it names, then exit"),
     row("  tscgi help | version", "the same as --help | --version"),

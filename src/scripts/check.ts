@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkTemplates } from "./check-templates.ts";
 import { describeConflict, routeTable } from "./routes.ts";
 import type { ResolverOptions } from "./resolve.ts";
 
@@ -19,6 +20,9 @@ export interface CheckReport {
   /** Files under the root that no URL reaches, with why. */
   readonly neverServed: readonly string[];
   readonly checkedFiles: number;
+  /** `file:line:column - template error: message`, one per template that does not compile. */
+  readonly templateErrors: readonly string[];
+  readonly checkedTemplates: number;
 }
 
 type TypeScript = typeof import("typescript");
@@ -38,7 +42,8 @@ function loadTypeScript(root: string): TypeScript {
   throw new Error("tscgi check needs TypeScript: run `npm install --save-dev typescript` in the site's directory");
 }
 
-export function checkSite(options: ResolverOptions & { cwd: string }): CheckReport {
+/** `templates`: the templates directory, whose files are compiled (and are never served). */
+export function checkSite(options: ResolverOptions & { cwd: string; templates?: string }): CheckReport {
   const ts = loadTypeScript(options.root);
   const files = sourceFiles(options.root);
   const compilerOptions = siteOptions(ts, options.root);
@@ -52,6 +57,7 @@ export function checkSite(options: ResolverOptions & { cwd: string }): CheckRepo
     const parts = rel.split(sep);
     const name = parts.at(-1)!;
     if (parts.some((p) => p === "node_modules" || p.startsWith("."))) continue;
+    if (options.templates !== undefined && isInside(file, options.templates)) continue;
     const folders = parts.slice(0, -1);
     // _lib and other private folders hold modules the scripts import: never served, by design.
     if (folders.some((p) => p.startsWith("_"))) continue;
@@ -61,16 +67,29 @@ export function checkSite(options: ResolverOptions & { cwd: string }): CheckRepo
       neverServed.push(`${rel}: its extension is not one of ${extensions.join(" ")} (keep data and assets outside the script root)`);
     }
   }
-  return { typeErrors, conflicts: table.conflicts.map(describeConflict), neverServed, checkedFiles: files.checked.length };
+  const templates = options.templates === undefined ? { errors: [], checkedFiles: 0 } : checkTemplates(options.templates, options.cwd);
+  return {
+    typeErrors,
+    conflicts: table.conflicts.map(describeConflict),
+    neverServed,
+    checkedFiles: files.checked.length,
+    templateErrors: templates.errors,
+    checkedTemplates: templates.checkedFiles,
+  };
 }
 
-/** The report as printed; the process exits 1 when there are type errors or conflicts. */
+/** True when the report fails the command: type errors, template errors or route conflicts. */
+export function reportFails(report: CheckReport): boolean {
+  return report.typeErrors.length > 0 || report.templateErrors.length > 0 || report.conflicts.length > 0;
+}
+
+/** The report as printed; the process exits 1 when reportFails. */
 export function formatReport(report: CheckReport): string {
-  const lines = [...report.typeErrors, ...report.conflicts];
+  const lines = [...report.typeErrors, ...report.templateErrors, ...report.conflicts];
   for (const file of report.neverServed) lines.push(`never served: ${file}`);
   lines.push(
     `${report.checkedFiles} file(s) checked: ${report.typeErrors.length} type error(s), ${report.conflicts.length} route conflict(s), ` +
-      `${report.neverServed.length} file(s) never served`,
+      `${report.neverServed.length} file(s) never served; ${report.checkedTemplates} template(s) checked: ${report.templateErrors.length} template error(s)`,
   );
   return lines.join("\n") + "\n";
 }
@@ -113,6 +132,10 @@ function formatDiagnostic(ts: TypeScript, d: import("typescript").Diagnostic, cw
   if (d.file === undefined || d.start === undefined) return `error TS${d.code}: ${message}`;
   const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
   return `${relative(cwd, d.file.fileName)}:${line + 1}:${character + 1} - error TS${d.code}: ${message}`;
+}
+
+function isInside(file: string, dir: string): boolean {
+  return file === dir || file.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
 /** Every file under the root (node_modules and dot folders skipped), and those to type-check. */

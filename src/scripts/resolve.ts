@@ -108,6 +108,11 @@ export class ScriptResolver {
     return result;
   }
 
+  /** True for a file in a hidden directory (the templates directory), which no URL reaches. */
+  hides(file: string): boolean {
+    return this.#hidden.some((dir) => file.startsWith(dir));
+  }
+
   /** Forget every resolution: called when anything under the root changes. */
   invalidate(): void {
     this.#found.clear();
@@ -253,7 +258,7 @@ export class ScriptResolver {
     }
     // A symlink (to the file or any directory on the way) may not lead out of the root.
     if (!real.startsWith(this.#rootPrefix)) return undefined;
-    return this.#hidden.length > 0 && this.#hidden.some((dir) => real.startsWith(dir)) ? undefined : real;
+    return this.#hidden.length > 0 && this.hides(real) ? undefined : real;
   }
 }
 

@@ -44,6 +44,8 @@ export function routeTable(options: ResolverOptions): RouteTable {
   const routes: Route[] = [];
   const conflicts: RouteConflict[] = [];
   for (const file of scriptFiles(root, extensions)) {
+    // The templates directory is never served: what is in it is no route.
+    if (resolver.hides(file)) continue;
     const parts = relative(root, file).split(sep);
     const name = parts.pop()!;
     const ext = extensions.find((e) => name.endsWith(e))!;
@@ -76,8 +78,15 @@ export function routeTable(options: ResolverOptions): RouteTable {
 }
 
 /** The resolver's options from the config's keys. */
-export function resolverOptions(config: { root: string; mount: string; extensions: readonly string[]; index: string }): ResolverOptions {
-  return { root: config.root, mount: config.mount, extensions: config.extensions, index: config.index };
+export function resolverOptions(config: {
+  root: string;
+  mount: string;
+  extensions: readonly string[];
+  index: string;
+  templates?: string;
+}): ResolverOptions {
+  const hidden = config.templates === undefined ? {} : { hidden: [config.templates] };
+  return { root: config.root, mount: config.mount, extensions: config.extensions, index: config.index, ...hidden };
 }
 
 /** Logs each route conflict under the root; a listing that fails (an unreadable folder) is logged too, never fatal. */

@@ -1,12 +1,13 @@
 // cgi.render()'s renderer: Nunjucks (Jinja2's language) over the templates directory, autoescape on,
 // each template compiled once and dropped when anything under the directory changes.
-import { readFileSync, realpathSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import type nunjucks from "nunjucks";
 import { TscgiError, isTscgiError } from "../errors.ts";
 import { checkTemplateName, type TemplateRenderer } from "../runtime/templates.ts";
 import { DirectoryWatcher } from "../scripts/watcher.ts";
+import { patchNunjucks } from "./nunjucks-patches.ts";
 
 type Nunjucks = typeof nunjucks;
 /** Environment.invalidateCache() is public since Nunjucks 3.2 but missing from @types/nunjucks. */
@@ -73,6 +74,7 @@ export class NunjucksTemplates implements TemplateRenderer {
     try {
       return env.render(name, data);
     } catch (error) {
+      if (error instanceof Error && error.message === NOT_FOUND + name) throw this.#notFound(name);
       throw this.#describe(error);
     }
   }
@@ -86,26 +88,26 @@ export class NunjucksTemplates implements TemplateRenderer {
   #createEnvironment(): Environment {
     const require = createRequire(import.meta.url);
     const lib = require("nunjucks") as Nunjucks;
-    trackFilterLines(require("nunjucks/src/compiler.js") as { Compiler: { prototype: CompilerPrototype } });
-    const loader = { getSource: (name: string) => this.#source(name) };
+    patchNunjucks(require);
+    // A null source is "not found" to Nunjucks; @types/nunjucks leaves null out.
+    const loader = { getSource: (name: string) => this.#source(name) } as unknown as nunjucks.ILoader;
     // dev: errors keep their line and cause (Nunjucks otherwise flattens them to a message).
     return new lib.Environment(loader, { autoescape: true, dev: true }) as Environment;
   }
 
-  /** The loader: one read per template until the next change (no stat on the request path). */
-  #source(name: string): nunjucks.LoaderSource {
+  /**
+   * The loader: one read per template until the next change (no stat on the request path). A
+   * missing file is null, so `{% include ... ignore missing %}` works; a refused name throws.
+   */
+  #source(name: string): nunjucks.LoaderSource | null {
     checkTemplateName(name);
     let real: string;
     let root: string;
     try {
       root = realpathSync(this.dir);
-    } catch {
-      throw new TemplateNotFoundError(name, this.dir, "the templates directory does not exist");
-    }
-    try {
       real = realpathSync(join(root, name));
     } catch {
-      throw new TemplateNotFoundError(name, this.dir, "no such file");
+      return null;
     }
     // A symlink on the way may not lead out of the directory.
     if (!real.startsWith(root + sep)) throw new TemplateNotFoundError(name, this.dir, "it leads outside the templates directory");
@@ -141,6 +143,11 @@ export class NunjucksTemplates implements TemplateRenderer {
     }
   }
 
+  #notFound(name: string): TemplateNotFoundError {
+    const dirExists = statSync(this.dir, { throwIfNoEntry: false })?.isDirectory() === true;
+    return new TemplateNotFoundError(name, this.dir, dirExists ? "no such file" : "the templates directory does not exist");
+  }
+
   /** Nunjucks' error as a TemplateError naming the template and line where the fault is. */
   #describe(error: unknown): unknown {
     if (isTscgiError(error) || !(error instanceof Error)) return error;
@@ -152,35 +159,23 @@ export class NunjucksTemplates implements TemplateRenderer {
     const cause = inner.cause;
     // The parser counts lines from 1; a runtime fault carries the 0-based line of the compiled node.
     const runtime = cause instanceof Error;
-    let line = typeof inner.lineno === "number" ? inner.lineno + (runtime ? 1 : 0) : endLine(file);
+    let detail = runtime ? `${cause.name}: ${cause.message}` : inner.message.slice(inner.message.lastIndexOf("\n") + 1).trim();
+    let line = typeof inner.lineno === "number" ? inner.lineno + (runtime ? 1 : 0) : 0;
     let column = typeof inner.colno === "number" ? inner.colno + (runtime ? 1 : 0) : 1;
+    const text = runtime ? cause.message : detail;
+    const missing = text.startsWith(NOT_FOUND) ? text.slice(NOT_FOUND.length) : null;
+    if (missing !== null) {
+      // Nunjucks may hand a missing include on without its line: then the first line naming it.
+      if (line === 0) line = lineNaming(file, missing);
+      detail = this.#notFound(missing).message;
+    } else if (line === 0 && typeof inner.lineno !== "number") {
+      // Only a parse error at the end of the input has no line.
+      line = endLine(file);
+    }
     if (line < 1) [line, column] = [1, 1];
-    const detail = runtime ? `${cause.name}: ${cause.message}` : inner.message.slice(inner.message.lastIndexOf("\n") + 1).trim();
     // A parse error's own text is the detail already: no cause to repeat it in the log line.
     return new TemplateError(file, line, column, detail, runtime ? { cause } : undefined);
   }
-}
-
-interface CompilerPrototype {
-  compileFilter(node: { lineno: number; colno: number }, frame: unknown): void;
-  _emit(code: string): void;
-  tracksFilterLines?: true;
-}
-
-/**
- * Nunjucks records the line being run only at function calls, so a filter that throws was
- * reported at line 1: each filter call now records its line too, as a call does.
- */
-function trackFilterLines({ Compiler }: { Compiler: { prototype: CompilerPrototype } }): void {
-  const proto = Compiler.prototype;
-  if (proto.tracksFilterLines) return;
-  const compileFilter = proto.compileFilter;
-  proto.compileFilter = function (this: CompilerPrototype, node, frame) {
-    this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
-    compileFilter.call(this, node, frame);
-    this._emit(")");
-  };
-  proto.tracksFilterLines = true;
 }
 
 /** Nunjucks' TemplateError: a line and column where known, its own cause, and an Update() that prefixes its path. */
@@ -194,8 +189,22 @@ function isNunjucksError(value: unknown): value is NunjucksError {
   return value instanceof Error && typeof (value as NunjucksError).Update === "function";
 }
 
+/** Nunjucks' message for a template its loader did not find. */
+const NOT_FOUND = "template not found: ";
+
 // Each template the error passed through prefixes "(path)" to its message, the innermost last.
 const TEMPLATE_PATH = /\(([^()\n]+)\)(?: \[Line \d+(?:, Column \d+)?\])?\n/g;
+
+/** The first line of `file` that holds `name` in quotes; 0 when none does. */
+function lineNaming(file: string, name: string): number {
+  try {
+    const lines = readFileSync(file, "utf8").split("\n");
+    const index = lines.findIndex((text) => text.includes(`"${name}"`) || text.includes(`'${name}'`));
+    return index + 1;
+  } catch {
+    return 0;
+  }
+}
 
 /** A parse error at the end of the input has no line: the file's last line. */
 function endLine(file: string): number {

@@ -50,3 +50,35 @@ t.test("a type error, a route conflict and files never served are reported", asy
   t.match(res.stdout, /never served: data\.json: its extension is not one of/);
   t.match(res.stdout, /1 type error\(s\), 1 route conflict\(s\), 2 file\(s\) never served/);
 });
+
+t.test("a template that does not compile is reported as file:line and fails the command", async (t) => {
+  const dir = site(good);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "templates", "partials"), { recursive: true });
+  writeFileSync(join(dir, "templates", "layout.njk"), "<main>{% block body %}{% endblock %}</main>\n");
+  writeFileSync(join(dir, "templates", "partials", "nav.njk"), "<nav>\n{% for x in items %}\n{{ x }}\n{% endif %}\n</nav>\n");
+  writeFileSync(join(dir, "templates", "open.njk"), '{% extends "layout.njk" %}\n{% block body %}\nunclosed\n');
+  const res = check(dir);
+  t.equal(res.status, 1, res.stdout + res.stderr);
+  t.match(res.stdout, /^templates\/partials\/nav\.njk:4:4 - template error: unknown block tag: endif$/m);
+  t.match(res.stdout, /^templates\/open\.njk:3:1 - template error: .*end of file/m);
+  t.match(res.stdout, /0 type error\(s\), 0 route conflict\(s\), 0 file\(s\) never served; 3 template\(s\) checked: 2 template error\(s\)/);
+});
+
+t.test("a templates directory inside the root is neither a route nor a file never served", async (t) => {
+  const dir = site({ ...good, "views/page.njk": "<p>{{ x }}</p>\n", "views/tool.ts": "export default () => 'hidden';\n" });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const res = spawnSync(process.execPath, [bin, "check", "--root", "cgi-bin", "--templates", "cgi-bin/views"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  t.equal(res.status, 0, res.stdout + res.stderr);
+  t.notMatch(res.stdout, /never served: views/);
+  t.match(res.stdout, /0 route conflict\(s\), 0 file\(s\) never served; 2 template\(s\) checked: 0 template error\(s\)/);
+  const routes = spawnSync(process.execPath, [bin, "routes", "--root", "cgi-bin", "--templates", "cgi-bin/views"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  t.equal(routes.status, 0, routes.stderr);
+  t.notMatch(routes.stdout, /views/);
+});
