@@ -41,6 +41,9 @@ async function startSiteNginx(site: string, upstream: string): Promise<ServerPro
 }
 
 const skip = nginxMissing() || postgresMissing();
+// PostgreSQL, nginx, tscgi (started three times) and tscgi check take a minute on a quiet
+// machine, and more than .taprc's 120 s per file on a busy one.
+if (!skip) t.setTimeout(300_000);
 if (skip) {
   t.comment(skip);
   t.pass("skipped: " + skip);
