@@ -12,6 +12,7 @@ import { getFresh } from "../helpers/http.ts";
 import { nginxBin, nginxMissing } from "../helpers/nginx.ts";
 import { freePort } from "../helpers/ports.ts";
 import { postgresMissing, startPostgres, type Postgres } from "../helpers/postgres.ts";
+import { scaled } from "../helpers/time.ts";
 import { occurrences, repo, startTscgi, until, type TscgiProcess } from "../helpers/tscgi.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/web-servers/process.ts";
 import { fillSnippet } from "../helpers/web-servers/snippet.ts";
@@ -43,7 +44,7 @@ async function startSiteNginx(site: string, upstream: string): Promise<ServerPro
 const skip = nginxMissing() || postgresMissing();
 // PostgreSQL, nginx, tscgi (started three times) and tscgi check take a minute on a quiet
 // machine, and more than .taprc's 120 s per file on a busy one.
-if (!skip) t.setTimeout(300_000);
+if (!skip) t.setTimeout(scaled(300_000));
 if (skip) {
   t.comment(skip);
   t.pass("skipped: " + skip);
