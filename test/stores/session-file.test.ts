@@ -2,7 +2,7 @@
 // broken, gc by modification time.
 import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { newSessionId } from "../../src/runtime/session-store.ts";
@@ -114,4 +114,39 @@ t.test("session_save_path removed while running (a tmp cleaner) is made again", 
   rmSync(store.dir, { recursive: true });
   const id = await seeded(store);
   t.equal(await counter(store, id), 0);
+});
+
+t.test("a small session is rewritten in place (the same file) and reads back whether it grew or shrank", async (t) => {
+  const store = make(t);
+  const file = (id: string) => join(store.dir, `sess_${id}`);
+  const id = await seeded(store);
+  // Held open across the saves: a rename would leave it reading the old file.
+  const before = openSync(file(id), "r");
+  t.teardown(() => closeSync(before));
+  const save = async (data: Record<string, string>) => {
+    const lock = await store.lock(id, 1000);
+    await lock.save({ data, created: 1, touched: Date.now() }, 0);
+    await lock.release();
+  };
+  await save({ long: "x".repeat(1000) });
+  await save({ short: "y" });
+  const lock = await store.lock(id, 1000);
+  t.same(lock.record?.data, { short: "y" });
+  await lock.release();
+  t.equal(readFileSync(before, "utf8"), JSON.stringify({ created: 1, data: { short: "y" } }), "the same file, not replaced by a rename");
+  t.same(readdirSync(store.dir), [`sess_${id}`]);
+});
+
+t.test("a session larger than a page is written aside and renamed, and a small one after it reads back", async (t) => {
+  const store = make(t);
+  const id = await seeded(store);
+  for (const data of [{ big: "z".repeat(10_000) }, { small: "s" }] as Record<string, string>[]) {
+    const lock = await store.lock(id, 1000);
+    await lock.save({ data, created: 1, touched: Date.now() }, 0);
+    await lock.release();
+    const again = await store.lock(id, 1000);
+    t.same(again.record?.data, data);
+    await again.release();
+  }
+  t.same(readdirSync(store.dir), [`sess_${id}`], "no temporary file left");
 });
