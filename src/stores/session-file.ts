@@ -19,8 +19,10 @@ import {
   statSync,
   unlinkSync,
   utimesSync,
+  watch,
   writeFileSync,
   writeSync,
+  type FSWatcher,
 } from "node:fs";
 import { readdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -28,6 +30,7 @@ import { join } from "node:path";
 import { SessionStoreError } from "../runtime/errors.ts";
 import { isSessionId, type SessionLock, type SessionRecord, type SessionStore } from "../runtime/session-store.ts";
 import { pollLock } from "./poll-lock.ts";
+import { SessionTurns } from "./session-turns.ts";
 
 /** PHP's file names, so an operator recognises them: sess_<id>. */
 const PREFIX = "sess_";
@@ -82,6 +85,26 @@ function ownerDead(owner: LockOwner): boolean {
   return owner.start !== null && start !== null && start !== owner.start;
 }
 
+/** Resolves when `lockFile` is removed (inotify, through fs.watch), or after `pauseMs` at most. */
+export function lockFileRemoved(lockFile: string, pauseMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, pauseMs);
+    try {
+      watcher = watch(lockFile, { persistent: false }, done);
+      watcher.on("error", done);
+    } catch {
+      // Removed since the attempt (ENOENT): try again at once.
+      done();
+    }
+  });
+}
+
 export interface FileStoreOptions {
   /** session_save_path: created (mode 0700) when first needed. */
   dir: string;
@@ -93,6 +116,8 @@ export class FileSessionStore implements SessionStore {
   readonly kind = "file";
   readonly dir: string;
   readonly #staleLockMs: number;
+  /** Requests of one session in this process queue here, so only one at a time waits on the lock file. */
+  readonly #turns = new SessionTurns();
   #made = false;
 
   constructor(options: FileStoreOptions) {
@@ -111,10 +136,16 @@ export class FileSessionStore implements SessionStore {
     const file = join(this.dir, PREFIX + id);
     const lockFile = file + ".lock";
     const owner: LockOwner = { token: TOKEN_PREFIX + (tokenCount++).toString(36), host: HOST, pid: process.pid, start: SELF_START, at: 0 };
+    const startedAt = performance.now();
+    const leaveTurn = await this.#turns.take(id, timeoutMs);
     try {
       this.#mkdir();
-      await pollLock(async () => this.#tryLock(lockFile, owner), timeoutMs);
+      await pollLock(async () => this.#tryLock(lockFile, owner), timeoutMs, {
+        startedAt,
+        wait: (pause) => lockFileRemoved(lockFile, pause),
+      });
     } catch (error) {
+      leaveTurn();
       if ((error as { code?: string }).code === "TSCGI_E_SESSION_LOCK_TIMEOUT") throw error;
       throw new SessionStoreError(this.kind, `lock ${lockFile}`, error);
     }
@@ -123,6 +154,7 @@ export class FileSessionStore implements SessionStore {
       record = this.#read(file);
     } catch (error) {
       this.#release(lockFile, owner.token);
+      leaveTurn();
       throw new SessionStoreError(this.kind, `read ${file}`, error);
     }
     let released = false;
@@ -158,6 +190,7 @@ export class FileSessionStore implements SessionStore {
         if (released) return;
         released = true;
         this.#release(lockFile, owner.token);
+        leaveTurn();
       },
     };
   }

@@ -2,11 +2,23 @@
 // broken, gc by modification time.
 import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { newSessionId } from "../../src/runtime/session-store.ts";
-import { FileSessionStore } from "../../src/stores/session-file.ts";
+import { newSessionId, type SessionLock } from "../../src/runtime/session-store.ts";
+import { stat } from "node:fs/promises";
+import { FileSessionStore, lockFileRemoved } from "../../src/stores/session-file.ts";
 import { counter, counterProcess, increment, seeded, sessionStoreContract } from "./session-contract.ts";
 
 function make(t: Test, staleLockMs = 60_000) {
@@ -149,4 +161,34 @@ t.test("a session larger than a page is written aside and renamed, and a small o
     await again.release();
   }
   t.same(readdirSync(store.dir), [`sess_${id}`], "no temporary file left");
+});
+
+t.test("a request waiting for another of its session in the same process is let in by the release, not by a timer", async (t) => {
+  const store = make(t);
+  const id = await seeded(store);
+  const first = await store.lock(id, 10_000);
+  let second: SessionLock | null = null;
+  const waiting = store.lock(id, 10_000).then((lock) => (second = lock));
+  // Continue from an I/O callback: a timer could fire only in the event loop's next round, after setImmediate.
+  await stat(store.dir);
+  await first.release();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.not(second, null, "the waiter holds the lock before any timer ran");
+  await (await waiting).release();
+  t.same(readdirSync(store.dir), [`sess_${id}`]);
+});
+
+t.test("a request of another worker waiting for a lock file wakes when it is removed, not at the end of its pause", async (t) => {
+  const lockFile = join(t.testdir(), "sess_x.lock");
+  writeFileSync(lockFile, "{}");
+  let woken = false;
+  // A pause far longer than the test may take: only the removal can end this wait.
+  const waiting = lockFileRemoved(lockFile, 3_600_000).then(() => (woken = true));
+  await stat(lockFile);
+  t.equal(woken, false, "not while the lock file is there");
+  unlinkSync(lockFile);
+  await waiting;
+  t.equal(woken, true);
+  await lockFileRemoved(lockFile, 3_600_000);
+  t.pass("a lock file already gone ends the wait at once");
 });
