@@ -161,23 +161,31 @@ export class FileSessionStore implements SessionStore {
     const fail = (action: string, error: unknown): never => {
       throw new SessionStoreError(this.kind, `${action} ${file}`, error);
     };
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#release(lockFile, owner.token);
+      leaveTurn();
+    };
     return {
       record,
-      save: async (saved) => {
+      save: async (saved, _ttlMs, andRelease) => {
         const text = JSON.stringify({ created: saved.created, data: saved.data });
         try {
           if (!this.#writeInPlace(file, text, saved.touched)) this.#writeAside(file, `${file}.${owner.token}.tmp`, text, saved.touched);
         } catch (error) {
           fail("save", error);
         }
+        if (andRelease === true) release();
       },
-      touch: async (touched) => {
+      touch: async (touched, _ttlMs, andRelease) => {
         // The file's mtime is the session's last use: gc and the idle timeout read it.
         try {
           utimesSync(file, touched / 1000, touched / 1000);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("touch", error);
         }
+        if (andRelease === true) release();
       },
       destroy: async () => {
         try {
@@ -186,12 +194,7 @@ export class FileSessionStore implements SessionStore {
           if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("remove", error);
         }
       },
-      release: async () => {
-        if (released) return;
-        released = true;
-        this.#release(lockFile, owner.token);
-        leaveTurn();
-      },
+      release: async () => release(),
     };
   }
 
