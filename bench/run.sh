@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tscgi benchmark: hello world behind one nginx, tscgi (its worker pool, and optionally the single
-# process) against PHP-FPM, node:http and nginx's own `return`; the memory of tscgi's master and
+# process) against PHP-FPM, node:http, uWSGI (Python WSGI), Go's net/http/fcgi and nginx's own `return`; the memory of tscgi's master and
 # workers; reloads (SIGHUP) and a kill -9 of a worker under load; then tscgi's memory while 1 GiB
 # streams in and out. See bench/README.md.
 #
@@ -22,7 +22,7 @@ BENCH_TAG=bench
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNS:-16 256}
-TARGETS=${BENCH_TARGETS:-tscgi php-fpm node-http nginx}
+TARGETS=${BENCH_TARGETS:-tscgi php-fpm node-http uwsgi go-fcgi nginx}
 MEMORY=${BENCH_MEMORY:-1}
 MEM_BYTES=${BENCH_MEM_BYTES:-1073741824}
 ROUNDS=${BENCH_ROUNDS:-1}
@@ -102,7 +102,7 @@ is_uint "$RELOAD_CONNS" && ((RELOAD_CONNS > 0)) || die "BENCH_RELOAD_CONNS must 
 is_uint "$RELOAD_EVERY" && ((RELOAD_EVERY > 0 && RELOAD_EVERY < RELOAD_DURATION)) || die "BENCH_RELOAD_EVERY must be 1 to BENCH_RELOAD_DURATION - 1 seconds, got '$RELOAD_EVERY'"
 for c in $CONNS; do is_uint "$c" && ((c > 0)) || die "BENCH_CONNS must list positive numbers, got '$CONNS'"; done
 for t in $TARGETS; do
-  case $t in tscgi | php-fpm | node-http | nginx) ;; *) die "unknown target '$t' in BENCH_TARGETS (tscgi php-fpm node-http nginx)" ;; esac
+  case $t in tscgi | php-fpm | node-http | uwsgi | go-fcgi | nginx) ;; *) die "unknown target '$t' in BENCH_TARGETS (tscgi php-fpm node-http uwsgi go-fcgi nginx)" ;; esac
 done
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 # Lists without repeats, numbers normalised (007 is 7).
@@ -181,6 +181,11 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if has_target php-fpm && ! find_php_fpm >/dev/null; then missing+=(php8.2-fpm); fi
+if has_target uwsgi; then
+  command -v uwsgi >/dev/null 2>&1 || missing+=(uwsgi-core)
+  compgen -G "/usr/lib/uwsgi/plugins/python3*_plugin.so" >/dev/null || missing+=(uwsgi-plugin-python3)
+fi
+if has_target go-fcgi && ! command -v go >/dev/null 2>&1; then missing+=(golang-go); fi
 if ((${#missing[@]})); then install_missing "${missing[@]}"; fi
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || die "nginx not found after install"
@@ -245,13 +250,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Free loopback ports: bind them all at once, report, release.
-NPORTS=$((7 + 2 * ${#VARIANTS[@]}))
+NPORTS=$((11 + 2 * ${#VARIANTS[@]}))
 # shellcheck disable=SC2207
 PORTS=($(free_ports "$NPORTS"))
 ((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
 P_RETURN=${PORTS[0]} P_FRONT_PHP=${PORTS[1]} P_FRONT_NODE=${PORTS[2]} P_PHP=${PORTS[3]} P_NODE=${PORTS[4]}
 P_FRONT_PHP_NK=${PORTS[5]} P_PHP_NK=${PORTS[6]}
-i=7
+P_UWSGI=${PORTS[7]} P_FRONT_UWSGI=${PORTS[8]} P_GO=${PORTS[9]} P_FRONT_GO=${PORTS[10]}
+i=11
 for v in "${VARIANTS[@]}"; do
   V_PORT[$v]=${PORTS[i]} V_FRONT[$v]=${PORTS[i + 1]}
   i=$((i + 2))
@@ -363,6 +369,29 @@ if has_target node-http; then
   PIDS+=("$NODE_PID")
 fi
 
+# uWSGI as its docs deploy it behind nginx: a master and 2 worker processes speaking the uwsgi
+# protocol, one connection per request (the protocol has no keepalive). --die-on-term: SIGTERM
+# stops it (uWSGI 2.0 otherwise reloads on TERM).
+UWSGI_PID=
+if has_target uwsgi; then
+  log "starting uWSGI (2 processes) on 127.0.0.1:$P_UWSGI"
+  uwsgi --plugin python3 --master --processes 2 --socket "127.0.0.1:$P_UWSGI" --listen 1024 \
+    --wsgi-file "$BENCH/peers/hello_wsgi.py" --disable-logging --die-on-term >"$RUN/uwsgi.log" 2>&1 &
+  UWSGI_PID=$!
+  PIDS+=("$UWSGI_PID")
+fi
+
+# Go's net/http/fcgi, built here (the standard library only), GOMAXPROCS = the cores.
+GO_PID=
+if has_target go-fcgi; then
+  log "building and starting Go net/http/fcgi on 127.0.0.1:$P_GO"
+  (cd "$BENCH/peers/go-fcgi" && GOCACHE="$RUN/go-cache" GOFLAGS=-mod=mod go build -o "$RUN/go-fcgi" .) >"$RUN/go-build.log" 2>&1 ||
+    { tail_log "$RUN/go-build.log"; die "go build of bench/peers/go-fcgi failed"; }
+  "$RUN/go-fcgi" "127.0.0.1:$P_GO" >"$RUN/go-fcgi.log" 2>&1 &
+  GO_PID=$!
+  PIDS+=("$GO_PID")
+fi
+
 # ---------------------------------------------------------------------------------------------
 # nginx: one worker, one server per target, no access log.
 
@@ -421,6 +450,44 @@ $KA_LINES
   }
 EOF
   fi
+  if has_target uwsgi; then
+    cat <<EOF
+
+  server {
+    listen 127.0.0.1:$P_FRONT_UWSGI;
+    location / {
+      uwsgi_param REQUEST_METHOD \$request_method;
+      uwsgi_param REQUEST_URI \$request_uri;
+      uwsgi_param QUERY_STRING \$query_string;
+      uwsgi_param PATH_INFO \$document_uri;
+      uwsgi_param SERVER_PROTOCOL \$server_protocol;
+      uwsgi_param SERVER_NAME \$server_name;
+      uwsgi_param SERVER_PORT \$server_port;
+      uwsgi_param REMOTE_ADDR \$remote_addr;
+      uwsgi_param CONTENT_TYPE \$content_type;
+      uwsgi_param CONTENT_LENGTH \$content_length;
+      uwsgi_pass 127.0.0.1:$P_UWSGI;
+    }
+  }
+EOF
+  fi
+  if has_target go-fcgi; then
+    cat <<EOF
+
+  upstream go_fcgi {
+    server 127.0.0.1:$P_GO;
+$KA_LINES
+  }
+  server {
+    listen 127.0.0.1:$P_FRONT_GO;
+    location / {
+      include $RUN/fastcgi_params;
+      fastcgi_keep_conn $KEEP_CONN;
+      fastcgi_pass go_fcgi;
+    }
+  }
+EOF
+  fi
   for v in "${VARIANTS[@]}"; do
     up=${v//-/_}
     cat <<EOF
@@ -467,6 +534,8 @@ for t in "${PHP_TARGETS[@]}"; do
   if [ "${PHP_KA[$t]}" = on ]; then fronts+=", :$P_FRONT_PHP (php-fpm)"; else fronts+=", :$P_FRONT_PHP_NK (php-fpm, no keepalive)"; fi
 done
 has_target node-http && fronts+=", :$P_FRONT_NODE (node:http)"
+has_target uwsgi && fronts+=", :$P_FRONT_UWSGI (uWSGI)"
+has_target go-fcgi && fronts+=", :$P_FRONT_GO (Go net/http/fcgi)"
 for v in "${VARIANTS[@]}"; do fronts+=", :${V_FRONT[$v]} (${NAME[$v]})"; done
 log "starting nginx on $fronts"
 "$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' >"$RUN/nginx.out" 2>&1 &
@@ -482,6 +551,8 @@ URL[php-fpm]="http://127.0.0.1:$P_FRONT_PHP/hello.php" NAME[php-fpm]="PHP-FPM" P
 URL[php-fpm-nk]="http://127.0.0.1:$P_FRONT_PHP_NK/hello.php" NAME[php-fpm-nk]="PHP-FPM (no keepalive)" PID_OF[php-fpm-nk]=$PHP_PID
 URL[node-http]="http://127.0.0.1:$P_FRONT_NODE/" NAME[node-http]="node:http" PID_OF[node-http]=$NODE_PID
 LOG_OF[nginx]="$RUN/nginx-error.log" LOG_OF[php-fpm]="$RUN/php-fpm.log" LOG_OF[php-fpm-nk]="$RUN/php-fpm.log" LOG_OF[node-http]="$RUN/node-http.log"
+URL[uwsgi]="http://127.0.0.1:$P_FRONT_UWSGI/" NAME[uwsgi]="uWSGI (Python)" PID_OF[uwsgi]=$UWSGI_PID LOG_OF[uwsgi]="$RUN/uwsgi.log"
+URL[go-fcgi]="http://127.0.0.1:$P_FRONT_GO/" NAME[go-fcgi]="Go net/http/fcgi" PID_OF[go-fcgi]=$GO_PID LOG_OF[go-fcgi]="$RUN/go-fcgi.log"
 
 # The targets in the order they are measured (interleaved) and reported.
 RUN_TARGETS=()
@@ -493,7 +564,7 @@ for t in $TARGETS; do
   esac
 done
 REPORT_TARGETS=("${VARIANTS[@]}" "${PHP_TARGETS[@]}")
-for t in node-http nginx; do has_target "$t" && REPORT_TARGETS+=("$t"); done
+for t in node-http uwsgi go-fcgi nginx; do has_target "$t" && REPORT_TARGETS+=("$t"); done
 
 NOTES=()
 wait_ok "${URL[nginx]}" "$NGINX_PID" nginx || { tail_log "$RUN/nginx.out"; tail_log "$RUN/nginx-error.log"; die "nginx did not start"; }
@@ -690,6 +761,26 @@ if ((${#VARIANTS[@]})); then
     POOL_MEM[$v:after]=$(pool_mem "$v")
   done
 fi
+
+# Every backend's memory after the load (idle 2 s, as tscgi's above): "pss rss hwm" in KiB over its
+# process and its children, hwm being the sum of their peaks (VmHWM: since start for the peers,
+# since the fresh reading for tscgi).
+declare -A BACKEND_MEM
+backend_mem() { # PID
+  local pid pss=0 rss=0 hwm=0 p r h
+  for pid in "$1" $(children_of "$1" any); do
+    read -r p r < <(awk '$1 == "Rss:" { r = $2 } $1 == "Pss:" { p = $2 } END { print p + 0, r + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+    h=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status" 2>/dev/null) || h=0
+    pss=$((pss + p)) rss=$((rss + r)) hwm=$((hwm + ${h:-0}))
+  done
+  echo "$pss $rss $hwm"
+}
+MEM_BACKENDS=("${VARIANTS[@]}")
+((${#PHP_TARGETS[@]})) && MEM_BACKENDS+=("${PHP_TARGETS[0]}")
+for t in node-http uwsgi go-fcgi nginx; do has_target "$t" && MEM_BACKENDS+=("$t"); done
+for t in "${MEM_BACKENDS[@]}"; do
+  [ -z "${DEAD[$t]:-}" ] && [ -n "${PID_OF[$t]:-}" ] && BACKEND_MEM[$t]=$(backend_mem "${PID_OF[$t]}")
+done
 
 # Aggregate: the median run by req/s (the lower median for an even count), errors summed.
 for t in "${RUN_TARGETS[@]}"; do
@@ -983,6 +1074,8 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     fi
   done
   has_target node-http && setup+=("node:http 1 process over HTTP/1.1 (keepalive $UPSTREAM_KEEPALIVE)")
+  has_target uwsgi && setup+=("uWSGI (Python WSGI) master + 2 processes over the uwsgi protocol, a connection per request")
+  has_target go-fcgi && setup+=("Go net/http/fcgi 1 process over FastCGI (keepalive $UPSTREAM_KEEPALIVE)")
   has_target nginx && setup+=("nginx return (the ceiling)")
   echo "Hello world behind one nginx with 1 worker: $(IFS=';'; echo "${setup[*]}" | sed 's/;/; /g')."
   echo
@@ -1092,6 +1185,17 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     [ -n "$NODE_IDLE_PSS" ] && echo "| for reference: node:http, fresh, idle | $(mib "${NODE_IDLE_PSS%% *}") | $(mib "$(cut -d' ' -f2 <<<"$NODE_IDLE_PSS")") | $(mib "${NODE_IDLE_PSS##* }") | | | | | | |"
     echo
     echo "PSS (/proc/PID/smaps_rollup) counts a page shared by n processes as 1/n in each, so the node binary and what the workers share count once; other Node processes on the machine share those pages too and lower every PSS a little. USS is the private pages alone. Targets: PSS ≤ 120 MiB idle, ≤ 160 MiB under load."
+
+    echo
+    echo "| every backend's memory, all its processes | PSS after the load, idle 2 s | RSS | sum of peak RSS (VmHWM) |"
+    echo "|---|---:|---:|---:|"
+    for t in "${MEM_BACKENDS[@]}"; do
+      [ -n "${BACKEND_MEM[$t]:-}" ] || continue
+      read -r p r h <<<"${BACKEND_MEM[$t]}"
+      n=${NAME[$t]}
+      [[ $t == php-fpm* ]] && n="PHP-FPM (all its pools)"
+      echo "| $n | $(mib "$p") | $(mib "$r") | $(mib "$h") |"
+    done
 
     # Balance of the pool, and connections waiting to be accepted.
     bal_rows=()

@@ -4,7 +4,7 @@
 import { Console } from "node:console";
 import { realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { LoadedConfig } from "./config/index.ts";
+import type { LoadedConfig } from "./config/types.ts";
 import * as api from "./index.ts";
 import * as jsxRuntime from "./runtime/jsx-runtime.ts";
 import { narrowProcessEnv } from "./pool/script-env.ts";
@@ -21,7 +21,7 @@ import { createToolkit } from "./server/toolkit.ts";
  * must not find it in process.env (a client's `Proxy:` header as HTTP_PROXY, "httpoxy"), nor pass
  * it to programs they start. Then the environment is narrowed as a worker's is (clear_env, env).
  */
-export function takeRequestFromEnv(loaded: LoadedConfig, env: Record<string, string | undefined>): Record<string, string> {
+function takeRequestFromEnv(loaded: LoadedConfig, env: Record<string, string | undefined>): Record<string, string> {
   const params = cgiParamsFromEnv(env);
   for (const name of Object.keys(params)) delete env[name];
   // What Apache adds besides RFC 3875's names (SCRIPT_URI, CONTEXT_*, UNIQUE_ID, SSL_*, ...) is

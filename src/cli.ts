@@ -1,8 +1,10 @@
 // The `tscgi` command: serve (default), cgi [FILE], ping, status, --test-config, --help, --version.
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { helpText, loadConfig, type LoadedConfig } from "./config/index.ts";
-import { isTscgiError } from "./errors.ts";
+import { ConfigError } from "./config/errors.ts";
+import { helpText } from "./config/help.ts";
+import { loadConfig } from "./config/load.ts";
+import { type LoadedConfig } from "./config/types.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { runCgi } from "./cgi-command.ts";
@@ -15,7 +17,8 @@ const version: string = (createRequire(import.meta.url)("../package.json") as { 
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
-  process.exit(isTscgiError(error) && error.code.startsWith("TSCGI_E_CONFIG") ? 2 : 1);
+  // A configuration fault is the operator's to fix before tscgi can start: status 2 (docs/config.md).
+  process.exit(error instanceof ConfigError ? 2 : 1);
 }
 
 /** `tscgi ping|status` take a few flags of their own (--timeout, --json, ...) besides the config's. */
@@ -24,15 +27,15 @@ function splitClientFlags(argv: string[]): { configArgv: string[]; clientArgs: s
   const configArgv: string[] = [argv[0]];
   const clientArgs: string[] = [];
   for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    const arg = argv[i];
+    const name = arg.replace(/^--?/, "").split("=")[0];
     const isClient = (CLIENT_FLAGS as readonly string[]).includes(name) && (arg.startsWith("-") || argv[0] === "status");
     if (!isClient) {
       configArgv.push(arg);
       continue;
     }
     clientArgs.push(arg);
-    if (name === "timeout" && !arg.includes("=") && i + 1 < argv.length) clientArgs.push(argv[++i]!);
+    if (name === "timeout" && !arg.includes("=") && i + 1 < argv.length) clientArgs.push(argv[++i]);
   }
   return { configArgv, clientArgs };
 }

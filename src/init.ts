@@ -12,7 +12,7 @@ export interface InitOptions {
 }
 
 /** The tscgi package's own directory: the one holding its package.json, above dist/ or src/. */
-export function packageRoot(): string {
+function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
     const up = dirname(dir);

@@ -64,7 +64,7 @@ t.test("the image", { skip: why ?? false }, async (t) => {
       };
       Healthcheck?: { Test: string[] };
     }>;
-    const config = inspected!.Config;
+    const config = inspected.Config;
     t.equal(config.User, "node");
     t.same(Object.keys(config.ExposedPorts), ["9000/tcp"], "port 9000 only, no HTTP front");
     t.same(
@@ -74,7 +74,7 @@ t.test("the image", { skip: why ?? false }, async (t) => {
     );
     t.equal(config.Entrypoint[0], "tini", "tini is PID 1");
     // docker shows it in Config, podman beside it.
-    t.match((config.Healthcheck ?? inspected!.Healthcheck)?.Test.join(" "), /tscgi ping/);
+    t.match((config.Healthcheck ?? inspected.Healthcheck)?.Test.join(" "), /tscgi ping/);
   });
 
   await t.test("options and commands go to tscgi; other commands run as given", async (t) => {

@@ -55,8 +55,8 @@ t.test("init, npm install, npm start: GET / answers", async (t) => {
         resolve();
       }
     };
-    start.stdout!.on("data", onData);
-    start.stderr!.on("data", onData);
+    start.stdout.on("data", onData);
+    start.stderr.on("data", onData);
     void exited.then(() => reject(new Error(`npm start exited:\n${out}`)));
   });
   await listening;

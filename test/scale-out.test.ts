@@ -98,7 +98,6 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
   const deadline = Date.now() + scaled(MAX_MS);
   let sent = 0;
   let killed = false;
-  let inFlightAtKill = 0;
   let inFlight = 0;
   const successesSince = (v: Visitor, from: number) => v.answers.slice(from).filter((x) => x.ok).length;
   const answersAtKill = new Map<Visitor, number>();
@@ -146,7 +145,7 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
 
   // kill -9 host A: its master and every worker at once, as a crashed machine would.
   const pids = [hostA.child.pid!, ...childPids(hostA.child.pid!)];
-  inFlightAtKill = inFlight;
+  const inFlightAtKill = inFlight;
   for (const v of visitors) answersAtKill.set(v, v.answers.length);
   killed = true;
   for (const pid of pids) process.kill(pid, "SIGKILL");
@@ -166,9 +165,9 @@ t.test("a host killed mid-load loses no session; nginx retries GETs on the other
     t.equal(counts[0], 1, `visitor ${i} starts a session at 1`);
     const restarts = counts.slice(1).filter((c) => c === 1).length;
     t.equal(restarts, 0, `visitor ${i}'s count never starts again at 1`);
-    const increasing = counts.every((c, j) => j === 0 || c > counts[j - 1]!);
+    const increasing = counts.every((c, j) => j === 0 || c > counts[j - 1]);
     t.ok(increasing, `visitor ${i}'s count only goes up: ${counts.join(",")}`);
-    for (let j = 1; j < counts.length; j++) skipped += counts[j]! - counts[j - 1]! - 1;
+    for (let j = 1; j < counts.length; j++) skipped += counts[j] - counts[j - 1] - 1;
     t.ok(successesSince(v, answersAtKill.get(v)!) >= AFTER_KILL, `visitor ${i} keeps counting on host B`);
   }
   // Only a request host A had begun answering fails: at most one per visitor, the ones in flight.

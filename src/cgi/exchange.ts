@@ -30,4 +30,6 @@ export interface Exchange {
   write(chunk: Uint8Array): Promise<void>;
   /** Finishes a response whose head was sent; `failed` marks a script that broke mid-stream. */
   end(failed: boolean): void;
+  /** The request's error stream back to the web server (FastCGI: FCGI_STDERR); absent where there is none. */
+  writeStderr?(chunk: Uint8Array): void;
 }

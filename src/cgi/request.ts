@@ -38,7 +38,7 @@ export function headersFromEnv(env: Readonly<Record<string, string>>): Headers {
     else if (key === "CONTENT_TYPE") name = "content-type";
     else if (key === "CONTENT_LENGTH") name = "content-length";
     else continue;
-    const value = env[key]!;
+    const value = env[key];
     if (value === "" && name === "content-length") continue;
     try {
       headers.append(name, value);

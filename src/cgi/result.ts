@@ -44,7 +44,7 @@ export function toScriptResponse(value: unknown, status: number, headers: Header
   }
   // html`...` markup (src/runtime/html.ts), known by its Symbol.for brand: this layer sits below the runtime.
   if (typeof value === "object" && typeof (value as Record<symbol, unknown>)[HTML_MARKUP] === "string") {
-    return withBody(status || 200, headers, HTML, Buffer.from((value as Record<symbol, string>)[HTML_MARKUP]!));
+    return withBody(status || 200, headers, HTML, Buffer.from((value as Record<symbol, string>)[HTML_MARKUP]));
   }
   if (value instanceof Uint8Array) return withBody(status || 200, headers, BYTES, value);
   if (value instanceof ArrayBuffer) return withBody(status || 200, headers, BYTES, new Uint8Array(value));

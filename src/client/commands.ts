@@ -16,12 +16,12 @@ export interface Output {
   write(text: string): unknown;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 /** How long a command waits for the whole answer unless --timeout says otherwise. */
-export const DEFAULT_CLIENT_TIMEOUT_MS = 5000;
+const DEFAULT_CLIENT_TIMEOUT_MS = 5000;
 
 /** The status page formats, as flags (`--json`) or words (`tscgi status json full`). */
 const STATUS_WORDS = ["json", "full", "prometheus", "openmetrics"] as const;
@@ -40,7 +40,7 @@ function parseArgs(command: string, args: readonly string[], allowed: readonly s
   let timeout = DEFAULT_CLIENT_TIMEOUT_MS;
   const words: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     const flag = arg.replace(/^--?/, "");
     if (flag === "timeout" || flag.startsWith("timeout=")) {
       const value = flag === "timeout" ? args[++i] : flag.slice("timeout=".length);

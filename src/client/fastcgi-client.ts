@@ -82,7 +82,7 @@ export class FastCgiClient {
       else if (type === RecordType.Stderr) stderr.push(content);
       else if (type === RecordType.EndRequest) {
         if (content.length < 8) throw new ClientProtocolError(this.address, `sent an END_REQUEST of ${content.length} bytes, expected 8`);
-        const protocolStatus = content[4]!;
+        const protocolStatus = content[4];
         if (protocolStatus !== ProtocolStatus.RequestComplete) {
           throw new ClientProtocolError(this.address, `refused the request: ${protocolStatusName(protocolStatus)}`);
         }

@@ -4,8 +4,7 @@
 import { TscgiError } from "../errors.ts";
 
 /** What a token accepts between braces: nothing, an optional unit, a required name, a strftime format. */
-export type TokenArg =
-  { kind: "none" } | { kind: "unit"; units: Readonly<Record<string, string>> } | { kind: "name" } | { kind: "strftime" };
+type TokenArg = { kind: "none" } | { kind: "unit"; units: Readonly<Record<string, string>> } | { kind: "name" } | { kind: "strftime" };
 
 export interface TokenSpec {
   arg: TokenArg;
@@ -19,7 +18,7 @@ const NONE: TokenArg = { kind: "none" };
  * matched case-insensitively as PHP-FPM does, and mapped to one canonical name; PHP-FPM's own
  * spelling "miliseconds" is accepted beside "milliseconds".
  */
-export const ACCESS_FORMAT_TOKENS: Readonly<Record<string, TokenSpec>> = {
+const ACCESS_FORMAT_TOKENS: Readonly<Record<string, TokenSpec>> = {
   "%": { arg: NONE, meaning: "a literal %" },
   C: {
     arg: { kind: "unit", units: { total: "total", user: "user", system: "system" } },
@@ -131,7 +130,7 @@ export function parseAccessFormat(format: string): AccessFormat {
       const detail = arg === null ? "a lone % at the end (write %% for a literal %)" : `${written} at the end names no token`;
       throw new AccessFormatError(format, written, `${detail}; the tokens are ${ACCESS_FORMAT_TOKEN_LIST}`);
     }
-    const spec = Object.hasOwn(ACCESS_FORMAT_TOKENS, letter) ? ACCESS_FORMAT_TOKENS[letter]! : undefined;
+    const spec = Object.hasOwn(ACCESS_FORMAT_TOKENS, letter) ? ACCESS_FORMAT_TOKENS[letter] : undefined;
     if (spec === undefined) {
       throw new AccessFormatError(format, written, `unknown token ${written}; the tokens are ${ACCESS_FORMAT_TOKEN_LIST}`);
     }

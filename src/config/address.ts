@@ -25,9 +25,9 @@ export function parseTcpAddress(text: string): string {
   const value = text.trim();
   if (/^\d+$/.test(value)) return `${DEFAULT_HOST}:${parsePort(value)}`;
   const bracketed = BRACKETED.exec(value);
-  if (bracketed !== null) return `[${bracketed[1]}]:${parsePort(bracketed[2]!)}`;
+  if (bracketed !== null) return `[${bracketed[1]}]:${parsePort(bracketed[2])}`;
   const hostPort = HOST_PORT.exec(value);
-  if (hostPort !== null) return `${hostPort[1]}:${parsePort(hostPort[2]!)}`;
+  if (hostPort !== null) return `${hostPort[1]}:${parsePort(hostPort[2])}`;
   if ((value.match(/:/g) ?? []).length > 1) {
     throw new ValueRejected("an IPv6 address needs brackets, as in [::1]:9000");
   }

@@ -94,7 +94,6 @@ function parseIPv6(text: string, start: number, end: number, out: Uint32Array): 
       if (v4 === -1) return false;
       groups[count++] = v4 >>> 16;
       groups[count++] = v4 & 0xffff;
-      i = end;
       break;
     }
     const length = i - groupStart;
@@ -119,7 +118,7 @@ function parseIPv6(text: string, start: number, end: number, out: Uint32Array): 
     for (let g = count - 1; g >= gap; g--) groups[g + zeros] = groups[g]!;
     for (let g = gap; g < gap + zeros; g++) groups[g] = 0;
   }
-  for (let w = 0; w < 4; w++) out[w] = ((groups[2 * w]! << 16) | groups[2 * w + 1]!) >>> 0;
+  for (let w = 0; w < 4; w++) out[w] = ((groups[2 * w] << 16) | groups[2 * w + 1]) >>> 0;
   return true;
 }
 
@@ -169,7 +168,7 @@ function parseEntry(entry: string): number[] {
   }
   // IPv4 ranges live in the ::ffff:0:0/96 block; host bits beyond the prefix are ignored.
   const mask = maskWords(family === 4 ? prefix + 96 : prefix);
-  return [...[0, 1, 2, 3].map((w) => (words[w]! & mask[w]!) >>> 0), ...mask];
+  return [...[0, 1, 2, 3].map((w) => (words[w] & mask[w]) >>> 0), ...mask];
 }
 
 /**
@@ -200,10 +199,10 @@ export function clientAllowed(list: ClientList | null, address: string | undefin
   const { ranges } = list;
   for (let r = 0; r < ranges.length; r += 8) {
     if (
-      (peer[0]! & ranges[r + 4]!) >>> 0 === ranges[r] &&
-      (peer[1]! & ranges[r + 5]!) >>> 0 === ranges[r + 1] &&
-      (peer[2]! & ranges[r + 6]!) >>> 0 === ranges[r + 2] &&
-      (peer[3]! & ranges[r + 7]!) >>> 0 === ranges[r + 3]
+      (peer[0] & ranges[r + 4]) >>> 0 === ranges[r] &&
+      (peer[1] & ranges[r + 5]) >>> 0 === ranges[r + 1] &&
+      (peer[2] & ranges[r + 6]) >>> 0 === ranges[r + 2] &&
+      (peer[3] & ranges[r + 7]) >>> 0 === ranges[r + 3]
     ) {
       return true;
     }

@@ -37,7 +37,7 @@ function memberships(text: string): Membership[] {
   for (const line of text.split("\n")) {
     const match = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (match === null) continue;
-    out.push({ v2: match[1] === "0" && match[2] === "", controllers: match[2]!.split(","), path: match[3]! });
+    out.push({ v2: match[1] === "0" && match[2] === "", controllers: match[2].split(","), path: match[3] });
   }
   return out;
 }
@@ -54,8 +54,8 @@ function cgroupMounts(text: string): CgroupMount[] {
     out.push({
       v2: fstype === "cgroup2",
       controllers: (fields[dash + 3] ?? "").split(","),
-      root: unescape(fields[3]!),
-      mountPoint: unescape(fields[4]!),
+      root: unescape(fields[3]),
+      mountPoint: unescape(fields[4]),
     });
   }
   return out;

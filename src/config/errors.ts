@@ -1,10 +1,10 @@
 // Errors raised while loading the configuration: an unknown key, a bad value, an unreadable file.
 
 import { TscgiError } from "../errors.ts";
-import type { Origin } from "./types.ts";
+import type { Origin } from "./origin.ts";
 
 /** Where a value came from, as a message names it: `conf/tscgi.conf:12`, `flag --root`, ... */
-export function describeOrigin(origin: Origin): string {
+function describeOrigin(origin: Origin): string {
   switch (origin.kind) {
     case "default":
       return "the default";

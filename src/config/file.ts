@@ -53,7 +53,7 @@ export function parseKeyValue(text: string, file: string): Map<ConfigKey, RawVal
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = i + 1;
-    const content = lines[i]!.trim();
+    const content = lines[i].trim();
     if (content === "" || content.startsWith(";") || content.startsWith("#")) continue;
     if (content.startsWith("[")) {
       if (content === `[${SECTION}]`) continue;

@@ -28,7 +28,7 @@ export function parseIdOrName(raw: string): number | string | null {
 export function findId(text: string, name: string): number | null {
   for (const line of text.split("\n")) {
     const fields = line.split(":");
-    if (fields[0] === name && fields.length > 2 && /^\d+$/.test(fields[2]!)) return Number(fields[2]);
+    if (fields[0] === name && fields.length > 2 && /^\d+$/.test(fields[2])) return Number(fields[2]);
   }
   return null;
 }

@@ -7,11 +7,12 @@ import { ConfigBadValueError, ValueRejected } from "./errors.ts";
 import { readConfigFile } from "./file.ts";
 import { parseArgv } from "./flags.ts";
 import { resolveConfig } from "./resolve.ts";
-import { configKeys, schema, type KeyDef, type ParseContext } from "./schema.ts";
+import { configKeys, schema } from "./schema.ts";
+import type { KeyDef, ParseContext } from "./value-kinds.ts";
 import type { Config, ConfigKey, LoadedConfig, ParsedConfig, RawValue } from "./types.ts";
 
 /** Read when neither --config nor TSCGI_CONFIG names a file, if it exists. */
-export const DEFAULT_CONFIG_FILE = "conf/tscgi.conf";
+const DEFAULT_CONFIG_FILE = "conf/tscgi.conf";
 
 /** Commands that never serve from the root, so a missing cgi-bin/ must not stop them. */
 const COMMANDS_WITHOUT_ROOT = new Set(["help", "version", "cgi"]);
@@ -20,7 +21,7 @@ type Parsed = ParsedConfig[ConfigKey];
 
 /** The schema entry of a key, typed loosely: the loader handles every key alike. */
 function defOf(key: ConfigKey): KeyDef<Parsed> {
-  return schema[key] as KeyDef<Parsed>;
+  return schema[key];
 }
 
 function parseValue(value: RawValue, ctx: ParseContext): Parsed {

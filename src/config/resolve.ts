@@ -48,7 +48,7 @@ export function resolveConfig(parsed: ParsedConfig, chosen: ReadonlyMap<ConfigKe
   /** A key's value for a message: as written, plus what an "auto" came to. */
   const named = (key: ConfigKey): ConflictingValue => {
     const raw = chosen.get(key)!;
-    const auto = raw.raw.trim().toLowerCase() === "auto" ? ` (= ${String(config[key])})` : "";
+    const auto = raw.raw.trim().toLowerCase() === "auto" ? ` (= ${JSON.stringify(config[key])})` : "";
     return { key, value: raw.shown + auto, origin: raw.origin };
   };
   const conflict = (keys: ConfigKey[], rule: string) => new ConfigConflictError(keys.map(named), rule);

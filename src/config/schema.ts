@@ -8,31 +8,19 @@ import { join } from "node:path";
 import { AccessFormatError, parseAccessFormat } from "./access-format.ts";
 import { parseListen, parseTcpAddress } from "./address.ts";
 import { parseClientList } from "./clients.ts";
+import { FCGI_LIMIT_DEFAULTS } from "../fastcgi/limits.ts";
+import { DEFAULT_EXTENSIONS, SCRIPT_EXTENSIONS } from "../scripts/extensions.ts";
 import { cgroupCpuLimit } from "./cpu-quota.ts";
 import { ValueRejected } from "./errors.ts";
 import { GROUP_FILE, PASSWD_FILE } from "./ids.ts";
 import type { ConfigKey, ParsedConfig } from "./types.ts";
-import {
-  autoOrInteger,
-  duration,
-  integer,
-  logTarget,
-  owner,
-  pagePath,
-  size,
-  yesNo,
-  type KeyDef,
-  type ParseContext,
-} from "./value-kinds.ts";
+import { autoOrInteger, duration, integer, logTarget, owner, pagePath, size, yesNo, type KeyDef } from "./value-kinds.ts";
 
-export type { KeyDef, ParseContext };
-import { parseDuration } from "./units.ts";
+import { parseDuration, sizeText } from "./units.ts";
 
 /** Each key's parser gives its ParsedConfig type; resolve.ts then settles the final Config. */
 export type Schema = { readonly [K in ConfigKey]: KeyDef<ParsedConfig[K]> };
 
-/** Every extension tscgi can compile or load; `extensions` picks among them. */
-export const SCRIPT_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".jsx"] as const;
 const CLIENTS_ALLOWED = "any, or IPv4 and IPv6 addresses with an optional /prefix, separated by commas or spaces";
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 const PROCESS_MANAGERS = ["static", "dynamic", "ondemand"] as const;
@@ -44,7 +32,7 @@ const MIN_COOKIE_SECRET = 32;
 const MAX_WORKERS = 1024;
 
 /** The CPU count, as `workers = auto` means: the cores this process may run on, fewer under a cgroup CPU quota (rounded up). */
-export function autoWorkers(): number {
+function autoWorkers(): number {
   const quota = cgroupCpuLimit();
   const cpus = quota === null ? availableParallelism() : Math.min(availableParallelism(), Math.max(1, Math.ceil(quota)));
   return Math.min(MAX_WORKERS, cpus);
@@ -101,7 +89,7 @@ export const schema: Schema = {
     parse(raw) {
       const match = /^(?:0o)?([0-7]{1,4})$/i.exec(raw.trim());
       if (match === null) throw new ValueRejected();
-      const mode = parseInt(match[1]!, 8);
+      const mode = parseInt(match[1], 8);
       if (mode > 0o777) throw new ValueRejected("the setuid, setgid and sticky bits are not allowed");
       return mode;
     },
@@ -159,7 +147,7 @@ export const schema: Schema = {
     },
   },
   extensions: {
-    default: ".ts,.tsx,.mts,.js,.mjs",
+    default: DEFAULT_EXTENSIONS.join(","),
     metavar: "LIST",
     allowed: `a comma-separated list of ${SCRIPT_EXTENSIONS.join(" ")}`,
     description: "file extensions that run as scripts, in the order a URL without one tries them",
@@ -170,7 +158,7 @@ export const schema: Schema = {
         .filter((item) => item !== "");
       if (list.length === 0) throw new ValueRejected("the list is empty");
       for (const item of list) {
-        if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(item)) {
+        if (!SCRIPT_EXTENSIONS.includes(item)) {
           throw new ValueRejected(`"${item}" is not one of them`);
         }
       }
@@ -444,29 +432,29 @@ export const schema: Schema = {
     description: "largest request body accepted, a larger one is answered 413; 0 = unlimited",
   },
   max_params_bytes: {
-    default: "128k",
+    default: sizeText(FCGI_LIMIT_DEFAULTS.maxParamsBytes),
     ...size(1),
     description: "largest FastCGI params (CGI environment) of one request, in bytes",
   },
   max_params: {
-    default: "1000",
+    default: String(FCGI_LIMIT_DEFAULTS.maxParamsPairs),
     ...integer(1, Number.MAX_SAFE_INTEGER),
     description: "most FastCGI params (name-value pairs) in one request",
   },
   max_pending_params_bytes: {
-    default: "512k",
+    default: sizeText(FCGI_LIMIT_DEFAULTS.maxPendingParamsBytes),
     ...size(1),
     description:
       "most bytes of unfinished FastCGI params held at once for all the requests on one connection, at least max_params_bytes; more closes the connection",
   },
   max_requests_per_connection: {
-    default: "100",
+    default: String(FCGI_LIMIT_DEFAULTS.maxRequests),
     // FastCGI request ids are 16 bits and id 0 is the management id (FastCGI spec, 3.3).
     ...integer(1, 65535),
     description: "most requests multiplexed at once on one FastCGI connection",
   },
   max_connections: {
-    default: "1024",
+    default: String(FCGI_LIMIT_DEFAULTS.maxConnections),
     ...integer(1, Number.MAX_SAFE_INTEGER),
     description: "most FastCGI connections open at once",
   },
@@ -483,7 +471,7 @@ export const schema: Schema = {
       "how long a kept-alive FastCGI connection carrying no request stays open; keep it above the web server's own (nginx: 60s); 0 = no limit",
   },
   body_buffer_size: {
-    default: "256k",
+    default: sizeText(FCGI_LIMIT_DEFAULTS.stdinHighWaterMark),
     ...size(1),
     description: "unread request body buffered per request before reading from the socket pauses",
   },

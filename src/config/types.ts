@@ -1,6 +1,7 @@
 // The shape of a loaded configuration, and where each of its values came from.
 
 import type { ClientList } from "./clients.ts";
+import type { Origin } from "./origin.ts";
 
 /** The validated settings. Keys are the config-file keys, one to one (see schema.ts). */
 export interface Config {
@@ -120,10 +121,6 @@ export interface LoadedConfig {
   /** Absolute path of the config file that was read, or null when none was. */
   source: string | null;
 }
-
-/** Where a raw value came from; every error message names it. */
-export type Origin =
-  { kind: "default" } | { kind: "file"; file: string; line: number } | { kind: "env"; name: string } | { kind: "flag"; name: string };
 
 /** One value as a source wrote it, before parsing. */
 export interface RawValue {

@@ -9,9 +9,18 @@ const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 10
 export function parseSize(text: string): number {
   const match = SIZE.exec(text.trim());
   if (match === null) throw new ValueRejected();
-  const bytes = Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!;
+  const bytes = Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
   if (!Number.isSafeInteger(bytes)) throw new ValueRejected("that is too large");
   return bytes;
+}
+
+/** A size as an operator writes it: "128k" for 131072, "64m", or the bare number of bytes. */
+export function sizeText(bytes: number): string {
+  for (const unit of ["g", "m", "k"]) {
+    const size = SIZE_UNITS[unit];
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/i;
@@ -27,7 +36,7 @@ export const MAX_DURATION_MS = 2 ** 31 - 1;
 export function parseDuration(text: string): number {
   const match = DURATION.exec(text.trim());
   if (match === null) throw new ValueRejected();
-  const ms = Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]!);
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]);
   if (ms > MAX_DURATION_MS) throw new ValueRejected("the longest is 24d (2147483647ms)");
   return ms;
 }

@@ -6,7 +6,7 @@ import { parseDuration, parseSize } from "./units.ts";
 
 export interface ParseContext {
   /** Makes a relative path absolute (against the working directory when loading). */
-  resolvePath(path: string): string;
+  resolvePath: (path: string) => string;
 }
 
 export interface KeyDef<T> {

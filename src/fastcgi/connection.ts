@@ -13,83 +13,31 @@ import {
 } from "./constants.ts";
 import { BadBeginRequestError, ConnectionClosedError, DuplicateRequestError, FcgiProtocolError, RequestAbortedError } from "./errors.ts";
 import { Host } from "./host.ts";
+import { FCGI_LIMIT_DEFAULTS } from "./limits.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
-import { Request } from "./request.ts";
+import { Request, type FcgiRequest } from "./request.ts";
+import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
-
-/** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
-export interface Transport {
-  /** false = kernel buffer full, wait for 'drain'; the callback runs once the chunk was handed to the kernel (or failed). */
-  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
-  cork(): void;
-  uncork(): void;
-  end(): void;
-  destroy(error?: Error): void;
-  pause(): void;
-  resume(): void;
-  once(event: "drain", listener: () => void): unknown;
-  off(event: "drain", listener: () => void): unknown;
-  readonly writableLength: number;
-  /** True after a write() returned false, until 'drain'. */
-  readonly writableNeedDrain: boolean;
-  readonly destroyed: boolean;
-}
-
-export interface ConnectionOptions {
-  /** Total bytes of one request's PARAMS stream; over it, the connection is closed and logged. */
-  maxParamsBytes: number;
-  /** PARAMS bytes held at once for all the requests of the connection whose PARAMS are not complete; same treatment. */
-  maxPendingParamsBytes: number;
-  /** Name-value pairs in one request's PARAMS stream; same treatment. */
-  maxParamsPairs: number;
-  /** Concurrent request ids on one connection; a new id over it is answered FCGI_OVERLOADED (section 5.5). */
-  maxRequests: number;
-  /** Unread STDIN bytes one request may buffer before the transport is paused. */
-  stdinHighWaterMark: number;
-  /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
-  getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
-  /** One line per protocol fault, with the fault's code when it has one. */
-  log?: (level: "warn" | "error", message: string, code?: string) => void;
-}
 
 /** What one connection tells its owner as it goes, for timeouts and shutdown. */
 export interface ConnectionEvents {
   /** A request began while no other was waiting for its PARAMS: the PARAMS clock starts. */
-  paramsPending?(): void;
+  paramsPending?: () => void;
   /** The connection's last active request ended (or a BEGIN_REQUEST was refused with none active). */
-  idle?(): void;
-}
-
-export interface FcgiRequest {
-  readonly id: number;
-  /** Responder and Authorizer reach the handler; Filter is answered FCGI_UNKNOWN_ROLE by the connection. */
-  readonly role: number;
-  readonly keepConn: boolean;
-  /** Null-prototype and complete: the handler runs when the empty PARAMS record arrives, not waiting for STDIN. */
-  readonly params: Record<string, string>;
-  /** Next STDIN chunk, or null once the empty STDIN record has arrived. Rejects once the request was aborted or the connection closed. Reading lowers the buffered amount (backpressure release). */
-  readStdin(): Promise<Uint8Array | null>;
-  /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
-  readonly signal: AbortSignal;
-  readonly aborted: boolean;
-  /** Writes STDOUT records; resolves when it is OK to write more. Without backpressure the promise is shared and already resolved. After abort or end, output is dropped and the promise resolves. */
-  writeStdout(chunk: Uint8Array): Promise<void>;
-  writeStderr(chunk: Uint8Array): void;
-  /** Ends the request: lastStdout, the stream terminators and END_REQUEST(appStatus, protocolStatus, by default FCGI_REQUEST_COMPLETE) in one write. Idempotent; after an abort it sends nothing. Closes the connection afterwards when !keepConn and no other request is active. */
-  end(appStatus?: number, lastStdout?: Uint8Array, protocolStatus?: number): void;
+  idle?: () => void;
 }
 
 export type RequestHandler = (request: FcgiRequest) => void;
 
 /** Frozen: spread it to override (`{ ...defaultConnectionOptions, maxRequests: 10 }`). */
 export const defaultConnectionOptions: ConnectionOptions = Object.freeze({
-  maxParamsBytes: 128 * 1024,
-  maxPendingParamsBytes: 512 * 1024,
-  maxParamsPairs: 1000,
-  maxRequests: 100,
-  stdinHighWaterMark: 256 * 1024,
-  getValues: Object.freeze({ maxConns: 1024, maxReqs: 100, mpxsConns: true }),
+  maxParamsBytes: FCGI_LIMIT_DEFAULTS.maxParamsBytes,
+  maxPendingParamsBytes: FCGI_LIMIT_DEFAULTS.maxPendingParamsBytes,
+  maxParamsPairs: FCGI_LIMIT_DEFAULTS.maxParamsPairs,
+  maxRequests: FCGI_LIMIT_DEFAULTS.maxRequests,
+  stdinHighWaterMark: FCGI_LIMIT_DEFAULTS.stdinHighWaterMark,
+  getValues: Object.freeze({ maxConns: FCGI_LIMIT_DEFAULTS.maxConnections, maxReqs: FCGI_LIMIT_DEFAULTS.maxRequests, mpxsConns: true }),
 });
 
 /** A GET_VALUES body is one record, so it is bounded by the record size; the pair cap is generous. */

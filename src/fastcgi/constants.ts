@@ -9,9 +9,6 @@ export const FCGI_HEADER_LEN = 8;
 /** contentLength is a 16-bit field, so one record carries at most this many content bytes (section 3.3). */
 export const FCGI_MAX_CONTENT_LENGTH = 0xffff;
 
-/** paddingLength is an 8-bit field (section 3.3). */
-export const FCGI_MAX_PADDING_LENGTH = 0xff;
-
 /** Management records use the null request id (section 3.3). */
 export const FCGI_NULL_REQUEST_ID = 0;
 

@@ -1,11 +1,11 @@
 // The output side of one connection and its table of active requests, shared by the Connection and its Requests.
 
-import type { ConnectionOptions, Transport } from "./connection.ts";
 import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH } from "./constants.ts";
 import { PendingParamsTooLargeError } from "./errors.ts";
 import type { ParamsLimits } from "./params.ts";
 import { writeHeader } from "./record.ts";
 import type { Request, RequestHost } from "./request.ts";
+import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeEndRequest } from "./writer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();

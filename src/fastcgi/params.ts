@@ -105,7 +105,7 @@ export class ParamsDecoder {
   push(chunk: Uint8Array): void {
     this.#bytes += chunk.length;
     if (this.#bytes > this.#limits.maxBytes) throw new ParamsTooLargeError(this.#limits.maxBytes);
-    const buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     const end = buf.length;
     let i = 0;
     while (i < end) {
@@ -239,8 +239,7 @@ function writeLength(out: Buffer, offset: number, length: number): number {
 
 /** Encodes pairs as one name-value byte sequence (the content of PARAMS records or GET_VALUES*). */
 export function encodeParams(pairs: Iterable<readonly [string, string]> | Record<string, string>): Buffer {
-  const list: (readonly [string, string])[] =
-    Symbol.iterator in pairs ? [...(pairs as Iterable<readonly [string, string]>)] : Object.entries(pairs);
+  const list: (readonly [string, string])[] = Symbol.iterator in pairs ? [...pairs] : Object.entries(pairs);
   let size = 0;
   const lengths: number[] = [];
   for (const [name, value] of list) {

@@ -84,7 +84,7 @@ export class RecordReader {
 
   /** The bytes kept since the reader was held, in order; the reader stops for good. */
   takeHeld(): Buffer {
-    const held = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
+    const held = this.#held.length === 1 ? this.#held[0] : Buffer.concat(this.#held);
     this.stop();
     return held;
   }

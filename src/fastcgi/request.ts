@@ -1,6 +1,5 @@
 // One FastCGI request as the handler sees it: params, the STDIN stream in, STDOUT/STDERR out, the end.
 
-import type { FcgiRequest } from "./connection.ts";
 import { ABORTED_APP_STATUS, ProtocolStatus, RecordType } from "./constants.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
@@ -24,6 +23,26 @@ export interface RequestHost {
   hold(): void;
   /** One request fewer is over its STDIN high-water mark. */
   release(): void;
+}
+
+/** One request as the handler sees it; Request is its implementation. */
+export interface FcgiRequest {
+  readonly id: number;
+  /** Responder and Authorizer reach the handler; Filter is answered FCGI_UNKNOWN_ROLE by the connection. */
+  readonly role: number;
+  readonly keepConn: boolean;
+  /** Null-prototype and complete: the handler runs when the empty PARAMS record arrives, not waiting for STDIN. */
+  readonly params: Record<string, string>;
+  /** Next STDIN chunk, or null once the empty STDIN record has arrived. Rejects once the request was aborted or the connection closed. Reading lowers the buffered amount (backpressure release). */
+  readStdin(): Promise<Uint8Array | null>;
+  /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  /** Writes STDOUT records; resolves when it is OK to write more. Without backpressure the promise is shared and already resolved. After abort or end, output is dropped and the promise resolves. */
+  writeStdout(chunk: Uint8Array): Promise<void>;
+  writeStderr(chunk: Uint8Array): void;
+  /** Ends the request: lastStdout, the stream terminators and END_REQUEST(appStatus, protocolStatus, by default FCGI_REQUEST_COMPLETE) in one write. Idempotent; after an abort it sends nothing. Closes the connection afterwards when !keepConn and no other request is active. */
+  end(appStatus?: number, lastStdout?: Uint8Array, protocolStatus?: number): void;
 }
 
 interface StdinWaiter {

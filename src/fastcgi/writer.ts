@@ -8,10 +8,10 @@ import { encodeRecord, writeHeader, writePadding } from "./record.ts";
 const FULL_RECORD_LENGTH = FCGI_HEADER_LEN + FCGI_MAX_CONTENT_LENGTH + 1;
 
 /** Header plus the eight-byte FCGI_EndRequestBody (section 5.5); already a multiple of eight. */
-export const END_REQUEST_LENGTH = 16;
+const END_REQUEST_LENGTH = 16;
 
 /** An empty stream record (section 3.3: "an empty record (length == 0) ... ends the stream"). */
-export const EMPTY_RECORD_LENGTH = FCGI_HEADER_LEN;
+const EMPTY_RECORD_LENGTH = FCGI_HEADER_LEN;
 
 /**
  * Bytes on the wire for `length` bytes of stream data, split into records of at most 65,535
@@ -28,7 +28,7 @@ export function streamLength(length: number): number {
  * Writes `data` as records of stream `type` into `out` at `offset`; returns the offset after
  * them. `out` must have streamLength(data.length) bytes there.
  */
-export function writeStream(out: Buffer, offset: number, type: number, requestId: number, data: Uint8Array): number {
+function writeStream(out: Buffer, offset: number, type: number, requestId: number, data: Uint8Array): number {
   let start = 0;
   while (start < data.length) {
     const n = Math.min(data.length - start, FCGI_MAX_CONTENT_LENGTH);
@@ -52,13 +52,13 @@ export function encodeStream(type: number, requestId: number, data: Uint8Array):
 }
 
 /** Writes the empty record that ends stream `type` (section 3.3); returns the next offset. */
-export function writeStreamEnd(out: Buffer, offset: number, type: number, requestId: number): number {
+function writeStreamEnd(out: Buffer, offset: number, type: number, requestId: number): number {
   writeHeader(out, offset, type, requestId, 0, 0);
   return offset + FCGI_HEADER_LEN;
 }
 
 /** Writes END_REQUEST (section 5.5): appStatus as a 32-bit unsigned, protocolStatus, 3 reserved bytes. */
-export function writeEndRequest(out: Buffer, offset: number, requestId: number, appStatus: number, protocolStatus: number): number {
+function writeEndRequest(out: Buffer, offset: number, requestId: number, appStatus: number, protocolStatus: number): number {
   writeHeader(out, offset, RecordType.EndRequest, requestId, 8, 0);
   out.writeUInt32BE(appStatus >>> 0, offset + 8);
   out[offset + 12] = protocolStatus;

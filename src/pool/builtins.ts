@@ -2,7 +2,7 @@
 // status, rendered by whoever holds the whole picture: the master, or the single process).
 import type { Exchange } from "../cgi/exchange.ts";
 import { clientAllowed, type ClientList } from "../config/clients.ts";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import type { BuiltinHandler } from "../server/dispatch.ts";
 
 export interface RenderedStatus {
@@ -11,6 +11,7 @@ export interface RenderedStatus {
   contentType: string;
 }
 
+// PHP-FPM sends these with every status and ping answer: a cached status is a wrong one.
 const NO_CACHE = ["Cache-Control", "no-cache, no-store, must-revalidate, max-age=0", "Expires", "Thu, 01 Jan 1970 00:00:00 GMT"];
 
 export async function answer(exchange: Exchange, status: number, contentType: string, text: string): Promise<number> {

@@ -16,7 +16,7 @@ export function fdLimitWarning(maxConnections: number, limit: number): string | 
 }
 
 /** EMFILE (this process) or ENFILE (the whole system): out of file descriptors. */
-export function isFdExhaustion(error: unknown): boolean {
+function isFdExhaustion(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === "EMFILE" || code === "ENFILE";
 }

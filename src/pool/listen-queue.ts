@@ -11,7 +11,7 @@ const MAX_BYTES = 1024 * 1024;
 function socketInode(fd: number): string | null {
   try {
     const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-    return m ? m[1]! : null;
+    return m ? m[1] : null;
   } catch {
     return null;
   }
@@ -23,7 +23,7 @@ export function queueFromProcNet(text: string, inode: string): number | null {
     const f = line.trim().split(/\s+/);
     // sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode
     if (f.length > 9 && f[9] === inode) {
-      const rx = f[4]!.split(":")[1];
+      const rx = f[4].split(":")[1];
       return rx === undefined ? null : parseInt(rx, 16);
     }
   }
@@ -36,7 +36,7 @@ function pastListeners(text: string): boolean {
   lines.pop(); // the last piece may be a partial row
   return lines.some((line) => {
     const f = line.trim().split(/\s+/);
-    return f.length > 9 && /^\d+:$/.test(f[0]!) && f[3] !== LISTEN;
+    return f.length > 9 && /^\d+:$/.test(f[0]) && f[3] !== LISTEN;
   });
 }
 

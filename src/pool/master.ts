@@ -1,12 +1,11 @@
 // The master: owns the listening sockets, starts and supervises the workers (pm static, dynamic,
 // ondemand), recycles them, replaces them on reload, restarts them with back-off after crashes.
 import { createServer, type Server, type Socket } from "node:net";
-import type { Config } from "../config/index.ts";
-import { formatAddress } from "../server/address.ts";
+import type { Config } from "../config/types.ts";
+import { describeListeners } from "../server/address.ts";
 import { listenOnHandle, type ListenHandle } from "../server/bind.ts";
 import { LogSink, Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
-import { listenerName } from "../server/inherited.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
 import { listenQueue } from "./listen-queue.ts";
@@ -15,7 +14,8 @@ import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings,
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
-import { HEALTHY_LIFETIME, liveFloor, Respawns } from "./respawn.ts";
+import { HEALTHY_LIFETIME } from "./backoff.ts";
+import { liveFloor, Respawns } from "./respawn.ts";
 import { readiness, type Readiness } from "./readiness.ts";
 import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
@@ -24,7 +24,7 @@ import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 /** How long a new generation may take to become ready before the old one is stopped anyway. */
 const READY_TIMEOUT = 10_000;
 
-export function pmSettings(c: Config): PmSettings {
+function pmSettings(c: Config): PmSettings {
   return {
     pm: c.pm,
     maxChildren: c.workers,
@@ -95,8 +95,7 @@ export class Master {
   #announce(): void {
     if (this.#announced || !this.#listeners) return;
     this.#announced = true;
-    this.log.info(`listening on fastcgi ${listenerName(this.#listeners.fastcgi)}`);
-    if (this.#listeners.http) this.log.info(`listening on http ${formatAddress(this.#listeners.http.address)}`);
+    for (const line of describeListeners(this.#listeners)) this.log.info(line);
     this.log.flush();
   }
 
@@ -371,7 +370,7 @@ export class Master {
     if (StatusListener.changed(before, config)) await this.#restartStatusListener();
     if (rebind) {
       this.#listeners = await bindListeners(config);
-      this.log.info(`listening on fastcgi ${formatAddress(this.#listeners.fastcgi.address)}`);
+      for (const line of describeListeners(this.#listeners)) this.log.info(line);
     }
     this.#generation++;
     // The old workers keep serving until the new ones are ready; their slots go to the new ones.

@@ -1,7 +1,7 @@
 // The process manager's decisions, as PHP-FPM makes them once a second (fpm_process_ctl.c), kept
 // pure so they can be tested without processes: how many workers to start, which idle ones to stop.
 
-export type PmMode = "static" | "dynamic" | "ondemand";
+type PmMode = "static" | "dynamic" | "ondemand";
 
 export interface PmSettings {
   pm: PmMode;

@@ -1,7 +1,7 @@
 // What the master and its workers say to each other. Two channels: Node's IPC channel (structured
 // clone, carries the listening handles) for the worker's main thread, and a pipe on fd 4 that the
 // worker's watchdog thread writes to even while the main thread is stuck in a script.
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import type { CompileOptions } from "../scripts/compile.ts";
 import type { BrokenScript } from "../scripts/loader.ts";
 import type { FaultKind } from "../server/fault-tally.ts";

@@ -1,9 +1,7 @@
 // Restarts after crashes, per worker slot: a slot whose worker keeps dying waits longer each time
 // (see backoff.ts) while the other slots keep serving, and the pool never waits below its floor of
 // live workers for a worker that had been serving.
-import { Backoff, HEALTHY_LIFETIME } from "./backoff.ts";
-
-export { HEALTHY_LIFETIME };
+import { Backoff } from "./backoff.ts";
 
 /** Below its floor, a pool waits at most this long to restart a worker that had been serving. */
 export const FLOOR_MAX_DELAY = 1000;

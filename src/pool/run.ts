@@ -1,11 +1,10 @@
 // `tscgi serve`: a master with worker processes, or with `workers = 0` one process doing it all.
 // Signals as PHP-FPM takes them: TERM/INT/QUIT stop gracefully (twice: at once), HUP/USR2 reload
 // the config and replace the workers, USR1 reopens log files.
-import type { Config, LoadedConfig } from "../config/index.ts";
-import { loadConfig } from "../config/index.ts";
-import { formatAddress } from "../server/address.ts";
+import type { Config, LoadedConfig } from "../config/types.ts";
+import { loadConfig } from "../config/load.ts";
+import { describeListeners } from "../server/address.ts";
 import { LogSink } from "../server/log.ts";
-import { listenerName } from "../server/inherited.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
 import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
@@ -143,8 +142,7 @@ async function serveSingle(config: Config): Promise<void> {
   s.log.info(`serving ${config.root} (pid ${process.pid}, single process)`);
   warnRouteConflicts(resolverOptions(config), (line) => s.log.warn(line));
   warnIfFewFiles(config.max_connections, s.log.log);
-  s.log.info(`listening on fastcgi ${listenerName(listeners.fastcgi)}`);
-  if (listeners.http) s.log.info(`listening on http ${formatAddress(listeners.http.address)}`);
+  for (const line of describeListeners(listeners)) s.log.info(line);
   let stopping = false;
   // One event loop runs the scripts too: this answers readiness, but not while a script blocks it.
   const statusListener = await StatusListener.start(config, s.log, {

@@ -2,13 +2,13 @@
 // worker starts with what any program needs plus the variables `env` names, never the launcher's
 // whole environment (an orchestrator's tokens, a deploy script's credentials).
 
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 
 /**
  * Passed even with clear_env on: what the system and Node need to run a program (its paths,
  * locale, time zone, temporary directory and Node's own settings), nothing that is a site's.
  */
-export const PROCESS_ENV: readonly string[] = [
+const PROCESS_ENV: readonly string[] = [
   "PATH",
   "HOME",
   "USER",
@@ -32,7 +32,7 @@ export type ScriptEnvSettings = Pick<Config, "clear_env" | "env">;
 
 /** The environment a worker is started with, from the launcher's `from`. */
 export function scriptEnv(settings: ScriptEnvSettings, from: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out = Object.create(null) as Record<string, string>;
   if (!settings.clear_env) {
     for (const [name, value] of Object.entries(from)) if (value !== undefined) out[name] = value;
   } else {

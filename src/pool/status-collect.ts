@@ -1,8 +1,9 @@
 // The pool's numbers over time, and one status snapshot built from them and the workers' reports.
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import type { WorkerReport } from "./protocol.ts";
-import { mergeBroken, renderStatus, type PoolStatus, type WorkerStatus } from "./status.ts";
+import { mergeBroken, renderStatus } from "./status.ts";
+import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
 /** Counters kept by the master (or the single process) since start. */

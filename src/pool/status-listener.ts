@@ -1,9 +1,10 @@
 // status_listen: a FastCGI listener of the master's own (PHP-FPM's pm.status_listen) that answers
 // status_path, ping_path and readiness itself, so they answer while every worker is busy or stuck.
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import { ScriptNotFoundError } from "../scripts/errors.ts";
-import { formatAddress, splitListen } from "../server/address.ts";
+import { splitListen } from "../config/address.ts";
+import { formatAddress } from "../server/address.ts";
 import { bindListener, type BoundListener } from "../server/bind.ts";
 import { Dispatcher, type BuiltinHandler } from "../server/dispatch.ts";
 import { FastCgiServer } from "../server/fastcgi-server.ts";
@@ -12,7 +13,7 @@ import { answer, builtinRoutes, type RenderedStatus } from "./builtins.ts";
 import type { Readiness } from "./readiness.ts";
 
 /** The query key that turns ping_path into the readiness answer (`/ping?ready`). */
-export const READY_QUERY = "ready";
+const READY_QUERY = "ready";
 
 export interface StatusSources {
   status(query: string, accept: string): Promise<RenderedStatus>;

@@ -1,7 +1,7 @@
 // The status page's numbers as Prometheus 0.0.4 or OpenMetrics 1.0 text: `?prometheus` (upgraded
 // to OpenMetrics when the Accept header prefers it) or `?openmetrics`.
 import { FAULT_KINDS } from "../server/fault-tally.ts";
-import type { PoolStatus, WorkerStatus } from "./status.ts";
+import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
 
 /** Whole seconds from `from` to `now`, never negative. */
 export function secondsSince(from: number, now: number): number {

@@ -2,80 +2,9 @@
 // JSON here, the metrics formats in status-metrics.ts). Pure: the pool takes the snapshot, this
 // only formats it.
 import type { BrokenScript } from "../scripts/loader.ts";
-import type { ScriptFaultCount } from "../server/fault-tally.ts";
 import { renderMetrics, secondsSince } from "./status-metrics.ts";
-
-/** PHP-FPM's pm setting, shown as "process manager". */
-export type ProcessManager = "static" | "dynamic" | "ondemand";
-
-/** A worker's request stage, named as PHP-FPM's fpm_request_get_stage_name() names them. */
-export type WorkerState = "Idle" | "Running" | "Finishing" | "Starting";
-
-/** One worker, as `?full` lists it (PHP-FPM's per-process fields). */
-export interface WorkerStatus {
-  pid: number;
-  state: WorkerState;
-  /** When the worker started, ms since the epoch. */
-  startTime: number;
-  /** Requests this worker has served. */
-  requests: number;
-  /** Microseconds: of the request running now, else of the last one (as PHP-FPM). */
-  requestDuration: number;
-  /** REQUEST_METHOD of the current or last request; "-" when there was none. */
-  requestMethod: string;
-  /** REQUEST_URI (with its query string) of the current or last request; "-" when none. */
-  requestUri: string;
-  /** CONTENT_LENGTH of the current or last request. */
-  contentLength: number;
-  /** REMOTE_USER, "-" when none. */
-  user: string;
-  /** The script file, "-" when none. */
-  script: string;
-  /** CPU % of the last request; 0 while a request runs (PHP-FPM reports it once it ends). */
-  lastRequestCpu: number;
-  /** Bytes of memory (worker RSS) at the end of the last request; 0 while a request runs. */
-  lastRequestMemory: number;
-}
-
-/** One snapshot of the pool. */
-export interface PoolStatus {
-  /** Pool name; tscgi has one pool, "tscgi". */
-  pool: string;
-  processManager: ProcessManager;
-  /** When the master started, ms since the epoch. */
-  startTime: number;
-  /** When this snapshot was taken, ms since the epoch; "start since" is counted to it. Default: now. */
-  now?: number;
-  /** Connections accepted since start ("accepted conn"). */
-  acceptedConn: number;
-  /** Connections waiting in the listen backlog now. */
-  listenQueue: number;
-  /** The most connections seen waiting in the backlog since start. */
-  maxListenQueue: number;
-  /** The size of the backlog (listen_backlog). */
-  listenQueueLen: number;
-  idleProcesses: number;
-  activeProcesses: number;
-  totalProcesses: number;
-  /** The most active workers at once since start. */
-  maxActiveProcesses: number;
-  /** Times the pool wanted another worker but was at `workers` already. */
-  maxChildrenReached: number;
-  /** Requests that ran past request_slowlog_timeout. */
-  slowRequests: number;
-  /** Requests answered 503 because a worker was at max_inflight (tscgi's own). */
-  rejectedRequests: number;
-  /** Workers replaced: recycled or crashed (tscgi's own). */
-  workerRestarts: number;
-  /** FastCGI connections that arrived with max_connections open in their worker (tscgi's own). */
-  maxConnectionsReached: number;
-  /** Scripts that faulted (process.exit, uncaught, unhandled rejection, runaway, a worker died running them), most first. */
-  scriptFaults?: ScriptFaultCount[];
-  /** Files whose last edit does not compile, from every worker's report; see mergeBroken. */
-  brokenScripts?: BrokenScript[];
-  /** Every worker, for `?full`. */
-  processes: WorkerStatus[];
-}
+import type { ScriptFaultCount } from "../server/fault-tally.ts";
+import type { PoolStatus, WorkerStatus } from "./status-snapshot.ts";
 
 export interface RenderedStatus {
   contentType: string;
@@ -84,18 +13,12 @@ export interface RenderedStatus {
 
 export type StatusFormat = "text" | "json" | "prometheus" | "openmetrics";
 
-export const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
-export const JSON_CONTENT_TYPE = "application/json";
+const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json";
 /** Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** OpenMetrics 1.0 text format. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/** PHP-FPM sends these with every status and ping answer: a cached status is a wrong one. */
-export const NO_CACHE_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ["Expires", "Thu, 01 Jan 1970 00:00:00 GMT"],
-  ["Cache-Control", "no-cache, no-store, must-revalidate, max-age=0"],
-];
 
 /**
  * The format a QUERY_STRING asks for, and whether it asks for the worker list. Like PHP-FPM,
@@ -125,7 +48,7 @@ export function statusFormat(query: string, accept?: string): { format: StatusFo
  * True when an Accept header ranks OpenMetrics above the 0.0.4 text format. A scraping
  * Prometheus sends "application/openmetrics-text;version=1.0.0,...,text/plain;version=0.0.4;q=0.5".
  */
-export function prefersOpenMetrics(accept: string | undefined): boolean {
+function prefersOpenMetrics(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   let openMetrics = 0;
   let text = 0;
@@ -198,7 +121,7 @@ function workerFields(w: WorkerStatus, now: number, time: (ms: number) => string
 }
 
 /** JSON as PHP-FPM's `?json`: "start time" in epoch seconds, durations in microseconds. */
-export function renderJson(s: PoolStatus, full: boolean): string {
+function renderJson(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   const epoch = (ms: number) => Math.floor(ms / 1000);
   const out: Record<string, unknown> = Object.fromEntries(poolFields(s, now, epoch));
@@ -231,7 +154,7 @@ function textLine(label: string, value: string | number): string {
 }
 
 /** Text as PHP-FPM's default page; per-process blocks after a row of stars (as `?full`). */
-export function renderText(s: PoolStatus, full: boolean): string {
+function renderText(s: PoolStatus, full: boolean): string {
   const now = s.now ?? Date.now();
   let out = "";
   for (const [label, value] of poolFields(s, now, clfTime)) out += textLine(label, value);

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { InflightTable } from "../server/inflight-table.ts";
 import { SharedLineSink } from "../server/shared-line-sink.ts";
 import type { WatchdogReport } from "./protocol.ts";

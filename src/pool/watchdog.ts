@@ -163,7 +163,8 @@ const tick = Math.max(50, Math.min(250, ...[o.requestTimeout, o.slowlogTimeout].
 setInterval(() => {
   if (busy) return;
   busy = true;
-  check().finally(() => {
+  // A failed check is an error of this thread's own, reported as one (the worker's 'error' event).
+  void check().finally(() => {
     busy = false;
   });
 }, tick);

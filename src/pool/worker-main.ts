@@ -2,7 +2,7 @@
 // retires itself when recycling says so, and keeps a watchdog thread beside its main thread.
 import { writeSync } from "node:fs";
 import { Socket } from "node:net";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";

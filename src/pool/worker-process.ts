@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { scriptEnv } from "./script-env.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";

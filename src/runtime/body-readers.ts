@@ -110,7 +110,7 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
     chunks.push(chunk);
     length += chunk.byteLength;
   }
-  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {

@@ -3,7 +3,7 @@
 import { CookieError } from "./errors.ts";
 
 /** RFC 6265bis 5.6: user agents ignore a cookie whose name and value together pass 4096 bytes. */
-export const MAX_COOKIE_NAME_VALUE_BYTES = 4096;
+const MAX_COOKIE_NAME_VALUE_BYTES = 4096;
 /** RFC 6265bis 5.6.1: a Max-Age or Expires further out than 400 days is cut to 400 days. */
 export const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 60 * 60;
 
@@ -108,7 +108,7 @@ export function parseCookieHeader(header: string | undefined): RequestCookies {
 }
 
 /** Throws CookieError unless `name` is a token a browser will store. */
-export function checkCookieName(name: string): void {
+function checkCookieName(name: string): void {
   if (typeof name !== "string" || name === "") throw new CookieError(String(name), "the name is empty");
   if (!TOKEN.test(name)) {
     throw new CookieError(name, "the name may hold only letters, digits and !#$%&'*+-.^_`|~ (no spaces, =, ;, quotes or non-ASCII)");

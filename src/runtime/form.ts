@@ -46,7 +46,7 @@ export interface FormInput {
 export interface ParsedForm {
   form: Form;
   /** Deletes every uploaded file not moved. Call once, when the request ends; never throws. */
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 
 /**
@@ -122,7 +122,7 @@ export class Form {
    * prototype, so a field named `__proto__` or `constructor` is only data.
    */
   nested(): NestedObject {
-    const root: NestedObject = Object.create(null);
+    const root: NestedObject = Object.create(null) as NestedObject;
     for (const [name, value] of this.#fields) assign(root, name, value);
     for (const file of this.files) assign(root, file.field, file);
     return listsAsArrays(root);
@@ -144,17 +144,17 @@ function nextIndex(map: NestedObject): string {
 /** Walks `a[b][]` down from root, making maps where needed, and stores the value at the end. */
 function assign(root: NestedObject, name: string, value: NestedValue): void {
   const match = BRACKETS.exec(name);
-  const keys = match === null ? [name] : [match[1]!, ...match[2]!.slice(1, -1).split("][")];
+  const keys = match === null ? [name] : [match[1], ...match[2].slice(1, -1).split("][")];
   let map = root;
   // Iterative, not recursive: the depth is bounded only by form_max_field_size.
   for (let i = 0; i < keys.length - 1; i++) {
-    const key = keys[i] === "" ? nextIndex(map) : keys[i]!;
+    const key = keys[i] === "" ? nextIndex(map) : keys[i];
     const child = map[key];
     // Text or a file in the way is replaced, as a later PHP assignment replaces an earlier one.
     if (isMap(child)) map = child;
     else map = map[key] = Object.create(null) as NestedObject;
   }
-  const last = keys[keys.length - 1]!;
+  const last = keys[keys.length - 1];
   map[last === "" ? nextIndex(map) : last] = value;
 }
 
@@ -163,15 +163,15 @@ function listsAsArrays(root: NestedObject): NestedObject {
   const found: Array<[NestedObject, string]> = [];
   const queue: NestedObject[] = [root];
   for (let i = 0; i < queue.length; i++) {
-    for (const [key, child] of Object.entries(queue[i]!)) {
+    for (const [key, child] of Object.entries(queue[i])) {
       if (isMap(child)) {
-        found.push([queue[i]!, key]);
+        found.push([queue[i], key]);
         queue.push(child);
       }
     }
   }
   for (let i = found.length - 1; i >= 0; i--) {
-    const [parent, key] = found[i]!;
+    const [parent, key] = found[i];
     const map = parent[key] as NestedObject;
     const keys = Object.keys(map);
     if (keys.every((k, index) => k === String(index))) parent[key] = Object.values(map);

@@ -36,7 +36,7 @@ const ENTITY: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;",
  */
 export function escapeHtml(text: string): string {
   // Most text has nothing to escape: skip the replace (and its new string) then.
-  return SPECIAL.test(text) ? text.replace(SPECIAL_ALL, (c) => ENTITY[c]!) : text;
+  return SPECIAL.test(text) ? text.replace(SPECIAL_ALL, (c) => ENTITY[c]) : text;
 }
 
 /** What `html` accepts in `${...}`: text, numbers, markup, nothing, or lists of these. */
@@ -48,12 +48,14 @@ function render(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint") return String(value);
   // Like JSX: `${loggedIn && html`...`}` renders nothing when false, and so does a missing value.
   if (value === null || value === undefined || typeof value === "boolean") return "";
-  if (isHtml(value)) return (value as unknown as Record<symbol, string>)[MARKUP]!;
+  if (isHtml(value)) return (value as unknown as Record<symbol, string>)[MARKUP];
   if (typeof value === "object" && Symbol.iterator in value) {
     let out = "";
     for (const item of value as Iterable<unknown>) out += render(item);
     return out;
   }
+  // Outside HtmlValue (a Date, an object with its own toString): shown as JavaScript prints it.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return escapeHtml(String(value));
 }
 
@@ -63,8 +65,8 @@ function render(value: unknown): string {
  */
 export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Html {
   // A cooked string is undefined after an invalid escape such as \u in the template; keep it raw.
-  let out = strings[0] ?? strings.raw[0]!;
-  for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? strings.raw[i + 1]!);
+  let out = strings[0] ?? strings.raw[0];
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? strings.raw[i + 1]);
   return new Html(out);
 }
 

@@ -14,7 +14,8 @@ export const Fragment = Symbol.for("tscgi.jsx.fragment");
 const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]);
 // Element and attribute names a spread of request data could abuse to break out of a tag.
 const TAG_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
-const ATTRIBUTE_NAME = /^[^\s"'<>/=\u0000-\u001f\u007f]+$/;
+// HTML: "characters other than controls, U+0020 SPACE, U+0022 ("), U+0027 ('), U+003E (>), U+002F (/), U+003D (=)".
+const ATTRIBUTE_NAME = /^[^\s"'<>/=\p{Cc}]+$/u;
 // React's names for two attributes whose HTML names are JavaScript keywords.
 const RENAMED: Record<string, string> = { className: "class", htmlFor: "for" };
 
@@ -40,15 +41,21 @@ export function jsx(type: string | Component<never> | typeof Fragment, props: Re
     const attribute = attributeName(name);
     if (value === true) out += " " + attribute;
     else if (name === "style" && typeof value === "object") out += ` style="${escapeHtml(styleText(value as Record<string, unknown>))}"`;
-    else out += ` ${attribute}="${escapeHtml(String(value))}"`;
+    else out += ` ${attribute}="${escapeHtml(shown(value))}"`;
   }
   if (VOID.has(type)) return new Html(out + ">");
   return new Html(out + ">" + renderChild(props.children) + "</" + type + ">");
 }
 
-/** The compiler calls jsxs for an element with a static list of children; the same here. */
+/**
+ * The compiler calls jsxs for an element with a static list of children; the same here.
+ * @alias jsx (the automatic runtime's contract names it twice)
+ */
 export const jsxs = jsx;
-/** The development form some compilers call; the key and source arguments are ignored. */
+/**
+ * The development form some compilers call; the key and source arguments are ignored.
+ * @alias jsx
+ */
 export const jsxDEV = jsx;
 
 const tagNames = new Set<string>();
@@ -87,7 +94,12 @@ function renderChild(value: unknown): string {
     for (const item of value as Iterable<unknown>) out += renderChild(item);
     return out;
   }
-  return escapeHtml(String(value));
+  return escapeHtml(shown(value));
+}
+
+/** A value outside JsxChild (a Date, an object with its own toString), as JavaScript prints it. */
+function shown(value: unknown): string {
+  return String(value);
 }
 
 /** `{ fontSize: 12, color: "red" }` -> `font-size: 12; color: red`. */
@@ -96,7 +108,7 @@ function styleText(style: Record<string, unknown>): string {
   for (const [prop, value] of Object.entries(style)) {
     if (value === null || value === undefined || value === false) continue;
     const name = prop.startsWith("--") ? prop : prop.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-    parts.push(`${name}: ${String(value)}`);
+    parts.push(`${name}: ${shown(value)}`);
   }
   return parts.join("; ");
 }

@@ -47,7 +47,7 @@ export interface SessionStore {
 }
 
 /** 32 random bytes in base64url: 43 characters, 256 bits, as the id of every store. */
-export const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** True for an id this module could have made: anything else (a path, a guess) is never looked up. */
 export function isSessionId(id: unknown): id is string {

@@ -72,7 +72,7 @@ export class Session<T extends SessionShape<T> = SessionData> {
   set<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     this.#open("set a session value");
     checkValue(key, value);
-    this.#data[key] = value as SessionValue;
+    this.#data[key] = value;
     return this;
   }
 
@@ -85,7 +85,7 @@ export class Session<T extends SessionShape<T> = SessionData> {
   /** Removes every value; the session itself (and its id) stays. */
   clear(): this {
     this.#open("clear the session");
-    this.#data = Object.create(null);
+    this.#data = Object.create(null) as SessionData;
     return this;
   }
 
@@ -112,7 +112,7 @@ export class Session<T extends SessionShape<T> = SessionData> {
    */
   destroy(): this {
     this.#open("destroy the session");
-    this.#data = Object.create(null);
+    this.#data = Object.create(null) as SessionData;
     this.#id = newSessionId();
     this.#isNew = true;
     this.#dropStored = true;
@@ -149,7 +149,7 @@ function checkValue(key: string, value: unknown): void {
     seen.add(v);
     if (Array.isArray(v)) v.forEach(check);
     else {
-      const proto = Object.getPrototypeOf(v);
+      const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null)
         throw new SessionDataError(key, `a ${v.constructor?.name ?? "class instance"} would not read back as one`);
       Object.values(v).forEach(check);
@@ -163,9 +163,9 @@ function checkValue(key: string, value: unknown): void {
 export interface OpenedSession<T extends SessionShape<T> = SessionData> {
   session: Session<T>;
   /** Saves what changed, touches what did not, releases the lock; says what the cookie must become. */
-  commit(): Promise<SessionCookie>;
+  commit: () => Promise<SessionCookie>;
   /** Releases the lock without saving (the request failed). */
-  release(): Promise<void>;
+  release: () => Promise<void>;
 }
 
 function expired(record: { created: number; touched: number }, rules: SessionRules, now: number): boolean {
@@ -201,13 +201,13 @@ export async function openSession<T extends SessionShape<T> = SessionData>(
   let lock: SessionLock | null = null;
   let created = now();
   let loaded = "{}";
-  let data: SessionData = Object.create(null);
+  let data: SessionData = Object.create(null) as SessionData;
   if (isSessionId(cookieId)) {
     lock = await store.lock(cookieId, rules.lockTimeout);
     const record = lock.record;
     if (record !== null && !expired(record, rules, now())) {
       created = record.created;
-      data = Object.assign(Object.create(null), record.data);
+      data = Object.assign(Object.create(null) as SessionData, record.data);
       loaded = JSON.stringify(data);
     } else {
       if (record !== null) await lock.destroy().catch(() => {});

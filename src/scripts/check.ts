@@ -27,7 +27,7 @@ type TypeScript = typeof import("typescript");
  * TypeScript from the site first (its own version, the one its editor uses), else the one next to
  * tscgi. It is not a dependency of tscgi's runtime: a server in production never needs its 20 MB.
  */
-export function loadTypeScript(root: string): TypeScript {
+function loadTypeScript(root: string): TypeScript {
   for (const from of [join(root, "noop.js"), fileURLToPath(import.meta.url)]) {
     try {
       return createRequire(from)("typescript") as TypeScript;
@@ -80,10 +80,10 @@ export function formatReport(report: CheckReport): string {
  * settings that match how tscgi runs scripts, with `tscgi` mapped to this installation's types.
  */
 function siteOptions(ts: TypeScript, root: string): import("typescript").CompilerOptions {
-  const configFile = ts.findConfigFile(root, ts.sys.fileExists);
+  const configFile = ts.findConfigFile(root, (path) => ts.sys.fileExists(path));
   const base: import("typescript").CompilerOptions = { noEmit: true };
   if (configFile !== undefined) {
-    const read = ts.readConfigFile(configFile, ts.sys.readFile);
+    const read = ts.readConfigFile(configFile, (path) => ts.sys.readFile(path));
     const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, dirname(configFile));
     return { ...parsed.options, ...base };
   }

@@ -2,23 +2,9 @@
 
 import { extname } from "node:path";
 import { createRequire } from "node:module";
-import type { Loader, TransformFailure, TransformOptions } from "esbuild";
+import type { TransformFailure, TransformOptions } from "esbuild";
 import { ScriptCompileError } from "./errors.ts";
-
-/** Extensions compiled (and hot-reloaded) by tscgi when outside node_modules; the rest go to Node. */
-export const COMPILED_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".json"];
-
-const LOADERS: Record<string, Loader> = {
-  ".ts": "ts",
-  ".mts": "ts",
-  ".cts": "ts",
-  ".tsx": "tsx",
-  ".js": "js",
-  ".mjs": "js",
-  ".cjs": "js",
-  ".jsx": "jsx",
-  ".json": "json",
-};
+import { loaderFor } from "./extensions.ts";
 
 // CommonJS has no import.meta; esbuild rewrites it to this variable, which the banner defines.
 const IMPORT_META = "__tscgi_import_meta";
@@ -47,7 +33,7 @@ export interface CompileOptions {
 
 /** True when `file` is compiled by tscgi: a compiled extension, and not inside node_modules. */
 export function isCompiled(file: string): boolean {
-  return Object.hasOwn(LOADERS, extname(file)) && !/[\\/]node_modules[\\/]/.test(file);
+  return loaderFor(extname(file)) !== undefined && !/[\\/]node_modules[\\/]/.test(file);
 }
 
 export async function compile(file: string, source: string, options: CompileOptions = {}): Promise<string> {
@@ -67,7 +53,7 @@ export function compileSync(file: string, source: string, options: CompileOption
 }
 
 function transformOptions(file: string, source: string, options: CompileOptions): TransformOptions {
-  const loader = LOADERS[extname(file)] ?? "js";
+  const loader = loaderFor(extname(file)) ?? "js";
   const define: Record<string, string> = {};
   const banner: string[] = [];
   if (source.includes("import.meta")) {
@@ -97,7 +83,7 @@ function transformOptions(file: string, source: string, options: CompileOptions)
   };
 }
 
-function toCompileError(file: string, error: unknown): ScriptCompileError | unknown {
+function toCompileError(file: string, error: unknown): unknown {
   const first = (error as Partial<TransformFailure>).errors?.[0];
   if (first === undefined) return error;
   const line = first.location?.line ?? 1;

@@ -12,7 +12,7 @@ export type Compiler = (file: string, source: string, options: CompileOptions) =
  * as this user, so only this user may write there: a directory another user made first in a
  * shared /tmp (or one others may write) is refused.
  */
-export function unsafeCacheDir(dir: string): string | null {
+function unsafeCacheDir(dir: string): string | null {
   const stat = lstatSync(dir);
   if (!stat.isDirectory()) return `${dir} is not a directory`;
   const uid = process.getuid?.();

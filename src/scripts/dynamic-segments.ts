@@ -15,19 +15,19 @@ export interface DynamicEntries {
   readonly catchAll: readonly DynamicEntry[];
 }
 
-export interface DynamicEntry {
+interface DynamicEntry {
   /** The parameter's name: `id` for `[id].ts`. */
   readonly param: string;
   /** The entry's name on disk: `[id].ts`, `[id]`. */
   readonly name: string;
 }
 
-export const NO_DYNAMIC: DynamicEntries = Object.freeze({ files: [], dirs: [], catchAll: [] });
+const NO_DYNAMIC: DynamicEntries = Object.freeze({ files: [], dirs: [], catchAll: [] });
 
 /** The parameter named by a base name (`[id]` -> id, `[...path]` -> ...path), or undefined for a static name. */
 export function parseParam(base: string): { param: string; catchAll: boolean } | undefined {
   const m = PARAM.exec(base);
-  return m === null ? undefined : { param: m[2]!, catchAll: m[1] !== undefined };
+  return m === null ? undefined : { param: m[2], catchAll: m[1] !== undefined };
 }
 
 /** True for a name in brackets: never matched by its literal text, only as a parameter. */

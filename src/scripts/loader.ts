@@ -4,7 +4,8 @@ import Module from "node:module";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
-import { COMPILED_EXTENSIONS, SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
+import { SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
+import { COMPILED_EXTENSIONS } from "./extensions.ts";
 import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
 import { DirectoryWatcher } from "./watcher.ts";
 
@@ -62,7 +63,7 @@ interface CommonJsModule {
 interface CommonJsModuleClass {
   new (id: string): CommonJsModule;
   _nodeModulePaths(dir: string): string[];
-  prototype: { require(this: CommonJsModule, id: string): unknown };
+  prototype: { require: (this: CommonJsModule, id: string) => unknown };
 }
 const CommonJs = Module as unknown as CommonJsModuleClass;
 const nodeRequire = CommonJs.prototype.require;
@@ -266,7 +267,7 @@ export class ScriptLoader {
     for (const match of code.matchAll(REQUIRE_CALL)) {
       let specifier: string;
       try {
-        specifier = JSON.parse(match[1]!) as string;
+        specifier = JSON.parse(match[1]) as string;
       } catch {
         continue;
       }
@@ -412,7 +413,7 @@ export class ScriptLoader {
 /** A compile error's text without its location (which the error has as fields) or the quoted source line. */
 function firstLine(error: ScriptCompileError): string {
   const text = error.message.slice(error.message.indexOf(`:${error.line}:${error.column}: `) + `:${error.line}:${error.column}: `.length);
-  return text.split("\n")[0]!;
+  return text.split("\n")[0];
 }
 
 /** The real path of `path` if it is a file; null for anything else, including ENOTDIR and ELOOP. */

@@ -1,7 +1,7 @@
 // Per-method exports (`export function GET`, `POST` ...): one handler that picks by REQUEST_METHOD.
 
 /** The methods a script may export a handler for, in the order `Allow` lists them. */
-export const METHOD_EXPORTS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+const METHOD_EXPORTS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 type MethodHandler = (cgi: MethodCgi) => unknown;
 /** What a method router reads of the context: only the method. */

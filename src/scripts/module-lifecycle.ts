@@ -3,7 +3,7 @@
 import type { ScriptExports } from "./loader.ts";
 
 /** Milliseconds one module's dispose may take before tscgi stops waiting for it (the `dispose_timeout` key). */
-export const DISPOSE_TIMEOUT = 5000;
+const DISPOSE_TIMEOUT = 5000;
 
 export interface ModuleLifecycleOptions {
   /** Milliseconds; 0 waits without limit. */

@@ -4,15 +4,14 @@ import { realpathSync, statSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { isBracketName, readDynamicEntries, type DynamicEntries } from "./dynamic-segments.ts";
 import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 
-/** The extensions that run, in order of preference. */
-export const DEFAULT_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".js", ".mjs"];
 /** Resolutions remembered, found and not found each; the oldest is dropped first. */
-export const RESOLVE_CACHE_SIZE = 4096;
+const RESOLVE_CACHE_SIZE = 4096;
 /** Longer request paths are refused (400); web servers cap the request line well below this. */
 export const MAX_PATH_LENGTH = 8192;
 /** Only this many leading segments can name a script; deeper segments are always PATH_INFO. */
-export const MAX_SCRIPT_DEPTH = 32;
+const MAX_SCRIPT_DEPTH = 32;
 
 export interface ResolverOptions {
   /** Script root directory (absolute); its real path is taken once, at construction. */
@@ -158,7 +157,7 @@ export class ScriptResolver {
    * `[param]`, and a `[...rest]` file (only when `whole`, the path's every segment is taken) last.
    */
   #match(dir: string, segments: readonly string[], i: number, k: number, whole: boolean, params: readonly string[]): Match | undefined {
-    const segment = segments[i]!;
+    const segment = segments[i];
     const last = i === k - 1;
     // A bracketed name on disk is a parameter: its literal text in a URL matches it only as a value.
     const literal = !isBracketName(segment);
@@ -270,7 +269,7 @@ function isPrivateName(segment: string): boolean {
 function toParams(pairs: readonly string[]): Readonly<Record<string, string>> {
   if (pairs.length === 0) return NO_PARAMS;
   const params = Object.create(null) as Record<string, string>;
-  for (let j = 0; j < pairs.length; j += 2) params[pairs[j]!] = pairs[j + 1]!;
+  for (let j = 0; j < pairs.length; j += 2) params[pairs[j]] = pairs[j + 1]!;
   return Object.freeze(params);
 }
 

@@ -7,9 +7,9 @@ import { parseParam } from "./dynamic-segments.ts";
 import { ScriptResolver, type ResolverOptions } from "./resolve.ts";
 
 /** Files listed at most: a root this large is a mistake (a data folder inside cgi-bin/, say). */
-export const MAX_ROUTE_FILES = 10_000;
+const MAX_ROUTE_FILES = 10_000;
 
-export interface Route {
+interface Route {
   /** URL pattern, mount included: "/users/[id]", "/admin/", "/docs/[...path]". */
   readonly url: string;
   /** Script, relative to the root. */

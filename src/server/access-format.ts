@@ -168,7 +168,7 @@ function compileToken(token: string, arg: string | null, options: AccessFormatOp
     case "m":
       return (e) => escapeLogText(e.method || "-");
     case "M": {
-      const memory = options.memory ?? process.memoryUsage.rss;
+      const memory = options.memory ?? (() => process.memoryUsage.rss());
       const divisor = arg === "kilobytes" ? 1024 : arg === "megabytes" ? 1024 * 1024 : 1;
       return () => String(Math.floor(memory() / divisor));
     }
@@ -237,11 +237,11 @@ function dayOfYear(d: Date): number {
 
 /** The conversions of STRFTIME_CONVERSIONS, in local time as C's strftime with localtime(). */
 const CONVERSIONS: Record<string, (d: Date) => string> = {
-  a: (d) => DAYS[d.getDay()]!.slice(0, 3),
-  A: (d) => DAYS[d.getDay()]!,
-  b: (d) => MONTHS[d.getMonth()]!.slice(0, 3),
-  h: (d) => MONTHS[d.getMonth()]!.slice(0, 3),
-  B: (d) => MONTHS[d.getMonth()]!,
+  a: (d) => DAYS[d.getDay()].slice(0, 3),
+  A: (d) => DAYS[d.getDay()],
+  b: (d) => MONTHS[d.getMonth()].slice(0, 3),
+  h: (d) => MONTHS[d.getMonth()].slice(0, 3),
+  B: (d) => MONTHS[d.getMonth()],
   d: (d) => pad(d.getDate()),
   D: (d) => `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`,
   e: (d) => pad(d.getDate(), 2, " "),

@@ -2,8 +2,6 @@
 import { compileAccessFormat, type AccessEntry, type AccessFormatOptions, type AccessFormatter } from "./access-format.ts";
 import type { LogSink } from "./log.ts";
 
-export type { AccessEntry } from "./access-format.ts";
-
 export class AccessLog {
   readonly #sink: LogSink;
   readonly #format: AccessFormatter;

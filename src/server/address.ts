@@ -1,10 +1,7 @@
 // Binding listeners to the addresses the config layer validated (see splitListen there).
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
-import { createConnection, type Server } from "node:net";
-import { splitListen, type ListenAddress } from "../config/index.ts";
-import { ListenError } from "./errors.ts";
-
-export { splitListen, type ListenAddress };
+import { createConnection } from "node:net";
+import type { ListenAddress } from "../config/address.ts";
 
 export function formatAddress(a: ListenAddress): string {
   if ("path" in a) return `unix:${a.path}`;
@@ -25,20 +22,14 @@ export async function clearStaleSocket(path: string): Promise<void> {
   if (!live) unlinkSync(path);
 }
 
-/** Binds a server (net or http) to an address; resolves to what was really bound (port 0 -> the port). */
-export async function listenOn(server: Server, address: ListenAddress, label: string): Promise<ListenAddress> {
-  if ("path" in address) await clearStaleSocket(address.path);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(new ListenError(label, error));
-    server.once("error", onError);
-    const done = () => {
-      server.off("error", onError);
-      resolve();
-    };
-    if ("path" in address) server.listen(address.path, done);
-    else server.listen(address.port, address.host, done);
-  });
-  const bound = server.address();
-  if (!("path" in address) && bound && typeof bound === "object") return { ...address, port: bound.port };
-  return address;
+/** The "listening on ..." lines a process logs once its sockets are bound. */
+export function describeListeners(listeners: {
+  fastcgi: { address: ListenAddress; from?: string };
+  http: { address: ListenAddress } | null;
+}): string[] {
+  const { address, from } = listeners.fastcgi;
+  // A socket handed over by systemd or a spawner says where it came from.
+  const lines = [`listening on fastcgi ${formatAddress(address)}${from === undefined ? "" : ` (${from})`}`];
+  if (listeners.http) lines.push(`listening on http ${formatAddress(listeners.http.address)}`);
+  return lines;
 }

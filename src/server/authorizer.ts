@@ -1,7 +1,7 @@
 // The FastCGI AUTHORIZER role (spec section 6.3), as Apache's mod_authnz_fcgi uses it: the URL's
 // script decides with its `authorize` export; a 200 lets the request through, with each
 // `Variable-NAME` header set as NAME for the request; any other answer goes to the client.
-import type { CgiHandler } from "../scripts/handler.ts";
+import type { CgiHandler } from "../runtime/types.ts";
 import type { ScriptExports } from "../scripts/loader.ts";
 import { AuthorizeExportError } from "./errors.ts";
 
@@ -9,7 +9,7 @@ import { AuthorizeExportError } from "./errors.ts";
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** What `authorize` may return: a decision, the variables of a yes, or a whole answer. */
-export type AuthorizeResult = boolean | null | undefined | Record<string, string> | Response;
+type AuthorizeResult = boolean | null | undefined | Record<string, string> | Response;
 
 /** The part of the CGI context an answer is written with (names keep their case there, unlike in Headers). */
 interface Head {
@@ -22,7 +22,7 @@ interface Head {
  * Apache sets `Variable-TEAM` as TEAM; a Response's Headers lowercase names, so theirs are
  * upper-cased (the usual spelling of environment variables).
  */
-export async function answerAuthorize(cgi: Head, result: AuthorizeResult): Promise<Uint8Array | string | null> {
+async function answerAuthorize(cgi: Head, result: AuthorizeResult): Promise<Uint8Array | string | null> {
   if (result instanceof Response) {
     cgi.status(result.status);
     for (const [name, value] of result.headers) {
@@ -47,5 +47,5 @@ export async function answerAuthorize(cgi: Head, result: AuthorizeResult): Promi
 export function authorizerHandler(exports: ScriptExports, file: string): CgiHandler {
   const authorize = exports.authorize;
   if (typeof authorize !== "function") throw new AuthorizeExportError(file);
-  return (async (cgi: Head) => answerAuthorize(cgi, await (authorize as (cgi: Head) => AuthorizeResult)(cgi))) as CgiHandler;
+  return async (cgi: Head) => answerAuthorize(cgi, await (authorize as (cgi: Head) => AuthorizeResult | Promise<AuthorizeResult>)(cgi));
 }

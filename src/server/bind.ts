@@ -6,7 +6,8 @@ import net from "node:net";
 import { constants } from "node:os";
 import { getSystemErrorName } from "node:util";
 import { ListenError } from "./errors.ts";
-import { clearStaleSocket, type ListenAddress } from "./address.ts";
+import type { ListenAddress } from "../config/address.ts";
+import { clearStaleSocket } from "./address.ts";
 
 /** A bound socket's handle (libuv TCP or Pipe), as child_process.send() and Server.listen() take it. */
 export type ListenHandle = { close(): void; readonly fd: number } & object;
@@ -33,7 +34,7 @@ interface RawHandle extends ListenHandle {
 // listen() on their copy accept connections, so the master never takes one itself.
 const createServerHandle = (
   net as unknown as {
-    _createServerHandle(address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
+    _createServerHandle(this: void, address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
   }
 )._createServerHandle;
 
@@ -58,7 +59,7 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
         if (unix.uid != null || unix.gid != null) chownSync(address.path, unix.uid ?? -1, unix.gid ?? -1);
       } catch (error) {
         handle.close();
-        throw new ListenError(label, error as Error);
+        throw new ListenError(label, error);
       }
     }
   } else {
@@ -72,7 +73,7 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
         ip = found.address;
         family = found.family;
       } catch (error) {
-        throw new ListenError(label, error as Error);
+        throw new ListenError(label, error);
       }
     }
     handle = createServerHandle(ip, address.port, family);

@@ -6,13 +6,13 @@ import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
-import { isFetchHandler, scriptHandler } from "../scripts/handler.ts";
+import { isFetchHandler, scriptHandler } from "./script-handler.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
-import type { CgiHandler, ErrorPageHandler, ErrorPageInfo, FetchHandler } from "../runtime/types.ts";
+import type { ErrorPageHandler, ErrorPageInfo } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { RequestTimeoutError, ScriptExitError } from "./errors.ts";
+import { RequestTimeoutError, ResponseStreamError, ScriptExitError } from "./errors.ts";
 import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
 import { escapeLogText, type Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
@@ -116,6 +116,10 @@ class InFlight implements ScriptRun {
 
   fail(error: unknown): number {
     return this.ender.fail(this, error);
+  }
+
+  stderr(line: string): void {
+    if (!this.done) this.exchange.writeStderr?.(Buffer.from(line + "\n"));
   }
 }
 
@@ -252,9 +256,7 @@ export class Dispatcher {
     const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
     if (location.params !== undefined) ctx.params = location.params;
     entry.ctx = ctx;
-    const result = isFetchHandler(handler)
-      ? await (handler as FetchHandler).fetch(ctx.request, env, ctx)
-      : await (handler as CgiHandler)(ctx);
+    const result = isFetchHandler(handler) ? await handler.fetch(ctx.request, env, ctx) : await handler(ctx);
     if (entry.endedBy !== null || ctx.closed) return 500;
     return this.#respond(ctx, exchange, result, env.REQUEST_METHOD === "HEAD");
   }
@@ -323,7 +325,7 @@ export class Dispatcher {
       }
     } catch (error) {
       exchange.end(true);
-      throw Object.assign(new Error("response body stream failed", { cause: error }), { headersSent: true });
+      throw new ResponseStreamError(error);
     }
     exchange.end(false);
     return res.status;
@@ -365,9 +367,10 @@ export class Dispatcher {
     const exchange = entry.exchange;
     const params = exchange.params;
     const status = isTscgiError(error) ? error.status : 500;
-    const started = entry.ctx?.started === true || (error as { headersSent?: boolean })?.headersSent === true;
-    if (started) {
-      if (!(error as { headersSent?: boolean })?.headersSent) exchange.end(true);
+    // A ResponseStreamError's response was ended where the stream failed.
+    const streamFailed = error instanceof ResponseStreamError;
+    if (entry.ctx?.started === true || streamFailed) {
+      if (!streamFailed) exchange.end(true);
       return entry.ctx?.statusCode || 200;
     }
     if (exchange.aborted) return status;
@@ -423,7 +426,7 @@ export class Dispatcher {
         this.#overdue.add(entry);
       }
       const status = this.#fail(entry, error, entry.script);
-      entry.ctx?.close();
+      this.#closeLate(entry.ctx);
       this.#done(entry, status, entry.script);
     }
     for (const entry of this.#overdue) {
@@ -477,7 +480,7 @@ export class Dispatcher {
       status = this.#answerError(entry, new ScriptExitError(code));
     }
     ctx?.abort(new ScriptExitError(code));
-    ctx?.close();
+    this.#closeLate(ctx);
     this.#done(entry, status, entry.script);
     return { status, sent };
   }
@@ -487,9 +490,18 @@ export class Dispatcher {
     entry.endedBy = "fault";
     entry.ctx?.abort(error);
     const status = this.#answerError(entry, error);
-    entry.ctx?.close();
+    this.#closeLate(entry.ctx);
     this.#done(entry, status, entry.script);
     return status;
+  }
+
+  /** Closes the context of a request answered by a timeout, an exit or a fault; nothing awaits it, so a failed release is logged. */
+  #closeLate(ctx: CgiContext | null | undefined): void {
+    void ctx
+      ?.close()
+      ?.catch((error: unknown) =>
+        this.#o.log.warn(`releasing a request's session or uploads failed: ${describeError(error, this.#o.root)}`),
+      );
   }
 
   #done(entry: InFlight, status: number, script: string): void {

@@ -129,7 +129,7 @@ export class ErrorPages {
     const env = failed.ctx?.env ?? Object.freeze(exchange.params);
     const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
     try {
-      for (let i = 0; i < carried.length; i += 2) ctx.header(carried[i]!, carried[i + 1]!);
+      for (let i = 0; i < carried.length; i += 2) ctx.header(carried[i], carried[i + 1]);
       ctx.status(status);
       return await failed.runPage(file, ctx, { status, message, requestId: failed.requestId });
     } catch (error) {
@@ -148,7 +148,7 @@ export class ErrorPages {
 
 function withoutBodyHeaders(headers: HeaderList): HeaderList {
   const out: HeaderList = [];
-  for (let i = 0; i < headers.length; i += 2) if (!BODY_HEADERS.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  for (let i = 0; i < headers.length; i += 2) if (!BODY_HEADERS.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
   return out;
 }
 

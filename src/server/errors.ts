@@ -9,6 +9,18 @@ export class RequestTimeoutError extends TscgiError {
   }
 }
 
+/** The ReadableStream a script's Response carried failed after the head went out: the response was cut off. */
+export class ResponseStreamError extends TscgiError {
+  readonly code = "TSCGI_E_RESPONSE_STREAM";
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `the response body stream failed after the head was sent, so the response was cut off: ${reason}; fix the stream the script returns`,
+      { cause },
+    );
+  }
+}
+
 export class ListenError extends TscgiError {
   readonly code = "TSCGI_E_LISTEN";
   constructor(address: string, cause: unknown) {

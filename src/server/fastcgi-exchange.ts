@@ -1,7 +1,7 @@
 // Adapts one FastCGI request to the Exchange dispatch works with: the response as CGI output on STDOUT.
 import type { Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
-import type { FcgiRequest } from "../fastcgi/connection.ts";
+import type { FcgiRequest } from "../fastcgi/request.ts";
 import { ProtocolStatus, Role } from "../fastcgi/constants.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
@@ -71,5 +71,9 @@ export class FastCgiExchange implements Exchange {
 
   end(failed: boolean): void {
     this.#req.end(failed ? 1 : 0);
+  }
+
+  writeStderr(chunk: Uint8Array): void {
+    this.#req.writeStderr(chunk);
   }
 }

@@ -1,6 +1,7 @@
 // The FastCGI listener: accepts connections, keeps them within max_connections, and closes or hands them over.
 import { createServer, type Server, type Socket } from "node:net";
-import type { ConnectionOptions, FcgiRequest } from "../fastcgi/connection.ts";
+import type { FcgiRequest } from "../fastcgi/request.ts";
+import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
 import { listenOnHandle, type ListenHandle } from "./bind.ts";

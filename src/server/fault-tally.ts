@@ -43,7 +43,7 @@ export class FaultTally {
     entry.counts.faults++;
     entry.recent.push(now);
     if (entry.recent.length > REPEATED_FAULTS) entry.recent.shift();
-    const repeated = entry.recent.length === REPEATED_FAULTS && now - entry.recent[0]! <= FAULT_WINDOW;
+    const repeated = entry.recent.length === REPEATED_FAULTS && now - entry.recent[0] <= FAULT_WINDOW;
     // Once per window: a script failing on every request must not double the log's size.
     if (!repeated || now - entry.warned < FAULT_WINDOW) return null;
     entry.warned = now;

@@ -5,7 +5,7 @@ import type { HeaderList } from "../cgi/head.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
 const DONE: Promise<void> = Promise.resolve();
-export const SERVER_SOFTWARE = "tscgi";
+const SERVER_SOFTWARE = "tscgi";
 
 /**
  * The meta-variables nginx's fastcgi_params would send for this request (RFC 3875 4.1).
@@ -15,7 +15,7 @@ export function paramsFromHttp(req: IncomingMessage, path: string): Record<strin
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const socket = req.socket;
-  const p: Record<string, string> = Object.create(null);
+  const p: Record<string, string> = Object.create(null) as Record<string, string>;
   p.GATEWAY_INTERFACE = "CGI/1.1";
   p.SERVER_SOFTWARE = SERVER_SOFTWARE;
   p.SERVER_PROTOCOL = `HTTP/${req.httpVersion}`;
@@ -34,10 +34,10 @@ export function paramsFromHttp(req: IncomingMessage, path: string): Record<strin
   p.CONTENT_LENGTH = req.headers["content-length"] ?? "";
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    const key = "HTTP_" + raw[i]!.toUpperCase().replaceAll("-", "_");
+    const key = "HTTP_" + raw[i].toUpperCase().replaceAll("-", "_");
     if (key === "HTTP_PROXY" || key === "HTTP_CONTENT_TYPE" || key === "HTTP_CONTENT_LENGTH") continue;
     const prior = p[key];
-    p[key] = prior === undefined ? raw[i + 1]! : `${prior}${key === "HTTP_COOKIE" ? "; " : ", "}${raw[i + 1]}`;
+    p[key] = prior === undefined ? raw[i + 1] : `${prior}${key === "HTTP_COOKIE" ? "; " : ", "}${raw[i + 1]}`;
   }
   return p;
 }
@@ -57,7 +57,7 @@ export class HttpExchange implements Exchange {
     this.#res = res;
     this.params = params;
     this.#table = table;
-    this.slot = table === null || fd < 0 ? -1 : table.begin(fd, 0, Wire.Http, params.REQUEST_METHOD!, params.REQUEST_URI!);
+    this.slot = table === null || fd < 0 ? -1 : table.begin(fd, 0, Wire.Http, params.REQUEST_METHOD, params.REQUEST_URI);
     res.once("close", () => {
       if (!res.writableFinished) {
         this.#aborted = true;

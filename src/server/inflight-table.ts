@@ -67,7 +67,7 @@ export class InflightTable {
   }
 
   get heartbeat(): number {
-    return this.#floats[0]!;
+    return this.#floats[0];
   }
 
   /** Takes a slot for a new request; -1 when the table is full (the request is then not watched). */
@@ -98,7 +98,7 @@ export class InflightTable {
     const base = InflightTable.#base(index);
     const i = base >> 2;
     const text = base + INTS * 4 + 8;
-    const used = this.#ints[i + I_METHOD_LEN]! + this.#ints[i + I_URI_LEN]!;
+    const used = this.#ints[i + I_METHOD_LEN] + this.#ints[i + I_URI_LEN];
     this.#ints[i + I_SCRIPT_LEN] = encoder.encodeInto(name, this.#bytes.subarray(text + used, text + TEXT_BYTES)).written;
   }
 
@@ -122,19 +122,19 @@ export class InflightTable {
       const state = Atomics.load(this.#ints, i + I_STATE);
       if (state === SlotState.Free) continue;
       const text = base + INTS * 4 + 8;
-      const m = this.#ints[i + I_METHOD_LEN]!;
-      const u = this.#ints[i + I_URI_LEN]!;
-      const s = this.#ints[i + I_SCRIPT_LEN]!;
+      const m = this.#ints[i + I_METHOD_LEN];
+      const u = this.#ints[i + I_URI_LEN];
+      const s = this.#ints[i + I_SCRIPT_LEN];
       // decode() refuses shared memory: copy the few bytes out first.
       const read = (from: number, length: number) => decoder.decode(this.#bytes.slice(from, from + length));
       out.push({
         index,
         state,
-        fd: this.#ints[i + I_FD]!,
-        requestId: this.#ints[i + I_REQUEST_ID]!,
-        wire: this.#ints[i + I_WIRE]!,
-        seq: this.#ints[i + I_SEQ]!,
-        start: this.#floats[(base + INTS * 4) >> 3]!,
+        fd: this.#ints[i + I_FD],
+        requestId: this.#ints[i + I_REQUEST_ID],
+        wire: this.#ints[i + I_WIRE],
+        seq: this.#ints[i + I_SEQ],
+        start: this.#floats[(base + INTS * 4) >> 3],
         method: read(text, m),
         uri: read(text + m, u),
         script: read(text + m + u, s),

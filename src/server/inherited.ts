@@ -2,18 +2,17 @@
 // (sd_listen_fds(3): LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, descriptors from 3 on), and a
 // listening socket on fd 0, where the FastCGI spec (section 2.2) has a web server leave it.
 import { readFileSync, readlinkSync } from "node:fs";
-import { formatAddress, type ListenAddress } from "./address.ts";
 import { listenerFromFd, type BoundListener } from "./bind.ts";
 import { InheritedSocketError } from "./errors.ts";
 
 /** sd_listen_fds(3): the first descriptor passed. */
-export const SD_LISTEN_FDS_START = 3;
+const SD_LISTEN_FDS_START = 3;
 
 /** FastCGI spec, section 2.2: "the Web server leaves a single file descriptor, FCGI_LISTENSOCK_FILENO, open when the application begins execution". */
-export const FCGI_LISTENSOCK_FILENO = 0;
+const FCGI_LISTENSOCK_FILENO = 0;
 
 /** The name a socket unit gives the FastCGI socket (FileDescriptorName=fastcgi) when it passes several. */
-export const FASTCGI_FD_NAME = "fastcgi";
+const FASTCGI_FD_NAME = "fastcgi";
 
 /** What a descriptor of this process is, read from /proc (Linux): null when it is no socket seen there. */
 export interface SocketInfo {
@@ -38,7 +37,7 @@ function readProc(path: string): string {
   }
 }
 
-export function socketInfo(fd: number): SocketInfo | null {
+function socketInfo(fd: number): SocketInfo | null {
   let inode: string;
   try {
     const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
@@ -51,7 +50,7 @@ export function socketInfo(fd: number): SocketInfo | null {
     // Num RefCount Protocol Flags Type St Inode Path
     const f = line.trim().split(/\s+/);
     if (f[6] !== inode) continue;
-    const listening = (parseInt(f[3]!, 16) & SO_ACCEPTCON) !== 0 && f[4] === SOCK_STREAM;
+    const listening = (parseInt(f[3], 16) & SO_ACCEPTCON) !== 0 && f[4] === SOCK_STREAM;
     return { kind: "unix", listening, path: f[7] ?? "" };
   }
   for (const table of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
@@ -103,9 +102,4 @@ export function inheritedListener(inherited: InheritedFd): BoundListener & { fro
   const info = socketInfo(inherited.fd);
   const listener = listenerFromFd(inherited.fd, inherited.from, info?.kind === "unix" ? info.path : null);
   return { ...listener, from: inherited.from };
-}
-
-/** "127.0.0.1:9000", plus where the socket came from when it was handed over. */
-export function listenerName(listener: { address: ListenAddress; from?: string }): string {
-  return listener.from === undefined ? formatAddress(listener.address) : `${formatAddress(listener.address)} (${listener.from})`;
 }

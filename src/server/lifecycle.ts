@@ -10,5 +10,3 @@ export const phases = [
   "respond", // status + headers + body to the exchange: 500 on an invalid header, before anything is sent
   "end", // END_REQUEST (appStatus 0, or 1 when the script failed) and the access-log line
 ] as const;
-
-export type Phase = (typeof phases)[number];

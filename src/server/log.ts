@@ -36,7 +36,7 @@ export function escapeLogMessage(message: string): string {
   if (!message.includes("\n")) return escapeControlChars(message);
   const lines = message.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = escapeControlChars(lines[i]!);
+    const line = escapeControlChars(lines[i]);
     const first = line.charCodeAt(0);
     lines[i] = i === 0 || first === 0x20 || first === 0x09 ? line : "  " + line;
   }

@@ -1,6 +1,7 @@
 // One open FastCGI socket: its protocol Connection, its timeouts, and how it is closed or handed over.
 import type { Socket } from "node:net";
-import { Connection, type ConnectionOptions, type RequestHandler } from "../fastcgi/connection.ts";
+import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
+import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
 
 export interface OpenConnectionOptions {

@@ -3,6 +3,7 @@ import { Console } from "node:console";
 import { realpathSync } from "node:fs";
 import { relative } from "node:path";
 import { escapeControlChars, LogSink, type LineSink } from "./log.ts";
+import { currentRun } from "./script-faults.ts";
 import { SharedLineSink } from "./shared-line-sink.ts";
 
 export interface ScriptConsoleOptions {
@@ -45,7 +46,7 @@ export function scriptConsoles(options: ScriptConsoleOptions): (file: string) =>
       const prefix = options.decorate ? `[pid ${pid}] ${escapeControlChars(relative(root, file) || file)}: ` : null;
       console = new Console({
         stdout: lineStream(stdout, prefix, false),
-        stderr: lineStream(stderr, prefix, !(stderr instanceof SharedLineSink)),
+        stderr: lineStream(stderr, prefix, !(stderr instanceof SharedLineSink), true),
         ignoreErrors: false,
         colorMode: false,
       });
@@ -65,14 +66,20 @@ function realRoot(root: string): string {
   }
 }
 
-/** The one method Console calls on its streams, `write`, with one formatted message ending in "\n". */
-function lineStream(sink: LineSink, prefix: string | null, immediate: boolean): NodeJS.WritableStream {
+/**
+ * The one method Console calls on its streams, `write`, with one formatted message ending in "\n".
+ * `toRequest`: stderr, also sent to the web server with the request whose script wrote it (as
+ * PHP-FPM does), so that it shows in the web server's error log beside the request; escaped as the
+ * log line is when decorated.
+ */
+function lineStream(sink: LineSink, prefix: string | null, immediate: boolean, toRequest = false): NodeJS.WritableStream {
   const stream = {
     write(chunk: string | Uint8Array): boolean {
       let text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
       if (text.endsWith("\n")) text = text.slice(0, -1);
       sink.line(prefix === null ? text : decorate(prefix, text));
       if (immediate) sink.flush?.();
+      if (toRequest) currentRun()?.stderr(prefix === null ? text : decorate("", text));
       return true;
     },
   };
@@ -80,11 +87,11 @@ function lineStream(sink: LineSink, prefix: string | null, immediate: boolean): 
 }
 
 /** Prefixes each line of `text` and escapes what is left of control characters in it. */
-export function decorate(prefix: string, text: string): string {
+function decorate(prefix: string, text: string): string {
   if (!text.includes("\n")) return prefix + escapeControlChars(text);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     lines[i] = prefix + escapeControlChars(line.endsWith("\r") ? line.slice(0, -1) : line);
   }
   return lines.join("\n");

@@ -14,7 +14,7 @@ export function scriptLocation(error: unknown, root: string): { file: string; li
   for (const line of stack.split("\n")) {
     const m = FRAME.exec(line.trim());
     if (!m) continue;
-    const file = m[1]!.replace(/^file:\/\//, "");
+    const file = m[1].replace(/^file:\/\//, "");
     if (file.startsWith(prefix)) return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return null;

@@ -25,6 +25,8 @@ export interface ScriptRun {
   exit(code: number): { status: number; sent: boolean };
   /** Ends the response for a fault: a 500 when nothing was sent yet, else cut off. Fires the script's signal. */
   fail(error: unknown): number;
+  /** A line the script wrote to stderr, for its request's error stream too (dropped once the response ended). */
+  stderr(line: string): void;
 }
 
 const storage = new AsyncLocalStorage<ScriptRun>();
@@ -35,7 +37,7 @@ export function currentRun(): ScriptRun | undefined {
 }
 
 /** True for the error process.exit() throws to unwind a script, also when wrapped as a cause. */
-export function isScriptExit(error: unknown): boolean {
+function isScriptExit(error: unknown): boolean {
   for (let e = error, depth = 0; e !== null && typeof e === "object" && depth < 4; e = (e as Error).cause, depth++) {
     if (isTscgiError(e) && e.code === "TSCGI_E_SCRIPT_EXIT") return true;
   }
@@ -51,18 +53,18 @@ let guarded = false;
 function guardProcess(): void {
   if (guarded) return;
   guarded = true;
-  const exit = process.exit;
+  const exit = process.exit.bind(process);
   process.exit = function exitScript(code?: number | string | null): never {
     const run = storage.getStore();
-    if (run === undefined) return exit.call(process, code);
+    if (run === undefined) return exit(code);
     const n = Number(code ?? process.exitCode ?? 0) || 0;
     run.faults.exited(run, n, new Error("process.exit"));
     throw new ScriptExitError(n);
-  } as typeof process.exit;
-  const chdir = process.chdir;
+  };
+  const chdir = process.chdir.bind(process);
   process.chdir = function chdirScript(directory: string): void {
     if (storage.getStore() !== undefined) throw new ScriptChdirError(directory);
-    chdir.call(process, directory);
+    chdir(directory);
   };
 }
 

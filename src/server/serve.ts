@@ -1,7 +1,7 @@
 // One serving process: script resolution and loading, dispatch, the FastCGI listener, the HTTP front.
 // The same code runs as the single process (`--workers 0`) and inside every pool worker.
 import type { Socket } from "node:net";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
@@ -12,7 +12,7 @@ import { preloadScripts } from "./preload.ts";
 import { ScriptResolver } from "../scripts/resolve.ts";
 import { ModuleLifecycle } from "../scripts/module-lifecycle.ts";
 import { AccessLog } from "./access-log.ts";
-import { formatAddress, splitListen, type ListenAddress } from "./address.ts";
+import { splitListen } from "../config/address.ts";
 import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
 import { inheritedFastCgiFd, inheritedListener } from "./inherited.ts";
 import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
@@ -270,10 +270,4 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function describeListeners(listeners: { fastcgi: ListenAddress; http: ListenAddress | null }): string[] {
-  const lines = [`listening on fastcgi ${formatAddress(listeners.fastcgi)}`];
-  if (listeners.http) lines.push(`listening on http ${formatAddress(listeners.http)}`);
-  return lines;
 }

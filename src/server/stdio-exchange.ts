@@ -7,7 +7,7 @@ const DONE: Promise<void> = Promise.resolve();
 
 /** Only the CGI meta-variables of an environment: a CGI server (Apache mod_cgi) passes the request this way (RFC 3875 4). */
 export function cgiParamsFromEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const params: Record<string, string> = Object.create(null);
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
     if (key.startsWith("HTTP_") || CGI_NAMES.has(key)) params[key] = value;

@@ -1,7 +1,7 @@
 // One timer per listener that checks every open connection's timeouts, instead of timers per connection.
 
 /** A sweep runs this often relative to the shortest timeout, so a deadline is met at most 1/8 late. */
-export const SWEEP_FRACTION = 8;
+const SWEEP_FRACTION = 8;
 /** ...and at least once a second, so a long timeout is still met within a second. */
 export const SWEEP_MAX_PERIOD = 1000;
 /** Never more often than this: a tiny timeout must not turn the sweep into a busy loop. */

@@ -1,9 +1,9 @@
 // The toolkit a serving process hands every request's `cgi`: the upload spooler, the cookie signer
 // and the session store, built once per process from the config (Redis connects on first use).
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/types.ts";
 import { CookieSigner } from "../runtime/cookie-signing.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
-import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/index.ts";
+import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/from-config.ts";
 import type { Logger } from "./log.ts";
 
 export type ToolkitConfig = Pick<

@@ -56,7 +56,7 @@ export class UploadSpooler implements FormParser {
   constructor(readonly tmpDir: string) {}
 
   async parse(input: FormInput): Promise<ParsedForm> {
-    const type = input.contentType.split(";")[0]!.trim().toLowerCase();
+    const type = input.contentType.split(";")[0].trim().toLowerCase();
     if (input.body === null || type === "") return NOTHING;
     if (type !== URLENCODED && type !== MULTIPART) throw new FormContentTypeError(type);
     const { limits } = input;
@@ -66,7 +66,8 @@ export class UploadSpooler implements FormParser {
     const spooling: Promise<void>[] = [];
     const open = new Set<BusboyFileStream>();
     let dir: Promise<string> | null = null;
-    let failure: Error | null = null;
+    // Set from the parser's callbacks: declared so that TypeScript does not narrow it to null here.
+    let failure = null as Error | null;
     let wake: (() => void) | null = null;
 
     // The package is CommonJS; its module.exports.Busboy is the constructor.

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runPing, runStatus, requestParams, type ClientConfig } from "../../src/client/commands.ts";
-import type { FcgiRequest } from "../../src/fastcgi/connection.ts";
-import { renderStatus, type PoolStatus } from "../../src/pool/status.ts";
+import type { FcgiRequest } from "../../src/fastcgi/request.ts";
+import { renderStatus } from "../../src/pool/status.ts";
+import type { PoolStatus } from "../../src/pool/status-snapshot.ts";
 import { freePort } from "../helpers/ports.ts";
 import { Captured, respond, startResponder, type Responder } from "./responder.ts";
 
@@ -75,7 +76,7 @@ t.teardown(() => tcp.close());
 t.test("ping: 200 with ping_response prints it and exits 0", async (t) => {
   const before = tcp.requests.length;
   t.same(await run(runPing, config(tcp.listen)), { code: 0, out: "pong\n", err: "" });
-  const params = tcp.requests[before]!;
+  const params = tcp.requests[before];
   t.match(params, {
     REQUEST_METHOD: "GET",
     SCRIPT_NAME: "/ping",
@@ -178,14 +179,14 @@ t.test("status: --json --full is passed as the query json&full", async (t) => {
   t.match(tcp.requests[before], { QUERY_STRING: "json&full", REQUEST_URI: "/status?json&full" });
   const body = JSON.parse(r.out) as { pool: string; processes: { pid: number }[] };
   t.equal(body.pool, "tscgi");
-  t.equal(body.processes[0]!.pid, 101);
+  t.equal(body.processes[0].pid, 101);
   t.ok(r.out.endsWith("}\n"), "a newline is added for the terminal");
 });
 
 t.test("status: words work as well as flags", async (t) => {
   const before = tcp.requests.length;
   t.equal((await run(runStatus, config(tcp.listen), ["json", "full"])).code, 0);
-  t.equal(tcp.requests[before]!.QUERY_STRING, "json&full");
+  t.equal(tcp.requests[before].QUERY_STRING, "json&full");
 });
 
 t.test("status: --prometheus and --openmetrics pass the metrics through", async (t) => {

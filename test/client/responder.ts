@@ -1,13 +1,15 @@
 // An in-process FastCGI responder built on our own Connection, for the client tests.
 import { createServer, type Server, type Socket } from "node:net";
-import { Connection, defaultConnectionOptions, type ConnectionOptions, type FcgiRequest } from "../../src/fastcgi/connection.ts";
+import { Connection, defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
+import type { FcgiRequest } from "../../src/fastcgi/request.ts";
+import type { ConnectionOptions } from "../../src/fastcgi/transport.ts";
 
 export interface Responder {
   /** The `listen` value that reaches it: "127.0.0.1:PORT", "[::1]:PORT" or the socket path. */
   listen: string;
   /** The params of every request it received, in order. */
   requests: Record<string, string>[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** Listens on `where` ("127.0.0.1", "::1", or a socket path) and hands every request to `handler`. */

@@ -45,9 +45,10 @@ t.test(
 
     const deployment = byKind("Deployment").find((d) => d.metadata.name === "tscgi")!;
     const pod = deployment.spec.template.spec;
-    const tscgi = pod.containers.find((c: Doc) => c.name === "tscgi");
+    const containers = pod.containers as Doc[];
+    const tscgi = containers.find((c) => c.name === "tscgi")!;
     t.ok(
-      pod.containers.some((c: Doc) => c.name === "nginx"),
+      containers.some((c) => c.name === "nginx"),
       "nginx runs as a sidecar",
     );
 
@@ -73,15 +74,15 @@ t.test(
       const command = probe.exec.command as string[];
       t.same(command.slice(0, 2), ["tscgi", "ping"], "probes run tscgi ping");
       t.ok(help.includes(`tscgi ping [--timeout`), "tscgi --help lists tscgi ping");
-      const timeout = Number(/^(\d+)s$/.exec(command[3]!)?.[1]);
+      const timeout = Number(/^(\d+)s$/.exec(command[3])?.[1]);
       t.ok(probe.timeoutSeconds > timeout, `the probe's timeoutSeconds (${probe.timeoutSeconds}) outlasts --timeout ${command[3]}`);
     }
 
     // The cookie secret comes from the Secret, under the key the Secret has.
-    const secretRef = tscgi.env.find((e: Doc) => e.name === "TSCGI_COOKIE_SECRET").valueFrom.secretKeyRef;
+    const secretRef = (tscgi.env as Doc[]).find((e) => e.name === "TSCGI_COOKIE_SECRET")!.valueFrom.secretKeyRef;
     const secret = byKind("Secret").find((s) => s.metadata.name === secretRef.name)!;
     t.ok(secretRef.key in secret.stringData, `the Secret ${secretRef.name} has ${secretRef.key}`);
-    const pdb = byKind("PodDisruptionBudget")[0]!;
+    const pdb = byKind("PodDisruptionBudget")[0];
     t.same(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels, "the PodDisruptionBudget selects the tscgi pods");
 
     // tscgi accepts the ConfigMap's tscgi.conf.

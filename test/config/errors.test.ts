@@ -3,7 +3,8 @@
 import t from "tap";
 import { isTscgiError } from "../../src/errors.ts";
 import { failure, project } from "../helpers/config.ts";
-import { ConfigBadValueError, ConfigError, ConfigFileError, ConfigUnknownKeyError, loadConfig } from "../../src/config/index.ts";
+import { ConfigBadValueError, ConfigError, ConfigFileError, ConfigUnknownKeyError } from "../../src/config/errors.ts";
+import { loadConfig } from "../../src/config/load.ts";
 
 t.test("a bad value in the file names the key, file:line, value and what is allowed", async (t) => {
   const cwd = project(t, "; sizes\n\nworkers = 2\nmax_body_size = 12x\n");

@@ -4,7 +4,8 @@ import t, { type Test } from "tap";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { defaults, loadConfig, parseClientList } from "../../src/config/index.ts";
+import { defaults, loadConfig } from "../../src/config/load.ts";
+import { parseClientList } from "../../src/config/clients.ts";
 
 /** A working directory with cgi-bin/, plus any files given. */
 function project(t: Test, files: Record<string, string> = {}): string {

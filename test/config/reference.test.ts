@@ -4,7 +4,9 @@ import t from "tap";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { configErrors } from "../../src/config/errors.ts";
-import { configKeys, defaults, envName, flagName, helpText, loadConfig, schema, shownDefault } from "../../src/config/index.ts";
+import { configKeys, envName, flagName, schema, shownDefault } from "../../src/config/schema.ts";
+import { defaults, loadConfig } from "../../src/config/load.ts";
+import { helpText } from "../../src/config/help.ts";
 import { parseKeyValue } from "../../src/config/file.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,8 +40,8 @@ function docRows(): Map<string, string[]> {
       .split(/(?<!\\)\|/)
       .slice(1, -1)
       .map((cell) => cell.trim().replace(/^`(.*)`$/, "$1"));
-    if (cells.length !== 6 || cells[0] === "Key" || cells[0]!.startsWith("---")) continue;
-    rows.set(cells[0]!, cells.slice(1, 4));
+    if (cells.length !== 6 || cells[0] === "Key" || cells[0].startsWith("---")) continue;
+    rows.set(cells[0], cells.slice(1, 4));
   }
   return rows;
 }

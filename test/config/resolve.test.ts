@@ -3,7 +3,9 @@
 
 import t, { type Test } from "tap";
 import { availableParallelism } from "node:os";
-import { ConfigConflictError, ConfigError, loadConfig, type Config } from "../../src/config/index.ts";
+import { ConfigConflictError, ConfigError } from "../../src/config/errors.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { type Config } from "../../src/config/types.ts";
 import { autoMaxSpare, autoStartServers } from "../../src/config/resolve.ts";
 import { isTscgiError } from "../../src/errors.ts";
 import { failure, project } from "../helpers/config.ts";

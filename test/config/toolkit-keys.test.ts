@@ -4,7 +4,7 @@ import t from "tap";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ValueRejected } from "../../src/config/errors.ts";
-import { loadConfig } from "../../src/config/index.ts";
+import { loadConfig } from "../../src/config/load.ts";
 import { schema } from "../../src/config/schema.ts";
 import { failure, project } from "../helpers/config.ts";
 

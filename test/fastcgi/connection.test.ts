@@ -1,13 +1,13 @@
 // Connection: the protocol state machine over an in-memory transport, one behaviour per test.
 
 import t from "tap";
-import { Connection, defaultConnectionOptions, type FcgiRequest } from "../../src/fastcgi/connection.ts";
+import { Connection, defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
+import type { FcgiRequest } from "../../src/fastcgi/request.ts";
 import { ProtocolStatus, RecordType, Role } from "../../src/fastcgi/constants.ts";
 import { ConnectionClosedError, RequestAbortedError } from "../../src/fastcgi/errors.ts";
 import { encodeParams } from "../../src/fastcgi/params.ts";
 import { type DecodedRecord, client, harness } from "./fixtures/fcgi.ts";
 
-const KEEP = 1;
 const CLOSE = 0;
 
 /** True if the promise settled within one turn of the event loop. */
@@ -22,7 +22,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 function endRequests(records: DecodedRecord[]): [number, number, number][] {
-  return records.filter((r) => r.type === RecordType.EndRequest).map((r) => [r.requestId, r.content.readUInt32BE(0), r.content[4]!]);
+  return records.filter((r) => r.type === RecordType.EndRequest).map((r) => [r.requestId, r.content.readUInt32BE(0), r.content[4]]);
 }
 
 function stdoutOf(records: DecodedRecord[], id: number): string {
@@ -33,7 +33,7 @@ t.test("the handler gets complete params as soon as the empty PARAMS record arri
   const { conn, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, { REQUEST_METHOD: "GET", SCRIPT_NAME: "/hi" })]));
   t.equal(requests.length, 1);
-  const request = requests[0]!;
+  const request = requests[0];
   t.equal(request.id, 1);
   t.equal(request.role, Role.Responder);
   t.equal(request.keepConn, true);
@@ -45,8 +45,8 @@ t.test("the handler gets complete params as soon as the empty PARAMS record arri
 t.test("a request with no pairs gets an empty null-prototype params object", async (t) => {
   const { conn, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.record(RecordType.Params, 1)]));
-  t.same(Object.keys(requests[0]!.params), []);
-  t.equal(Object.getPrototypeOf(requests[0]!.params), null);
+  t.same(Object.keys(requests[0].params), []);
+  t.equal(Object.getPrototypeOf(requests[0].params), null);
 });
 
 t.test("a small response leaves in one write: STDOUT, empty STDOUT, END_REQUEST", async (t) => {
@@ -72,7 +72,7 @@ t.test("a small response leaves in one write: STDOUT, empty STDOUT, END_REQUEST"
 t.test("STDIN chunks are read in order, then null", async (t) => {
   const { conn, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {})]));
-  const request = requests[0]!;
+  const request = requests[0];
   const first = request.readStdin();
   conn.receive(client.record(RecordType.Stdin, 1, Buffer.from("abc")));
   conn.receive(Buffer.concat([client.record(RecordType.Stdin, 1, Buffer.from("def")), client.record(RecordType.Stdin, 1)]));
@@ -92,8 +92,8 @@ t.test("STDIN that arrives before the params are complete is kept for the handle
       client.record(RecordType.Stdin, 1),
     ]),
   );
-  t.equal(Buffer.from((await requests[0]!.readStdin())!).toString(), "early");
-  t.equal(await requests[0]!.readStdin(), null);
+  t.equal(Buffer.from((await requests[0].readStdin())!).toString(), "early");
+  t.equal(await requests[0].readStdin(), null);
 });
 
 t.test("several request ids are multiplexed on one connection and served concurrently", async (t) => {
@@ -120,7 +120,7 @@ t.test("several request ids are multiplexed on one connection and served concurr
     ],
   );
   t.equal(conn.activeRequests, 3);
-  const two = requests[0]!;
+  const two = requests[0];
   t.equal(Buffer.from((await two.readStdin())!).toString(), "body-2");
   for (const request of [...requests].reverse()) {
     await request.writeStdout(Buffer.from(`out-${request.id}`));
@@ -145,7 +145,7 @@ t.test("a new id over maxRequests is answered FCGI_OVERLOADED and the connection
   t.equal(requests.length, 0, "the refused id's records are ignored");
   t.notOk(transport.destroyed || transport.ended);
   conn.receive(Buffer.concat([client.params(1, {}), client.stdin(1)]));
-  requests[0]!.end();
+  requests[0].end();
   conn.receive(client.begin(3));
   t.equal(conn.activeRequests, 2, "a freed slot takes the next id");
 });
@@ -165,7 +165,7 @@ t.test("Filter and unknown roles are answered FCGI_UNKNOWN_ROLE; an Authorizer r
     [3, 0, ProtocolStatus.UnknownRole],
   ]);
   t.equal(requests.length, 1);
-  t.equal(requests[0]!.role, Role.Authorizer);
+  t.equal(requests[0].role, Role.Authorizer);
   t.equal(conn.activeRequests, 1);
   t.notOk(transport.ended, "keep-conn refusals keep the connection");
 });
@@ -189,9 +189,9 @@ t.test("without FCGI_KEEP_CONN the connection is closed after END_REQUEST", asyn
 t.test("without FCGI_KEEP_CONN the close waits until no other request is active", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(Buffer.concat([client.request(1, {}), client.request(2, {}, "", CLOSE)]));
-  requests[1]!.end();
+  requests[1].end();
   t.notOk(transport.ended, "request 1 is still active");
-  requests[0]!.end();
+  requests[0].end();
   t.ok(transport.ended);
   t.same(
     endRequests(transport.records()).map((e) => e[0]),
@@ -209,7 +209,7 @@ t.test("with FCGI_KEEP_CONN the connection serves request after request", async 
 t.test("FCGI_ABORT_REQUEST fires the signal, rejects readStdin, sends exactly one END_REQUEST and drops later output", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {})]));
-  const request = requests[0]!;
+  const request = requests[0];
   const signal = request.signal;
   t.notOk(signal.aborted);
   const pending = request.readStdin();
@@ -241,7 +241,7 @@ t.test("FCGI_ABORT_REQUEST fires the signal, rejects readStdin, sends exactly on
 t.test("the signal is created lazily and is already aborted when first read after the abort", async (t) => {
   const { conn, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.abort(1)]));
-  const request = requests[0]!;
+  const request = requests[0];
   t.ok(request.aborted);
   t.ok(request.signal.aborted);
   t.ok(request.signal.reason instanceof RequestAbortedError);
@@ -266,14 +266,14 @@ t.test("closing the connection aborts every active request and writes nothing", 
   const { conn, transport, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.begin(2), client.params(2, {})]));
   const reads = requests.map((r) => r.readStdin());
-  const one = requests[0]!.signal;
+  const one = requests[0].signal;
   conn.closed();
   t.ok(one.aborted);
-  t.ok(requests[1]!.signal.aborted);
+  t.ok(requests[1].signal.aborted);
   t.ok(one.reason instanceof ConnectionClosedError);
   for (const read of reads) await t.rejects(read, { code: "TSCGI_E_FCGI_CONNECTION_CLOSED" });
-  requests[0]!.end(0, Buffer.from("late"));
-  await requests[1]!.writeStdout(Buffer.from("late"));
+  requests[0].end(0, Buffer.from("late"));
+  await requests[1].writeStdout(Buffer.from("late"));
   t.equal(transport.written.length, 0);
   t.equal(conn.activeRequests, 0);
   conn.closed();
@@ -310,14 +310,14 @@ t.test("FCGI_GET_VALUES is answered at any time with only the known names asked 
   t.equal(answers.length, 3);
   t.ok(answers.every((a) => a.requestId === 0));
   t.equal(
-    answers[0]!.content.toString("hex"),
+    answers[0].content.toString("hex"),
     encodeParams([
       ["FCGI_MPXS_CONNS", "1"],
       ["FCGI_MAX_CONNS", "7"],
     ]).toString("hex"),
   );
-  t.equal(answers[1]!.content.toString("hex"), encodeParams([["FCGI_MAX_REQS", "9"]]).toString("hex"));
-  t.equal(answers[2]!.content.length, 0);
+  t.equal(answers[1].content.toString("hex"), encodeParams([["FCGI_MAX_REQS", "9"]]).toString("hex"));
+  t.equal(answers[2].content.length, 0);
   t.equal(conn.activeRequests, 1);
 });
 
@@ -368,7 +368,7 @@ t.test("PARAMS after the empty PARAMS record are ignored", async (t) => {
   const { conn, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.params(1, { A: "1" }), client.params(1, { A: "2" })]));
   t.equal(requests.length, 1);
-  t.equal(requests[0]!.params["A"], "1");
+  t.equal(requests[0].params["A"], "1");
 });
 
 for (const [name, bytes, code] of [
@@ -399,7 +399,7 @@ for (const [name, bytes, code] of [
   t.test(`${name} closes the connection with one log line`, async (t) => {
     const { conn, transport, requests, logs } = harness();
     conn.receive(Buffer.concat([client.begin(7), client.params(7, {})]));
-    const survivor = requests[0]!;
+    const survivor = requests[0];
     t.doesNotThrow(() => conn.receive(bytes));
     t.ok(transport.destroyed);
     t.equal(logs.length, 1);
@@ -460,7 +460,7 @@ t.test("writers waiting on 'drain' are released when the connection closes", asy
   const { conn, transport, requests } = harness();
   conn.receive(client.request(1, {}));
   transport.full = true;
-  const pending = requests[0]!.writeStdout(Buffer.from("x"));
+  const pending = requests[0].writeStdout(Buffer.from("x"));
   t.notOk(await settled(pending));
   conn.closed();
   t.ok(await settled(pending));
@@ -476,9 +476,9 @@ t.test("buffered STDIN over the high-water mark pauses the transport; reading it
   t.ok(transport.paused, "16 bytes buffered");
   conn.receive(chunk());
   t.equal(transport.pauses, 1, "paused once");
-  await requests[0]!.readStdin();
+  await requests[0].readStdin();
   t.ok(transport.paused, "16 bytes still buffered");
-  await requests[0]!.readStdin();
+  await requests[0].readStdin();
   t.notOk(transport.paused, "8 bytes buffered: resumed");
   t.equal(transport.resumes, 1);
 });
@@ -487,9 +487,9 @@ t.test("a request that ends with STDIN unread resumes the transport", async (t) 
   const { conn, transport, requests } = harness({ stdinHighWaterMark: 4 });
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.record(RecordType.Stdin, 1, Buffer.alloc(8))]));
   t.ok(transport.paused);
-  requests[0]!.end();
+  requests[0].end();
   t.notOk(transport.paused);
-  t.equal(await requests[0]!.readStdin(), null, "nothing to read after end()");
+  t.equal(await requests[0].readStdin(), null, "nothing to read after end()");
 });
 
 t.test("the transport stays paused while any request is over its high-water mark", async (t) => {
@@ -497,7 +497,7 @@ t.test("the transport stays paused while any request is over its high-water mark
   conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.begin(2), client.params(2, {})]));
   conn.receive(Buffer.concat([client.record(RecordType.Stdin, 1, Buffer.alloc(8)), client.record(RecordType.Stdin, 2, Buffer.alloc(8))]));
   t.equal(transport.pauses, 1);
-  requests[0]!.end();
+  requests[0].end();
   t.ok(transport.paused);
   conn.receive(client.abort(2));
   t.notOk(transport.paused);
@@ -506,7 +506,7 @@ t.test("the transport stays paused while any request is over its high-water mark
 t.test("end() is idempotent and output after it is dropped", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(client.request(1, {}));
-  const request = requests[0]!;
+  const request = requests[0];
   request.end(0, Buffer.from("once"));
   request.end(0, Buffer.from("twice"));
   await request.writeStdout(Buffer.from("late"));
@@ -520,8 +520,8 @@ t.test("end() is idempotent and output after it is dropped", async (t) => {
 t.test("STDERR is forwarded and its stream ended before END_REQUEST", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(client.request(1, {}));
-  requests[0]!.writeStderr(Buffer.from("a warning"));
-  requests[0]!.end(2);
+  requests[0].writeStderr(Buffer.from("a warning"));
+  requests[0].end(2);
   const records = transport.records();
   t.same(
     records.map((r) => [r.type, r.content.length]),
@@ -605,7 +605,7 @@ t.test("quiesce: a busy connection goes quiet when its last request ends; what f
   t.equal(conn.detach(), null, "not while a request is active");
   // The web server pipelines the next request; it arrives while request 1 still runs, in one chunk with its STDIN.
   const next = client.request(2, { N: "2" });
-  requests[0]!.end(0, Buffer.from("one"));
+  requests[0].end(0, Buffer.from("one"));
   t.equal(quiet, 1);
   conn.receive(next);
   t.equal(requests.length, 1, "request 2 never reached the handler here");
@@ -654,9 +654,9 @@ t.test("the events: paramsPending when a request starts waiting for PARAMS, idle
   t.ok(conn.paramsPending);
   conn.receive(Buffer.concat([client.params(1, {}), client.params(2, {})]));
   t.notOk(conn.paramsPending);
-  requests[0]!.end();
+  requests[0].end();
   t.same(log, ["params"]);
-  requests[1]!.end();
+  requests[1].end();
   t.same(log, ["params", "idle"]);
   conn.receive(client.begin(3, Role.Filter));
   t.same(log, ["params", "idle", "idle"], "a refusal with nothing active leaves it idle");

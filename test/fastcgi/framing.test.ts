@@ -15,9 +15,9 @@ t.test("a 64 KiB chunk becomes records of at most 65,535 bytes, padded to eight,
   conn.receive(client.request(1, GET));
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const corksBefore = transport.corks;
-  await requests[0]!.writeStdout(chunk);
+  await requests[0].writeStdout(chunk);
   t.equal(transport.corks, corksBefore, "cork and uncork balance");
-  requests[0]!.end(0);
+  requests[0].end(0);
   const records = transport.records();
   const out = records.filter((r) => r.type === RecordType.Stdout && r.content.length > 0);
   t.same(
@@ -34,7 +34,7 @@ t.test("the write resolves only once the transport flushed the bytes, so the buf
   transport.full = true;
   const chunk = Buffer.alloc(FRAME_BY_REFERENCE, 0x62);
   let resolved = false;
-  const write = requests[0]!.writeStdout(chunk).then(() => (resolved = true));
+  const write = requests[0].writeStdout(chunk).then(() => (resolved = true));
   await new Promise((r) => setImmediate(r));
   t.equal(resolved, false, "pending while the kernel buffer is full");
   transport.drain();
@@ -47,9 +47,9 @@ t.test("chunks just under the threshold are copied and give the same bytes", asy
   conn.receive(client.request(1, GET));
   const small = Buffer.alloc(FRAME_BY_REFERENCE - 1, 0x63);
   const large = Buffer.alloc(FRAME_BY_REFERENCE + 3, 0x64);
-  await requests[0]!.writeStdout(small);
-  await requests[0]!.writeStdout(large);
-  requests[0]!.end(0);
+  await requests[0].writeStdout(small);
+  await requests[0].writeStdout(large);
+  requests[0].end(0);
   t.same(stdout(transport.records(), 1), Buffer.concat([small, large]));
 });
 
@@ -57,7 +57,7 @@ t.test("a write pending when the connection dies still settles", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(client.request(1, GET));
   transport.full = true;
-  const write = requests[0]!.writeStdout(Buffer.alloc(100_000));
+  const write = requests[0].writeStdout(Buffer.alloc(100_000));
   transport.destroy();
   conn.closed();
   await write;

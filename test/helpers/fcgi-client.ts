@@ -1,6 +1,9 @@
 // A minimal FastCGI client for tests that talk to a real tscgi over a raw socket.
 import { connect, type Socket } from "node:net";
-import { encodeParams, encodeRecord, RecordReader, RecordType } from "../../src/fastcgi/index.ts";
+import { encodeParams } from "../../src/fastcgi/params.ts";
+import { encodeRecord } from "../../src/fastcgi/record.ts";
+import { RecordReader } from "../../src/fastcgi/reader.ts";
+import { RecordType } from "../../src/fastcgi/constants.ts";
 import { scaled } from "./time.ts";
 
 export interface FcgiResponse {

@@ -4,7 +4,7 @@
 import { Agent, request } from "node:http";
 import { scaled } from "./time.ts";
 
-export interface LoadResult {
+interface LoadResult {
   sent: number;
   /** Answers by HTTP status. */
   statuses: Record<number, number>;

@@ -29,7 +29,7 @@ export interface Nginx {
 }
 
 /** The fastcgi_param lines of conf/nginx.conf, so tests run the snippet users copy. */
-export function snippetParams(): string {
+function snippetParams(): string {
   const conf = readFileSync(new URL("../../conf/nginx.conf", import.meta.url), "utf8");
   return conf
     .split("\n")
@@ -89,7 +89,7 @@ ${snippetParams()}
   let stderr = "";
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nginx did not start within ${scaled(30_000)} ms:\n${stderr}`)), scaled(30_000));
-    child.stderr!.on("data", (chunk: Buffer) => {
+    child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       if (stderr.includes("start worker process")) {
         clearTimeout(timer);

@@ -53,6 +53,6 @@ export class RecordingExchange implements Exchange {
   }
   /** Every value of a header (lower-case name). */
   all(name: string) {
-    return this.headers.filter((h, i) => i % 2 === 1 && this.headers[i - 1]!.toLowerCase() === name);
+    return this.headers.filter((h, i) => i % 2 === 1 && this.headers[i - 1].toLowerCase() === name);
   }
 }

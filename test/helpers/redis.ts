@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
 
-export const redisBin =
-  ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"].find((p) => existsSync(p)) ?? null;
+const redisBin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"].find((p) => existsSync(p)) ?? null;
 
 /** Why Redis tests are skipped on this machine, or false when redis-server is here. In CI it must be here. */
 export function redisMissing(): string | false {
@@ -34,7 +33,7 @@ export async function startRedis(): Promise<RedisServer> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start in 30 s:\n${output}`)), 30_000);
     child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk;
+      output += chunk.toString();
       if (output.includes("Ready to accept connections")) {
         clearTimeout(timer);
         resolve();

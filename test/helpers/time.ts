@@ -12,7 +12,7 @@ function readFactor(raw: string | undefined): number {
   return factor;
 }
 
-export const TIME_FACTOR = readFactor(process.env.TEST_TIME_FACTOR);
+const TIME_FACTOR = readFactor(process.env.TEST_TIME_FACTOR);
 
 /** `ms` scaled by TEST_TIME_FACTOR, for a start-up bound or a timeout. */
 export function scaled(ms: number): number {

@@ -54,8 +54,8 @@ export async function startTscgi(
     out += d.toString();
     for (const w of waiters) w();
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
   running.add(child);
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {

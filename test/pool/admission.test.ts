@@ -31,7 +31,7 @@ t.test("over max_inflight: 503, Retry-After, FCGI_OVERLOADED, counted", async (t
   const client = new FcgiClient(tscgi.fastcgiPort);
   const get = (id: number, uri: string) =>
     client.send(
-      requestBytes(id, { REQUEST_METHOD: "GET", REQUEST_URI: uri, SCRIPT_NAME: uri.split("?")[0]!, QUERY_STRING: uri.split("?")[1] ?? "" }),
+      requestBytes(id, { REQUEST_METHOD: "GET", REQUEST_URI: uri, SCRIPT_NAME: uri.split("?")[0], QUERY_STRING: uri.split("?")[1] ?? "" }),
     );
   // Two requests held until the test releases them, each running once its line is logged.
   const hold = (id: number) => `/hold?id=${id}&release=${encodeURIComponent(release)}`;

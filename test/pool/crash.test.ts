@@ -1,7 +1,6 @@
 // A crash costs only the requests on the dead worker: the other worker loses none, and a slot
 // that keeps crashing waits alone while the pool keeps its floor of live workers.
 import t from "tap";
-import { createHash } from "node:crypto";
 import { getFresh } from "../helpers/http.ts";
 import { startLoad, type LoadBody } from "../helpers/load.ts";
 import { nginxMissing } from "../helpers/nginx.ts";
@@ -20,7 +19,7 @@ t.test("kill -9 of one worker under POST load: only the requests on it fail, the
   const concurrency = 8;
   const load = startLoad(`${nginx.url}/hash`, { concurrency, total: 3000, maxMs: 60_000, post });
   await until(() => load.count() >= 500, 30_000, 5);
-  process.kill(before[0]!, "SIGKILL");
+  process.kill(before[0], "SIGKILL");
   await tscgi.waitFor(`worker ${before[0]} was killed by SIGKILL`);
   const result = await load.done;
   const bad = result.sent - (result.statuses[200] ?? 0);

@@ -1,7 +1,8 @@
 // Restarts after crashes are planned per slot: one slot's crash loop does not hold back the others,
 // and a pool below its floor of live workers restarts a slot at once.
 import t from "tap";
-import { FLOOR_MAX_DELAY, HEALTHY_LIFETIME, liveFloor, Respawns } from "../../src/pool/respawn.ts";
+import { HEALTHY_LIFETIME } from "../../src/pool/backoff.ts";
+import { FLOOR_MAX_DELAY, liveFloor, Respawns } from "../../src/pool/respawn.ts";
 
 t.test("the floor is half the pool, at least one worker", async (t) => {
   t.same([1, 2, 3, 4, 8].map(liveFloor), [1, 1, 2, 2, 4]);

@@ -181,9 +181,9 @@ t.test("readiness says starting until a worker is ready", async (t) => {
   let err = "";
   const seen = (text: string) =>
     new Promise<void>((resolve, reject) => {
-      const check = () => err.includes(text) && (child.stderr!.off("data", onData), resolve());
+      const check = () => err.includes(text) && (child.stderr.off("data", onData), resolve());
       const onData = (d: Buffer) => ((err += d.toString()), check());
-      child.stderr!.on("data", onData);
+      child.stderr.on("data", onData);
       child.once("exit", () => reject(new Error(`exited before "${text}":\n${err}`)));
       check();
     });

@@ -2,7 +2,7 @@
 // (Debian's python3-prometheus-client) in both Prometheus 0.0.4 and OpenMetrics 1.0.
 import t from "tap";
 import { PHP_FPM_POOL_FIELDS } from "../helpers/php-fpm.ts";
-import { family, findPython, parseMetrics as parse, pythonMissing as missing, type ParsedFamily } from "../helpers/prometheus.ts";
+import { family, findPython, parseMetrics as parse, pythonMissing as missing } from "../helpers/prometheus.ts";
 import {
   clfTime,
   mergeBroken,
@@ -10,8 +10,8 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   renderStatus,
   statusFormat,
-  type PoolStatus,
 } from "../../src/pool/status.ts";
+import type { PoolStatus } from "../../src/pool/status-snapshot.ts";
 import { escapeLabelValue } from "../../src/pool/status-metrics.ts";
 
 process.env.TZ = "UTC";
@@ -221,7 +221,7 @@ t.test("JSON ?full adds the processes list with PHP-FPM's per-process names", as
   const body = JSON.parse(renderStatus(snapshot(), "json&full").body) as { processes: Record<string, unknown>[] };
   t.same(Object.keys(body), [...POOL_FIELDS, "processes"]);
   t.equal(body.processes.length, 2);
-  t.same(Object.keys(body.processes[0]!), PROCESS_FIELDS);
+  t.same(Object.keys(body.processes[0]), PROCESS_FIELDS);
   t.same(body.processes[0], {
     pid: 4242,
     state: "Running",
@@ -237,7 +237,7 @@ t.test("JSON ?full adds the processes list with PHP-FPM's per-process names", as
     "last request cpu": 0,
     "last request memory": 0,
   });
-  t.equal(body.processes[1]!["last request cpu"], 12.35, "cpu to two decimals, as PHP-FPM's %.2f");
+  t.equal(body.processes[1]["last request cpu"], 12.35, "cpu to two decimals, as PHP-FPM's %.2f");
 });
 
 t.test("text is PHP-FPM's plain layout with aligned colons", async (t) => {
@@ -361,7 +361,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
         ],
       );
       for (const f of families) t.ok(f.help.length > 0, `${f.name} has HELP`);
-      const value = (name: string) => family(families, name).samples[0]!;
+      const value = (name: string) => family(families, name).samples[0];
       t.same(value("tscgi_up"), { name: "tscgi_up", labels: {}, value: 1 });
       t.same(value("tscgi_accepted_connections"), { name: "tscgi_accepted_connections_total", labels: {}, value: 1042 });
       t.equal(value("tscgi_max_children_reached").value, 5);
@@ -378,7 +378,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
           ["active", 1],
         ],
       );
-      t.same(family(families, mode === "openmetrics" ? "tscgi_pool" : "tscgi_pool_info").samples[0]!.labels, {
+      t.same(family(families, mode === "openmetrics" ? "tscgi_pool" : "tscgi_pool_info").samples[0].labels, {
         pool: "tscgi",
         process_manager: "dynamic",
       });
@@ -387,7 +387,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
     t.test(`${mode}: per-process metrics with full, label values round-trip`, async (t) => {
       const families = parse(python, mode, renderStatus(snapshot(), `${mode}&full`).body);
       const info = family(families, mode === "openmetrics" ? "tscgi_process" : "tscgi_process_info");
-      t.same(info.samples[0]!.labels, {
+      t.same(info.samples[0].labels, {
         pid: "4242",
         state: "Running",
         request_method: "POST",
@@ -413,7 +413,7 @@ t.test("a real parser accepts the output", { skip: python === null && !process.e
         family(families, "tscgi_process_last_request_memory_bytes").samples.map((s) => s.value),
         [0, 52428800],
       );
-      t.equal(family(families, "tscgi_process_last_request_cpu_percent").samples[1]!.value, 12.345);
+      t.equal(family(families, "tscgi_process_last_request_cpu_percent").samples[1].value, 12.345);
     });
 
     t.test(`${mode}: script faults, label values round-trip`, async (t) => {

@@ -39,7 +39,7 @@ t.test("kill -9 of a worker under load: only its requests fail, a new worker tak
   const before = childPids(master);
   const load = startLoad(`${nginx.url}/pid`, { concurrency: 8, total: 20_000, maxMs: 120_000 });
   await load.answered(300);
-  const victim = before[0]!;
+  const victim = before[0];
   process.kill(victim, "SIGKILL");
   await tscgi.waitFor(`worker ${victim} was killed by SIGKILL`);
   const startedAfterKill = (out: string) => /worker (\d+) started/.exec(out.slice(out.indexOf(`worker ${victim} was killed`)));
@@ -126,11 +126,11 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   let nearBoundary = false;
   for (const [i, line] of lines.entries()) {
     const started = /DEBUG: worker (\d+) started/.exec(line);
-    if (started) startedAt.set(started[1]!, stamp(line));
+    if (started) startedAt.set(started[1], stamp(line));
     // However the crash ended the worker: an exit code or a signal.
     const exited = /ERROR: worker (\d+) (?:exited with code \d+|was killed by SIG\w+)/.exec(line);
     if (!exited) continue;
-    const lifetime = stamp(line) - startedAt.get(exited[1]!)!;
+    const lifetime = stamp(line) - startedAt.get(exited[1])!;
     nearBoundary ||= Math.abs(lifetime - HEALTHY_LIFETIME) < 100;
     expected.push(backoff.crash(lifetime));
     const after = lines.slice(i + 1);
@@ -139,7 +139,7 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
     logged.push(delay === undefined ? 0 : Number(/next start in (\d+) ms/.exec(delay)![1]));
     // And each delay is kept: the next worker starts no sooner.
     if (delay !== undefined && next !== -1) {
-      const waited = stamp(after[next]!) - stamp(delay);
+      const waited = stamp(after[next]) - stamp(delay);
       t.ok(waited >= logged.at(-1)! - 10, `the next worker started ${waited} ms after "next start in ${logged.at(-1)} ms"`);
     }
   }
@@ -150,7 +150,7 @@ t.test("a crash loop backs off instead of spinning", async (t) => {
   if (quick.length < 2) t.comment("no two quick crashes in a row on this machine: growing delays not seen");
   else
     t.ok(
-      quick.every((d, i) => i === 0 || d > quick[i - 1]!),
+      quick.every((d, i) => i === 0 || d > quick[i - 1]),
       `delays grow: ${quick.join(", ")} ms`,
     );
 });

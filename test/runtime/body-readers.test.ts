@@ -8,7 +8,7 @@ import { AccessLog } from "../../src/server/access-log.ts";
 import { Dispatcher } from "../../src/server/dispatch.ts";
 import { Logger, LogSink } from "../../src/server/log.ts";
 import { createToolkit } from "../../src/server/toolkit.ts";
-import { defaults } from "../../src/config/index.ts";
+import { defaults } from "../../src/config/load.ts";
 import { RecordingExchange } from "../helpers/recording-exchange.ts";
 
 const logged: string[] = [];
@@ -138,7 +138,7 @@ t.test("uploads are deleted when the request ends, after the response, unless mo
   );
   t.equal(ex.body, "keep:k.txt:4,drop:d.txt:7");
   // dispatch() resolves once the request is over, its cleanup included.
-  t.notOk(existsSync(paths[1]!), "the file not moved is gone");
+  t.notOk(existsSync(paths[1]), "the file not moved is gone");
   t.ok(existsSync(moved), "the moved file stays");
   t.same(readdirSync(uploads), [], "no request directory left");
 });

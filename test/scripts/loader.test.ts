@@ -10,7 +10,7 @@ import {
   ScriptExportError,
   ScriptNotFoundError,
 } from "../../src/scripts/errors.ts";
-import { isFetchHandler, scriptHandler } from "../../src/scripts/handler.ts";
+import { isFetchHandler, scriptHandler } from "../../src/server/script-handler.ts";
 import { ScriptLoader, type ScriptExports } from "../../src/scripts/loader.ts";
 import { ScriptResolver } from "../../src/scripts/resolve.ts";
 import { scaled } from "../helpers/time.ts";
@@ -307,7 +307,7 @@ t.test("an edit written before a request arrives is seen by that request", async
     socket.setEncoding("utf8");
     socket.on("data", () => {
       const namespace = loader.load(file);
-      if (namespace instanceof Promise) namespace.then((ns) => socket.write(String((ns.default as () => number)()) + "\n"));
+      if (namespace instanceof Promise) void namespace.then((ns) => socket.write(String((ns.default as () => number)()) + "\n"));
       else socket.write("stale\n");
     });
   });

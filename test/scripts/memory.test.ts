@@ -98,7 +98,7 @@ t.test(`${EDITS} edits and loads keep the heap bounded`, async (t) => {
     timeout: scaled(90_000),
   });
   const { samples, mapped } = JSON.parse(output.trim().split("\n").pop()!) as { samples: Record<string, number>; mapped: boolean };
-  const [early, late] = [samples[SAMPLE_AT]!, samples[EDITS]!];
+  const [early, late] = [samples[SAMPLE_AT], samples[EDITS]];
   const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(2) + " MiB";
   t.comment(`heapUsed after gc: edit ${SAMPLE_AT} ${mib(early)}, edit ${EDITS} ${mib(late)}, growth ${mib(late - early)}`);
   t.ok(late - early < MAX_GROWTH, `growth ${mib(late - early)} under ${mib(MAX_GROWTH)}`);

@@ -53,7 +53,7 @@ t.test("every script with the URL that reaches it, sorted, private and foreign f
       "/users/me users/me.ts",
     ],
   );
-  t.equal(routeTable({ root: clean.dir, mount: "/app" }).routes[0]!.url, "/app/");
+  t.equal(routeTable({ root: clean.dir, mount: "/app" }).routes[0].url, "/app/");
 });
 
 t.test("files that lose their URL to another are conflicts, naming the winner", async (t) => {

@@ -1,7 +1,8 @@
 // AccessLog: the configured format, compiled once, one line per recorded request.
 import t from "tap";
 import { AccessFormatError } from "../../src/config/access-format.ts";
-import { AccessLog, type AccessEntry } from "../../src/server/access-log.ts";
+import type { AccessEntry } from "../../src/server/access-format.ts";
+import { AccessLog } from "../../src/server/access-log.ts";
 import { Dispatcher } from "../../src/server/dispatch.ts";
 import { Logger, LogSink } from "../../src/server/log.ts";
 
@@ -36,7 +37,7 @@ t.test("json and token formats", async (t) => {
   const { sink, lines } = capture();
   new AccessLog(sink, "json", { pid: 9 }).record(entry);
   new AccessLog(sink, "%m %r%Q%q %s %{mili}d %l %p", { pid: 9 }).record(entry);
-  t.same(JSON.parse(lines[0]!), {
+  t.same(JSON.parse(lines[0]), {
     time: "2026-11-25T10:00:00.000Z",
     remote_addr: "10.0.0.1",
     remote_user: null,

@@ -69,7 +69,7 @@ function dispatcher(scripts: Record<string, unknown>, options: { requestTimeout?
     root: "/root",
     resolver: {
       resolve(path: string) {
-        const name = path.slice(1).split("/")[0]!;
+        const name = path.slice(1).split("/")[0];
         if (!(name in scripts)) throw new ScriptNotFoundError(path);
         return { file: `/root/${name}.ts`, scriptName: `/${name}`, pathInfo: path.slice(name.length + 1) };
       },

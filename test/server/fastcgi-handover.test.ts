@@ -2,7 +2,9 @@
 import t from "tap";
 import { fork } from "node:child_process";
 import type { Socket } from "node:net";
-import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
+import { encodeParams } from "../../src/fastcgi/params.ts";
+import { encodeRecord } from "../../src/fastcgi/record.ts";
+import { RecordType } from "../../src/fastcgi/constants.ts";
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
 import type { FastCgiServer } from "../../src/server/fastcgi-server.ts";
 import { mulberry32 } from "../fastcgi/fixtures/fcgi.ts";
@@ -113,7 +115,7 @@ t.test("pipelining clients, random splits, a hand-over at a random moment: every
     const trigger = Math.floor(total / 4 + (random() * total) / 2);
     const expected = new Map<string, string>();
     let sent = 0;
-    let handOver: Promise<void> | null = null;
+    let handOver: Promise<void> = Promise.resolve();
     await Promise.all(
       clients.map(async (client, c) => {
         const pipelined = random() < 0.5;
@@ -170,11 +172,11 @@ t.test("a raw handle sent to another process (net.Native) continues the stream t
   await new Promise<void>((resolve) => child.once("message", () => resolve()));
 
   const clients = await Promise.all([accepted(port), accepted(port), accepted(port)]);
-  clients[0]!.socket.write(requestBytes(1, { N: "0" }));
-  clients[1]!.socket.write(requestBytes(1, { N: "1" }));
+  clients[0].socket.write(requestBytes(1, { N: "0" }));
+  clients[1].socket.write(requestBytes(1, { N: "1" }));
   // The third has a request in flight and the first bytes of a record behind it.
-  clients[2]!.socket.write(Buffer.concat([requestBytes(1, { N: "2", WAIT: "" }), GET_VALUES.subarray(0, 5)]));
-  await Promise.all([clients[0]!.answered(1), clients[1]!.answered(1), a.waiting("2")]);
+  clients[2].socket.write(Buffer.concat([requestBytes(1, { N: "2", WAIT: "" }), GET_VALUES.subarray(0, 5)]));
+  await Promise.all([clients[0].answered(1), clients[1].answered(1), a.waiting("2")]);
   let sent = 0;
   const done = retiring.handOver((socket, unread) => {
     // Sent as a bare handle, so the receiving process reads nothing until it wraps it in a Socket.
@@ -185,17 +187,17 @@ t.test("a raw handle sent to another process (net.Native) continues the stream t
     });
   });
   a.release("2");
-  await clients[2]!.answered(1);
+  await clients[2].answered(1);
   // The record's end and part of the next request in one chunk: the part is handed on unread.
   const late = requestBytes(2, { N: "late" }, "abc");
-  clients[2]!.socket.write(Buffer.concat([GET_VALUES.subarray(5), late.subarray(0, 13)]));
-  await clients[2]!.until(() => clients[2]!.management.length > 0);
-  clients[2]!.socket.write(late.subarray(13));
-  clients[0]!.socket.write(requestBytes(2, { N: "again" }));
-  await Promise.all([clients[2]!.answered(2), clients[0]!.answered(2), done]);
+  clients[2].socket.write(Buffer.concat([GET_VALUES.subarray(5), late.subarray(0, 13)]));
+  await clients[2].until(() => clients[2].management.length > 0);
+  clients[2].socket.write(late.subarray(13));
+  clients[0].socket.write(requestBytes(2, { N: "again" }));
+  await Promise.all([clients[2].answered(2), clients[0].answered(2), done]);
   t.equal(retiring.connections, 0);
-  t.equal(clients[2]!.body(2), "child:late:3");
-  t.equal(clients[0]!.body(2), "child:again:0");
+  t.equal(clients[2].body(2), "child:late:3");
+  t.equal(clients[0].body(2), "child:again:0");
   t.same(a.served.sort(), ["0", "1", "2"]);
   for (const c of clients) c.socket.destroy();
   t.equal(sent, 3);

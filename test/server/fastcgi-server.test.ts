@@ -3,7 +3,9 @@ import t from "tap";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeParams, encodeRecord, RecordType } from "../../src/fastcgi/index.ts";
+import { encodeParams } from "../../src/fastcgi/params.ts";
+import { encodeRecord } from "../../src/fastcgi/record.ts";
+import { RecordType } from "../../src/fastcgi/constants.ts";
 import { beginRequest, FcgiClient, parseCgi, requestBytes } from "../helpers/fcgi-client.ts";
 import { repo, startTscgi, type TscgiProcess } from "../helpers/tscgi.ts";
 
@@ -81,7 +83,7 @@ t.test("FCGI_GET_VALUES is answered with the known names asked for", async (t) =
   const c = new FcgiClient(tscgi.fastcgiPort);
   c.send(encodeRecord(RecordType.GetValues, 0, encodeParams({ FCGI_MPXS_CONNS: "", FCGI_MAX_REQS: "", UNKNOWN: "" })));
   await c.until(() => c.management.length > 0);
-  const m = c.management[0]!;
+  const m = c.management[0];
   t.equal(m.type, RecordType.GetValuesResult);
   const text = m.content.toString("latin1");
   t.match(text, /FCGI_MPXS_CONNS1/);

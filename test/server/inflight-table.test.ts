@@ -24,9 +24,9 @@ t.test("a second view sees begin, script, responded and end", async (t) => {
     state: SlotState.Running,
   });
   t.match(seen[1], { fd: 12, wire: Wire.Http, method: "POST", uri: "/form", script: "" });
-  t.ok(seen[0]!.start >= before && seen[0]!.start <= after, "the start time is when begin() ran");
+  t.ok(seen[0].start >= before && seen[0].start <= after, "the start time is when begin() ran");
   table.responded(b);
-  t.equal(reader.snapshot()[1]!.state, SlotState.Responded);
+  t.equal(reader.snapshot()[1].state, SlotState.Responded);
   table.end(a);
   seen = reader.snapshot();
   t.same(
@@ -35,7 +35,7 @@ t.test("a second view sees begin, script, responded and end", async (t) => {
   );
   const c = table.begin(13, 9, Wire.FastCgi, "GET", "/again");
   t.equal(c, a, "a freed slot is reused");
-  t.not(reader.snapshot().find((s) => s.index === c)!.seq, seen[0]!.seq, "with a new sequence number");
+  t.not(reader.snapshot().find((s) => s.index === c)!.seq, seen[0].seq, "with a new sequence number");
 });
 
 t.test("full table: -1, and -1 is ignored everywhere", async (t) => {
@@ -52,7 +52,7 @@ t.test("long URIs and scripts are cut, multi-byte text survives", async (t) => {
   const table = new InflightTable(2);
   const slot = table.begin(3, 1, Wire.FastCgi, "GET", "/" + "é".repeat(400));
   table.script(slot, "s".repeat(1000) + ".ts");
-  const view = table.snapshot()[0]!;
+  const view = table.snapshot()[0];
   t.ok(Buffer.byteLength(view.uri) <= 256, `uri cut to ${Buffer.byteLength(view.uri)} bytes`);
   t.ok(view.uri.startsWith("/éé"));
   t.notMatch(view.uri, /\uFFFD/, "never cut inside a character");

@@ -23,7 +23,7 @@ if (process.env.CI && (!activate || !analyze || !lighttpd))
 
 function get(path: string): Record<string, string> {
   const [uri, query = ""] = path.split("?");
-  return { REQUEST_METHOD: "GET", DOCUMENT_URI: uri!, REQUEST_URI: path, QUERY_STRING: query, SERVER_PROTOCOL: "HTTP/1.1" };
+  return { REQUEST_METHOD: "GET", DOCUMENT_URI: uri, REQUEST_URI: path, QUERY_STRING: query, SERVER_PROTOCOL: "HTTP/1.1" };
 }
 
 async function fetchFcgi(target: number | string, path: string): Promise<{ status: number; body: string }> {
@@ -93,13 +93,13 @@ t.test(
       t.same(said, [], "no complaint about either unit");
     });
 
-    const setting = (unit: string, key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1]!);
+    const setting = (unit: string, key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1]);
     const [listenStream] = setting(socketUnit, "ListenStream");
     const [fdName] = setting(socketUnit, "FileDescriptorName");
     const [execStart] = setting(serviceUnit, "ExecStart");
     const [workingDirectory] = setting(serviceUnit, "WorkingDirectory");
     const environment = setting(serviceUnit, "Environment").flatMap((value) => ["-E", value]);
-    const child = spawn(activate!, ["-l", listenStream!, `--fdname=${fdName}`, ...environment, ...execStart!.split(" ")], {
+    const child = spawn(activate!, ["-l", listenStream, `--fdname=${fdName}`, ...environment, ...execStart.split(" ")], {
       cwd: workingDirectory,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -70,8 +70,8 @@ t.test("Logger: levels filter, lines carry time and level", async (t) => {
   log.log("error", "e");
   t.same([log.enabled("info"), log.enabled("error")], [false, true]);
   t.equal(lines.length, 2);
-  t.match(lines[0]!, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] WARN: w$/);
-  t.match(lines[1]!, /ERROR: e$/);
+  t.match(lines[0], /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] WARN: w$/);
+  t.match(lines[1], /ERROR: e$/);
 });
 
 t.test("escapeLogMessage: one line escaped; a stack's later lines indented, so none passes for an entry", async (t) => {
@@ -95,8 +95,8 @@ t.test("Logger escapes every message, whoever wrote it", async (t) => {
   t.notMatch(text, /^\[[^\]]*\] ERROR: FORGED/m, "no forged entry");
   // eslint-disable-next-line no-control-regex
   t.notMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, "no raw control byte");
-  t.match(lines[0]!, /ERROR: GET \/x\\x0d\n  \[2026-12-02T00:00:00\.000Z\] ERROR: FORGED\\x1b\[31m$/);
-  t.match(lines[1]!, /WARN: two\n  lines$/);
+  t.match(lines[0], /ERROR: GET \/x\\x0d\n {2}\[2026-12-02T00:00:00\.000Z\] ERROR: FORGED\\x1b\[31m$/);
+  t.match(lines[1], /WARN: two\n {2}lines$/);
 });
 
 /** Runs `code` (an ES module importing log.ts as `log`) in a child process; resolves with its stdout. */

@@ -122,8 +122,8 @@ t.test("a script that calls process.exit() loses none of its output", async (t) 
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d));
-  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const status = await new Promise((resolve) => child.once("close", resolve));
   t.equal(status, 3);
   const pid = child.pid;

@@ -50,7 +50,7 @@ if (missing) {
   });
 
   const count = async (front: number, cookie?: string) => {
-    const res = await fetch(`${fronts[front]!.nginx.url}/count`, { headers: cookie === undefined ? {} : { cookie } });
+    const res = await fetch(`${fronts[front].nginx.url}/count`, { headers: cookie === undefined ? {} : { cookie } });
     const setCookie = res.headers.getSetCookie()[0]?.split(";")[0];
     return { n: ((await res.json()) as { n: number }).n, setCookie };
   };
@@ -58,7 +58,7 @@ if (missing) {
   t.test("one session, two tscgi instances sharing Redis", async (t) => {
     const first = await count(0);
     t.equal(first.n, 1);
-    const cookie = first.setCookie!;
+    const cookie = first.setCookie;
     t.match(cookie, /^TSCGISESSID=[\w-]+$/);
     t.equal((await count(1, cookie)).n, 2, "the other instance sees it");
     t.equal((await count(0, cookie)).n, 3);
@@ -70,7 +70,7 @@ if (missing) {
 
   t.test("an expired session starts afresh with a new id", async (t) => {
     const first = await count(1);
-    const cookie = first.setCookie!;
+    const cookie = first.setCookie;
     t.equal((await count(0, cookie)).n, 2);
     const id = cookie.slice(cookie.indexOf("=") + 1);
     // What Redis does when the idle timeout passes, without waiting for it.

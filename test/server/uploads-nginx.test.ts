@@ -134,20 +134,20 @@ if (missing) {
     t.equal(small.status, 200, small.body);
     const [worker] = childPids(tscgi.child.pid!);
     t.ok(worker, "the worker's pid");
-    const before = peakRss(worker!);
+    const before = peakRss(worker);
     const size = 200 * MiB;
     const big = await postStream(nginx.port, "/upload", filePart("f", "big.bin"), size, `\r\n--${BOUNDARY}--\r\n`);
     t.equal(big.status, 200, big.body);
     const got = JSON.parse(big.body) as { files: Array<{ name: string; size: number; path: string }> };
-    t.equal(got.files[0]!.size, size);
-    const growth = peakRss(worker!) - before;
+    t.equal(got.files[0].size, size);
+    const growth = peakRss(worker) - before;
     t.comment(`peak RSS growth during a 200 MiB upload: ${(growth / MiB).toFixed(1)} MiB`);
     // Each socket read is a fresh Buffer, freed when V8 next collects; V8 collects at the latest once
     // ~64 MiB of such external memory piled up since the last GC, so the peak sits between 18 and 50
     // MiB here depending on GC timing. Buffering the body would cost its 200 MiB.
     t.ok(growth < 64 * MiB, `grew ${(growth / MiB).toFixed(1)} MiB`);
     // Deleted as the request ends, which may be just after nginx has sent the answer.
-    t.ok(await until(() => !existsSync(got.files[0]!.path)), "the temp file is gone");
+    t.ok(await until(() => !existsSync(got.files[0].path)), "the temp file is gone");
     t.ok(await until(empty), "nothing left under upload_tmp_dir");
   });
 

@@ -58,7 +58,7 @@ function bundledCounter(): Promise<string> {
 export async function counterProcess(kind: "file" | "redis", where: string, id: string, count: number): Promise<string> {
   const child = spawn(process.execPath, [await bundledCounter(), kind, where, id, String(count)], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk));
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve) => child.once("exit", () => resolve(out)));
 }
 

@@ -51,8 +51,8 @@ export async function startFixtureTscgi(t: Test, args: string[] = [], listen?: s
     out += d.toString();
     for (const waiter of waiters) waiter();
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

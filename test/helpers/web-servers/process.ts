@@ -30,8 +30,8 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   let output = "";
   const child = spawn(command, args, { cwd: options.dir, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const logs = () =>
     [output, ...options.logFiles.map((file) => (existsSync(file) ? readFileSync(file, "utf8") : ""))].filter(Boolean).join("\n");

@@ -7,9 +7,9 @@ export const confDir = fileURLToPath(new URL("../../../conf/", import.meta.url))
 
 /** A line users change: one carrying an EDIT comment, or the first line after an `# EDIT:` comment. */
 function editable(lines: string[], index: number): boolean {
-  if (/#\s*EDIT\b/.test(lines[index]!)) return true;
+  if (/#\s*EDIT\b/.test(lines[index])) return true;
   for (let i = index - 1; i >= 0; i--) {
-    const previous = lines[i]!.trim();
+    const previous = lines[i].trim();
     if (previous === "") continue;
     return /^#\s*EDIT:/.test(previous);
   }
@@ -25,9 +25,9 @@ export function fillSnippet(text: string, values: Record<string, string>, name =
   for (const [from, to] of Object.entries(values)) {
     let found = 0;
     for (let i = 0; i < lines.length; i++) {
-      if (!lines[i]!.includes(from)) continue;
+      if (!lines[i].includes(from)) continue;
       if (!editable(lines, i)) continue;
-      lines[i] = lines[i]!.split(from).join(to);
+      lines[i] = lines[i].split(from).join(to);
       found++;
     }
     if (found === 0) throw new Error(`${name}: "${from}" is on no EDIT-marked line`);

@@ -1,18 +1,18 @@
 // The stores a worker builds from its config.
 import t from "tap";
 import { createRequire } from "node:module";
-import { defaults } from "../../src/config/index.ts";
+import { defaults } from "../../src/config/load.ts";
 import {
   createFormParser,
   createSessionStore,
-  FileSessionStore,
   formLimits,
-  MemorySessionStore,
-  RedisSessionStore,
   sessionRules,
   staleLockMs,
   STALE_LOCK_WITHOUT_REQUEST_TIMEOUT_MS,
-} from "../../src/stores/index.ts";
+} from "../../src/stores/from-config.ts";
+import { FileSessionStore } from "../../src/stores/session-file.ts";
+import { MemorySessionStore } from "../../src/stores/session-memory.ts";
+import { RedisSessionStore } from "../../src/stores/session-redis.ts";
 
 t.test("session_store picks the store; a lock is stale after request_timeout", async (t) => {
   const file = createSessionStore({ ...defaults, session_save_path: "/srv/sessions" });

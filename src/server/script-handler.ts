@@ -1,15 +1,11 @@
 // A script's default export -> its handler: a function of the CGI context, or an object with fetch.
 
-import { ScriptExportError } from "./errors.ts";
-import type { ScriptExports } from "./loader.ts";
-import { hasMethodExports, methodRouter } from "./methods.ts";
+import type { CgiHandler, FetchHandler } from "../runtime/types.ts";
+import { ScriptExportError } from "../scripts/errors.ts";
+import type { ScriptExports } from "../scripts/loader.ts";
+import { hasMethodExports, methodRouter } from "../scripts/methods.ts";
 
-/** Classic style: `export default function (cgi) { ... }`. */
-export type CgiHandler = (cgi: never) => unknown;
-/** Fetch style, as in Workers, Deno, Bun and Hono: `export default { fetch(request, env) { ... } }`. */
-export interface FetchHandler {
-  fetch(request: Request, env: never): unknown;
-}
+/** Either style a script's default export may take (see types.ts). */
 export type ScriptHandler = CgiHandler | FetchHandler;
 
 /**
@@ -33,19 +29,15 @@ const routers = new WeakMap<ScriptExports, CgiHandler>();
 
 function routeMethods(exports: ScriptExports, file: string): CgiHandler {
   const main = exports.default;
-  let fallback: ((cgi: never) => unknown) | undefined;
+  let fallback: CgiHandler | undefined;
   if (main !== undefined) {
     const handler = scriptHandler({ default: main }, file);
-    fallback = isFetchHandler(handler) ? (cgi: never) => callFetch(handler, cgi) : handler;
+    // The third argument is the Cgi context, as dispatch passes it to a fetch-style default export.
+    fallback = isFetchHandler(handler) ? (cgi) => handler.fetch(cgi.request, cgi.env, cgi) : handler;
   }
   const router = methodRouter(exports, fallback as never) as CgiHandler;
   routers.set(exports, router);
   return router;
-}
-
-function callFetch(handler: FetchHandler, cgi: { request: Request; env: unknown }): unknown {
-  // The third argument is the Cgi context, as dispatch passes it to a fetch-style default export.
-  return (handler.fetch as unknown as (request: Request, env: unknown, cgi: unknown) => unknown)(cgi.request, cgi.env, cgi);
 }
 
 /** True for the fetch style. */

@@ -1,5 +1,5 @@
-// The stores a worker builds from its config: the upload spooler and the session store the
-// runtime reaches through FormParser and SessionStore, and the limits and rules they take.
+// The stores a worker builds from its config (the upload spooler and the session store the
+// runtime reaches through FormParser and SessionStore), and the limits and rules they take.
 import type { Config } from "../config/types.ts";
 import type { FormLimits } from "../runtime/form.ts";
 import type { SessionRules } from "../runtime/session.ts";
@@ -8,8 +8,6 @@ import { FileSessionStore } from "./session-file.ts";
 import { MemorySessionStore } from "./session-memory.ts";
 import { RedisSessionStore } from "./session-redis.ts";
 import { UploadSpooler } from "./uploads.ts";
-
-export { FileSessionStore, MemorySessionStore, RedisSessionStore, UploadSpooler };
 
 /** How old a session lock must be to be broken when its holder cannot be asked, if request_timeout is 0 (no limit). */
 export const STALE_LOCK_WITHOUT_REQUEST_TIMEOUT_MS = 10 * 60_000;

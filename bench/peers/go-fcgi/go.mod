@@ -1,0 +1,3 @@
+module tscgi.bench/gofcgi
+
+go 1.19
