@@ -56,3 +56,25 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
     { highWaterMark: 0 },
   );
 }
+
+/**
+ * The bytes bodyStream gives, with its limits and errors, as an async iterable: for the readers
+ * that take the body whole (cgi.form(), cgi.text()), which need no web stream. Building and
+ * pulling a ReadableStream cost a tenth of a worker's time at the form row.
+ */
+export async function* bodyChunks(read: BodySource, maxBytes: number, declared = -1): AsyncGenerator<Uint8Array, void> {
+  let seen = 0;
+  while (declared < 0 || seen < declared) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await read();
+    } catch {
+      throw new BodyReadError();
+    }
+    if (chunk === null) return;
+    if (declared >= 0 && seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - seen);
+    seen += chunk.byteLength;
+    if (maxBytes > 0 && seen > maxBytes) throw new BodyTooLargeError(maxBytes);
+    yield chunk;
+  }
+}

@@ -1,7 +1,7 @@
 // The request body, read one way per request: as cgi.request's stream, or by cgi.form(), or by
 // cgi.text() / cgi.json(); each of these keeps its result, so calling it again gives the same one
 // (PHP's $_POST and php://input), and a second way is refused with a code instead of "Body is unusable".
-import { bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
+import { bodyChunks, bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
 import type { CgiEnv } from "./types.ts";
 import { BodyConsumedError, JsonBodyError } from "./errors.ts";
 import type { Form, FormLimits, FormParser, ParsedForm } from "./form.ts";
@@ -57,7 +57,7 @@ export class RequestBody {
       if (refused !== null) return Promise.reject(refused);
       this.#form = parser.parse({
         contentType: this.#env.CONTENT_TYPE ?? "",
-        body: hasBody ? this.#unclaimedStream() : null,
+        body: hasBody ? this.#unclaimedChunks() : null,
         limits,
         signal: this.#signal,
       });
@@ -77,7 +77,7 @@ export class RequestBody {
       if (!this.#hasBody()) return (this.#bytes = Promise.resolve(new Uint8Array(0)));
       const refused = this.#claim(reader);
       if (refused !== null) return Promise.reject(refused);
-      this.#bytes = collect(this.#unclaimedStream());
+      this.#bytes = collect(this.#unclaimedChunks());
     }
     return this.#bytes;
   }
@@ -87,8 +87,8 @@ export class RequestBody {
     return !NO_BODY.has((this.#env.REQUEST_METHOD ?? "GET").toUpperCase());
   }
 
-  #unclaimedStream(): ReadableStream<Uint8Array> {
-    return bodyStream(this.#read, this.#maxBodySize, declaredLength(this.#env));
+  #unclaimedChunks(): AsyncIterable<Uint8Array> {
+    return bodyChunks(this.#read, this.#maxBodySize, declaredLength(this.#env));
   }
 
   /** null when `reader` may read the body (it is now the one that did); else the error to give it. */
@@ -103,7 +103,7 @@ export class RequestBody {
   }
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of stream) {

@@ -18,10 +18,13 @@ export interface SessionRecord {
 export interface SessionLock {
   /** The stored session, or null when there is none. Expiry is the caller's to judge. */
   readonly record: SessionRecord | null;
-  /** Stores the record; `ttlMs` is how long a store that expires keys (Redis) keeps it unused. */
-  save(record: SessionRecord, ttlMs: number): Promise<void>;
-  /** Marks the session used at `touched` without rewriting its data. */
-  touch(touched: number, ttlMs: number): Promise<void>;
+  /**
+   * Stores the record; `ttlMs` is how long a store that expires keys (Redis) keeps it unused.
+   * `release`: release the lock too, in the same step (for Redis, the same round trip).
+   */
+  save(record: SessionRecord, ttlMs: number, release?: boolean): Promise<void>;
+  /** Marks the session used at `touched` without rewriting its data; `release` as for save. */
+  touch(touched: number, ttlMs: number, release?: boolean): Promise<void>;
   /** Removes the stored session (the lock stays held until release). */
   destroy(): Promise<void>;
   /** Lets the next request of this session in. Never throws; a second call does nothing. */

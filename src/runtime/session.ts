@@ -227,8 +227,8 @@ export async function openSession<T extends SessionShape<T> = SessionData>(
     try {
       if (lock !== null && dropStored) await lock.destroy();
       if (lock !== null && session.id === cookieWas) {
-        if (JSON.stringify(data) !== loaded) await lock.save({ data, created, touched: at }, ttl(created, rules, at));
-        else await lock.touch(at, ttl(created, rules, at));
+        if (JSON.stringify(data) !== loaded) await lock.save({ data, created, touched: at }, ttl(created, rules, at), true);
+        else await lock.touch(at, ttl(created, rules, at), true);
         return { action: "keep" };
       }
       // A new id (a new session, regenerate() or destroy()): stored only once it holds something,
@@ -237,7 +237,7 @@ export async function openSession<T extends SessionShape<T> = SessionData>(
       if (destroyed) created = at;
       const fresh = await store.lock(session.id, rules.lockTimeout);
       try {
-        await fresh.save({ data, created, touched: at }, ttl(created, rules, at));
+        await fresh.save({ data, created, touched: at }, ttl(created, rules, at), true);
       } finally {
         await fresh.release();
       }

@@ -3,9 +3,14 @@
 // O_EXCL lock file holding its owner's pid and start time; a lock whose owner died, or older than
 // the stale limit, is broken. The per-request calls are synchronous, as PHP's are: each is a few
 // microseconds on a local file, where a promise sends it through libuv's 4-thread pool and back.
+// A session of at most one page is rewritten in place, as PHP's is: replacing a file by rename
+// makes ext4 flush it to disk (auto_da_alloc), ten times the cost of the write.
 import { randomBytes } from "node:crypto";
 import {
+  constants,
   fstatSync,
+  ftruncateSync,
+  futimesSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -14,7 +19,10 @@ import {
   statSync,
   unlinkSync,
   utimesSync,
+  watch,
   writeFileSync,
+  writeSync,
+  type FSWatcher,
 } from "node:fs";
 import { readdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -22,11 +30,18 @@ import { join } from "node:path";
 import { SessionStoreError } from "../runtime/errors.ts";
 import { isSessionId, type SessionLock, type SessionRecord, type SessionStore } from "../runtime/session-store.ts";
 import { pollLock } from "./poll-lock.ts";
+import { SessionTurns } from "./session-turns.ts";
 
 /** PHP's file names, so an operator recognises them: sess_<id>. */
 const PREFIX = "sess_";
 const SESSION_FILE = /^sess_[A-Za-z0-9_-]{43}$/;
 const LOCK_FILE = /^sess_[A-Za-z0-9_-]{43}\.lock$/;
+
+/**
+ * The largest session file rewritten in place: one page, which a single write() replaces whole
+ * even if the process is killed during it. Larger ones are written aside and renamed.
+ */
+const IN_PLACE_MAX_BYTES = 4096;
 
 /** What a lock file says about its holder. */
 interface LockOwner {
@@ -51,6 +66,9 @@ function processStart(pid: number | "self"): string | null {
 }
 
 const HOST = hostname();
+/** Lock tokens: a random prefix per process and a count, unique without a CSPRNG call per request. */
+const TOKEN_PREFIX = randomBytes(8).toString("hex");
+let tokenCount = 0;
 const SELF_START = processStart("self");
 
 /** True when the lock's holder is known to be gone: a process of this host that no longer runs. */
@@ -67,6 +85,26 @@ function ownerDead(owner: LockOwner): boolean {
   return owner.start !== null && start !== null && start !== owner.start;
 }
 
+/** Resolves when `lockFile` is removed (inotify, through fs.watch), or after `pauseMs` at most. */
+export function lockFileRemoved(lockFile: string, pauseMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, pauseMs);
+    try {
+      watcher = watch(lockFile, { persistent: false }, done);
+      watcher.on("error", done);
+    } catch {
+      // Removed since the attempt (ENOENT): try again at once.
+      done();
+    }
+  });
+}
+
 export interface FileStoreOptions {
   /** session_save_path: created (mode 0700) when first needed. */
   dir: string;
@@ -78,6 +116,8 @@ export class FileSessionStore implements SessionStore {
   readonly kind = "file";
   readonly dir: string;
   readonly #staleLockMs: number;
+  /** Requests of one session in this process queue here, so only one at a time waits on the lock file. */
+  readonly #turns = new SessionTurns();
   #made = false;
 
   constructor(options: FileStoreOptions) {
@@ -95,11 +135,17 @@ export class FileSessionStore implements SessionStore {
     if (!isSessionId(id)) throw new SessionStoreError(this.kind, "lock a session", new Error("not a session id"));
     const file = join(this.dir, PREFIX + id);
     const lockFile = file + ".lock";
-    const owner: LockOwner = { token: randomBytes(16).toString("hex"), host: HOST, pid: process.pid, start: SELF_START, at: 0 };
+    const owner: LockOwner = { token: TOKEN_PREFIX + (tokenCount++).toString(36), host: HOST, pid: process.pid, start: SELF_START, at: 0 };
+    const startedAt = performance.now();
+    const leaveTurn = await this.#turns.take(id, timeoutMs);
     try {
       this.#mkdir();
-      await pollLock(async () => this.#tryLock(lockFile, owner), timeoutMs);
+      await pollLock(async () => this.#tryLock(lockFile, owner), timeoutMs, {
+        startedAt,
+        wait: (pause) => lockFileRemoved(lockFile, pause),
+      });
     } catch (error) {
+      leaveTurn();
       if ((error as { code?: string }).code === "TSCGI_E_SESSION_LOCK_TIMEOUT") throw error;
       throw new SessionStoreError(this.kind, `lock ${lockFile}`, error);
     }
@@ -108,37 +154,38 @@ export class FileSessionStore implements SessionStore {
       record = this.#read(file);
     } catch (error) {
       this.#release(lockFile, owner.token);
+      leaveTurn();
       throw new SessionStoreError(this.kind, `read ${file}`, error);
     }
     let released = false;
     const fail = (action: string, error: unknown): never => {
       throw new SessionStoreError(this.kind, `${action} ${file}`, error);
     };
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#release(lockFile, owner.token);
+      leaveTurn();
+    };
     return {
       record,
-      save: async (saved) => {
-        // Write aside, then rename: a crash mid-write never leaves half a session.
-        const temp = `${file}.${owner.token}.tmp`;
+      save: async (saved, _ttlMs, andRelease) => {
+        const text = JSON.stringify({ created: saved.created, data: saved.data });
         try {
-          writeFileSync(temp, JSON.stringify({ created: saved.created, data: saved.data }), { mode: 0o600 });
-          renameSync(temp, file);
-          utimesSync(file, saved.touched / 1000, saved.touched / 1000);
+          if (!this.#writeInPlace(file, text, saved.touched)) this.#writeAside(file, `${file}.${owner.token}.tmp`, text, saved.touched);
         } catch (error) {
-          try {
-            unlinkSync(temp);
-          } catch {
-            // Renamed already, or never written.
-          }
           fail("save", error);
         }
+        if (andRelease === true) release();
       },
-      touch: async (touched) => {
+      touch: async (touched, _ttlMs, andRelease) => {
         // The file's mtime is the session's last use: gc and the idle timeout read it.
         try {
           utimesSync(file, touched / 1000, touched / 1000);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("touch", error);
         }
+        if (andRelease === true) release();
       },
       destroy: async () => {
         try {
@@ -147,12 +194,46 @@ export class FileSessionStore implements SessionStore {
           if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail("remove", error);
         }
       },
-      release: async () => {
-        if (released) return;
-        released = true;
-        this.#release(lockFile, owner.token);
-      },
+      release: async () => release(),
     };
+  }
+
+  /**
+   * Rewrites the session file in place (false: too large for that). The new text is padded with
+   * spaces over the old, so the file is valid JSON at every step; then it is cut to length.
+   */
+  #writeInPlace(file: string, text: string, touched: number): boolean {
+    const bytes = Buffer.from(text);
+    if (bytes.length > IN_PLACE_MAX_BYTES) return false;
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    try {
+      const size = fstatSync(fd).size;
+      if (size > IN_PLACE_MAX_BYTES) return false;
+      const padded = size > bytes.length ? Buffer.concat([bytes, Buffer.alloc(size - bytes.length, " ")]) : bytes;
+      writeSync(fd, padded, 0, padded.length, 0);
+      if (size > bytes.length) ftruncateSync(fd, bytes.length);
+      // The file's mtime is the session's last use: gc and the idle timeout read it.
+      futimesSync(fd, touched / 1000, touched / 1000);
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Writes aside, then renames: a crash mid-write never leaves half a session. */
+  #writeAside(file: string, temp: string, text: string, touched: number): void {
+    try {
+      writeFileSync(temp, text, { mode: 0o600 });
+      renameSync(temp, file);
+      utimesSync(file, touched / 1000, touched / 1000);
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Renamed already, or never written.
+      }
+      throw error;
+    }
   }
 
   /** Takes the lock, or breaks it when stale and says "try again", or says the lock is held (null). */

@@ -36,24 +36,27 @@ export class MemorySessionStore implements SessionStore {
     const entry = sessions.get(id);
     const live = entry !== undefined && entry.expires > Date.now() ? entry : undefined;
     let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      unlock();
+      if (this.#locks.get(id) === tail) this.#locks.delete(id);
+    };
     return {
       record: live === undefined ? null : structuredClone(live.record),
-      async save(record, ttlMs) {
+      async save(record, ttlMs, andRelease) {
         sessions.set(id, { record: structuredClone(record), expires: ttlMs > 0 ? Date.now() + ttlMs : Infinity });
+        if (andRelease === true) release();
       },
-      async touch(touched, ttlMs) {
+      async touch(touched, ttlMs, andRelease) {
         const current = sessions.get(id);
         if (current) sessions.set(id, { record: { ...current.record, touched }, expires: ttlMs > 0 ? Date.now() + ttlMs : Infinity });
+        if (andRelease === true) release();
       },
       async destroy() {
         sessions.delete(id);
       },
-      release: async () => {
-        if (released) return;
-        released = true;
-        unlock();
-        if (this.#locks.get(id) === tail) this.#locks.delete(id);
-      },
+      release: async () => release(),
     };
   }
 

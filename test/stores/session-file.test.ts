@@ -2,11 +2,23 @@
 // broken, gc by modification time.
 import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { newSessionId } from "../../src/runtime/session-store.ts";
-import { FileSessionStore } from "../../src/stores/session-file.ts";
+import { newSessionId, type SessionLock } from "../../src/runtime/session-store.ts";
+import { stat } from "node:fs/promises";
+import { FileSessionStore, lockFileRemoved } from "../../src/stores/session-file.ts";
 import { counter, counterProcess, increment, seeded, sessionStoreContract } from "./session-contract.ts";
 
 function make(t: Test, staleLockMs = 60_000) {
@@ -114,4 +126,69 @@ t.test("session_save_path removed while running (a tmp cleaner) is made again", 
   rmSync(store.dir, { recursive: true });
   const id = await seeded(store);
   t.equal(await counter(store, id), 0);
+});
+
+t.test("a small session is rewritten in place (the same file) and reads back whether it grew or shrank", async (t) => {
+  const store = make(t);
+  const file = (id: string) => join(store.dir, `sess_${id}`);
+  const id = await seeded(store);
+  // Held open across the saves: a rename would leave it reading the old file.
+  const before = openSync(file(id), "r");
+  t.teardown(() => closeSync(before));
+  const save = async (data: Record<string, string>) => {
+    const lock = await store.lock(id, 1000);
+    await lock.save({ data, created: 1, touched: Date.now() }, 0);
+    await lock.release();
+  };
+  await save({ long: "x".repeat(1000) });
+  await save({ short: "y" });
+  const lock = await store.lock(id, 1000);
+  t.same(lock.record?.data, { short: "y" });
+  await lock.release();
+  t.equal(readFileSync(before, "utf8"), JSON.stringify({ created: 1, data: { short: "y" } }), "the same file, not replaced by a rename");
+  t.same(readdirSync(store.dir), [`sess_${id}`]);
+});
+
+t.test("a session larger than a page is written aside and renamed, and a small one after it reads back", async (t) => {
+  const store = make(t);
+  const id = await seeded(store);
+  for (const data of [{ big: "z".repeat(10_000) }, { small: "s" }] as Record<string, string>[]) {
+    const lock = await store.lock(id, 1000);
+    await lock.save({ data, created: 1, touched: Date.now() }, 0);
+    await lock.release();
+    const again = await store.lock(id, 1000);
+    t.same(again.record?.data, data);
+    await again.release();
+  }
+  t.same(readdirSync(store.dir), [`sess_${id}`], "no temporary file left");
+});
+
+t.test("a request waiting for another of its session in the same process is let in by the release, not by a timer", async (t) => {
+  const store = make(t);
+  const id = await seeded(store);
+  const first = await store.lock(id, 10_000);
+  let second: SessionLock | null = null;
+  const waiting = store.lock(id, 10_000).then((lock) => (second = lock));
+  // Continue from an I/O callback: a timer could fire only in the event loop's next round, after setImmediate.
+  await stat(store.dir);
+  await first.release();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.not(second, null, "the waiter holds the lock before any timer ran");
+  await (await waiting).release();
+  t.same(readdirSync(store.dir), [`sess_${id}`]);
+});
+
+t.test("a request of another worker waiting for a lock file wakes when it is removed, not at the end of its pause", async (t) => {
+  const lockFile = join(t.testdir(), "sess_x.lock");
+  writeFileSync(lockFile, "{}");
+  let woken = false;
+  // A pause far longer than the test may take: only the removal can end this wait.
+  const waiting = lockFileRemoved(lockFile, 3_600_000).then(() => (woken = true));
+  await stat(lockFile);
+  t.equal(woken, false, "not while the lock file is there");
+  unlinkSync(lockFile);
+  await waiting;
+  t.equal(woken, true);
+  await lockFileRemoved(lockFile, 3_600_000);
+  t.pass("a lock file already gone ends the wait at once");
 });

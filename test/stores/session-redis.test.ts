@@ -1,6 +1,7 @@
 // The Redis session store against a real redis-server: the store contract, sessions shared by two
 // tscgi instances, expiry left to Redis, a dead holder's lock expiring, a down Redis failing fast.
 import t from "tap";
+import { mock } from "node:test";
 import { Redis } from "ioredis";
 import { freePort } from "../helpers/ports.ts";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis.ts";
@@ -106,5 +107,53 @@ if (skip) {
       code: "TSCGI_E_SESSION_STORE",
       message: /redis session store could not take a lock/,
     });
+  });
+
+  t.test("a session request costs Redis two round trips: lock and read, then write and release", async (t) => {
+    const store = make(t);
+    const redis = new Redis(server.url);
+    t.teardown(() => redis.quit());
+    const id = await seeded(store);
+    await increment(store, id);
+    // MONITOR lists every command a client sends; those a script runs come from "lua".
+    const monitor = await redis.monitor();
+    t.teardown(() => monitor.disconnect());
+    const sent: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua") sent.push(String(args[0]).toLowerCase() + (args[0] === "echo" ? ` ${args[1]}` : ""));
+    });
+    await redis.echo("before");
+    await increment(store, id);
+    await redis.echo("after");
+    for (let i = 0; i < 2000 && !sent.includes("echo after"); i++) await redis.ping();
+    const between = sent.slice(sent.indexOf("echo before") + 1, sent.indexOf("echo after")).filter((command) => command !== "ping");
+    t.same(between, ["evalsha", "evalsha"]);
+    t.equal(await counter(store, id), 2);
+  });
+
+  t.test("a request of another process waiting for a session is woken by the release's message, not a timer", async (t) => {
+    const holder = make(t);
+    const waiter = make(t);
+    const redis = new Redis(server.url);
+    t.teardown(() => redis.quit());
+    const id = await seeded(holder);
+    await counter(waiter, id);
+    const lockKey = `${REDIS_KEY_PREFIX}${id}:lock`;
+    const held = await holder.lock(id, 30_000);
+    let woken = false;
+    const waiting = waiter.lock(id, 30_000).then((lock) => ((woken = true), lock));
+    // Wait (by Redis's own count, no clock) until the waiter listens on the lock's key.
+    let listening = 0;
+    for (let i = 0; i < 2000 && listening === 0; i++) listening = Number(((await redis.pubsub("NUMSUB", lockKey)) as [string, number])[1]);
+    t.equal(listening, 1, "the waiter subscribed to the lock's key");
+    // From here on no timer fires: only the message can wake the waiter.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.teardown(() => mock.timers.reset());
+    t.equal(woken, false);
+    await held.release();
+    for (let i = 0; i < 2000 && !woken; i++) await redis.ping();
+    mock.timers.reset();
+    t.equal(woken, true, "the waiter holds the session");
+    await (await waiting).release();
   });
 }
