@@ -60,6 +60,7 @@ import {
   ScriptChdirError,
   ScriptExitError,
 } from "../src/server/errors.ts";
+import { NodeInternalError } from "../src/node-internals.ts";
 import { repo } from "./helpers/tscgi.ts";
 
 function sources(dir: string): string[] {
@@ -158,6 +159,7 @@ const instances: TscgiError[] = [
   new ClientConnectError("127.0.0.1:9000", cause),
   new ClientTimeoutError("127.0.0.1:9000", 1000),
   new ClientProtocolError("127.0.0.1:9000", "a record of an unknown type"),
+  new NodeInternalError("Buffer#utf8Slice", "v99.0.0"),
 ];
 
 /** docs/errors.md's Status cell for each code: a number when a request is answered with it. */

@@ -3,6 +3,7 @@
 import { writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
+import { socketHandle } from "../node-internals.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
@@ -122,7 +123,7 @@ function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t
  * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
  */
 function handOff(socket: Socket, unread: Buffer): void {
-  const handle = (socket as unknown as { _handle?: object })._handle;
+  const handle = socketHandle<object>(socket);
   if (!handle || !process.connected) return void socket.destroy();
   handoffsInFlight++;
   const message: FromWorker = { t: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null };
