@@ -375,7 +375,7 @@ export class Dispatcher {
     }
     if (exchange.aborted) return status;
     // Script-chosen messages (HttpError) are shown; internal details stay in the log.
-    const message = isTscgiError(error) && error.code === "TSCGI_E_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
+    const message = isTscgiError(error) && error.code === "TSCGI_E_API_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
     const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
     void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});

@@ -48,5 +48,5 @@ t.test("a body shorter than CONTENT_LENGTH is delivered as it came", async (t) =
 
 t.test("without CONTENT_LENGTH the whole body is read, up to max_body_size", async (t) => {
   t.equal(await text(bodyStream(source([Buffer.from("ab"), Buffer.from("cd")]).read, 0)), "abcd");
-  await t.rejects(text(bodyStream(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_BODY_TOO_LARGE" });
+  await t.rejects(text(bodyStream(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_CGI_BODY_TOO_LARGE" });
 });
