@@ -61,6 +61,9 @@ export interface DispatcherOptions {
   extensions?: readonly string[];
 }
 
+/** Script paths relative to the root kept for log lines; past this many, the cache starts over. */
+const SCRIPT_NAME_CACHE_SIZE = 10_000;
+
 /** Answers one request without a script; returns the status for the access log. */
 export type BuiltinHandler = (exchange: Exchange) => number | Promise<number>;
 
@@ -284,7 +287,7 @@ export class Dispatcher {
     let name = this.#scriptNames.get(file);
     if (name === undefined) {
       name = relative(this.#options.root, file) || file;
-      if (this.#scriptNames.size > 10_000) this.#scriptNames.clear();
+      if (this.#scriptNames.size > SCRIPT_NAME_CACHE_SIZE) this.#scriptNames.clear();
       this.#scriptNames.set(file, name);
     }
     return name;
