@@ -5,6 +5,7 @@ import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig } from "./config/load.ts";
 import { type LoadedConfig } from "./config/types.ts";
+import { checkNodeInternals } from "./node-internals.ts";
 import { CLIENT_FLAGS, runPing, runStatus } from "./client/commands.ts";
 import { serve } from "./pool/run.ts";
 import { runCgi } from "./cgi-command.ts";
@@ -63,6 +64,14 @@ export async function main(argv: string[]): Promise<void> {
     loaded = loadConfig({ argv: configArgv, env: process.env, cwd: process.cwd() });
   } catch (error) {
     fail(error);
+  }
+  if (loaded.testConfig || loaded.command === "serve" || loaded.command === "cgi") {
+    // Before serving: a Node release that lacks an internal stops tscgi here, not at a request.
+    try {
+      checkNodeInternals();
+    } catch (error) {
+      fail(error);
+    }
   }
   if (loaded.testConfig) {
     process.stdout.write(`tscgi: configuration OK${loaded.source ? ` (${loaded.source})` : " (no config file, defaults)"}\n`);

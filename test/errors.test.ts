@@ -2,7 +2,7 @@
 import t from "tap";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BodyReadError, BodyTooLargeError, ClientGoneError, InvalidHeaderError, InvalidStatusError } from "../src/cgi/errors.ts";
+import { BodyAbortedError, BodyTooLargeError, ClientGoneError, InvalidHeaderError, InvalidStatusError } from "../src/cgi/errors.ts";
 import { ClientConnectError, ClientProtocolError, ClientTimeoutError } from "../src/client/errors.ts";
 import { AccessFormatError } from "../src/config/access-format.ts";
 import { ConfigBadValueError, ConfigConflictError, ConfigFileError, ConfigUnknownKeyError } from "../src/config/errors.ts";
@@ -22,27 +22,27 @@ import {
 } from "../src/fastcgi/errors.ts";
 import {
   BodyConsumedError,
-  CookieError,
+  CookieInvalidError,
   CookieSecretMissingError,
-  FieldTooLargeError,
+  FormFieldTooLargeError,
   FormContentTypeError,
   FormMalformedError,
   HeadersSentError,
-  JsonBodyError,
-  RedirectError,
+  BodyJsonError,
+  RedirectInvalidError,
   SessionClosedError,
   SessionDataError,
   SessionLockTimeoutError,
   SessionStoreError,
-  TooManyFieldsError,
-  TooManyUploadsError,
+  FormTooManyFieldsError,
+  UploadTooManyFilesError,
   UploadStorageError,
   UploadTooLargeError,
 } from "../src/runtime/errors.ts";
 import { HttpError } from "../src/runtime/http-error.ts";
 import { TemplateNameError } from "../src/runtime/templates.ts";
 import {
-  BadScriptPathError,
+  ScriptBadPathError,
   RequireEsmError,
   ScriptCompileError,
   ScriptExportError,
@@ -62,6 +62,7 @@ import {
   ScriptExitError,
 } from "../src/server/errors.ts";
 import { TemplateError, TemplateNotFoundError } from "../src/server/templates.ts";
+import { NodeInternalError } from "../src/node-internals.ts";
 import { repo } from "./helpers/tscgi.ts";
 
 function sources(dir: string): string[] {
@@ -75,6 +76,45 @@ for (const file of sources(join(repo, "src"))) {
   for (const m of readFileSync(file, "utf8").matchAll(/code = "(TSCGI_E_[A-Z0-9_]+)"/g)) defined.push(m[1]);
 }
 const documented = [...readFileSync(join(repo, "docs/errors.md"), "utf8").matchAll(/^\| `(TSCGI_E_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+
+/** The prefix after TSCGI_E_ each layer's codes carry (the files at the top of src/ under ""). */
+const LAYER_PREFIX: Readonly<Record<string, string>> = {
+  fastcgi: "FCGI",
+  cgi: "CGI",
+  scripts: "SCRIPT",
+  runtime: "API",
+  stores: "STORE",
+  server: "SERVER",
+  pool: "POOL",
+  client: "CLIENT",
+  config: "CONFIG",
+  "": "NODE",
+};
+
+const pascal = (words: string) =>
+  words
+    .toLowerCase()
+    .split("_")
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join("");
+
+t.test("each code carries its layer's prefix, and its class is named by the code's words", async (t) => {
+  let classes = 0;
+  for (const file of sources(join(repo, "src"))) {
+    const rel = file.slice(join(repo, "src").length + 1).split("/");
+    const prefix = LAYER_PREFIX[rel.length > 1 ? rel[0] : ""];
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/export class (\w+) extends \w+ \{\n(?:[^\n]*\n)*?\s+readonly code = "TSCGI_E_([A-Z0-9_]+)"/g)) {
+      const [, name, words] = m;
+      classes++;
+      t.ok(words.startsWith(`${prefix}_`), `${name}: TSCGI_E_${words} starts with TSCGI_E_${prefix}_ (${rel.join("/")})`);
+      // The whole code or the part after the prefix: ScriptNotFoundError, BadVersionError (FCGI_BAD_VERSION).
+      const allowed = [pascal(words) + "Error", pascal(words.slice(prefix.length + 1)) + "Error"];
+      t.ok(allowed.includes(name), `${name} is named ${allowed.join(" or ")}`);
+    }
+  }
+  t.equal(classes, new Set(defined).size, "every code was found on a class");
+});
 
 t.test("each code is defined once", async (t) => {
   t.same(
@@ -92,9 +132,9 @@ t.test("errors are recognised by brand, not by class identity", async (t) => {
   const e = new HttpError(404, "no such user");
   t.ok(isTscgiError(e));
   t.equal(e.status, 404);
-  t.equal(e.code, "TSCGI_E_HTTP");
+  t.equal(e.code, "TSCGI_E_API_HTTP");
   t.notOk(isTscgiError(new Error("plain")));
-  t.notOk(isTscgiError({ code: "TSCGI_E_HTTP" }), "a look-alike object is not one");
+  t.notOk(isTscgiError({ code: "TSCGI_E_API_HTTP" }), "a look-alike object is not one");
   t.throws(() => new HttpError(200), RangeError);
 });
 
@@ -104,12 +144,12 @@ const cause = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREF
 const instances: TscgiError[] = [
   new HttpError(418, "short and stout"),
   new HeadersSentError("cgi.status()"),
-  new CookieError("id", "a space in the value"),
+  new CookieInvalidError("id", "a space in the value"),
   new CookieSecretMissingError("id"),
   new UploadTooLargeError("photo", 1024),
-  new TooManyUploadsError(2),
-  new TooManyFieldsError(10),
-  new FieldTooLargeError("name", 100),
+  new UploadTooManyFilesError(2),
+  new FormTooManyFieldsError(10),
+  new FormFieldTooLargeError("name", 100),
   new FormMalformedError("no boundary"),
   new FormContentTypeError("text/plain"),
   new SessionLockTimeoutError(1000),
@@ -118,18 +158,18 @@ const instances: TscgiError[] = [
   new SessionClosedError("set"),
   new UploadStorageError("/tmp/up", cause),
   new BodyConsumedError("cgi.form()", "cgi.text()"),
-  new JsonBodyError("Unexpected token"),
-  new RedirectError("a Location with a newline"),
+  new BodyJsonError("Unexpected token"),
+  new RedirectInvalidError("a Location with a newline"),
   new TemplateNameError("../secret.njk", 'it contains a ".." segment'),
   new TemplateNotFoundError("page.njk", "/srv/templates", "no such file"),
   new TemplateError("/srv/templates/page.njk", 3, 4, "TypeError: missing.join is not a function", { cause }),
   new BodyTooLargeError(1000),
   new InvalidHeaderError("X Bad", "v"),
   new InvalidStatusError(99),
-  new BodyReadError(),
+  new BodyAbortedError(),
   new ClientGoneError(),
   new ScriptNotFoundError("/nope"),
-  new BadScriptPathError("/a/../b", "a .. segment"),
+  new ScriptBadPathError("/a/../b", "a .. segment"),
   new ScriptRootError("/srv/none", { cause }),
   new ScriptCompileError("/srv/a.ts", 1, 2, "Unexpected }", { cause }),
   new ScriptExportError("/srv/a.ts", "missing"),
@@ -163,6 +203,7 @@ const instances: TscgiError[] = [
   new ClientConnectError("127.0.0.1:9000", cause),
   new ClientTimeoutError("127.0.0.1:9000", 1000),
   new ClientProtocolError("127.0.0.1:9000", "a record of an unknown type"),
+  new NodeInternalError("Buffer#utf8Slice", "v99.0.0"),
 ];
 
 /** docs/errors.md's Status cell for each code: a number when a request is answered with it. */
@@ -188,7 +229,7 @@ t.test("every class is built here, with the code and status docs/errors.md gives
       continue;
     }
     const number = /^\d{3}/.exec(cell);
-    if (e.code === "TSCGI_E_HTTP") t.equal(cell, "the one given", "HttpError: the script's status");
+    if (e.code === "TSCGI_E_API_HTTP") t.equal(cell, "the one given", "HttpError: the script's status");
     else if (number !== null) t.equal(e.status, Number(number[0]), `${e.code}: status ${cell}`);
     else t.equal(cell, "—", `${e.code}: a status or "—" (never answers a request)`);
   }

@@ -1,5 +1,5 @@
 // The request body as a web ReadableStream, pulled from the gateway's source with a size cap.
-import { BodyReadError, BodyTooLargeError } from "./errors.ts";
+import { BodyAbortedError, BodyTooLargeError } from "./errors.ts";
 
 /** Where body bytes come from: the next chunk, or null at the end (FastCGI: the empty STDIN record). */
 export type BodySource = () => Promise<Uint8Array | null>;
@@ -36,7 +36,7 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
         try {
           chunk = await read();
         } catch {
-          controller.error(new BodyReadError());
+          controller.error(new BodyAbortedError());
           return;
         }
         if (chunk === null) {
@@ -69,7 +69,7 @@ export async function* bodyChunks(read: BodySource, maxBytes: number, declared =
     try {
       chunk = await read();
     } catch {
-      throw new BodyReadError();
+      throw new BodyAbortedError();
     }
     if (chunk === null) return;
     if (declared >= 0 && seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - seen);

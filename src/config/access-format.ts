@@ -84,8 +84,7 @@ export type AccessFormat =
 
 /** An access_format that names an unknown token or gives a token an argument it does not take. */
 export class AccessFormatError extends TscgiError {
-  static readonly code = "TSCGI_E_ACCESS_FORMAT";
-  readonly code = AccessFormatError.code;
+  readonly code = "TSCGI_E_CONFIG_ACCESS_FORMAT";
 
   constructor(
     readonly format: string,

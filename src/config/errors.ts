@@ -22,8 +22,7 @@ export abstract class ConfigError extends TscgiError {}
 
 /** A key, environment variable or flag that tscgi does not know. */
 export class ConfigUnknownKeyError extends ConfigError {
-  static readonly code = "TSCGI_E_CONFIG_UNKNOWN_KEY";
-  readonly code = ConfigUnknownKeyError.code;
+  readonly code = "TSCGI_E_CONFIG_UNKNOWN_KEY";
 
   constructor(
     /** The name as written: `max_body`, `TSCGI_LISTN`, `--listn`. */
@@ -41,8 +40,7 @@ export class ConfigUnknownKeyError extends ConfigError {
 
 /** A value its key's parser refused, or that failed a check (a root that is not a directory). */
 export class ConfigBadValueError extends ConfigError {
-  static readonly code = "TSCGI_E_CONFIG_BAD_VALUE";
-  readonly code = ConfigBadValueError.code;
+  readonly code = "TSCGI_E_CONFIG_BAD_VALUE";
 
   constructor(
     readonly key: string,
@@ -61,8 +59,7 @@ export class ConfigBadValueError extends ConfigError {
 
 /** A config file that cannot be read or parsed; `line` is set for syntax errors. */
 export class ConfigFileError extends ConfigError {
-  static readonly code = "TSCGI_E_CONFIG_FILE";
-  readonly code = ConfigFileError.code;
+  readonly code = "TSCGI_E_CONFIG_FILE";
 
   constructor(
     /** The file as messages name it (relative to the working directory when inside it). */
@@ -85,8 +82,7 @@ export interface ConflictingValue {
 
 /** Values each valid alone that do not fit together, e.g. pm_max_spare_servers above workers. */
 export class ConfigConflictError extends ConfigError {
-  static readonly code = "TSCGI_E_CONFIG_CONFLICT";
-  readonly code = ConfigConflictError.code;
+  readonly code = "TSCGI_E_CONFIG_CONFLICT";
   /** The keys involved, in the order the message names them. */
   readonly keys: string[];
 
@@ -100,9 +96,6 @@ export class ConfigConflictError extends ConfigError {
     this.keys = values.map((v) => v.key);
   }
 }
-
-/** Every config error class, for the test that keeps docs/config.md in step. */
-export const configErrors = [ConfigUnknownKeyError, ConfigBadValueError, ConfigConflictError, ConfigFileError] as const;
 
 /**
  * Thrown by a key's parser or check; the loader turns it into a ConfigBadValueError that names

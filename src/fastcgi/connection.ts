@@ -12,7 +12,7 @@ import {
   Role,
 } from "./constants.ts";
 import { BadBeginRequestError, ConnectionClosedError, DuplicateRequestError, FcgiProtocolError, RequestAbortedError } from "./errors.ts";
-import { Host } from "./host.ts";
+import { ConnectionState } from "./connection-state.ts";
 import { FCGI_LIMIT_DEFAULTS } from "./limits.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { RecordReader } from "./reader.ts";
@@ -49,7 +49,7 @@ const GET_VALUES_LIMITS: ParamsLimits = { maxBytes: 0xffff, maxPairs: 0xffff };
  * records, and hands each complete Responder request to the handler.
  */
 export class Connection {
-  #host: Host;
+  #state: ConnectionState;
   #handler: RequestHandler;
   #reader: RecordReader;
   #events: ConnectionEvents;
@@ -63,13 +63,13 @@ export class Connection {
 
   constructor(transport: Transport, handler: RequestHandler, options: ConnectionOptions, events: ConnectionEvents = {}) {
     this.#events = events;
-    this.#host = new Host(transport, options, events.paramsPending, () => this.#idle());
+    this.#state = new ConnectionState(transport, options, events.paramsPending, () => this.#idle());
     this.#handler = handler;
     this.#reader = new RecordReader((type, requestId, content) => this.#record(type, requestId, content));
   }
 
   get activeRequests(): number {
-    return this.#host.requests.size;
+    return this.#state.requests.size;
   }
 
   /** BEGIN_REQUEST records handled so far, served or refused. */
@@ -79,20 +79,20 @@ export class Connection {
 
   /** True while some request has begun but its PARAMS are not complete. */
   get paramsPending(): boolean {
-    return this.#host.paramsPending > 0;
+    return this.#state.paramsPending > 0;
   }
 
   /** No request is active and no part of a record is held: the stream may change hands here. */
   get quiet(): boolean {
-    return !this.#host.dead && this.#host.requests.size === 0 && this.#reader.atBoundary;
+    return !this.#state.dead && this.#state.requests.size === 0 && this.#reader.atBoundary;
   }
 
   receive(chunk: Buffer): void {
-    const host = this.#host;
-    if (host.dead) return;
+    const state = this.#state;
+    if (state.dead) return;
     // Replies produced while this chunk is parsed (GET_VALUES, refusals, handlers that answer
     // synchronously) leave in one write.
-    host.transport.cork();
+    state.transport.cork();
     this.#receiving = true;
     try {
       this.#reader.push(chunk);
@@ -100,13 +100,13 @@ export class Connection {
       this.#fault(error);
     }
     this.#receiving = false;
-    host.transport.uncork();
-    host.holdForOutput();
+    state.transport.uncork();
+    state.holdForOutput();
     const reader = this.#reader;
-    if (reader.held && !this.#heldFull && reader.heldBytes > host.stdinHighWaterMark) {
+    if (reader.held && !this.#heldFull && reader.heldBytes > state.stdinHighWaterMark) {
       // Kept bytes wait for detach(); past this much, the rest waits in the socket instead.
       this.#heldFull = true;
-      host.hold();
+      state.hold();
     }
     this.#checkQuiet();
   }
@@ -117,9 +117,9 @@ export class Connection {
    * connection is quiet (see `quiet`). Requests already begun run to their end.
    */
   quiesce(onQuiet: () => void): void {
-    if (this.#host.dead) return;
+    if (this.#state.dead) return;
     this.#onQuiet = onQuiet;
-    this.#reader.holdAtBoundary(() => this.#host.requests.size === 0);
+    this.#reader.holdAtBoundary(() => this.#state.requests.size === 0);
     this.#checkQuiet();
   }
 
@@ -132,7 +132,7 @@ export class Connection {
     const rest = this.#reader.takeHeld();
     this.#closed = true;
     this.#onQuiet = null;
-    this.#host.shutdown();
+    this.#state.shutdown();
     return rest;
   }
 
@@ -141,10 +141,10 @@ export class Connection {
     this.#closed = true;
     this.#onQuiet = null;
     this.#reader.stop();
-    const host = this.#host;
-    host.shutdown();
-    const requests = [...host.requests.values()];
-    host.requests.clear();
+    const state = this.#state;
+    state.shutdown();
+    const requests = [...state.requests.values()];
+    state.requests.clear();
     for (const request of requests) request.abort(new ConnectionClosedError(request.id), false);
   }
 
@@ -158,8 +158,8 @@ export class Connection {
   }
 
   #record(type: number, requestId: number, content: Buffer): void {
-    const host = this.#host;
-    if (host.dead) {
+    const state = this.#state;
+    if (state.dead) {
       this.#reader.stop();
       return;
     }
@@ -172,15 +172,15 @@ export class Connection {
         this.#begin(requestId, content);
         return;
       case RecordType.Params: {
-        const request = host.requests.get(requestId);
+        const request = state.requests.get(requestId);
         if (request !== undefined && request.pushParams(content)) this.#run(request);
         return;
       }
       case RecordType.Stdin:
-        host.requests.get(requestId)?.pushStdin(content);
+        state.requests.get(requestId)?.pushStdin(content);
         return;
       case RecordType.AbortRequest:
-        host.requests.get(requestId)?.abort(new RequestAbortedError(requestId), true);
+        state.requests.get(requestId)?.abort(new RequestAbortedError(requestId), true);
         return;
       default:
         // Section 3.3: "While a request ID R is inactive, the application ignores records with
@@ -191,21 +191,21 @@ export class Connection {
   }
 
   #begin(requestId: number, content: Buffer): void {
-    const host = this.#host;
+    const state = this.#state;
     if (content.length !== 8) throw new BadBeginRequestError(requestId, content.length);
-    if (host.requests.has(requestId)) throw new DuplicateRequestError(requestId);
+    if (state.requests.has(requestId)) throw new DuplicateRequestError(requestId);
     this.#begun++;
     const role = (content[0] << 8) | content[1];
     const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
     if (role !== Role.Responder && role !== Role.Authorizer) {
-      host.refuse(requestId, ProtocolStatus.UnknownRole, keepConn);
-    } else if (!host.options.getValues.mpxsConns && host.requests.size > 0) {
-      host.refuse(requestId, ProtocolStatus.CantMpxConn, keepConn);
-    } else if (host.requests.size >= host.options.maxRequests) {
-      host.refuse(requestId, ProtocolStatus.Overloaded, keepConn);
+      state.refuse(requestId, ProtocolStatus.UnknownRole, keepConn);
+    } else if (!state.options.getValues.mpxsConns && state.requests.size > 0) {
+      state.refuse(requestId, ProtocolStatus.CantMpxConn, keepConn);
+    } else if (state.requests.size >= state.options.maxRequests) {
+      state.refuse(requestId, ProtocolStatus.Overloaded, keepConn);
     } else {
-      host.requests.set(requestId, new Request(host, requestId, role, keepConn));
-      host.paramsBegun();
+      state.requests.set(requestId, new Request(state, requestId, role, keepConn));
+      state.paramsBegun();
     }
   }
 
@@ -213,7 +213,7 @@ export class Connection {
     try {
       this.#handler(request);
     } catch (error) {
-      this.#host.log("error", `fastcgi: the request handler threw for request ${request.id}: ${describe(error)}`);
+      this.#state.log("error", `fastcgi: the request handler threw for request ${request.id}: ${describe(error)}`);
       request.end(FAILED_APP_STATUS);
     }
   }
@@ -223,13 +223,13 @@ export class Connection {
     if (type !== RecordType.GetValues) {
       // Section 4.2: "When an application receives a management record whose type T it does not
       // understand, the application responds with {FCGI_UNKNOWN_TYPE, 0, {T}}."
-      this.#host.sendNow(encodeUnknownType(type));
+      this.#state.sendNow(encodeUnknownType(type));
       return;
     }
     const decoder = new ParamsDecoder(GET_VALUES_LIMITS);
     decoder.push(content);
     const asked = decoder.end("a GET_VALUES record");
-    const known = this.#host.options.getValues;
+    const known = this.#state.options.getValues;
     // Section 4.1: "If the application doesn't understand a variable name that was included in
     // the query, it omits that name from the response."
     const answer: [string, string][] = [];
@@ -238,19 +238,19 @@ export class Connection {
       else if (name === FCGI_MAX_REQS) answer.push([name, String(known.maxReqs)]);
       else if (name === FCGI_MPXS_CONNS) answer.push([name, known.mpxsConns ? "1" : "0"]);
     }
-    this.#host.sendNow(encodeGetValuesResult(answer));
+    this.#state.sendNow(encodeGetValuesResult(answer));
   }
 
   /** A protocol fault: one log line, this connection destroyed, its requests aborted. */
   #fault(error: unknown): void {
-    const host = this.#host;
+    const state = this.#state;
     this.#reader.stop();
     if (error instanceof FcgiProtocolError) {
-      host.log(error.level, `${error.message} [${error.code}]`, error.code);
+      state.log(error.level, `${error.message} [${error.code}]`, error.code);
     } else {
-      host.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
+      state.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
     }
-    if (!host.transport.destroyed) host.transport.destroy();
+    if (!state.transport.destroyed) state.transport.destroy();
     this.closed();
   }
 }

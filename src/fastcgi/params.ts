@@ -1,5 +1,6 @@
 // Name-value pairs (section 3.4): the encoder, and an incremental decoder for the PARAMS stream.
 
+import { slicer } from "../node-internals.ts";
 import { MalformedParamsError, ParamsTooLargeError, TooManyParamsError } from "./errors.ts";
 
 /** Caps on one decoded stream; both close the connection when exceeded. */
@@ -8,15 +9,6 @@ export interface ParamsLimits {
   maxBytes: number;
   /** Number of name-value pairs. */
   maxPairs: number;
-}
-
-/**
- * Node's own Buffer slicers, called directly: Buffer#toString adds argument checks that cost
- * more than the copy for the short strings params are made of.
- */
-interface Slicer {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
 }
 
 /** Names longer than this are decoded every time rather than looked up. */
@@ -38,7 +30,7 @@ const byPosition: (string | undefined)[] = new Array<string | undefined>(256).fi
 /** Decodes a name, reusing the string from an earlier request for a short ASCII name. */
 function decodeName(buf: Buffer, start: number, end: number, position: number): string {
   const length = end - start;
-  if (length > NAME_CACHE_MAX_LENGTH) return (buf as unknown as Slicer).utf8Slice(start, end);
+  if (length > NAME_CACHE_MAX_LENGTH) return slicer(buf).utf8Slice(start, end);
   const guess = position < 256 ? byPosition[position] : undefined;
   if (guess !== undefined && guess.length === length && sameAscii(guess, buf, start)) return guess;
   const name = lookUpName(buf, start, end, length);
@@ -54,11 +46,11 @@ function lookUpName(buf: Buffer, start: number, end: number, length: number): st
     high |= b;
     hash = (Math.imul(hash, 31) + b) | 0;
   }
-  if (high >= 0x80) return (buf as unknown as Slicer).utf8Slice(start, end);
+  if (high >= 0x80) return slicer(buf).utf8Slice(start, end);
   const cached = names.get(hash);
   // A hash collision must never hand out another name: compare the bytes.
   if (cached !== undefined && cached.length === length && sameAscii(cached, buf, start)) return cached;
-  const name = (buf as unknown as Slicer).latin1Slice(start, end);
+  const name = slicer(buf).latin1Slice(start, end);
   if (cached === undefined && names.size < NAME_CACHE_MAX_ENTRIES) names.set(hash, name);
   return name;
 }
@@ -176,7 +168,7 @@ export class ParamsDecoder {
     if (part === null) {
       if (end - i >= length) {
         this.#used = length;
-        return isName ? decodeName(buf, i, i + length, this.#pairs) : (buf as unknown as Slicer).utf8Slice(i, i + length);
+        return isName ? decodeName(buf, i, i + length, this.#pairs) : slicer(buf).utf8Slice(i, i + length);
       }
       // Bounded: #lengthDone refused any length past maxBytes.
       const fresh = Buffer.allocUnsafe(length);
@@ -195,7 +187,7 @@ export class ParamsDecoder {
     this.#used = want;
     this.#part = null;
     this.#partFill = 0;
-    return isName ? decodeName(part, 0, length, this.#pairs) : (part as unknown as Slicer).utf8Slice(0, length);
+    return isName ? decodeName(part, 0, length, this.#pairs) : slicer(part).utf8Slice(0, length);
   }
 
   #lengthDone(length: number): void {

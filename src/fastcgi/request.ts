@@ -5,7 +5,7 @@ import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
 
 /** What a request needs from its connection; kept narrow so a request never reaches the socket. */
-export interface RequestHost {
+export interface RequestConnection {
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
   /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
@@ -52,7 +52,7 @@ interface StdinWaiter {
 
 /** Shared results, so the fast paths allocate no promise. */
 const RESOLVED: Promise<void> = Promise.resolve();
-/** STDOUT chunks from this size on are written by reference instead of copied (see Host.sendFramed). */
+/** STDOUT chunks from this size on are written by reference instead of copied (see ConnectionState.sendFramed). */
 export const FRAME_BY_REFERENCE = 16 * 1024;
 const STDIN_END: Promise<Uint8Array | null> = Promise.resolve(null);
 const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
@@ -61,7 +61,7 @@ export class Request implements FcgiRequest {
   readonly id: number;
   readonly role: number;
   readonly keepConn: boolean;
-  #host: RequestHost;
+  #connection: RequestConnection;
   #params = NO_PARAMS;
   #paramsDone = false;
   #paramsBytes = 0;
@@ -79,8 +79,8 @@ export class Request implements FcgiRequest {
   #controller: AbortController | null = null;
   #signal: AbortSignal | null = null;
 
-  constructor(host: RequestHost, id: number, role: number, keepConn: boolean) {
-    this.#host = host;
+  constructor(connection: RequestConnection, id: number, role: number, keepConn: boolean) {
+    this.#connection = connection;
     this.id = id;
     this.role = role;
     this.keepConn = keepConn;
@@ -125,14 +125,14 @@ export class Request implements FcgiRequest {
     // An empty STDOUT record would end the stream (section 3.3), so empty writes send nothing.
     if (this.#ended || chunk.length === 0) return RESOLVED;
     // Large chunks are framed around the script's own bytes; small ones are cheaper copied into one buffer.
-    if (chunk.length >= FRAME_BY_REFERENCE) return this.#host.sendFramed(RecordType.Stdout, this.id, chunk);
-    return this.#host.send(encodeStream(RecordType.Stdout, this.id, chunk));
+    if (chunk.length >= FRAME_BY_REFERENCE) return this.#connection.sendFramed(RecordType.Stdout, this.id, chunk);
+    return this.#connection.send(encodeStream(RecordType.Stdout, this.id, chunk));
   }
 
   writeStderr(chunk: Uint8Array): void {
     if (this.#ended || chunk.length === 0) return;
     this.#stderrSent = true;
-    this.#host.sendNow(encodeStream(RecordType.Stderr, this.id, chunk));
+    this.#connection.sendNow(encodeStream(RecordType.Stderr, this.id, chunk));
   }
 
   end(appStatus = 0, lastStdout?: Uint8Array, protocolStatus: number = ProtocolStatus.RequestComplete): void {
@@ -140,10 +140,10 @@ export class Request implements FcgiRequest {
     this.#ended = true;
     this.#settleParams();
     const last = lastStdout !== undefined && lastStdout.length > 0 ? lastStdout : undefined;
-    this.#host.sendNow(encodeResponseEnd(this.id, appStatus, protocolStatus, last, this.#stderrSent));
+    this.#connection.sendNow(encodeResponseEnd(this.id, appStatus, protocolStatus, last, this.#stderrSent));
     this.#dropStdin();
     this.#settleWaiters(null);
-    this.#host.finished(this);
+    this.#connection.finished(this);
   }
 
   // The methods below are the connection's side of the request; handlers see only FcgiRequest.
@@ -156,8 +156,8 @@ export class Request implements FcgiRequest {
     if (this.#paramsDone) return false;
     if (content.length > 0) {
       this.#paramsBytes += content.length;
-      this.#host.paramsArrived(content.length);
-      (this.#decoder ??= new ParamsDecoder(this.#host.paramsLimits)).push(content);
+      this.#connection.paramsArrived(content.length);
+      (this.#decoder ??= new ParamsDecoder(this.#connection.paramsLimits)).push(content);
       return false;
     }
     const decoder = this.#decoder;
@@ -171,7 +171,7 @@ export class Request implements FcgiRequest {
     if (this.#paramsDone) return;
     this.#paramsDone = true;
     this.#decoder = null;
-    this.#host.paramsSettled(this.#paramsBytes);
+    this.#connection.paramsSettled(this.#paramsBytes);
   }
 
   /** Feeds one STDIN record; the empty one ends the stream (section 5.3). */
@@ -190,9 +190,9 @@ export class Request implements FcgiRequest {
     }
     (this.#stdin ??= []).push(content);
     this.#stdinBuffered += content.length;
-    if (!this.#holding && this.#stdinBuffered > this.#host.stdinHighWaterMark) {
+    if (!this.#holding && this.#stdinBuffered > this.#connection.stdinHighWaterMark) {
       this.#holding = true;
-      this.#host.hold();
+      this.#connection.hold();
     }
   }
 
@@ -208,19 +208,19 @@ export class Request implements FcgiRequest {
     this.#ended = true;
     this.#abortReason = reason;
     this.#settleParams();
-    if (answer) this.#host.sendNow(encodeEndRequest(this.id, ABORTED_APP_STATUS, ProtocolStatus.RequestComplete));
+    if (answer) this.#connection.sendNow(encodeEndRequest(this.id, ABORTED_APP_STATUS, ProtocolStatus.RequestComplete));
     this.#dropStdin();
     this.#settleWaiters(reason);
-    if (answer) this.#host.finished(this);
+    if (answer) this.#connection.finished(this);
     // Last, once the request's state is final: listeners run synchronously and may call end().
     this.#controller?.abort(reason);
   }
 
   #drained(length: number): void {
     this.#stdinBuffered -= length;
-    if (this.#holding && this.#stdinBuffered <= this.#host.stdinHighWaterMark) {
+    if (this.#holding && this.#stdinBuffered <= this.#connection.stdinHighWaterMark) {
       this.#holding = false;
-      this.#host.release();
+      this.#connection.release();
     }
   }
 
@@ -229,7 +229,7 @@ export class Request implements FcgiRequest {
     this.#stdinBuffered = 0;
     if (this.#holding) {
       this.#holding = false;
-      this.#host.release();
+      this.#connection.release();
     }
   }
 

@@ -10,7 +10,7 @@ function running(requests: ReadonlyArray<{ script: string; method: string; uri: 
   return `running ${list.join(", ")}${requests.length > 5 ? ` and ${requests.length - 5} more` : ""}`;
 }
 
-export function describeStuck(pid: number, r: Extract<WatchdogReport, { t: "stuck" }>, timeout: number): string {
+export function describeStuck(pid: number, r: Extract<WatchdogReport, { type: "stuck" }>, timeout: number): string {
   const requests = r.requests.map(
     (q) =>
       `${escapeLogText(q.script)} (${escapeLogText(q.method)} ${escapeLogText(q.uri)}, running ${seconds(q.elapsed)}` +
@@ -25,7 +25,7 @@ export function describeStuck(pid: number, r: Extract<WatchdogReport, { t: "stuc
 
 export function describeExit(pid: number, code: number | null, signal: NodeJS.Signals | null, lastWords: WatchdogReport | null): string {
   const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-  if (lastWords?.t === "exiting") {
+  if (lastWords?.type === "exiting") {
     return `worker ${pid} ${how} (${escapeLogText(lastWords.reason)}) while ${running(lastWords.requests)}; a new worker replaces it`;
   }
   return `worker ${pid} ${how} unexpectedly; a new worker replaces it`;

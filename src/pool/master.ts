@@ -116,7 +116,7 @@ export class Master {
     const route = routeConnection(pmSettings(this.#config), live.map(loadOf));
     if (route.maxChildrenReached) this.counters.maxChildrenReached++;
     const worker = route.to === "spawn" ? this.#spawn() : this.#workers.get(route.to);
-    if (!worker?.send({ t: "conn", which }, socket)) return void socket.destroy();
+    if (!worker?.send({ type: "conn", which }, socket)) return void socket.destroy();
     // Counted busy until its next load report says otherwise.
     worker.inflight++;
   }
@@ -144,14 +144,14 @@ export class Master {
     this.#workers.set(id, worker);
     this.log.debug(`worker ${worker.pid} started (generation ${worker.generation})`);
     if (this.#listeners && this.#config.pm !== "ondemand") {
-      worker.send({ t: "listen", which: "fastcgi" }, this.#listeners.fastcgi.handle);
-      if (this.#listeners.http) worker.send({ t: "listen", which: "http" }, this.#listeners.http.handle);
+      worker.send({ type: "listen", which: "fastcgi" }, this.#listeners.fastcgi.handle);
+      if (this.#listeners.http) worker.send({ type: "listen", which: "http" }, this.#listeners.http.handle);
     }
     return worker;
   }
 
   #onMessage(worker: WorkerProcess, m: FromWorker, handle: PassedHandle | undefined): void {
-    switch (m.t) {
+    switch (m.type) {
       case "ready":
         worker.state = worker.state === "starting" ? "ready" : worker.state;
         this.#announce();
@@ -176,10 +176,10 @@ export class Master {
         this.#reports.answer(m.id, m.report);
         break;
       case "status":
-        void this.#status(m.query, m.accept).then((r) => worker.send({ t: "status", id: m.id, ...r }));
+        void this.#status(m.query, m.accept).then((r) => worker.send({ type: "status", id: m.id, ...r }));
         break;
       case "compile":
-        void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ t: "compiled", id: m.id, code }));
+        void this.#compiled.compile(m.file, m.source, m.options).then((code) => worker.send({ type: "compiled", id: m.id, code }));
         break;
       case "fault":
         this.faults.reported(m.script, m.kind);
@@ -226,7 +226,7 @@ export class Master {
     const worker = to === "close" ? undefined : this.#workers.get(to);
     // The handle goes out with the message; the master's own copy of the fd is closed after that.
     const close = () => handle.close();
-    if (!worker?.send({ t: "conn", which: "fastcgi", unread }, handle, close)) return close();
+    if (!worker?.send({ type: "conn", which: "fastcgi", unread }, handle, close)) return close();
     worker.adopted++;
   }
 
@@ -235,7 +235,7 @@ export class Master {
   }
 
   #onReport(worker: WorkerProcess, report: WatchdogReport): void {
-    if (report.t === "slow") {
+    if (report.type === "slow") {
       this.counters.slow++;
       this.#slowSink.line(
         formatSlowlogEntry({
@@ -248,7 +248,7 @@ export class Master {
           stack: report.stack,
         }),
       );
-    } else if (report.t === "stuck") {
+    } else if (report.type === "stuck") {
       this.log.error(describeStuck(worker.pid, report, this.#config.request_timeout));
       this.log.flush();
     }
@@ -260,7 +260,7 @@ export class Master {
     const expected = worker.state === "finishing";
     if (!expected) {
       this.counters.restarts++;
-      if (worker.lastWords?.t !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
+      if (worker.lastWords?.type !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
       this.faults.died(worker.lastWords);
       if (!this.#stopping) this.#crashed(worker);
     } else {
@@ -395,7 +395,7 @@ export class Master {
   reopenLogs(): void {
     this.#errorSink.reopen();
     this.#slowSink.reopen();
-    for (const w of this.workers) w.send({ t: "reopen" });
+    for (const w of this.workers) w.send({ type: "reopen" });
   }
 
   /** SIGTERM / SIGINT / SIGQUIT: workers stop accepting and finish in-flight requests, then exit. */

@@ -20,7 +20,7 @@ export class PoolFaults {
 
   /** A worker died unexpectedly: each script it was running (its last words) counts a death. */
   died(lastWords: WatchdogReport | null): void {
-    if (lastWords === null || lastWords.t === "slow") return;
+    if (lastWords === null || lastWords.type === "slow") return;
     const scripts = new Set(lastWords.requests.map((r) => r.script).filter((script) => script !== "-"));
     for (const script of scripts) this.reported(script, "death");
   }

@@ -36,42 +36,42 @@ export interface WorkerReport {
 }
 
 export type ToWorker =
-  | { t: "init"; config: Config; id: number; ondemand: boolean }
+  | { type: "init"; config: Config; id: number; ondemand: boolean }
   /** Sent with a listening handle. */
-  | { t: "listen"; which: "fastcgi" | "http" }
+  | { type: "listen"; which: "fastcgi" | "http" }
   /**
    * Sent with one connection: accepted by the master (ondemand), or handed over by a retiring worker
    * (a raw handle, nobody has read from it since; `unread` holds bytes the old worker read but did not parse).
    */
-  | { t: "conn"; which: "fastcgi" | "http"; unread?: Uint8Array | null }
+  | { type: "conn"; which: "fastcgi" | "http"; unread?: Uint8Array | null }
   /** Stop taking work and exit once in-flight requests are done; `handOver`: pass idle connections on instead of closing them. */
-  | { t: "stop"; handOver: boolean }
-  | { t: "reopen" }
-  | { t: "report"; id: number }
-  | { t: "status"; id: number; body: string; contentType: string; ok: boolean }
+  | { type: "stop"; handOver: boolean }
+  | { type: "reopen" }
+  | { type: "report"; id: number }
+  | { type: "status"; id: number; body: string; contentType: string; ok: boolean }
   /** The compiled code, or null when the master could not compile it (the worker then does, for the error). */
-  | { t: "compiled"; id: number; code: string | null };
+  | { type: "compiled"; id: number; code: string | null };
 
 export type FromWorker =
-  | { t: "ready" }
+  | { type: "ready" }
   /** The busy/idle picture changed (sent at most every few ms). */
-  | { t: "load"; inflight: number; requests: number }
+  | { type: "load"; inflight: number; requests: number }
   /** The worker reached max_requests, worker_memory_limit or worker_max_age. */
-  | { t: "retire"; reason: string }
-  | { t: "report"; id: number; report: WorkerReport }
+  | { type: "retire"; reason: string }
+  | { type: "report"; id: number; report: WorkerReport }
   /** A status request came in: the master renders the pool's status. */
-  | { t: "status"; id: number; query: string; accept: string }
+  | { type: "status"; id: number; query: string; accept: string }
   /** Sent with the raw handle of an idle kept-alive connection, for another worker to serve (see FastCgiServer.handOver). */
-  | { t: "handoff"; which: "fastcgi"; unread: Uint8Array | null }
+  | { type: "handoff"; which: "fastcgi"; unread: Uint8Array | null }
   /** Compile a script for me: the master compiles each source once for all workers. */
-  | { t: "compile"; id: number; file: string; source: string; options: CompileOptions }
+  | { type: "compile"; id: number; file: string; source: string; options: CompileOptions }
   /** A script faulted (it was answered and logged here); the master counts the pool's faults. */
-  | { t: "fault"; script: string; kind: FaultKind };
+  | { type: "fault"; script: string; kind: FaultKind };
 
 /** Lines on the report pipe (JSON, one per line). */
 export type WatchdogReport =
   | {
-      t: "slow";
+      type: "slow";
       script: string;
       method: string;
       uri: string;
@@ -79,9 +79,9 @@ export type WatchdogReport =
       stack: string | null;
     }
   | {
-      t: "stuck";
+      type: "stuck";
       requests: Array<{ script: string; method: string; uri: string; elapsed: number; answered: boolean }>;
       blocked: number;
       stack: string | null;
     }
-  | { t: "exiting"; code: number; reason: string; requests: Array<{ script: string; method: string; uri: string }> };
+  | { type: "exiting"; code: number; reason: string; requests: Array<{ script: string; method: string; uri: string }> };

@@ -71,7 +71,7 @@ async function serveSingle(config: Config): Promise<void> {
   const counters = new PoolCounters();
   const slowSink = new LogSink(config.slowlog);
   const watchdog = startWatchdog(config, false, (report) => {
-    if (report.t !== "slow") return;
+    if (report.type !== "slow") return;
     counters.slow++;
     slowSink.line(
       formatSlowlogEntry({

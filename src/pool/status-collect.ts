@@ -63,7 +63,7 @@ export class ReportCollector {
             clearTimeout(timer);
             resolve(r);
           });
-          if (!worker.send({ t: "report", id })) resolve(null);
+          if (!worker.send({ type: "report", id })) resolve(null);
         });
         this.#waiters.delete(id);
         if (report) worker.lastReport = report;

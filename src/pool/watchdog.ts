@@ -31,13 +31,13 @@ export const BLOCKED_AFTER = 500;
 /** A silent heartbeat this old means JavaScript is running now: a slow request gets its stack. */
 const BUSY_AFTER = 250;
 
-const o = workerData as WatchdogOptions;
-const table = new InflightTable(o.capacity, o.buffer);
+const options = workerData as WatchdogOptions;
+const table = new InflightTable(options.capacity, options.buffer);
 const slowlogged = new Set<number>();
 let busy = false;
 
 function report(message: WatchdogReport): void {
-  if (o.pool) {
+  if (options.pool) {
     try {
       writeSync(REPORT_FD, JSON.stringify(message) + "\n");
     } catch {
@@ -114,26 +114,26 @@ async function check(): Promise<void> {
   const blocked = now - table.heartbeat;
   const isBlocked = table.heartbeat > 0 && blocked > BLOCKED_AFTER;
   // A script's last words before it blocks this process go out now, not when (or if) it ends.
-  if (table.heartbeat > 0 && blocked > BUSY_AFTER) flushShared(o.stderr, 2);
+  if (table.heartbeat > 0 && blocked > BUSY_AFTER) flushShared(options.stderr, 2);
   const slots = table.snapshot();
   for (const seq of slowlogged) if (!slots.some((s) => s.seq === seq)) slowlogged.delete(seq);
 
-  if (o.slowlogTimeout > 0) {
-    const slow = slots.filter((s) => now - s.start >= o.slowlogTimeout && !slowlogged.has(s.seq));
+  if (options.slowlogTimeout > 0) {
+    const slow = slots.filter((s) => now - s.start >= options.slowlogTimeout && !slowlogged.has(s.seq));
     if (slow.length > 0) {
       // Only a busy thread is running the script's code; otherwise it is awaiting I/O.
       const stack = table.heartbeat > 0 && blocked > BUSY_AFTER ? await stackOfMainThread(1000) : null;
       for (const s of slow) {
         slowlogged.add(s.seq);
-        report({ t: "slow", script: s.script || "-", method: s.method, uri: s.uri, elapsed: now - s.start, stack });
+        report({ type: "slow", script: s.script || "-", method: s.method, uri: s.uri, elapsed: now - s.start, stack });
       }
     }
   }
 
-  if (!o.pool || o.requestTimeout <= 0 || !isBlocked) return;
-  const over = slots.filter((s) => now - s.start >= o.requestTimeout);
+  if (!options.pool || options.requestTimeout <= 0 || !isBlocked) return;
+  const over = slots.filter((s) => now - s.start >= options.requestTimeout);
   // A thread blocked longer than the timeout is stuck even when its request already got its answer.
-  if (over.length === 0 && blocked < o.requestTimeout + BLOCKED_AFTER) return;
+  if (over.length === 0 && blocked < options.requestTimeout + BLOCKED_AFTER) return;
   // The worker is about to be killed anyway: on a loaded machine the inspector's pause can take
   // more than a second to land, and the stack is what tells the operator which line spins.
   const stack = await stackOfMainThread(STUCK_STACK_WAIT);
@@ -154,12 +154,12 @@ async function check(): Promise<void> {
     }
     requests.push({ script: s.script || "-", method: s.method, uri: s.uri, elapsed: now - s.start, answered });
   }
-  report({ t: "stuck", requests, blocked, stack });
-  flushShared(o.stderr, 2);
+  report({ type: "stuck", requests, blocked, stack });
+  flushShared(options.stderr, 2);
   process.kill(process.pid, "SIGKILL");
 }
 
-const tick = Math.max(50, Math.min(250, ...[o.requestTimeout, o.slowlogTimeout].filter((ms) => ms > 0).map((ms) => ms / 4)));
+const tick = Math.max(50, Math.min(250, ...[options.requestTimeout, options.slowlogTimeout].filter((ms) => ms > 0).map((ms) => ms / 4)));
 setInterval(() => {
   if (busy) return;
   busy = true;

@@ -3,6 +3,7 @@
 import { writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
+import { socketHandle } from "../node-internals.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
@@ -26,7 +27,7 @@ let retiring = false;
 const startedAt = Date.now();
 // Each worker recycles at its own count so that workers started together do not all restart at once.
 let requestLimit = 0;
-const pendingStatus = new Map<number, (reply: Extract<ToWorker, { t: "status" }>) => void>();
+const pendingStatus = new Map<number, (reply: Extract<ToWorker, { type: "status" }>) => void>();
 let statusIds = 0;
 const pendingConnections: Array<{ which: "fastcgi" | "http"; socket: Socket; unread?: Buffer }> = [];
 
@@ -35,7 +36,7 @@ function reportExit(code: number, reason: string): void {
   if (exitReported) return;
   exitReported = true;
   const requests = watchdog?.table.snapshot().map((s) => ({ script: s.script || "-", method: s.method, uri: s.uri })) ?? [];
-  const message: WatchdogReport = { t: "exiting", code, reason, requests };
+  const message: WatchdogReport = { type: "exiting", code, reason, requests };
   try {
     writeSync(REPORT_FD, JSON.stringify(message) + "\n");
   } catch {
@@ -46,7 +47,7 @@ function reportExit(code: number, reason: string): void {
 function retire(reason: string): void {
   if (retiring || stopping) return;
   retiring = true;
-  send({ t: "retire", reason });
+  send({ type: "retire", reason });
 }
 
 async function start(): Promise<void> {
@@ -61,7 +62,7 @@ async function start(): Promise<void> {
     compiler: compileInMaster,
     builtins: builtinRoutes(c, (query, accept) => askStatus(query, accept)),
     retire,
-    onFault: (script, kind) => send({ t: "fault", script, kind }),
+    onFault: (script, kind) => send({ type: "fault", script, kind }),
   });
   const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;
   requestLimit = c.max_requests > 0 ? c.max_requests + jitter : 0;
@@ -76,7 +77,7 @@ async function start(): Promise<void> {
     if (inflight !== lastInflight || requests !== lastRequests) {
       lastInflight = inflight;
       lastRequests = requests;
-      send({ t: "load", inflight, requests });
+      send({ type: "load", inflight, requests });
     }
     if (requestLimit > 0 && requests >= requestLimit) retire(`max_requests (${requestLimit}) reached`);
   }, 50);
@@ -91,7 +92,7 @@ async function start(): Promise<void> {
     }
   }, 1000);
   healthTimer.unref();
-  send({ t: "ready" });
+  send({ type: "ready" });
 }
 
 const pendingCompiles = new Map<number, (code: string | null) => void>();
@@ -103,17 +104,17 @@ async function compileInMaster(file: string, source: string, options: CompileOpt
   const code = process.connected
     ? await new Promise<string | null>((resolve) => {
         pendingCompiles.set(id, resolve);
-        send({ t: "compile", id, file, source, options });
+        send({ type: "compile", id, file, source, options });
       })
     : null;
   return code ?? compile(file, source, options);
 }
 
-function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t: "status" }>> {
+function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { type: "status" }>> {
   const id = ++statusIds;
   return new Promise((resolve) => {
     pendingStatus.set(id, resolve);
-    send({ t: "status", id, query, accept });
+    send({ type: "status", id, query, accept });
   });
 }
 
@@ -122,10 +123,10 @@ function askStatus(query: string, accept: string): Promise<Extract<ToWorker, { t
  * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
  */
 function handOff(socket: Socket, unread: Buffer): void {
-  const handle = (socket as unknown as { _handle?: object })._handle;
+  const handle = socketHandle<object>(socket);
   if (!handle || !process.connected) return void socket.destroy();
   handoffsInFlight++;
-  const message: FromWorker = { t: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null };
+  const message: FromWorker = { type: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null };
   process.send!(message, handle as never, {}, () => {
     socket.destroy();
     if (--handoffsInFlight === 0) for (const wake of handoffsSent.splice(0)) wake();
@@ -156,7 +157,7 @@ function connectionOf(handle: unknown): Socket {
 }
 
 process.on("message", (message: ToWorker, handle?: unknown) => {
-  switch (message.t) {
+  switch (message.type) {
     case "init":
       config = message.config;
       ondemand = message.ondemand;
@@ -180,7 +181,7 @@ process.on("message", (message: ToWorker, handle?: unknown) => {
       server?.reopenLogs();
       break;
     case "report":
-      if (server) send({ t: "report", id: message.id, report: workerReport(server) });
+      if (server) send({ type: "report", id: message.id, report: workerReport(server) });
       break;
     case "status":
       pendingStatus.get(message.id)?.(message);

@@ -79,7 +79,7 @@ export class WorkerProcess {
         this.#pipeText = this.#pipeText.slice(nl + 1);
         try {
           const report = JSON.parse(line) as WatchdogReport;
-          if (report.t === "stuck" || report.t === "exiting") this.lastWords = report;
+          if (report.type === "stuck" || report.type === "exiting") this.lastWords = report;
           events.report(this, report);
         } catch {
           // Not a report line: ignore it.
@@ -87,7 +87,7 @@ export class WorkerProcess {
       }
     });
     pipe?.on("error", () => {});
-    this.send({ t: "init", config, id, ondemand });
+    this.send({ type: "init", config, id, ondemand });
   }
 
   get pid(): number {
@@ -117,7 +117,7 @@ export class WorkerProcess {
     if (this.state === "finishing") return;
     this.state = "finishing";
     this.retireReason ??= reason;
-    this.send({ t: "stop", handOver });
+    this.send({ type: "stop", handOver });
   }
 
   kill(): void {

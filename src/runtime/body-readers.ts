@@ -3,7 +3,7 @@
 // (PHP's $_POST and php://input), and a second way is refused with a code instead of "Body is unusable".
 import { bodyChunks, bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
 import type { CgiEnv } from "./types.ts";
-import { BodyConsumedError, JsonBodyError } from "./errors.ts";
+import { BodyConsumedError, BodyJsonError } from "./errors.ts";
 import type { Form, FormLimits, FormParser, ParsedForm } from "./form.ts";
 
 /** Who read the body first, as the script wrote it. */
@@ -45,7 +45,7 @@ export class RequestBody {
       try {
         return JSON.parse(decoder.decode(bytes)) as unknown;
       } catch (error) {
-        throw new JsonBodyError((error as Error).message);
+        throw new BodyJsonError((error as Error).message);
       }
     }));
   }

@@ -7,7 +7,7 @@ import { defaultStatus } from "../cgi/result.ts";
 import { ClientGoneError } from "../cgi/errors.ts";
 import { RequestBody } from "./body-readers.ts";
 import { parseCookieHeader, serializeCookie, serializeCookieDeletion, type RequestCookies } from "./cookies.ts";
-import { CookieSecretMissingError, HeadersSentError, RedirectError } from "./errors.ts";
+import { CookieSecretMissingError, HeadersSentError, RedirectInvalidError } from "./errors.ts";
 import type { Form } from "./form.ts";
 import { Html } from "./html.ts";
 import { openSession, sessionCookieHeader, type OpenedSession, type Session, type SessionShape } from "./session.ts";
@@ -136,10 +136,11 @@ export class CgiContext implements Cgi {
   }
 
   redirect(url: string | URL, status: RedirectStatus = 302): void {
-    if (!REDIRECT_STATUSES.has(status)) throw new RedirectError(`status must be 300, 301, 302, 303, 307 or 308, not ${String(status)}`);
+    if (!REDIRECT_STATUSES.has(status))
+      throw new RedirectInvalidError(`status must be 300, 301, 302, 303, 307 or 308, not ${String(status)}`);
     let location = url instanceof URL ? url.href : url;
     if (typeof location !== "string" || location === "")
-      throw new RedirectError(`the URL must be a non-empty string or a URL, not ${String(url)}`);
+      throw new RedirectInvalidError(`the URL must be a non-empty string or a URL, not ${String(url)}`);
     // A Location value is a URI reference (RFC 9110 10.2.2): relative ones ("/x", "../y") are sent
     // as they are and the browser resolves them; characters a URI cannot hold are percent-encoded.
     if (!URL_CHARS.test(location)) location = encodeURI(location);

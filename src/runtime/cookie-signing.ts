@@ -33,7 +33,7 @@ export class CookieSigner {
     this.#secrets = secrets;
   }
 
-  /** False while cookie_secret is empty: signing and checking throw TSCGI_E_COOKIE_SECRET_MISSING. */
+  /** False while cookie_secret is empty: signing and checking throw TSCGI_E_API_COOKIE_SECRET_MISSING. */
   get canSign(): boolean {
     return this.#secrets.length > 0;
   }

@@ -1,6 +1,6 @@
 // Cookies (RFC 6265, with RFC 6265bis's SameSite, prefixes and limits): the request's Cookie
 // header as a read-only map, and Set-Cookie values built and checked attribute by attribute.
-import { CookieError } from "./errors.ts";
+import { CookieInvalidError } from "./errors.ts";
 
 /** RFC 6265bis 5.6: user agents ignore a cookie whose name and value together pass 4096 bytes. */
 const MAX_COOKIE_NAME_VALUE_BYTES = 4096;
@@ -107,36 +107,36 @@ export function parseCookieHeader(header: string | undefined): RequestCookies {
   return new RequestCookies(map);
 }
 
-/** Throws CookieError unless `name` is a token a browser will store. */
+/** Throws CookieInvalidError unless `name` is a token a browser will store. */
 function checkCookieName(name: string): void {
-  if (typeof name !== "string" || name === "") throw new CookieError(String(name), "the name is empty");
+  if (typeof name !== "string" || name === "") throw new CookieInvalidError(String(name), "the name is empty");
   if (!TOKEN.test(name)) {
-    throw new CookieError(name, "the name may hold only letters, digits and !#$%&'*+-.^_`|~ (no spaces, =, ;, quotes or non-ASCII)");
+    throw new CookieInvalidError(name, "the name may hold only letters, digits and !#$%&'*+-.^_`|~ (no spaces, =, ;, quotes or non-ASCII)");
   }
 }
 
 /** The value as it goes on the wire: percent-encoded unless raw. */
 function encodeValue(name: string, value: string, raw: boolean | undefined): string {
-  if (typeof value !== "string") throw new CookieError(name, `the value must be a string, not ${typeof value}`);
+  if (typeof value !== "string") throw new CookieInvalidError(name, `the value must be a string, not ${typeof value}`);
   if (raw) {
     if (!COOKIE_OCTETS.test(value)) {
-      throw new CookieError(name, "a raw value may not hold spaces, controls, quotes, commas, semicolons, backslashes or non-ASCII");
+      throw new CookieInvalidError(name, "a raw value may not hold spaces, controls, quotes, commas, semicolons, backslashes or non-ASCII");
     }
     return value;
   }
   try {
     return encodeURIComponent(value);
   } catch {
-    throw new CookieError(name, "the value is not well-formed Unicode (a lone surrogate)");
+    throw new CookieInvalidError(name, "the value is not well-formed Unicode (a lone surrogate)");
   }
 }
 
-/** The Set-Cookie header value for one cookie, with secure defaults; throws CookieError naming the cookie. */
+/** The Set-Cookie header value for one cookie, with secure defaults; throws CookieInvalidError naming the cookie. */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
   checkCookieName(name);
   const wire = encodeValue(name, value, options.raw);
   if (new TextEncoder().encode(name + wire).length > MAX_COOKIE_NAME_VALUE_BYTES) {
-    throw new CookieError(
+    throw new CookieInvalidError(
       name,
       `name and value pass ${MAX_COOKIE_NAME_VALUE_BYTES} bytes, which browsers drop; keep large data server-side (a session)`,
     );
@@ -148,32 +148,35 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   let out = `${name}=${wire}`;
 
   if (options.maxAge !== undefined) {
-    if (!Number.isInteger(options.maxAge)) throw new CookieError(name, `maxAge must be a whole number of seconds, not ${options.maxAge}`);
+    if (!Number.isInteger(options.maxAge))
+      throw new CookieInvalidError(name, `maxAge must be a whole number of seconds, not ${options.maxAge}`);
     out += `; Max-Age=${Math.min(options.maxAge, MAX_COOKIE_AGE_SECONDS)}`;
   }
   if (options.expires !== undefined) {
     if (!(options.expires instanceof Date) || Number.isNaN(options.expires.getTime())) {
-      throw new CookieError(name, "expires must be a valid Date");
+      throw new CookieInvalidError(name, "expires must be a valid Date");
     }
     out += `; Expires=${options.expires.toUTCString()}`;
   }
   if (options.domain !== undefined) {
-    if (!DOMAIN_VALUE.test(options.domain)) throw new CookieError(name, `domain ${JSON.stringify(options.domain)} is not a host name`);
+    if (!DOMAIN_VALUE.test(options.domain))
+      throw new CookieInvalidError(name, `domain ${JSON.stringify(options.domain)} is not a host name`);
     out += `; Domain=${options.domain}`;
   }
   if (!PATH_VALUE.test(path) || !path.startsWith("/")) {
-    throw new CookieError(name, `path ${JSON.stringify(path)} must start with / and hold no controls or ;`);
+    throw new CookieInvalidError(name, `path ${JSON.stringify(path)} must start with / and hold no controls or ;`);
   }
   out += `; Path=${path}`;
   if (!["Strict", "Lax", "None"].includes(sameSite))
-    throw new CookieError(name, `sameSite must be "Strict", "Lax" or "None", not ${JSON.stringify(sameSite)}`);
+    throw new CookieInvalidError(name, `sameSite must be "Strict", "Lax" or "None", not ${JSON.stringify(sameSite)}`);
 
   // Browsers refuse these combinations silently; failing here tells the script why its cookie is missing.
-  if (sameSite === "None" && !secure) throw new CookieError(name, 'sameSite "None" needs secure: true (browsers reject it otherwise)');
-  if (options.partitioned && !secure) throw new CookieError(name, "partitioned needs secure: true");
-  if (name.startsWith("__Secure-") && !secure) throw new CookieError(name, "a __Secure- name needs secure: true");
+  if (sameSite === "None" && !secure)
+    throw new CookieInvalidError(name, 'sameSite "None" needs secure: true (browsers reject it otherwise)');
+  if (options.partitioned && !secure) throw new CookieInvalidError(name, "partitioned needs secure: true");
+  if (name.startsWith("__Secure-") && !secure) throw new CookieInvalidError(name, "a __Secure- name needs secure: true");
   if (name.startsWith("__Host-") && (!secure || path !== "/" || options.domain !== undefined)) {
-    throw new CookieError(name, 'a __Host- name needs secure: true, path "/" and no domain');
+    throw new CookieInvalidError(name, 'a __Host- name needs secure: true, path "/" and no domain');
   }
   if (secure) out += "; Secure";
   if (httpOnly) out += "; HttpOnly";

@@ -2,21 +2,21 @@
 import { TscgiError } from "../errors.ts";
 
 export class HeadersSentError extends TscgiError {
-  readonly code = "TSCGI_E_HEADERS_SENT";
+  readonly code = "TSCGI_E_API_HEADERS_SENT";
   constructor(what: string) {
     super(`cannot set ${what} after the first cgi.write(): headers are already sent; set status and headers first`);
   }
 }
 
-export class CookieError extends TscgiError {
-  readonly code = "TSCGI_E_COOKIE_INVALID";
+export class CookieInvalidError extends TscgiError {
+  readonly code = "TSCGI_E_API_COOKIE_INVALID";
   constructor(name: string, fault: string) {
     super(`cookie ${JSON.stringify(name.slice(0, 80))}: ${fault}`);
   }
 }
 
 export class CookieSecretMissingError extends TscgiError {
-  readonly code = "TSCGI_E_COOKIE_SECRET_MISSING";
+  readonly code = "TSCGI_E_API_COOKIE_SECRET_MISSING";
   constructor(name: string) {
     super(
       `cookie ${JSON.stringify(name.slice(0, 80))} is signed, but cookie_secret is empty; ` +
@@ -34,7 +34,7 @@ abstract class FormLimitError extends TscgiError {
 }
 
 export class UploadTooLargeError extends FormLimitError {
-  readonly code = "TSCGI_E_UPLOAD_TOO_LARGE";
+  readonly code = "TSCGI_E_API_UPLOAD_TOO_LARGE";
   constructor(field: string, limit: number) {
     super(
       `an uploaded file in field ${JSON.stringify(field.slice(0, 80))} is larger than upload_max_file_size`,
@@ -44,22 +44,22 @@ export class UploadTooLargeError extends FormLimitError {
   }
 }
 
-export class TooManyUploadsError extends FormLimitError {
-  readonly code = "TSCGI_E_UPLOAD_TOO_MANY_FILES";
+export class UploadTooManyFilesError extends FormLimitError {
+  readonly code = "TSCGI_E_API_UPLOAD_TOO_MANY_FILES";
   constructor(limit: number) {
     super("the form holds more files than upload_max_files", "upload_max_files", limit);
   }
 }
 
-export class TooManyFieldsError extends FormLimitError {
-  readonly code = "TSCGI_E_FORM_TOO_MANY_FIELDS";
+export class FormTooManyFieldsError extends FormLimitError {
+  readonly code = "TSCGI_E_API_FORM_TOO_MANY_FIELDS";
   constructor(limit: number) {
     super("the form holds more fields than form_max_fields", "form_max_fields", limit);
   }
 }
 
-export class FieldTooLargeError extends FormLimitError {
-  readonly code = "TSCGI_E_FORM_FIELD_TOO_LARGE";
+export class FormFieldTooLargeError extends FormLimitError {
+  readonly code = "TSCGI_E_API_FORM_FIELD_TOO_LARGE";
   constructor(field: string, limit: number) {
     super(
       `the name or value of form field ${JSON.stringify(field.slice(0, 80))} is longer than form_max_field_size bytes`,
@@ -70,7 +70,7 @@ export class FieldTooLargeError extends FormLimitError {
 }
 
 export class FormMalformedError extends TscgiError {
-  readonly code = "TSCGI_E_FORM_MALFORMED";
+  readonly code = "TSCGI_E_API_FORM_MALFORMED";
   override readonly status = 400;
   constructor(detail: string) {
     super(`the request body is not a well-formed form: ${detail}`);
@@ -78,7 +78,7 @@ export class FormMalformedError extends TscgiError {
 }
 
 export class FormContentTypeError extends TscgiError {
-  readonly code = "TSCGI_E_FORM_CONTENT_TYPE";
+  readonly code = "TSCGI_E_API_FORM_CONTENT_TYPE";
   override readonly status = 415;
   constructor(type: string) {
     super(
@@ -89,7 +89,7 @@ export class FormContentTypeError extends TscgiError {
 }
 
 export class SessionLockTimeoutError extends TscgiError {
-  readonly code = "TSCGI_E_SESSION_LOCK_TIMEOUT";
+  readonly code = "TSCGI_E_API_SESSION_LOCK_TIMEOUT";
   override readonly status = 503;
   constructor(timeoutMs: number) {
     super(
@@ -100,7 +100,7 @@ export class SessionLockTimeoutError extends TscgiError {
 }
 
 export class SessionStoreError extends TscgiError {
-  readonly code = "TSCGI_E_SESSION_STORE";
+  readonly code = "TSCGI_E_API_SESSION_STORE";
   constructor(store: string, action: string, cause: unknown) {
     super(
       `the ${store} session store could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}; check session_store and its settings`,
@@ -110,7 +110,7 @@ export class SessionStoreError extends TscgiError {
 }
 
 export class SessionDataError extends TscgiError {
-  readonly code = "TSCGI_E_SESSION_DATA";
+  readonly code = "TSCGI_E_API_SESSION_DATA";
   constructor(key: string, fault: string) {
     super(
       `session key ${JSON.stringify(key.slice(0, 80))}: ${fault}; a session holds JSON values only (strings, finite numbers, booleans, null, arrays and plain objects of them)`,
@@ -119,14 +119,14 @@ export class SessionDataError extends TscgiError {
 }
 
 export class SessionClosedError extends TscgiError {
-  readonly code = "TSCGI_E_SESSION_CLOSED";
+  readonly code = "TSCGI_E_API_SESSION_CLOSED";
   constructor(action: string) {
     super(`cannot ${action} after session.close(): the session was saved and its lock released; change it before closing it`);
   }
 }
 
 export class UploadStorageError extends TscgiError {
-  readonly code = "TSCGI_E_UPLOAD_STORAGE";
+  readonly code = "TSCGI_E_API_UPLOAD_STORAGE";
   constructor(dir: string, cause: unknown) {
     super(
       `cannot write an uploaded file under upload_tmp_dir (${dir}): ${cause instanceof Error ? cause.message : String(cause)}; ` +
@@ -138,7 +138,7 @@ export class UploadStorageError extends TscgiError {
 
 /** Two ways of reading one request body: the first took the bytes, the second would find none. */
 export class BodyConsumedError extends TscgiError {
-  readonly code = "TSCGI_E_BODY_CONSUMED";
+  readonly code = "TSCGI_E_API_BODY_CONSUMED";
   constructor(first: string, second: string) {
     super(
       `${second} cannot read the request body: ${first} has read it already; read a body one way per request ` +
@@ -147,16 +147,16 @@ export class BodyConsumedError extends TscgiError {
   }
 }
 
-export class JsonBodyError extends TscgiError {
-  readonly code = "TSCGI_E_BODY_JSON";
+export class BodyJsonError extends TscgiError {
+  readonly code = "TSCGI_E_API_BODY_JSON";
   override readonly status = 400;
   constructor(detail: string) {
     super(`the request body is not valid JSON: ${detail}`);
   }
 }
 
-export class RedirectError extends TscgiError {
-  readonly code = "TSCGI_E_REDIRECT_INVALID";
+export class RedirectInvalidError extends TscgiError {
+  readonly code = "TSCGI_E_API_REDIRECT_INVALID";
   constructor(fault: string) {
     super(`cgi.redirect(): ${fault}`);
   }

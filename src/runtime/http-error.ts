@@ -16,7 +16,7 @@ export interface HttpErrorOptions {
 }
 
 export class HttpError extends TscgiError {
-  readonly code = "TSCGI_E_HTTP";
+  readonly code = "TSCGI_E_API_HTTP";
   override readonly status: number;
   /** Name and value of each header the answer adds, in order (Set-Cookie may repeat). */
   readonly headers: ReadonlyArray<readonly [string, string]>;

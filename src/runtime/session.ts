@@ -68,7 +68,7 @@ export class Session<T extends SessionShape<T> = SessionData> {
     return Object.hasOwn(this.#data, key);
   }
 
-  /** Stores a JSON value; a value JSON cannot carry unchanged (undefined, a Date, a Map, NaN) throws TSCGI_E_SESSION_DATA. */
+  /** Stores a JSON value; a value JSON cannot carry unchanged (undefined, a Date, a Map, NaN) throws TSCGI_E_API_SESSION_DATA. */
   set<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     this.#open("set a session value");
     checkValue(key, value);

@@ -14,7 +14,7 @@ export interface TemplateRenderer {
 }
 
 export class TemplateNameError extends TscgiError {
-  readonly code = "TSCGI_E_TEMPLATE_NAME";
+  readonly code = "TSCGI_E_API_TEMPLATE_NAME";
   constructor(name: string, fault: string) {
     super(
       `template name ${JSON.stringify(name.slice(0, 200))} is refused: ${fault}; ` +

@@ -5,11 +5,12 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkTemplates } from "./check-templates.ts";
+import { DEFAULT_EXTENSIONS, loaderFor, SCRIPT_EXTENSIONS } from "./extensions.ts";
 import { describeConflict, routeTable } from "./routes.ts";
 import type { ResolverOptions } from "./resolve.ts";
 
-/** Type-checked extensions (plain .js is not checked, as with tsc's default). */
-const CHECKED = [".ts", ".tsx", ".mts", ".cts"];
+/** Type-checked extensions: the TypeScript ones (plain .js is not checked, as with tsc's default). */
+const CHECKED = SCRIPT_EXTENSIONS.filter((ext) => loaderFor(ext) === "ts" || loaderFor(ext) === "tsx");
 /** Files with a leading `_` that tscgi itself reads, so not "never served". */
 const SPECIAL_PRIVATE = /^_(404|500)\.[a-z]+$/;
 
@@ -50,7 +51,7 @@ export function checkSite(options: ResolverOptions & { cwd: string; templates?: 
   const program = ts.createProgram({ rootNames: files.checked, options: compilerOptions });
   const typeErrors = ts.getPreEmitDiagnostics(program).map((d) => formatDiagnostic(ts, d, options.cwd));
   const table = routeTable(options);
-  const extensions = options.extensions ?? [".ts", ".tsx", ".mts", ".js", ".mjs"];
+  const extensions = options.extensions ?? DEFAULT_EXTENSIONS;
   const neverServed: string[] = [];
   for (const file of files.all) {
     const rel = relative(options.root, file);

@@ -24,8 +24,8 @@ export class ScriptNotFoundError extends TscgiError {
 }
 
 /** The request path is malformed or an attack: NUL, backslash, encoded slash, `.` or `..` segment. */
-export class BadScriptPathError extends TscgiError {
-  readonly code = "TSCGI_E_BAD_PATH";
+export class ScriptBadPathError extends TscgiError {
+  readonly code = "TSCGI_E_SCRIPT_BAD_PATH";
   override readonly status = 400;
   readonly path: string;
 
@@ -97,7 +97,7 @@ export class ScriptImportError extends TscgiError {
  * require() ES modules at all, and no Node can when the package uses top-level await.
  */
 export class RequireEsmError extends TscgiError {
-  readonly code = "TSCGI_E_REQUIRE_ESM";
+  readonly code = "TSCGI_E_SCRIPT_REQUIRE_ESM";
   readonly file: string;
   readonly specifier: string;
 

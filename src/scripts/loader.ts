@@ -1,9 +1,9 @@
 // The script loader: local files compiled to CommonJS, evaluated outside Node's module cache, dropped when they change.
 
-import Module from "node:module";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
+import { CommonJs, type CommonJsModule } from "../node-internals.ts";
 import { SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
 import { COMPILED_EXTENSIONS } from "./extensions.ts";
 import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
@@ -51,21 +51,6 @@ export interface BrokenScript {
 /** What `load` answers: a module namespace, with the default export under `default`. */
 export type ScriptExports = Record<string, unknown>;
 
-// The parts of Node's CommonJS Module used here; they are stable but not in @types/node.
-interface CommonJsModule {
-  filename: string;
-  paths: string[];
-  exports: unknown;
-  loaded: boolean;
-  require(id: string): unknown;
-  _compile(code: string, filename: string): unknown;
-}
-interface CommonJsModuleClass {
-  new (id: string): CommonJsModule;
-  _nodeModulePaths(dir: string): string[];
-  prototype: { require: (this: CommonJsModule, id: string) => unknown };
-}
-const CommonJs = Module as unknown as CommonJsModuleClass;
 const nodeRequire = CommonJs.prototype.require;
 
 /** One evaluated local module and its edges in the import graph. */

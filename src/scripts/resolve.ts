@@ -3,7 +3,7 @@
 import { realpathSync, statSync, type Stats } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { isBracketName, readDynamicEntries, type DynamicEntries } from "./dynamic-segments.ts";
-import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+import { ScriptBadPathError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
 import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 
 /** Resolutions remembered, found and not found each; the oldest is dropped first. */
@@ -92,7 +92,7 @@ export class ScriptResolver {
    */
   resolve(path: string, rawPath?: string): ResolvedScript {
     if (rawPath !== undefined && rawPath.includes("%") && ENCODED_SEPARATOR.test(rawPath)) {
-      throw new BadScriptPathError(path, "encoded slash, backslash or NUL (%2F, %5C, %00) in the URL");
+      throw new ScriptBadPathError(path, "encoded slash, backslash or NUL (%2F, %5C, %00) in the URL");
     }
     const hit = this.#found.get(path);
     if (hit !== undefined) return hit;
@@ -120,7 +120,7 @@ export class ScriptResolver {
     this.#dynamic.clear();
   }
 
-  /** The script for `path`, or the reason there is none. Throws BadScriptPathError for attacks. */
+  /** The script for `path`, or the reason there is none. Throws ScriptBadPathError for attacks. */
   #lookup(path: string): ResolvedScript | string {
     checkPath(path);
     const mount = this.mount;
@@ -264,13 +264,13 @@ export class ScriptResolver {
 
 /** Refuse what a normalizing web server never sends: these only come from attacks or bugs. */
 function checkPath(path: string): void {
-  if (path.length > MAX_PATH_LENGTH) throw new BadScriptPathError(path.slice(0, 64) + "...", `longer than ${MAX_PATH_LENGTH} characters`);
-  if (!path.startsWith("/")) throw new BadScriptPathError(path, "does not start with /");
-  if (path.includes("\0")) throw new BadScriptPathError(path, "contains a NUL byte");
-  if (path.includes("\\")) throw new BadScriptPathError(path, "contains a backslash");
+  if (path.length > MAX_PATH_LENGTH) throw new ScriptBadPathError(path.slice(0, 64) + "...", `longer than ${MAX_PATH_LENGTH} characters`);
+  if (!path.startsWith("/")) throw new ScriptBadPathError(path, "does not start with /");
+  if (path.includes("\0")) throw new ScriptBadPathError(path, "contains a NUL byte");
+  if (path.includes("\\")) throw new ScriptBadPathError(path, "contains a backslash");
   if (path.includes("/.")) {
     for (const segment of path.split("/")) {
-      if (segment === "." || segment === "..") throw new BadScriptPathError(path, `contains a ${JSON.stringify(segment)} segment`);
+      if (segment === "." || segment === "..") throw new ScriptBadPathError(path, `contains a ${JSON.stringify(segment)} segment`);
     }
   }
 }

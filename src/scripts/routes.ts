@@ -4,6 +4,7 @@ import { readdirSync, realpathSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { isTscgiError } from "../errors.ts";
 import { parseParam } from "./dynamic-segments.ts";
+import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 import { ScriptResolver, type ResolverOptions } from "./resolve.ts";
 
 /** Files listed at most: a root this large is a mistake (a data folder inside cgi-bin/, say). */
@@ -39,7 +40,7 @@ export function routeTable(options: ResolverOptions): RouteTable {
   const resolver = new ScriptResolver(options);
   const root = resolver.root;
   const mount = resolver.mount === "/" ? "" : resolver.mount;
-  const extensions = options.extensions ?? [".ts", ".tsx", ".mts", ".js", ".mjs"];
+  const extensions = options.extensions ?? DEFAULT_EXTENSIONS;
   const index = options.index ?? "index";
   const routes: Route[] = [];
   const conflicts: RouteConflict[] = [];

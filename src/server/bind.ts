@@ -5,6 +5,7 @@ import { chmodSync, chownSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
 import { getSystemErrorName } from "node:util";
+import { createServerHandle, type RawHandle } from "../node-internals.ts";
 import { ListenError } from "./errors.ts";
 import type { ListenAddress } from "../config/address.ts";
 import { clearStaleSocket } from "./address.ts";
@@ -26,22 +27,8 @@ export interface BoundListener {
   close(): void;
 }
 
-interface RawHandle extends ListenHandle {
-  getsockname?(out: { address?: string; port?: number }): number;
-}
-
-// The call Node's cluster module makes to bind without listening: only processes that call
-// listen() on their copy accept connections, so the master never takes one itself.
-const createServerHandle = (
-  net as unknown as {
-    _createServerHandle(this: void, address: string | null, port: number, addressType: number, fd?: number): RawHandle | number;
-  }
-)._createServerHandle;
-
+/** Binds without listening: only processes that call listen() on their copy accept connections, so the master never takes one itself. */
 export async function bindListener(address: ListenAddress, label: string, unix: UnixSocketOptions = {}): Promise<BoundListener> {
-  if (typeof createServerHandle !== "function") {
-    throw new ListenError(label, new Error("this Node.js has no net._createServerHandle; use Node.js 20 or newer"));
-  }
   let handle: RawHandle | number;
   let bound: ListenAddress = address;
   if ("path" in address) {
@@ -106,9 +93,6 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
  * a Unix socket, for messages; a TCP socket's address is read from it.
  */
 export function listenerFromFd(fd: number, label: string, path: string | null): BoundListener {
-  if (typeof createServerHandle !== "function") {
-    throw new ListenError(label, new Error("this Node.js has no net._createServerHandle; use Node.js 20 or newer"));
-  }
   const handle = createServerHandle(null, 0, 0, fd);
   if (typeof handle === "number") throw new ListenError(label, new Error(getSystemErrorName(handle)));
   let address: ListenAddress = { path: path || `fd ${fd}` };

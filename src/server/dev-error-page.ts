@@ -20,7 +20,7 @@ interface Where {
 
 /** Where the error happened: a compile or template error says so itself; anything else by its first stack frame in the root. */
 function locate(error: unknown, root: string): Where | null {
-  if (isTscgiError(error) && (error.code === "TSCGI_E_SCRIPT_COMPILE" || error.code === "TSCGI_E_TEMPLATE")) {
+  if (isTscgiError(error) && (error.code === "TSCGI_E_SCRIPT_COMPILE" || error.code === "TSCGI_E_SERVER_TEMPLATE")) {
     const { file, line, column } = error as unknown as Where;
     if (typeof file === "string" && typeof line === "number") return { file, line, column };
   }

@@ -61,6 +61,9 @@ export interface DispatcherOptions {
   extensions?: readonly string[];
 }
 
+/** Script paths relative to the root kept for log lines; past this many, the cache starts over. */
+const SCRIPT_NAME_CACHE_SIZE = 10_000;
+
 /** Answers one request without a script; returns the status for the access log. */
 export type BuiltinHandler = (exchange: Exchange) => number | Promise<number>;
 
@@ -143,7 +146,7 @@ function requestPath(params: Record<string, string>): { path: string; raw: strin
 }
 
 export class Dispatcher {
-  readonly #o: DispatcherOptions;
+  readonly #options: DispatcherOptions;
   readonly #inflight = new Set<InFlight>();
   /** Requests answered 504 whose script has not finished yet, until their grace ends. */
   readonly #overdue = new Set<InFlight>();
@@ -168,7 +171,7 @@ export class Dispatcher {
   };
 
   constructor(options: DispatcherOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
     this.#pages = new ErrorPages({
       root: options.root,
@@ -203,15 +206,15 @@ export class Dispatcher {
   /** Runs one request to its end; never rejects. `script` skips resolution (the `tscgi cgi FILE` case). */
   async dispatch(exchange: Exchange, script?: ScriptLocation): Promise<void> {
     const params = exchange.params;
-    const max = this.#o.maxInflight ?? 0;
+    const max = this.#options.maxInflight ?? 0;
     if (max > 0 && this.#inflight.size >= max) return this.#reject(exchange);
     const entry = new InFlight(exchange, performance.now(), this.#faults, this.#ender);
     this.#track(entry);
     let status = 500;
     try {
       // An authorizer's 200 would let the request through: status and ping answer responders only.
-      if (script === undefined && this.#o.builtins && !exchange.authorizer) {
-        const builtin = this.#o.builtins(requestPath(params).path);
+      if (script === undefined && this.#options.builtins && !exchange.authorizer) {
+        const builtin = this.#options.builtins(requestPath(params).path);
         if (builtin) {
           status = await builtin(exchange);
           return;
@@ -219,10 +222,10 @@ export class Dispatcher {
       }
       const location = script ?? this.#resolve(params);
       entry.script = this.#scriptName(location.file);
-      if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.script(exchange.slot, entry.script);
+      if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.script(exchange.slot, entry.script);
       const length = params.CONTENT_LENGTH;
-      if (length && this.#o.maxBodySize > 0 && Number(length) > this.#o.maxBodySize) {
-        throw new BodyTooLargeError(this.#o.maxBodySize);
+      if (length && this.#options.maxBodySize > 0 && Number(length) > this.#options.maxBodySize) {
+        throw new BodyTooLargeError(this.#options.maxBodySize);
       }
       // The script's own code (evaluation, handler, a Response body's pulls) runs in its request's
       // context: whatever it starts carries it, so its faults are traced back to it.
@@ -248,12 +251,12 @@ export class Dispatcher {
   /** Loads and calls the script, and sends what it answers; the status for the access log. */
   async #run(entry: InFlight, location: ScriptLocation): Promise<number> {
     const exchange = entry.exchange;
-    const loaded = this.#o.loader.load(location.file);
+    const loaded = this.#options.loader.load(location.file);
     const mod = loaded instanceof Promise ? await loaded : loaded;
     if (entry.endedBy !== null) return 500;
     const handler = exchange.authorizer ? authorizerHandler(mod, entry.script) : scriptHandler(mod, entry.script);
     const env = buildEnv(exchange.params, location);
-    const ctx = new CgiContext(exchange, env, this.#o.maxBodySize, this.#o.toolkit);
+    const ctx = new CgiContext(exchange, env, this.#options.maxBodySize, this.#options.toolkit);
     if (location.params !== undefined) ctx.params = location.params;
     entry.ctx = ctx;
     const result = isFetchHandler(handler) ? await handler.fetch(ctx.request, env, ctx) : await handler(ctx);
@@ -264,7 +267,7 @@ export class Dispatcher {
   /** Runs a custom error page (`_404.ts`, `_500.ts`) in `ctx` for a request that failed; the status sent. */
   #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
     return this.#faults.run(entry, async () => {
-      const loaded = this.#o.loader.load(file);
+      const loaded = this.#options.loader.load(file);
       const handler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
       // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
       const result = isFetchHandler(handler)
@@ -277,14 +280,14 @@ export class Dispatcher {
 
   #resolve(params: Record<string, string>): ScriptLocation {
     const { path, raw } = requestPath(params);
-    return this.#o.resolver.resolve(path, raw);
+    return this.#options.resolver.resolve(path, raw);
   }
 
   #scriptName(file: string): string {
     let name = this.#scriptNames.get(file);
     if (name === undefined) {
-      name = relative(this.#o.root, file) || file;
-      if (this.#scriptNames.size > 10_000) this.#scriptNames.clear();
+      name = relative(this.#options.root, file) || file;
+      if (this.#scriptNames.size > SCRIPT_NAME_CACHE_SIZE) this.#scriptNames.clear();
       this.#scriptNames.set(file, name);
     }
     return name;
@@ -351,13 +354,13 @@ export class Dispatcher {
     const where = `${params.REQUEST_METHOD ?? "-"} ${params.REQUEST_URI ?? params.DOCUMENT_URI ?? "-"}`;
     if (exchange.aborted) {
       // The client left: whatever the script threw afterwards is no fault of its own.
-      this.#o.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
+      this.#options.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
     } else if (status >= 500 || !isTscgiError(error)) {
       const requestId = newRequestId();
-      this.#o.log.error(`${where}: ${describeError(error, this.#o.root)} [script ${scriptFile}] [request id ${requestId}]`);
+      this.#options.log.error(`${where}: ${describeError(error, this.#options.root)} [script ${scriptFile}] [request id ${requestId}]`);
       return requestId;
     } else {
-      this.#o.log.debug(`${where}: ${status} ${(error as Error).message}`);
+      this.#options.log.debug(`${where}: ${status} ${(error as Error).message}`);
     }
     return null;
   }
@@ -375,7 +378,7 @@ export class Dispatcher {
     }
     if (exchange.aborted) return status;
     // Script-chosen messages (HttpError) are shown; internal details stay in the log.
-    const message = isTscgiError(error) && error.code === "TSCGI_E_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
+    const message = isTscgiError(error) && error.code === "TSCGI_E_API_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
     const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
     void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
@@ -392,18 +395,18 @@ export class Dispatcher {
       "Content-Length",
       String(body.byteLength),
       "Retry-After",
-      String(this.#o.retryAfter ?? 1),
+      String(this.#options.retryAfter ?? 1),
     ];
     const start = performance.now();
     const isHead = exchange.params.REQUEST_METHOD === "HEAD";
     void exchange.head(503, headers, isHead ? null : body, true, false, true).catch(() => {});
-    if (exchange.slot !== undefined && exchange.slot >= 0) this.#o.table?.end(exchange.slot);
+    if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.end(exchange.slot);
     this.#record(exchange, start, 503, "-");
   }
 
   #track(entry: InFlight): void {
     this.#inflight.add(entry);
-    const timeout = this.#o.requestTimeout;
+    const timeout = this.#options.requestTimeout;
     if (timeout > 0 && this.#timer === null) {
       // One coarse sweep instead of a timer per request: the hot path allocates nothing for timeouts.
       this.#timer = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, timeout / 4)));
@@ -413,8 +416,8 @@ export class Dispatcher {
 
   #sweep(): void {
     const now = performance.now();
-    const limit = this.#o.requestTimeout;
-    const grace = this.#o.timeoutGrace ?? 0;
+    const limit = this.#options.requestTimeout;
+    const grace = this.#options.timeoutGrace ?? 0;
     for (const entry of this.#inflight) {
       if (entry.done || now - entry.start < limit) continue;
       entry.endedBy = "timeout";
@@ -442,7 +445,7 @@ export class Dispatcher {
    * the worker for nothing, and nothing can stop it but the process ending.
    */
   #runaway(entry: InFlight, timeout: number, grace: number): void {
-    const retire = this.#o.retire;
+    const retire = this.#options.retire;
     let consequence: string;
     if (retire === undefined) {
       consequence = "a single process cannot be replaced: restart it to stop the script";
@@ -500,7 +503,7 @@ export class Dispatcher {
     void ctx
       ?.close()
       ?.catch((error: unknown) =>
-        this.#o.log.warn(`releasing a request's session or uploads failed: ${describeError(error, this.#o.root)}`),
+        this.#options.log.warn(`releasing a request's session or uploads failed: ${describeError(error, this.#options.root)}`),
       );
   }
 
@@ -508,7 +511,7 @@ export class Dispatcher {
     entry.done = true;
     if (!this.#inflight.delete(entry)) return;
     const slot = entry.exchange.slot;
-    if (slot !== undefined && slot >= 0) this.#o.table?.end(slot);
+    if (slot !== undefined && slot >= 0) this.#options.table?.end(slot);
     this.#record(entry.exchange, entry.start, status, script);
     if (this.#inflight.size === 0) {
       for (const wake of this.#idleWaiters.splice(0)) wake();
@@ -533,7 +536,7 @@ export class Dispatcher {
     stats.lastScript = script;
     stats.lastDuration = duration;
     stats.lastContentLength = Number(p.CONTENT_LENGTH) || 0;
-    const access = this.#o.accessLog;
+    const access = this.#options.accessLog;
     if (access?.enabled) {
       access.record({
         remoteAddr: p.REMOTE_ADDR ?? "-",

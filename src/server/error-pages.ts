@@ -28,7 +28,7 @@ export function newRequestId(): string {
 
 /** True for an HttpError, whichever copy of its module made it. */
 function isHttpError(error: unknown): error is HttpError {
-  return isTscgiError(error) && error.code === "TSCGI_E_HTTP";
+  return isTscgiError(error) && error.code === "TSCGI_E_API_HTTP";
 }
 
 /** tscgi's own page: the status line, and for a 5xx the id to quote (the log line has it too). */

@@ -2,7 +2,7 @@
 import { TscgiError } from "../errors.ts";
 
 export class RequestTimeoutError extends TscgiError {
-  readonly code = "TSCGI_E_REQUEST_TIMEOUT";
+  readonly code = "TSCGI_E_SERVER_REQUEST_TIMEOUT";
   override readonly status = 504;
   constructor(ms: number) {
     super(`the script did not finish within request_timeout (${ms} ms); make it faster, or raise request_timeout`);
@@ -11,7 +11,7 @@ export class RequestTimeoutError extends TscgiError {
 
 /** The ReadableStream a script's Response carried failed after the head went out: the response was cut off. */
 export class ResponseStreamError extends TscgiError {
-  readonly code = "TSCGI_E_RESPONSE_STREAM";
+  readonly code = "TSCGI_E_SERVER_RESPONSE_STREAM";
   constructor(cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
@@ -22,7 +22,7 @@ export class ResponseStreamError extends TscgiError {
 }
 
 export class ListenError extends TscgiError {
-  readonly code = "TSCGI_E_LISTEN";
+  readonly code = "TSCGI_E_SERVER_LISTEN";
   constructor(address: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`cannot listen on ${address}: ${reason}; choose another address with --listen (or --http)`, { cause });
@@ -31,7 +31,7 @@ export class ListenError extends TscgiError {
 
 /** A descriptor systemd passed (LISTEN_FDS) is not a listening stream socket. */
 export class InheritedSocketError extends TscgiError {
-  readonly code = "TSCGI_E_INHERITED_SOCKET";
+  readonly code = "TSCGI_E_SERVER_INHERITED_SOCKET";
   constructor(fd: number, from: string) {
     super(
       `fd ${fd} from ${from} is not a listening stream socket; in the socket unit use ListenStream= with Accept=no ` +
@@ -42,7 +42,7 @@ export class InheritedSocketError extends TscgiError {
 
 /** A connection arrived with max_connections open; `evicted` when an idle one was closed to make room. */
 export class MaxConnectionsError extends TscgiError {
-  readonly code = "TSCGI_E_MAX_CONNECTIONS";
+  readonly code = "TSCGI_E_SERVER_MAX_CONNECTIONS";
   constructor(limit: number, evicted: boolean, byOpenFiles = false) {
     const what = byOpenFiles ? `max_connections (${limit}, lowered to fit the open-files limit)` : `max_connections (${limit})`;
     const raise = byOpenFiles ? "raise the open-files limit (ulimit -n)" : "raise max_connections";
@@ -58,7 +58,7 @@ export class MaxConnectionsError extends TscgiError {
 
 /** accept() failed: out of file descriptors (EMFILE, ENFILE) or memory; the listener carries on. */
 export class AcceptError extends TscgiError {
-  readonly code = "TSCGI_E_ACCEPT";
+  readonly code = "TSCGI_E_SERVER_ACCEPT";
   constructor(cause: NodeJS.ErrnoException) {
     const what = cause.code === "EMFILE" || cause.code === "ENFILE" ? "out of file descriptors" : "failed";
     super(
@@ -74,7 +74,7 @@ export class AcceptError extends TscgiError {
  * the script. Caught by tscgi wherever it surfaces; a script that catches it sees it instead.
  */
 export class ScriptExitError extends TscgiError {
-  readonly code = "TSCGI_E_SCRIPT_EXIT";
+  readonly code = "TSCGI_E_SERVER_SCRIPT_EXIT";
   readonly exitCode: number;
   constructor(exitCode: number) {
     super(
@@ -87,7 +87,7 @@ export class ScriptExitError extends TscgiError {
 
 /** process.chdir() from a script: the working directory is the whole worker's, shared by every request. */
 export class ScriptChdirError extends TscgiError {
-  readonly code = "TSCGI_E_SCRIPT_CHDIR";
+  readonly code = "TSCGI_E_SERVER_SCRIPT_CHDIR";
   constructor(directory: string) {
     super(
       `process.chdir(${JSON.stringify(directory)}) is not available to scripts: the working directory is shared by every ` +
@@ -98,7 +98,7 @@ export class ScriptChdirError extends TscgiError {
 
 /** An AUTHORIZER request (Apache mod_authnz_fcgi) for a URL whose script has no `authorize` export. */
 export class AuthorizeExportError extends TscgiError {
-  readonly code = "TSCGI_E_AUTHORIZE_EXPORT";
+  readonly code = "TSCGI_E_SERVER_AUTHORIZE_EXPORT";
   readonly file: string;
   constructor(file: string) {
     super(

@@ -1,6 +1,7 @@
 // The FastCGI listener: accepts connections, keeps them within max_connections, and closes or hands them over.
 import { createServer, type Server, type Socket } from "node:net";
 import type { FcgiRequest } from "../fastcgi/request.ts";
+import { socketFd } from "../node-internals.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
@@ -33,12 +34,6 @@ export interface FastCgiServerOptions {
   allowClient?: (address: string | undefined) => boolean;
   /** Requests are published here for a watchdog thread. */
   table?: InflightTable | null;
-}
-
-/** The libuv handle under a socket: its fd lets a watchdog thread write the last answer. */
-function socketFd(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === "number" ? fd : -1;
 }
 
 export class FastCgiServer {
@@ -172,6 +167,7 @@ export class FastCgiServer {
     }
     if (log?.enabled("debug")) log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
     const table = options.table ?? null;
+    // The descriptor lets a watchdog thread write the last answer.
     const fd = table === null ? -1 : socketFd(socket);
     const dispatcher = this.#dispatcher;
     const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket));

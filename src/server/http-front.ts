@@ -1,7 +1,7 @@
 // The embedded HTTP front (--http): for development and trying tscgi without a web server.
 import { createServer, type Server } from "node:http";
-import { Server as NetServer } from "node:net";
 import type { Socket } from "node:net";
+import { closeListener, socketFd } from "../node-internals.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { HttpExchange, paramsFromHttp } from "./http-exchange.ts";
@@ -16,11 +16,6 @@ export function decodePath(url: string): string | null {
   } catch {
     return null;
   }
-}
-
-function socketFd(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === "number" ? fd : -1;
 }
 
 export class HttpFront {
@@ -74,7 +69,7 @@ export class HttpFront {
   drain(grace: number): void {
     if (this.#draining) return;
     this.#draining = true;
-    NetServer.prototype.close.call(this.#server);
+    closeListener(this.#server);
     setTimeout(() => this.#server.closeIdleConnections(), grace).unref();
   }
 

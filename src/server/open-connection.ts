@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
+import { socketHandle } from "../node-internals.ts";
 
 export interface OpenConnectionOptions {
   connection: ConnectionOptions;
@@ -31,10 +32,6 @@ const EMPTY = Buffer.alloc(0);
 /** Set on a socket whose handle stopped reading here; the next owner in this process restarts it. */
 const STOPPED = Symbol("tscgi.fastcgi.readingStopped");
 
-function handleOf(socket: Socket): StreamHandle | null {
-  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? null;
-}
-
 /**
  * Stops reading at the libuv level, so no byte is taken from the kernel that the next owner
  * will not get. net.Socket restarts a handle whose `reading` flag is false on its next read(),
@@ -42,7 +39,7 @@ function handleOf(socket: Socket): StreamHandle | null {
  */
 function stopReading(socket: Socket): void {
   socket.pause();
-  const handle = handleOf(socket);
+  const handle = socketHandle<StreamHandle>(socket);
   if (handle === null) return;
   handle.readStop();
   handle.reading = true;
@@ -54,7 +51,7 @@ function resumeReading(socket: Socket): void {
   const marked = socket as Socket & { [STOPPED]?: boolean };
   if (marked[STOPPED] === true) {
     marked[STOPPED] = false;
-    handleOf(socket)?.readStart();
+    socketHandle<StreamHandle>(socket)?.readStart();
   }
   socket.resume();
 }

@@ -39,7 +39,7 @@ export function currentRun(): ScriptRun | undefined {
 /** True for the error process.exit() throws to unwind a script, also when wrapped as a cause. */
 function isScriptExit(error: unknown): boolean {
   for (let e = error, depth = 0; e !== null && typeof e === "object" && depth < 4; e = (e as Error).cause, depth++) {
-    if (isTscgiError(e) && e.code === "TSCGI_E_SCRIPT_EXIT") return true;
+    if (isTscgiError(e) && e.code === "TSCGI_E_SERVER_SCRIPT_EXIT") return true;
   }
   return false;
 }

@@ -14,7 +14,7 @@ type Nunjucks = typeof nunjucks;
 type Environment = nunjucks.Environment & { invalidateCache(): void };
 
 export class TemplateNotFoundError extends TscgiError {
-  readonly code = "TSCGI_E_TEMPLATE_NOT_FOUND";
+  readonly code = "TSCGI_E_SERVER_TEMPLATE_NOT_FOUND";
   constructor(name: string, dir: string, fault: string) {
     super(`template ${JSON.stringify(name)} not found in ${shown(dir)}: ${fault}; check the name, or set templates to its directory`);
   }
@@ -22,7 +22,7 @@ export class TemplateNotFoundError extends TscgiError {
 
 /** A template that does not compile, or that failed while rendering (a filter that threw, say). */
 export class TemplateError extends TscgiError {
-  readonly code = "TSCGI_E_TEMPLATE";
+  readonly code = "TSCGI_E_SERVER_TEMPLATE";
   /** The template's absolute path, and where in it (1-based); the development page shows the source there. */
   readonly file: string;
   readonly line: number;

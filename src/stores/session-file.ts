@@ -146,7 +146,7 @@ export class FileSessionStore implements SessionStore {
       });
     } catch (error) {
       leaveTurn();
-      if ((error as { code?: string }).code === "TSCGI_E_SESSION_LOCK_TIMEOUT") throw error;
+      if ((error as { code?: string }).code === "TSCGI_E_API_SESSION_LOCK_TIMEOUT") throw error;
       throw new SessionStoreError(this.kind, `lock ${lockFile}`, error);
     }
     let record: SessionRecord | null;

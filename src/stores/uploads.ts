@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import {
-  FieldTooLargeError,
+  FormFieldTooLargeError,
   FormContentTypeError,
   FormMalformedError,
-  TooManyFieldsError,
-  TooManyUploadsError,
+  FormTooManyFieldsError,
+  UploadTooManyFilesError,
   UploadStorageError,
   UploadTooLargeError,
 } from "../runtime/errors.ts";
@@ -98,12 +98,12 @@ export class UploadSpooler implements FormParser {
     };
 
     parser.on("field", (name, value, nameTruncated, valueTruncated) => {
-      if (nameTruncated || valueTruncated) fail(new FieldTooLargeError(name, limits.maxFieldSize));
-      else if (fields.length === limits.maxFields) fail(new TooManyFieldsError(limits.maxFields));
+      if (nameTruncated || valueTruncated) fail(new FormFieldTooLargeError(name, limits.maxFieldSize));
+      else if (fields.length === limits.maxFields) fail(new FormTooManyFieldsError(limits.maxFields));
       else fields.push([name, value]);
     });
     parser.on("file", (field, stream, filename, _encoding, mimeType) => {
-      if (files.length === limits.maxFiles) fail(new TooManyUploadsError(limits.maxFiles));
+      if (files.length === limits.maxFiles) fail(new UploadTooManyFilesError(limits.maxFiles));
       if (failure !== null) {
         stream.resume();
         return;
@@ -206,9 +206,9 @@ async function parseUrlencoded(body: AsyncIterable<Uint8Array>, limits: FormInpu
   // WHATWG's application/x-www-form-urlencoded parser: "+" is a space, bad percent escapes stay as they are.
   for (const [name, value] of new URLSearchParams(Buffer.concat(chunks, received).toString("utf8"))) {
     if (Buffer.byteLength(name) > limits.maxFieldSize || Buffer.byteLength(value) > limits.maxFieldSize) {
-      throw new FieldTooLargeError(name, limits.maxFieldSize);
+      throw new FormFieldTooLargeError(name, limits.maxFieldSize);
     }
-    if (fields.length === limits.maxFields) throw new TooManyFieldsError(limits.maxFields);
+    if (fields.length === limits.maxFields) throw new FormTooManyFieldsError(limits.maxFields);
     fields.push([name, value]);
   }
   return new Form(fields);

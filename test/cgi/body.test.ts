@@ -48,7 +48,7 @@ t.test("a body shorter than CONTENT_LENGTH is delivered as it came", async (t) =
 
 t.test("without CONTENT_LENGTH the whole body is read, up to max_body_size", async (t) => {
   t.equal(await text(bodyStream(source([Buffer.from("ab"), Buffer.from("cd")]).read, 0)), "abcd");
-  await t.rejects(text(bodyStream(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_BODY_TOO_LARGE" });
+  await t.rejects(text(bodyStream(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_CGI_BODY_TOO_LARGE" });
 });
 
 /** What bodyChunks yields, joined. */
@@ -70,13 +70,13 @@ t.test("bodyChunks (for cgi.form() and cgi.text()) keeps the stream's limits: CO
   t.equal(none.reads(), 0, "CONTENT_LENGTH 0 reads nothing");
   t.equal(await joined(bodyChunks(source([Buffer.from("abc")]).read, 0, 10)), "abc", "a short body as it came");
   t.equal(await joined(bodyChunks(source([Buffer.from("ab"), Buffer.from("cd")]).read, 0)), "abcd");
-  await t.rejects(joined(bodyChunks(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_BODY_TOO_LARGE" });
+  await t.rejects(joined(bodyChunks(source([Buffer.alloc(10), Buffer.alloc(10)]).read, 15)), { code: "TSCGI_E_CGI_BODY_TOO_LARGE" });
   await t.rejects(
     joined(
       bodyChunks(async () => {
         throw new Error("connection reset");
       }, 0),
     ),
-    { code: "TSCGI_E_BODY_ABORTED" },
+    { code: "TSCGI_E_CGI_BODY_ABORTED" },
   );
 });

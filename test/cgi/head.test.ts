@@ -14,13 +14,13 @@ t.test("CR, LF, NUL and bad names are refused; tabs and latin-1 are fine", async
     ["", "v"],
     ["X-\u00e9", "v"],
   ]) {
-    t.throws(() => checkHeader(name, value), { code: "TSCGI_E_INVALID_HEADER" }, JSON.stringify([name, value]));
+    t.throws(() => checkHeader(name, value), { code: "TSCGI_E_CGI_INVALID_HEADER" }, JSON.stringify([name, value]));
   }
   t.doesNotThrow(() => checkHeader("X-Ok", "a\tb caf\u00e9"));
 });
 
 t.test("statuses must be integers from 200 to 599", async (t) => {
-  for (const bad of [99, 100, 600, 200.5, "200", NaN]) t.throws(() => checkStatus(bad), { code: "TSCGI_E_INVALID_STATUS" });
+  for (const bad of [99, 100, 600, 200.5, "200", NaN]) t.throws(() => checkStatus(bad), { code: "TSCGI_E_CGI_INVALID_STATUS" });
   t.equal(checkStatus(418), 418);
 });
 

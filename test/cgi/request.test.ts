@@ -58,7 +58,7 @@ t.test("a body over the cap errors the stream with 413", async (t) => {
   let n = 0;
   const read = async () => (n++ < 3 ? Buffer.alloc(10) : null);
   const req = buildRequest({ REQUEST_METHOD: "PUT", REQUEST_URI: "/" }, () => bodyStream(read, 25));
-  await t.rejects(req.arrayBuffer(), { code: "TSCGI_E_BODY_TOO_LARGE", status: 413 });
+  await t.rejects(req.arrayBuffer(), { code: "TSCGI_E_CGI_BODY_TOO_LARGE", status: 413 });
 });
 
 t.test("an aborted body source errors the stream with 400", async (t) => {
@@ -66,7 +66,7 @@ t.test("an aborted body source errors the stream with 400", async (t) => {
     throw new Error("aborted");
   };
   const req = buildRequest({ REQUEST_METHOD: "POST", REQUEST_URI: "/" }, () => bodyStream(read, 0));
-  await t.rejects(req.text(), { code: "TSCGI_E_BODY_ABORTED" });
+  await t.rejects(req.text(), { code: "TSCGI_E_CGI_BODY_ABORTED" });
 });
 
 t.test("env is frozen, carries the resolution, and leaves process.env alone", async (t) => {

@@ -54,7 +54,7 @@ t.test("authorize decides under /admin/; its variables reach the request", { ski
   const undecided = await get("/admin/open", "alice");
   t.not(undecided.status, 200, "no authorize export: denied");
   t.notMatch(await undecided.text(), /never without a decision/);
-  await tscgi.waitFor("TSCGI_E_AUTHORIZE_EXPORT");
+  await tscgi.waitFor("TSCGI_E_SERVER_AUTHORIZE_EXPORT");
 
   t.equal(await (await get("/hello")).text(), "hello", "outside /admin/ nothing is asked");
   t.match(tscgi.output(), /"GET \/admin\/users\/42" 200 [\d.]+ms "admin\/users.ts"/, "the authorizer request in the access log");

@@ -87,7 +87,7 @@ t.test("a bad format throws AccessFormatError naming the token, with the list of
     }
     t.ok(error instanceof AccessFormatError, `${JSON.stringify(format)} is refused`);
     const e = error as AccessFormatError;
-    t.equal(e.code, "TSCGI_E_ACCESS_FORMAT");
+    t.equal(e.code, "TSCGI_E_CONFIG_ACCESS_FORMAT");
     t.ok(isTscgiError(e));
     t.equal(e.token, token, `${JSON.stringify(format)} names ${token}`);
     t.match(e.detail, detail);

@@ -67,11 +67,11 @@ t.test("cgi.json() and cgi.text() twice give the same value, and share one read"
   t.same(JSON.parse(ex.body), { value: { x: 1 }, text: '{"x":1}', again: '{"x":1}' });
 });
 
-t.test("a body that is not JSON is a 400 with TSCGI_E_BODY_JSON in the log", async (t) => {
+t.test("a body that is not JSON is a 400 with TSCGI_E_API_BODY_JSON in the log", async (t) => {
   logged.length = 0;
   const ex = await post((cgi) => cgi.json(), "application/json", "{nope");
   t.equal(ex.status, 400);
-  t.match(logged.join("\n"), /TSCGI_E_BODY_JSON|not valid JSON/);
+  t.match(logged.join("\n"), /TSCGI_E_API_BODY_JSON|not valid JSON/);
 });
 
 t.test("GET has no body: an empty form, empty text", async (t) => {
@@ -109,7 +109,7 @@ t.test("two ways of reading one body: a coded error naming both, never 'Body is 
       "a=1",
     );
     t.equal(ex.status, 500, name);
-    t.equal(caught.code, "TSCGI_E_BODY_CONSUMED", name);
+    t.equal(caught.code, "TSCGI_E_API_BODY_CONSUMED", name);
     t.match(caught.message, message, name);
   }
 });

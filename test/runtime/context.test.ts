@@ -60,14 +60,14 @@ t.test("setCookie and deleteCookie go out as Set-Cookie headers with the safe de
 
 t.test("a bad cookie throws at the call, naming it; after the first write, cookies throw", async (t) => {
   const ex = await get(async (cgi) => {
-    t.throws(() => cgi.setCookie("bad name", "x"), { code: "TSCGI_E_COOKIE_INVALID", message: /"bad name"/ });
+    t.throws(() => cgi.setCookie("bad name", "x"), { code: "TSCGI_E_API_COOKIE_INVALID", message: /"bad name"/ });
     t.throws(
       () => cgi.setCookie("s", "x", { signed: true, sameSite: "None" }),
-      { code: "TSCGI_E_COOKIE_INVALID" },
+      { code: "TSCGI_E_API_COOKIE_INVALID" },
       "checked before signing",
     );
     await cgi.write("a");
-    t.throws(() => cgi.setCookie("late", "x"), { code: "TSCGI_E_HEADERS_SENT" });
+    t.throws(() => cgi.setCookie("late", "x"), { code: "TSCGI_E_API_HEADERS_SENT" });
   });
   t.equal(ex.body, "a");
 });
@@ -83,7 +83,7 @@ t.test("a signed cookie reads back; tampered, unsigned or missing it reads as ab
   t.equal((await read("")).body, "undefined", "missing");
 });
 
-t.test("signing without cookie_secret throws TSCGI_E_COOKIE_SECRET_MISSING at the call", async (t) => {
+t.test("signing without cookie_secret throws TSCGI_E_API_COOKIE_SECRET_MISSING at the call", async (t) => {
   const bare = new Dispatcher({
     root: "/root",
     resolver: { resolve: () => ({ file: "/root/s.ts", scriptName: "/s", pathInfo: "" }) },
@@ -91,7 +91,7 @@ t.test("signing without cookie_secret throws TSCGI_E_COOKIE_SECRET_MISSING at th
       load: () => ({
         default: (cgi: Cgi) => {
           t.throws(() => cgi.setCookie("user", "ada", { signed: true }), {
-            code: "TSCGI_E_COOKIE_SECRET_MISSING",
+            code: "TSCGI_E_API_COOKIE_SECRET_MISSING",
             message: /cookie_secret/,
           });
           return "ok";
@@ -116,7 +116,7 @@ t.test("the session is saved when the head goes out, its cookie with the head; a
     session.set("n", (session.get("n") ?? 0) + 1);
     if (cgi.query.has("stream")) {
       await cgi.write(`n=${session.get("n")}`);
-      t.throws(() => session.set("n", 99), { code: "TSCGI_E_SESSION_CLOSED" }, "saved with the head: a later change throws");
+      t.throws(() => session.set("n", 99), { code: "TSCGI_E_API_SESSION_CLOSED" }, "saved with the head: a later change throws");
       return;
     }
     return `n=${session.get("n")}`;
@@ -175,7 +175,7 @@ t.test("cgi.redirect: 302 by default, another redirect status on request, relati
   t.equal(absolute.header("location"), "https://example.com/a");
   const bad = await get((cgi) => cgi.redirect("/x", 200 as 302));
   t.equal(bad.status, 500);
-  t.match(logged.join("\n"), /TSCGI_E_REDIRECT_INVALID/);
+  t.match(logged.join("\n"), /TSCGI_E_API_REDIRECT_INVALID/);
 });
 
 t.test("a Location header without a status answers 302 (RFC 3875 6.2.3), streamed or returned; an explicit status wins", async (t) => {

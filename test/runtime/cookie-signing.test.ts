@@ -41,6 +41,6 @@ t.test("keys rotate: sign with the first, accept any", async (t) => {
 
 t.test("without cookie_secret, signing and reading throw a coded error that says to set it", async (t) => {
   const signer = new CookieSigner([]);
-  await t.rejects(signer.sign("user", "ada"), { code: "TSCGI_E_COOKIE_SECRET_MISSING", message: /"user".*set cookie_secret/ });
-  await t.rejects(signer.verify("user", "ada.x"), { code: "TSCGI_E_COOKIE_SECRET_MISSING" });
+  await t.rejects(signer.sign("user", "ada"), { code: "TSCGI_E_API_COOKIE_SECRET_MISSING", message: /"user".*set cookie_secret/ });
+  await t.rejects(signer.verify("user", "ada.x"), { code: "TSCGI_E_API_COOKIE_SECRET_MISSING" });
 });

@@ -73,7 +73,7 @@ t.test("Max-Age is capped at 400 days; deletion expires the cookie on the same p
 
 t.test("raw values are sent as given, and must be cookie-octets", async (t) => {
   t.equal(serializeCookie("r", "a%2Fb", { raw: true }).split(";")[0], "r=a%2Fb");
-  t.throws(() => serializeCookie("r", "a b", { raw: true }), { code: "TSCGI_E_COOKIE_INVALID" });
+  t.throws(() => serializeCookie("r", "a b", { raw: true }), { code: "TSCGI_E_API_COOKIE_INVALID" });
 });
 
 /** The coded error, naming the cookie, that a bad cookie throws. */
@@ -83,7 +83,7 @@ function refused(t: Test, name: string, value: string, options: CookieOptions, w
     t.fail(`${name} should be refused`);
   } catch (error) {
     t.ok(isTscgiError(error));
-    t.equal((error as { code: string }).code, "TSCGI_E_COOKIE_INVALID");
+    t.equal((error as { code: string }).code, "TSCGI_E_API_COOKIE_INVALID");
     t.match((error as Error).message, JSON.stringify(name.slice(0, 80)), "names the cookie");
     t.match((error as Error).message, why);
   }

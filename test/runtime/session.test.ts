@@ -162,7 +162,7 @@ t.test("only JSON values are stored; anything else throws a coded error naming t
     [{ deep: [{ at: new Set() }] }, /Set/],
     [cyclic, /refers to itself/],
   ] as const) {
-    t.throws(() => s.set("k", value as never), { code: "TSCGI_E_SESSION_DATA", message: why });
+    t.throws(() => s.set("k", value as never), { code: "TSCGI_E_API_SESSION_DATA", message: why });
   }
   const shared = { a: 1 };
   s.set("ok", { x: [1, "two", true, null, { y: shared, z: shared }] });
@@ -178,7 +178,7 @@ t.test("close() saves at once and lets the next request in; changes after it thr
   // The lock is free: another request of the same session gets in while "slow" still runs.
   await request(store, cookie, (s) => t.equal(s.get("n"), 2));
   t.equal(slow.session.get("n"), 2, "reading still works");
-  t.throws(() => slow.session.set("n", 3), { code: "TSCGI_E_SESSION_CLOSED" });
+  t.throws(() => slow.session.set("n", 3), { code: "TSCGI_E_API_SESSION_CLOSED" });
   t.same(await slow.commit(), { action: "keep" }, "commit after close changes nothing");
 });
 
@@ -238,7 +238,7 @@ t.test("a script types its session with an interface; keys and value types are c
   // @ts-expect-error: cart holds numbers
   session.set("cart", "x");
   // @ts-expect-error: undefined is not stored; delete() removes a key
-  t.throws(() => session.set("user", undefined), { code: "TSCGI_E_SESSION_DATA" });
+  t.throws(() => session.set("user", undefined), { code: "TSCGI_E_API_SESSION_DATA" });
   t.equal(user, undefined);
   t.equal((await commit()).action, "set");
 });

@@ -9,7 +9,7 @@ t.test("names below the directory pass as they are", async (t) => {
   }
 });
 
-t.test("names that could leave the directory are refused with TSCGI_E_TEMPLATE_NAME", async (t) => {
+t.test("names that could leave the directory are refused with TSCGI_E_API_TEMPLATE_NAME", async (t) => {
   const refused: Array<[unknown, RegExp]> = [
     ["", /it is empty/],
     ["../secret.njk", /contains a "\.\." segment/],
@@ -29,7 +29,7 @@ t.test("names that could leave the directory are refused with TSCGI_E_TEMPLATE_N
   for (const [name, fault] of refused) {
     const error = t.throws(() => checkTemplateName(name), TemplateNameError, JSON.stringify(name)) as unknown as TemplateNameError;
     t.ok(isTscgiError(error));
-    t.equal(error.code, "TSCGI_E_TEMPLATE_NAME");
+    t.equal(error.code, "TSCGI_E_API_TEMPLATE_NAME");
     t.equal(error.status, 500);
     t.match(error.message, fault);
     t.match(error.message, /name a file below the templates directory/);

@@ -239,7 +239,7 @@ t.test("import failures are clear", async (t) => {
 
   const esm = (await rejection(loader.load(tree.path("root/esm-tla.ts")))) as RequireEsmError;
   t.ok(esm instanceof RequireEsmError);
-  t.equal(esm.code, "TSCGI_E_REQUIRE_ESM");
+  t.equal(esm.code, "TSCGI_E_SCRIPT_REQUIRE_ESM");
   t.match(esm.message, /top-level await/);
 
   const gone = (await rejection(loader.load(tree.path("root/never-existed.ts")))) as ScriptNotFoundError;

@@ -4,7 +4,7 @@ import t from "tap";
 import { mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isTscgiError } from "../../src/errors.ts";
-import { BadScriptPathError, ScriptNotFoundError, ScriptRootError } from "../../src/scripts/errors.ts";
+import { ScriptBadPathError, ScriptNotFoundError, ScriptRootError } from "../../src/scripts/errors.ts";
 import { MAX_PATH_LENGTH, ScriptResolver, type ResolverOptions } from "../../src/scripts/resolve.ts";
 import { makeTree } from "./fixtures/tree.ts";
 
@@ -67,7 +67,7 @@ function resolver(options: Partial<ResolverOptions> = {}): ScriptResolver {
   return new ScriptResolver({ root, mount: "/", extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"], index: "index", ...options });
 }
 
-const BAD = { status: 400, code: "TSCGI_E_BAD_PATH" };
+const BAD = { status: 400, code: "TSCGI_E_SCRIPT_BAD_PATH" };
 const NOT_FOUND = { status: 404, code: "TSCGI_E_SCRIPT_NOT_FOUND" };
 const found = (file: string, scriptName: string, pathInfo = "") => ({ file, scriptName, pathInfo });
 
@@ -265,8 +265,8 @@ t.test("errors carry codes, statuses and the path", async (t) => {
     absent.message.replace('"/nothing/here"', "PATH"),
     "a refusal reads like an absence, so the message cannot reveal existence",
   );
-  const bad = t.throws(() => r.resolve("/a/../b")) as BadScriptPathError;
-  t.ok(bad instanceof BadScriptPathError);
+  const bad = t.throws(() => r.resolve("/a/../b")) as ScriptBadPathError;
+  t.ok(bad instanceof ScriptBadPathError);
   t.match(bad.message, /"\.\." segment/);
   const rootError = t.throws(() => new ScriptResolver({ root: join(root, "missing"), mount: "/", extensions: [".ts"], index: "index" }));
   t.ok(rootError instanceof ScriptRootError);

@@ -171,5 +171,5 @@ t.test("strftime: local time, with the zone's offset and name", async (t) => {
 
 t.test("a bad format is refused when compiled, not per request", async (t) => {
   t.throws(() => compileAccessFormat("%R %k"), AccessFormatError);
-  t.throws(() => compileAccessFormat("%R %k"), { code: "TSCGI_E_ACCESS_FORMAT", token: "%k" });
+  t.throws(() => compileAccessFormat("%R %k"), { code: "TSCGI_E_CONFIG_ACCESS_FORMAT", token: "%k" });
 });

@@ -240,7 +240,7 @@ t.test("a script past request_timeout gets 504, its signal fires, the log says s
   t.match(ex.body, /^504 Gateway Timeout\nrequest id: [0-9a-f]{12}\n$/);
   t.equal(d.inflight, 0);
   await new Promise((r) => setImmediate(r));
-  t.match(logged.join("\n"), /TSCGI_E_REQUEST_TIMEOUT/);
+  t.match(logged.join("\n"), /TSCGI_E_SERVER_REQUEST_TIMEOUT/);
   d.close();
 });
 

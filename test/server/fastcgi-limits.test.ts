@@ -101,7 +101,7 @@ t.test("at max_connections the oldest never-used connection makes room, then the
   fifth.socket.write(requestBytes(1, { N: "5" }));
   await fifth.answered(1);
   t.equal(fifth.body(1), "A:5:0");
-  t.match(log.matching(/TSCGI_E_MAX_CONNECTIONS/), [
+  t.match(log.matching(/TSCGI_E_SERVER_MAX_CONNECTIONS/), [
     /^warn: fastcgi: max_connections \(3\) reached: the connection idle longest was closed/,
   ]);
   for (const c of [used2, fourth, fifth]) c.socket.destroy();
@@ -117,14 +117,14 @@ t.test("at max_connections with every connection busy, new ones are refused, cou
   t.equal(server.maxConnectionsReached, 20);
   // One line at once; the others are counted into a line at the end of each interval.
   const counted = () =>
-    log.matching(/TSCGI_E_MAX_CONNECTIONS/).reduce((sum, line) => sum + Number(/\((\d+) more like this/.exec(line)?.[1] ?? 1), 0);
-  await log.until(/TSCGI_E_MAX_CONNECTIONS/, 2);
+    log.matching(/TSCGI_E_SERVER_MAX_CONNECTIONS/).reduce((sum, line) => sum + Number(/\((\d+) more like this/.exec(line)?.[1] ?? 1), 0);
+  await log.until(/TSCGI_E_SERVER_MAX_CONNECTIONS/, 2);
   await new Promise<void>((resolve) => {
     const check = (): void =>
       void (counted() >= 20 ? resolve() : log.until(/more like this/, log.matching(/more like this/).length + 1).then(check));
     check();
   });
-  const lines = log.matching(/TSCGI_E_MAX_CONNECTIONS/);
+  const lines = log.matching(/TSCGI_E_SERVER_MAX_CONNECTIONS/);
   t.equal(counted(), 20, `20 refusals in ${lines.length} lines`);
   t.ok(lines.length < 10, "not a line per refusal");
   t.match(lines[0], /every connection carries a request: a new connection was refused/);

@@ -50,7 +50,7 @@ if (missing) {
     const status = (await (await fetch(`${nginx.url}/status?json`)).json()) as Record<string, number>;
     t.ok(status["max connections reached"] >= 200 - 40, `max connections reached: ${status["max connections reached"]}`);
     await tscgi.waitFor(
-      /WARN: fastcgi: max_connections \(40\) reached: the connection idle longest was closed.*\[TSCGI_E_MAX_CONNECTIONS\]/,
+      /WARN: fastcgi: max_connections \(40\) reached: the connection idle longest was closed.*\[TSCGI_E_SERVER_MAX_CONNECTIONS\]/,
     );
     for (const c of flood) c.close();
   });

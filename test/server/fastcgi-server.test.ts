@@ -188,7 +188,7 @@ t.test("with few file descriptors, connections stop short of the limit: logged, 
     flood.push(c);
   }
   await own.waitFor(
-    /WARN: fastcgi: max_connections \(64, lowered to fit the open-files limit\) reached: the connection idle longest was closed.*\[TSCGI_E_MAX_CONNECTIONS\]/,
+    /WARN: fastcgi: max_connections \(64, lowered to fit the open-files limit\) reached: the connection idle longest was closed.*\[TSCGI_E_SERVER_MAX_CONNECTIONS\]/,
   );
   await Promise.all(flood.slice(0, 36).map((c) => c.closed));
   t.pass("the 36 oldest made room");

@@ -35,7 +35,7 @@ t.test("the pool counts a death for each script a dying worker was running", asy
   const lines: string[] = [];
   const faults = new PoolFaults((line) => lines.push(line));
   faults.died({
-    t: "exiting",
+    type: "exiting",
     code: 1,
     reason: "x",
     requests: [

@@ -55,7 +55,7 @@ t.test("which descriptor is taken", async (t) => {
     "not a connected one",
   );
   t.throws(() => inheritedFastCgiFd({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42, () => ({ kind: "tcp", listening: false, path: "" })), {
-    code: "TSCGI_E_INHERITED_SOCKET",
+    code: "TSCGI_E_SERVER_INHERITED_SOCKET",
     message: /fd 3 from systemd is not a listening stream socket.*Accept=no/,
   });
 });

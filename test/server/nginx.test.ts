@@ -148,7 +148,7 @@ if (missing) {
     t.equal(res.status, 500);
     t.equal(res.headers["set-cookie"], undefined);
     t.equal(res.headers["x-evil"], undefined);
-    await tscgi.waitFor("TSCGI_E_INVALID_HEADER");
+    await tscgi.waitFor("TSCGI_E_CGI_INVALID_HEADER");
   });
 
   t.test("a throwing script gives 500, logs its file:line, and the next request works", async (t) => {

@@ -232,7 +232,7 @@ t.test("process.chdir() in a script is refused with a coded error; the cwd stays
   });
   const ex = new RecordingExchange("/chdir");
   await d.dispatch(ex);
-  t.match(ex.body, /^refused TSCGI_E_SCRIPT_CHDIR: .*import\.meta\.dirname/);
+  t.match(ex.body, /^refused TSCGI_E_SERVER_SCRIPT_CHDIR: .*import\.meta\.dirname/);
   t.equal(process.cwd(), cwd);
 });
 
@@ -350,7 +350,7 @@ t.test("a runaway script after its timeout: 504, its signal fired, and after the
   t.equal((await getFresh(`http://127.0.0.1:${tscgi.httpPort}/runaway?warm`)).body, "warm");
   const res = await getFresh(`http://127.0.0.1:${tscgi.httpPort}/runaway`);
   t.equal(res.status, 504);
-  await tscgi.waitFor(/runaway\.ts: signal fired: TSCGI_E_REQUEST_TIMEOUT/);
+  await tscgi.waitFor(/runaway\.ts: signal fired: TSCGI_E_SERVER_REQUEST_TIMEOUT/);
   await tscgi.waitFor(/script runaway\.ts \(GET \/runaway\) is still running 1 s after request_timeout \(2 s\)/);
   await tscgi.waitFor(/worker (\d+) recycled: script runaway\.ts still running/);
   const pid = Number(/worker (\d+) recycled: script runaway\.ts/.exec(tscgi.output())![1]);

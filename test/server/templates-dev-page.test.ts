@@ -45,11 +45,11 @@ if (missing) {
     const res = await fetch(`${nginx.url}/show?t=broken.njk`);
     t.equal(res.status, 500);
     const page = await res.text();
-    t.match(page, /TemplateError \[TSCGI_E_TEMPLATE\]/);
+    t.match(page, /TemplateError \[TSCGI_E_SERVER_TEMPLATE\]/);
     t.match(page, /<p class="where">templates\/broken\.njk:3:\d+<\/p>/);
     t.match(page, /<b>3 &gt; &lt;p&gt;\{\{ user\.name \| nosuchfilter \}\}&lt;\/p&gt;<\/b>/, "the failing line, marked");
     t.match(page, /filter not found: nosuchfilter/);
-    await tscgi.waitFor(/template templates\/broken\.njk:3:\d+: Error: filter not found: nosuchfilter \[TSCGI_E_TEMPLATE\]/);
+    await tscgi.waitFor(/template templates\/broken\.njk:3:\d+: Error: filter not found: nosuchfilter \[TSCGI_E_SERVER_TEMPLATE\]/);
     t.equal((await fetch(`${nginx.url}/show?t=ok.njk`)).status, 200, "the next request works");
   });
 }

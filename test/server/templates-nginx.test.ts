@@ -116,11 +116,11 @@ if (missing) {
     const broken = await get("/named?t=broken.njk");
     t.equal(broken.status, 500);
     t.notMatch(broken.text, "endfor", "the visitor is not shown the fault");
-    await tscgi.waitFor(/template \S*views\/broken\.njk:3:4: unknown block tag: endfor \[TSCGI_E_TEMPLATE\]/);
+    await tscgi.waitFor(/template \S*views\/broken\.njk:3:4: unknown block tag: endfor \[TSCGI_E_SERVER_TEMPLATE\]/);
 
     const throws = await get("/named?t=throws.njk");
     t.equal(throws.status, 500);
-    await tscgi.waitFor(/template \S*views\/throws\.njk:2:\d+: TypeError: .*\[TSCGI_E_TEMPLATE\]/);
+    await tscgi.waitFor(/template \S*views\/throws\.njk:2:\d+: TypeError: .*\[TSCGI_E_SERVER_TEMPLATE\]/);
 
     t.equal((await get("/page?name=after")).status, 200, "the next request works");
     writeFileSync(join(templates, "broken.njk"), "<p>fixed</p>\n");
@@ -142,7 +142,7 @@ if (missing) {
       t.equal(res.status, 500, JSON.stringify(name));
       t.notMatch(res.text, "SECRET");
     }
-    await tscgi.waitFor((out) => (out.match(/TSCGI_E_TEMPLATE_NAME/g) ?? []).length >= 8);
+    await tscgi.waitFor((out) => (out.match(/TSCGI_E_API_TEMPLATE_NAME/g) ?? []).length >= 8);
     t.match(tscgi.output(), /template name "\.\.\/\.\.\/outside\.njk" is refused: it contains a "\.\." segment/);
     t.match(tscgi.output(), /it is an absolute path/);
     t.match(tscgi.output(), /it contains a backslash/);

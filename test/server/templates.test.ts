@@ -67,7 +67,7 @@ t.test("an error names the template file:line:column where the fault is", async 
   ];
   for (const [name, file, line, column, message] of faults) {
     const error = t.throws(() => templates.render(name, {}), TemplateError, name) as unknown as TemplateError;
-    t.equal(error.code, "TSCGI_E_TEMPLATE");
+    t.equal(error.code, "TSCGI_E_SERVER_TEMPLATE");
     t.equal(error.file, join(dir, file), `${name}: the file`);
     t.equal(error.line, line, `${name}: the line`);
     if (column !== null) t.equal(error.column, column, `${name}: the column`);
@@ -78,11 +78,14 @@ t.test("an error names the template file:line:column where the fault is", async 
   t.equal(templates.render("page.njk", { name: "x" }), "[default X]", "the next render works");
 });
 
-t.test("a missing template or directory is TSCGI_E_TEMPLATE_NOT_FOUND; a refused name TSCGI_E_TEMPLATE_NAME", async (t) => {
+t.test("a missing template or directory is TSCGI_E_SERVER_TEMPLATE_NOT_FOUND; a refused name TSCGI_E_API_TEMPLATE_NAME", async (t) => {
   const missing = t.throws(() => templates.render("absent.njk", {}), TemplateNotFoundError) as unknown as TemplateNotFoundError;
   t.match(missing.message, /template "absent\.njk" not found in \S*templates: no such file/);
   const nowhere = new NunjucksTemplates({ dir: join(work, "nowhere"), watch: false });
-  t.throws(() => nowhere.render("page.njk", {}), { code: "TSCGI_E_TEMPLATE_NOT_FOUND", message: /the templates directory does not exist/ });
+  t.throws(() => nowhere.render("page.njk", {}), {
+    code: "TSCGI_E_SERVER_TEMPLATE_NOT_FOUND",
+    message: /the templates directory does not exist/,
+  });
   t.throws(() => templates.render("../outside.njk", {}), TemplateNameError);
 });
 

@@ -112,11 +112,15 @@ export function sessionStoreContract(t: Test, make: (t: Test) => SessionStore | 
     t.equal(await counter(store, id), 30);
   });
 
-  t.test("a lock held too long gives TSCGI_E_SESSION_LOCK_TIMEOUT (503), not a hang", async (t) => {
+  t.test("a lock held too long gives TSCGI_E_API_SESSION_LOCK_TIMEOUT (503), not a hang", async (t) => {
     const store = await make(t);
     const id = newSessionId();
     const holder = await store.lock(id, 1000);
-    await t.rejects(store.lock(id, 100), { code: "TSCGI_E_SESSION_LOCK_TIMEOUT", status: 503, message: /session_lock_timeout \(100 ms\)/ });
+    await t.rejects(store.lock(id, 100), {
+      code: "TSCGI_E_API_SESSION_LOCK_TIMEOUT",
+      status: 503,
+      message: /session_lock_timeout \(100 ms\)/,
+    });
     await holder.release();
     const next = await store.lock(id, 1000);
     t.pass("free again once released");

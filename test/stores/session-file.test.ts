@@ -37,7 +37,7 @@ t.test("one file per session, sess_<id>, mode 0600 in a 0700 directory; no lock 
 
 t.test("an id that is not a session id never reaches the disk", async (t) => {
   const store = make(t);
-  await t.rejects(store.lock("../../etc/passwd", 100), { code: "TSCGI_E_SESSION_STORE" });
+  await t.rejects(store.lock("../../etc/passwd", 100), { code: "TSCGI_E_API_SESSION_STORE" });
   t.notOk(existsSync(store.dir));
 });
 
@@ -82,7 +82,7 @@ t.test("a lock of another host, or an empty one, is broken once older than the s
   await again.release();
   t.pass("both broken");
   writeFileSync(lockFile, JSON.stringify({ token: "far", host: "another-host", pid: 1, start: null, at: Date.now() + 60_000 }));
-  await t.rejects(store.lock(id, 100), { code: "TSCGI_E_SESSION_LOCK_TIMEOUT" }, "a fresh foreign lock is respected");
+  await t.rejects(store.lock(id, 100), { code: "TSCGI_E_API_SESSION_LOCK_TIMEOUT" }, "a fresh foreign lock is respected");
 });
 
 t.test("gc removes sessions unused for longer than the idle timeout, and leftover lock files", async (t) => {

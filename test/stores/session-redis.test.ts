@@ -100,11 +100,11 @@ if (skip) {
     t.equal(await redis.get(lockKey), "other", "compare-and-delete left the other's lock alone");
   });
 
-  t.test("an unreachable Redis fails the request with TSCGI_E_SESSION_STORE, not a hang", async (t) => {
+  t.test("an unreachable Redis fails the request with TSCGI_E_API_SESSION_STORE, not a hang", async (t) => {
     const store = new RedisSessionStore({ url: `redis://127.0.0.1:${await freePort()}`, staleLockMs: 1000 });
     t.teardown(() => store.close());
     await t.rejects(store.lock(newSessionId(), 1000), {
-      code: "TSCGI_E_SESSION_STORE",
+      code: "TSCGI_E_API_SESSION_STORE",
       message: /redis session store could not take a lock/,
     });
   });

@@ -21,12 +21,12 @@ t.test("turns at one session are given in arrival order, each when the one befor
   t.equal(turns.size, 0, "nothing kept once every turn is over");
 });
 
-t.test("a waiter that times out leaves the line with TSCGI_E_SESSION_LOCK_TIMEOUT; those behind it still get their turn", async (t) => {
+t.test("a waiter that times out leaves the line with TSCGI_E_API_SESSION_LOCK_TIMEOUT; those behind it still get their turn", async (t) => {
   const turns = new SessionTurns();
   const holder = await turns.take("a", 10_000);
   const impatient = turns.take("a", 1);
   const patient = turns.take("a", 60_000);
-  await t.rejects(impatient, { code: "TSCGI_E_SESSION_LOCK_TIMEOUT", status: 503 });
+  await t.rejects(impatient, { code: "TSCGI_E_API_SESSION_LOCK_TIMEOUT", status: 503 });
   holder();
   (await patient)();
   t.equal(turns.size, 0);

@@ -182,23 +182,29 @@ async function rejects(
 
 t.test("each limit answers 413 with a code naming its key, and leaves nothing on disk", async (t) => {
   const file = (name: string, size: number): Part => ({ name, filename: `${name}.bin`, data: Buffer.alloc(size, 1) });
-  const bigFile = await rejects(t, multipart([file("a", 100), file("b", 3000)]), { maxFileSize: 2048 }, "TSCGI_E_UPLOAD_TOO_LARGE", 413);
+  const bigFile = await rejects(
+    t,
+    multipart([file("a", 100), file("b", 3000)]),
+    { maxFileSize: 2048 },
+    "TSCGI_E_API_UPLOAD_TOO_LARGE",
+    413,
+  );
   t.match(bigFile?.message, /"b".*upload_max_file_size = 2048/);
   const many = await rejects(
     t,
     multipart([file("a", 10), file("b", 10), file("c", 10)]),
     { maxFiles: 2 },
-    "TSCGI_E_UPLOAD_TOO_MANY_FILES",
+    "TSCGI_E_API_UPLOAD_TOO_MANY_FILES",
     413,
   );
   t.match(many?.message, /upload_max_files = 2/);
   const fields = [1, 2, 3, 4].map((i) => ({ name: `f${i}`, value: "v" }));
-  await rejects(t, multipart([file("a", 10), ...fields]), { maxFields: 3 }, "TSCGI_E_FORM_TOO_MANY_FIELDS", 413);
+  await rejects(t, multipart([file("a", 10), ...fields]), { maxFields: 3 }, "TSCGI_E_API_FORM_TOO_MANY_FIELDS", 413);
   await rejects(
     t,
     Buffer.from("a=1&b=2&c=3&d=4"),
     { maxFields: 3 },
-    "TSCGI_E_FORM_TOO_MANY_FIELDS",
+    "TSCGI_E_API_FORM_TOO_MANY_FIELDS",
     413,
     "application/x-www-form-urlencoded",
   );
@@ -206,13 +212,20 @@ t.test("each limit answers 413 with a code naming its key, and leaves nothing on
     t,
     multipart([file("a", 10), { name: "bio", value: "x".repeat(2000) }]),
     {},
-    "TSCGI_E_FORM_FIELD_TOO_LARGE",
+    "TSCGI_E_API_FORM_FIELD_TOO_LARGE",
     413,
   );
   t.match(long?.message, /"bio".*form_max_field_size = 1024/);
-  await rejects(t, Buffer.from(`bio=${"x".repeat(2000)}`), {}, "TSCGI_E_FORM_FIELD_TOO_LARGE", 413, "application/x-www-form-urlencoded");
-  await rejects(t, Buffer.from(`${"n".repeat(2000)}=1`), {}, "TSCGI_E_FORM_FIELD_TOO_LARGE", 413, "application/x-www-form-urlencoded");
-  await rejects(t, multipart([file("a", 50_000)]), { maxBodySize: 20_000 }, "TSCGI_E_BODY_TOO_LARGE", 413);
+  await rejects(
+    t,
+    Buffer.from(`bio=${"x".repeat(2000)}`),
+    {},
+    "TSCGI_E_API_FORM_FIELD_TOO_LARGE",
+    413,
+    "application/x-www-form-urlencoded",
+  );
+  await rejects(t, Buffer.from(`${"n".repeat(2000)}=1`), {}, "TSCGI_E_API_FORM_FIELD_TOO_LARGE", 413, "application/x-www-form-urlencoded");
+  await rejects(t, multipart([file("a", 50_000)]), { maxBodySize: 20_000 }, "TSCGI_E_CGI_BODY_TOO_LARGE", 413);
 });
 
 t.test("a body that fails while streaming (over max_body_size by the context's count) leaves nothing", async (t) => {
@@ -221,17 +234,17 @@ t.test("a body that fails while streaming (over max_body_size by the context's c
     yield body.subarray(0, 30_000);
     throw new BodyTooLargeError(30_000);
   }
-  await rejects(t, failing(), {}, "TSCGI_E_BODY_TOO_LARGE", 413);
+  await rejects(t, failing(), {}, "TSCGI_E_CGI_BODY_TOO_LARGE", 413);
 });
 
 t.test("malformed bodies answer 400 and leave nothing", async (t) => {
   const data = Buffer.alloc(10_000, 2);
-  await rejects(t, multipart([{ name: "a", filename: "a.bin", data }], false), {}, "TSCGI_E_FORM_MALFORMED", 400);
-  await rejects(t, Buffer.from("no boundary here"), {}, "TSCGI_E_FORM_MALFORMED", 400, "multipart/form-data");
+  await rejects(t, multipart([{ name: "a", filename: "a.bin", data }], false), {}, "TSCGI_E_API_FORM_MALFORMED", 400);
+  await rejects(t, Buffer.from("no boundary here"), {}, "TSCGI_E_API_FORM_MALFORMED", 400, "multipart/form-data");
 });
 
 t.test("another content type is 415; no body or no type is an empty form", async (t) => {
-  await rejects(t, Buffer.from("{}"), {}, "TSCGI_E_FORM_CONTENT_TYPE", 415, "application/json");
+  await rejects(t, Buffer.from("{}"), {}, "TSCGI_E_API_FORM_CONTENT_TYPE", 415, "application/json");
   const { spooler } = setup(t);
   const empty = await spooler.parse({ contentType: "", body: pieces(Buffer.from("x")), limits: LIMITS });
   t.same([...empty.form], []);
@@ -292,12 +305,12 @@ t.test("a 200 MiB upload streams to disk: memory grows by less than 30 MiB", asy
   t.same(left(), []);
 });
 
-t.test("an upload_tmp_dir that cannot be written gives TSCGI_E_UPLOAD_STORAGE naming it", async (t) => {
+t.test("an upload_tmp_dir that cannot be written gives TSCGI_E_API_UPLOAD_STORAGE naming it", async (t) => {
   const tmp = t.testdir({ "a-file": "not a directory" });
   const spooler = new UploadSpooler(join(tmp, "a-file", "uploads"));
   const body = multipart([{ name: "a", filename: "a.bin", data: "x" }]);
   await t.rejects(spooler.parse({ contentType: MULTIPART, body: pieces(body), limits: LIMITS }), {
-    code: "TSCGI_E_UPLOAD_STORAGE",
+    code: "TSCGI_E_API_UPLOAD_STORAGE",
     status: 500,
     message: /upload_tmp_dir \(.*a-file\/uploads\)/,
   });

@@ -4,14 +4,14 @@ import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH } from "./constants.ts";
 import { PendingParamsTooLargeError } from "./errors.ts";
 import type { ParamsLimits } from "./params.ts";
 import { writeHeader } from "./record.ts";
-import type { Request, RequestHost } from "./request.ts";
+import type { Request, RequestConnection } from "./request.ts";
 import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeEndRequest } from "./writer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The output side and the request table, shared by the connection and its requests. */
-export class Host implements RequestHost {
+export class ConnectionState implements RequestConnection {
   readonly transport: Transport;
   readonly options: ConnectionOptions;
   readonly paramsLimits: ParamsLimits;

@@ -1,0 +1,120 @@
+// Node's undocumented internals tscgi relies on, in one place: each typed here and probed once at
+// start-up, so a Node release that moves one stops tscgi there with a message, not at a request.
+import { Server as HttpServer } from "node:http";
+import Module from "node:module";
+import net, { type Socket } from "node:net";
+import { TscgiError } from "./errors.ts";
+
+/** An internal tscgi needs is missing from this Node release, or works differently. */
+export class NodeInternalError extends TscgiError {
+  readonly code = "TSCGI_E_NODE_INTERNAL";
+  readonly internal: string;
+  constructor(internal: string, version: string = process.version) {
+    super(
+      `this Node.js (${version}) has no usable ${internal}, which tscgi needs; ` +
+        "run tscgi on a Node.js release that package.json's engines field allows (Node.js 20 LTS, 22 or 24)",
+    );
+    this.internal = internal;
+  }
+}
+
+/** A libuv handle as JavaScript sees it: a bound socket, or a connection's. */
+export interface RawHandle {
+  readonly fd: number;
+  close(): void;
+  getsockname?(out: { address?: string; port?: number }): number;
+}
+
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number) => RawHandle | number;
+const netInternals = net as unknown as { _createServerHandle: CreateServerHandle };
+
+/**
+ * The call Node's cluster module makes to bind without listening (or to wrap a listening `fd`):
+ * a handle, or a negative errno.
+ */
+export function createServerHandle(address: string | null, port: number, addressType: number, fd?: number): RawHandle | number {
+  return netInternals._createServerHandle(address, port, addressType, fd);
+}
+
+/** The libuv handle under a socket; null before it connects and after it closes. */
+export function socketHandle<T extends object = RawHandle>(socket: Socket): T | null {
+  return (socket as unknown as { _handle?: T | null })._handle ?? null;
+}
+
+/** A socket's file descriptor, -1 when it has none (closed, or no descriptor on this platform). */
+export function socketFd(socket: Socket): number {
+  const fd = socketHandle(socket)?.fd;
+  return typeof fd === "number" ? fd : -1;
+}
+
+/** Closes only the listener of an http.Server (net.Server's close): http's own also drops idle keep-alive connections. */
+export function closeListener(server: HttpServer): void {
+  net.Server.prototype.close.call(server);
+}
+
+/** Node's CommonJS Module: what the script loader uses to evaluate a file it compiled itself. */
+export interface CommonJsModule {
+  filename: string;
+  paths: string[];
+  exports: unknown;
+  loaded: boolean;
+  require(id: string): unknown;
+  _compile(code: string, filename: string): unknown;
+}
+interface CommonJsModuleClass {
+  new (id: string): CommonJsModule;
+  _nodeModulePaths(dir: string): string[];
+  prototype: { require: (this: CommonJsModule, id: string) => unknown };
+}
+export const CommonJs = Module as unknown as CommonJsModuleClass;
+
+/**
+ * Buffer's own decoders, called directly: Buffer#toString adds argument checks that cost more
+ * than the copy for the short strings FastCGI params are made of.
+ */
+export interface BufferSlicer {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+/** `buf` seen with its slicers (no call, no copy). */
+export function slicer(buf: Uint8Array): BufferSlicer {
+  return buf as unknown as BufferSlicer;
+}
+
+// A socket keeps its handle in _handle, and a bound handle has its descriptor in fd.
+function handleHasFd(): boolean {
+  if (!("_handle" in new net.Socket())) return false;
+  const handle = createServerHandle("127.0.0.1", 0, 4);
+  // No IPv4 loopback to bind: nothing to learn here; the listeners will say what is wrong.
+  if (typeof handle === "number") return true;
+  const fd = handle.fd;
+  handle.close();
+  return typeof fd === "number" && fd >= 0;
+}
+
+/** Each internal, under the name a message gives it, with a check that it is there and works. Read live, so a test can take one away. */
+const PROBES: readonly (readonly [string, () => boolean])[] = [
+  ["net._createServerHandle", () => typeof netInternals._createServerHandle === "function"],
+  ["socket._handle.fd", handleHasFd],
+  ["Module.prototype._compile", () => typeof (CommonJs.prototype as Partial<CommonJsModule>)._compile === "function"],
+  ["Module._nodeModulePaths", () => Array.isArray(CommonJs._nodeModulePaths("/srv/app"))],
+  ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
+  ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
+  ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
+  // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.
+  ["AbortSignal.any", () => typeof AbortSignal.any === "function"],
+];
+
+/** Throws NodeInternalError for the first internal this Node lacks; the command calls it before it starts. */
+export function checkNodeInternals(): void {
+  for (const [name, works] of PROBES) {
+    let ok: boolean;
+    try {
+      ok = works();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new NodeInternalError(name);
+  }
+}

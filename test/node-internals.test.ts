@@ -1,0 +1,71 @@
+// Each Node internal tscgi relies on is checked before it serves: without it, tscgi refuses to
+// start, naming the internal and the Node version, instead of failing later at a request.
+import t from "tap";
+import { spawnSync } from "node:child_process";
+import Module from "node:module";
+import net from "node:net";
+import { checkNodeInternals, NodeInternalError } from "../src/node-internals.ts";
+import { bin } from "./helpers/tscgi.ts";
+
+/** Replaces `owner[name]` (or removes it, for undefined) while `run` runs, then restores it. */
+function swapped(owner: object, name: string, value: unknown, run: () => void): void {
+  const saved = Object.getOwnPropertyDescriptor(owner, name);
+  if (value === undefined) Reflect.deleteProperty(owner, name);
+  else Object.defineProperty(owner, name, { value, configurable: true, writable: true });
+  try {
+    run();
+  } finally {
+    Reflect.deleteProperty(owner, name);
+    if (saved !== undefined) Object.defineProperty(owner, name, saved);
+  }
+}
+
+/** The error checkNodeInternals throws now, or null. */
+function failure(): NodeInternalError | null {
+  try {
+    checkNodeInternals();
+    return null;
+  } catch (error) {
+    if (error instanceof NodeInternalError) return error;
+    throw error;
+  }
+}
+
+t.test("this Node has every internal", async (t) => {
+  t.equal(failure(), null);
+});
+
+const cases: [internal: string, owner: object, name: string, value: unknown][] = [
+  ["net._createServerHandle", net, "_createServerHandle", undefined],
+  // A bound handle without its descriptor: a socket's fd could not be read either.
+  ["socket._handle.fd", net, "_createServerHandle", () => ({ close() {} })],
+  ["Module.prototype._compile", Module.prototype, "_compile", undefined],
+  ["Module._nodeModulePaths", Module, "_nodeModulePaths", undefined],
+  ["Buffer#utf8Slice", Buffer.prototype, "utf8Slice", undefined],
+  ["Buffer#latin1Slice", Buffer.prototype, "latin1Slice", undefined],
+  ["http.Server as a net.Server", net, "Server", class {}],
+  ["AbortSignal.any", AbortSignal, "any", undefined],
+];
+
+for (const [internal, owner, name, value] of cases) {
+  t.test(`without ${internal}, the check names it and the Node version`, async (t) => {
+    swapped(owner, name, value, () => {
+      const error = failure();
+      t.ok(error, "refused");
+      t.equal(error?.code, "TSCGI_E_NODE_INTERNAL");
+      t.equal(error?.internal, internal);
+      t.match(error?.message, `this Node.js (${process.version}) has no usable ${internal}`);
+    });
+    t.equal(failure(), null, "and passes again once it is back");
+  });
+}
+
+t.test("tscgi does not start on a Node without one (--test-config checks as serve does): status 1 and the message", async (t) => {
+  // Removed before tscgi's own code loads, as an older or newer Node would lack it (Node itself
+  // needs it only for the cluster module).
+  const remove = "data:text/javascript,import net from 'node:net'; delete net._createServerHandle";
+  const out = spawnSync(process.execPath, ["--import", remove, bin, "--test-config"], { encoding: "utf8", timeout: 60_000 });
+  t.equal(out.status, 1);
+  t.match(out.stderr, `tscgi: this Node.js (${process.version}) has no usable net._createServerHandle`);
+  t.notMatch(out.stdout, /configuration OK/);
+});
