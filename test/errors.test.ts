@@ -40,6 +40,7 @@ import {
   UploadTooLargeError,
 } from "../src/runtime/errors.ts";
 import { HttpError } from "../src/runtime/http-error.ts";
+import { TemplateNameError } from "../src/runtime/templates.ts";
 import {
   BadScriptPathError,
   RequireEsmError,
@@ -60,6 +61,7 @@ import {
   ScriptChdirError,
   ScriptExitError,
 } from "../src/server/errors.ts";
+import { TemplateError, TemplateNotFoundError } from "../src/server/templates.ts";
 import { repo } from "./helpers/tscgi.ts";
 
 function sources(dir: string): string[] {
@@ -118,6 +120,9 @@ const instances: TscgiError[] = [
   new BodyConsumedError("cgi.form()", "cgi.text()"),
   new JsonBodyError("Unexpected token"),
   new RedirectError("a Location with a newline"),
+  new TemplateNameError("../secret.njk", 'it contains a ".." segment'),
+  new TemplateNotFoundError("page.njk", "/srv/templates", "no such file"),
+  new TemplateError("/srv/templates/page.njk", 3, 4, "TypeError: missing.join is not a function", { cause }),
   new BodyTooLargeError(1000),
   new InvalidHeaderError("X Bad", "v"),
   new InvalidStatusError(99),
@@ -206,6 +211,7 @@ t.test("a cause given to a constructor is kept on the error", async (t) => {
       "ScriptRootError",
       "ResponseStreamError",
       "SessionStoreError",
+      "TemplateError",
       "UploadStorageError",
     ].sort(),
   );

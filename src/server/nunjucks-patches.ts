@@ -6,16 +6,17 @@ interface Node {
   lineno: number;
   colno: number;
 }
+// Properties, not methods: they are taken off the prototype and called with the compiler as `this`.
 interface CompilerPrototype {
-  compileFilter(node: Node, frame: unknown): void;
-  _compileGetTemplate(node: Node, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean): string;
+  compileFilter: (this: CompilerPrototype, node: Node, frame: unknown) => void;
+  _compileGetTemplate: (this: CompilerPrototype, node: Node, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean) => string;
   _emit(code: string): void;
   _emitLine(code: string): void;
 }
 interface Frame {
   variables: Record<string, unknown>;
   resolve(name: string, forWrite: boolean): Frame | undefined;
-  set(name: string, value: unknown, resolveUp?: boolean): void;
+  set: (this: Frame, name: string, value: unknown, resolveUp?: boolean) => void;
 }
 
 const PATCHED = Symbol.for("tscgi.nunjucks-patched");
@@ -37,12 +38,12 @@ export function patchNunjucks(require: ReturnType<typeof createRequire>): void {
  */
 function trackLines(proto: CompilerPrototype): void {
   const { compileFilter, _compileGetTemplate: compileGetTemplate } = proto;
-  proto.compileFilter = function (this: CompilerPrototype, node, frame) {
+  proto.compileFilter = function (node, frame) {
     this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
     compileFilter.call(this, node, frame);
     this._emit(")");
   };
-  proto._compileGetTemplate = function (this: CompilerPrototype, node, frame, eagerCompile, ignoreMissing) {
+  proto._compileGetTemplate = function (node, frame, eagerCompile, ignoreMissing) {
     this._emitLine(`lineno = ${node.lineno}; colno = ${node.colno};`);
     return compileGetTemplate.call(this, node, frame, eagerCompile, ignoreMissing);
   };
@@ -95,14 +96,14 @@ const MAX_CACHED_NAMES = 1000;
  */
 function cacheNameParts(proto: Frame): void {
   const parts = new Map<string, string[]>();
-  proto.set = function (this: Frame, name, value, resolveUp) {
+  proto.set = function (name, value, resolveUp) {
     let path = parts.get(name);
     if (path === undefined) {
       path = name.split(".");
       if (parts.size < MAX_CACHED_NAMES) parts.set(name, path);
     }
     if (resolveUp === true) {
-      const frame = this.resolve(path[0]!, true);
+      const frame = this.resolve(path[0], true);
       if (frame !== undefined && frame !== null) {
         frame.set(name, value);
         return;
@@ -110,10 +111,10 @@ function cacheNameParts(proto: Frame): void {
     }
     let target = this.variables;
     for (let i = 0; i < path.length - 1; i++) {
-      const id = path[i]!;
+      const id = path[i];
       if (!target[id]) target[id] = {};
       target = target[id] as Record<string, unknown>;
     }
-    target[path.at(-1)!] = value;
+    target[path[path.length - 1]] = value;
   };
 }
