@@ -36,9 +36,11 @@ if ((${#missing[@]})); then install_missing "${missing[@]}"; fi
 PHP_FPM=$(find_php_fpm) || die "php-fpm not found after install"
 # phpredis for PHP's Redis session handler: Debian's package; without it the Redis row has no PHP.
 PHP_VER=$("$PHP_FPM" -v | awk 'NR == 1 { split($2, v, "."); print v[1] "." v[2] }')
-if ! "$PHP_FPM" -m 2>/dev/null | grep -qx redis; then install_missing "php$PHP_VER-redis" || true; fi
+# The module list is read whole first: with pipefail, grep -q quitting early would fail the pipe.
+has_php_redis() { local mods; mods=$("$PHP_FPM" -m 2>/dev/null) && grep -qx redis <<<"$mods"; }
+if ! has_php_redis; then install_missing "php$PHP_VER-redis" || true; fi
 PHP_REDIS=0
-"$PHP_FPM" -m 2>/dev/null | grep -qx redis && PHP_REDIS=1
+has_php_redis && PHP_REDIS=1
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [ -f "$ROOT/bin/tscgi.js" ] || die "bin/tscgi.js not found (build with: npm run build)"
 
