@@ -43,9 +43,14 @@ async function change(path, content) {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+// V8 in Node 22 and later keeps the compiled code of dropped modules until a memory-reducing
+// collection (a heap snapshot shows it unreachable; plain gc() left 6 MiB of it over 900 edits on
+// Node 24): ask for that collection there. Node 20's V8 frees it with plain gc().
+const lastResort = Number(process.versions.node.split(".")[0]) >= 22;
 async function heap() {
   for (let i = 0; i < 4; i++) {
-    globalThis.gc();
+    if (lastResort) globalThis.gc({ type: "major", execution: "sync", flavor: "last-resort" });
+    else globalThis.gc();
     await new Promise((resolve) => setImmediate(resolve));
   }
   return process.memoryUsage().heapUsed;
