@@ -1,8 +1,8 @@
 // A real Apache httpd running conf/apache-cgi.conf (mod_cgid) and conf/tscgi.cgi as users install
 // them: tscgi runs once per request, as the CGI user, from this checkout.
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { freePort } from "../ports.ts";
 import { bin } from "../tscgi.ts";
 import { startServerProcess, type ServerProcess } from "./process.ts";
@@ -13,9 +13,23 @@ const modules = ["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules"].find((p
 
 /** Why these tests are skipped here, or false when Apache with mod_cgid is installed. In CI it must be. */
 export function apacheCgiMissing(): string | false {
-  if (apacheBin && modules) return false;
-  if (process.env.CI) throw new Error("Apache httpd with mod_cgid is required in CI (.ci/run installs apache2)");
-  return "Apache httpd with mod_cgid is not installed (apt-get install apache2): skipping";
+  if (!apacheBin || !modules) {
+    if (process.env.CI) throw new Error("Apache httpd with mod_cgid is required in CI (.ci/run installs apache2)");
+    return "Apache httpd with mod_cgid is not installed (apt-get install apache2): skipping";
+  }
+  const closed = closedAncestor(bin);
+  if (closed) {
+    return `the CGI user (nobody) cannot reach this checkout: ${closed} is not searchable by others; clone into a directory others can read to run these tests: skipping`;
+  }
+  return false;
+}
+
+/** The first directory above `file` that others may not search (as `mktemp -d` makes), or null. */
+function closedAncestor(file: string): string | null {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 export interface ApacheCgiSite extends ServerProcess {
