@@ -56,9 +56,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck disable=SC2207
-P=($(free_ports 4))
-((${#P[@]} == 4)) || die "could not find free ports"
-P_TS=${P[0]} P_PHP=${P[1]} F_TS=${P[2]} F_PHP=${P[3]}
+P=($(free_ports 6))
+((${#P[@]} == 6)) || die "could not find free ports"
+P_TS=${P[0]} P_PHP=${P[1]} F_TS=${P[2]} F_PHP=${P[3]} F_PHP0=${P[4]} P_PHP0=${P[5]}
 
 # The templates are bench/templates, beside the script root (the templates key's default).
 log "starting tscgi: node bin/tscgi.js serve --listen 127.0.0.1:$P_TS --root $BENCH/cgi-bin --workers 2"
@@ -77,6 +77,15 @@ daemonize = no
 [www]
 $PHP_USER
 listen = 127.0.0.1:$P_PHP
+pm = static
+pm.max_children = 2
+pm.max_requests = 0
+
+; A pool of its own for nginx's default (a connection per request): the kept connections of the
+; pool above hold its children, and new connections would wait behind them.
+[shipped]
+$PHP_USER
+listen = 127.0.0.1:$P_PHP0
 pm = static
 pm.max_children = 2
 pm.max_requests = 0
@@ -113,6 +122,15 @@ write_fastcgi_params "$RUN/fastcgi_params"
       fastcgi_pass php;
     }
   }
+  server {
+    listen 127.0.0.1:$F_PHP0;
+    location ~ ^/(render|hello)\.php\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php/\$1.php;
+      fastcgi_param SCRIPT_NAME /\$1.php;
+      fastcgi_pass 127.0.0.1:$P_PHP0;
+    }
+  }
 }
 EOF
 } >"$RUN/nginx.conf"
@@ -121,19 +139,22 @@ EOF
 PIDS+=("$!")
 
 # The targets: the template page, and hello world for reference (what the same stack costs without it).
+# PHP-FPM twice: with a kept connection as tscgi has, and as PHP ships (nginx opens a connection per
+# request: fastcgi_keep_conn off, no upstream keepalive), the baseline of the hello table.
 declare -A URL NAME PID_OF
 ROWS=(render hello)
-TARGETS=(ts-render php-render ts-hello php-hello)
+TARGETS=(ts-render php-render php0-render ts-hello php-hello php0-hello)
 for row in "${ROWS[@]}"; do
   URL[ts-$row]="http://127.0.0.1:$F_TS/$row" NAME[ts-$row]=tscgi PID_OF[ts-$row]=$TSCGI_PID
   URL[php-$row]="http://127.0.0.1:$F_PHP/$row.php" NAME[php-$row]=PHP-FPM PID_OF[php-$row]=$PHP_PID
+  URL[php0-$row]="http://127.0.0.1:$F_PHP0/$row.php" NAME[php0-$row]="PHP-FPM as shipped" PID_OF[php0-$row]=$PHP_PID
 done
 for t in "${TARGETS[@]}"; do
   wait_ok "${URL[$t]}" "${PID_OF[$t]}" "$t" || { tail_log "$RUN/tscgi.log"; tail_log "$RUN/php-fpm.log"; tail_log "$RUN/nginx-error.log"; die "${URL[$t]} did not answer 200"; }
 done
 
 # Correctness first: both pages hold the 20 rows, escaped, and the same text.
-for t in ts-render php-render; do
+for t in ts-render php-render php0-render; do
   curl -s --max-time 5 "${URL[$t]}" >"$RUN/page-$t.html"
   rows=$(grep -c '^<tr><td>' "$RUN/page-$t.html" || true)
   [ "$rows" = 20 ] || die "${URL[$t]} answered $rows rows, not 20"
@@ -190,14 +211,16 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo "## Templates: a page of 20 rows"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up; load average $LOAD_BEFORE / $LOAD_AFTER."
-  echo "tscgi --workers 2 and PHP-FPM pm static 2 children, both over FastCGI with keepalive behind one nginx. tscgi: \`cgi.render(\"page.njk\", { title, rows })\`, a Nunjucks page template extending a layout, autoescape on (\`bench/cgi-bin/render.ts\`, \`bench/templates/\`); PHP: a page template included into a layout file, every value through \`htmlspecialchars\` (\`bench/php/render.php\`). Both build the 20 rows per request; the pages are checked equal before measuring."
+  echo "tscgi --workers 2 and PHP-FPM pm static 2 children behind one nginx, tscgi over kept FastCGI connections, PHP-FPM both ways (below). tscgi: \`cgi.render(\"page.njk\", { title, rows })\`, a Nunjucks page template extending a layout, autoescape on (\`bench/cgi-bin/render.ts\`, \`bench/templates/\`); PHP: a page template included into a layout file, every value through \`htmlspecialchars\` (\`bench/php/render.php\`). Both build the 20 rows per request; the pages are checked equal before measuring."
   echo
-  echo "| row | tscgi req/s | tscgi p99 | tscgi CPU/req | PHP-FPM req/s | PHP-FPM p99 | PHP-FPM CPU/req | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-  for row in "${ROWS[@]}"; do
-    ts=ts-$row php=php-$row
+  echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | tscgi CPU/req | PHP-FPM req/s | PHP-FPM p99 | PHP-FPM CPU/req | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  for pair in render:php render:php0 hello:php hello:php0; do
+    row=${pair%%:*} ts=ts-${pair%%:*} php=${pair#*:}-${pair%%:*}
     label="render a page from a template with 20 rows" target=1
     [ "$row" = hello ] && label="hello world, for reference" target=0
+    how="kept connection (keepalive 256)"
+    [ "${pair#*:}" = php0 ] && how="as shipped: a connection per request"
     tr=${RPS[$ts]:-} pr=${RPS[$php]:-}
     x="–" verdict="n/a"
     if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
@@ -208,9 +231,10 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     errs=""
     for t in "$ts" "$php"; do [ -n "${ERR[$t]:-}" ] && ((ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${ERR[$t]} errors)"; done
     cpu() { [ -n "${CPU_US[$1]:-}" ] && echo "${CPU_US[$1]} µs" || echo –; }
-    echo "| $label | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(cpu "$ts") | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $(cpu "$php") | $x | $verdict$errs |"
+    echo "| $label | $how | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(cpu "$ts") | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $(cpu "$php") | $x | $verdict$errs |"
   done
   echo
+  echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has."
   echo "CPU/req: user + system CPU of the server's processes (tscgi's master and workers; php-fpm's master and children) during the measured run, per request answered."
 } >"$RUN/results.md"
 cat "$RUN/results.md"

@@ -65,10 +65,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck disable=SC2207
-P=($(free_ports 8))
-((${#P[@]} == 8)) || die "could not find free ports"
+P=($(free_ports 10))
+((${#P[@]} == 10)) || die "could not find free ports"
 P_REDIS=${P[0]} P_TS_FILE=${P[1]} P_TS_REDIS=${P[2]} P_PHP_FILE=${P[3]} P_PHP_REDIS=${P[4]}
-F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]}
+F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]} P_PHP0=${P[8]} F_PHP0=${P[9]}
 
 log "starting redis-server on 127.0.0.1:$P_REDIS"
 redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
@@ -106,6 +106,15 @@ pm.max_requests = 0
 php_admin_value[session.save_handler] = files
 php_admin_value[session.save_path] = $RUN/php-sessions
 php_admin_value[session.gc_probability] = 0
+
+; nginx's default for PHP (a connection per request) gets a pool of its own: the kept connections
+; of the pool above hold its children, and new connections would wait behind them.
+[shipped]
+$PHP_USER
+listen = 127.0.0.1:$P_PHP0
+pm = static
+pm.max_children = 2
+pm.max_requests = 0
 EOF
   if ((PHP_REDIS)); then
     cat <<EOF
@@ -170,6 +179,15 @@ EOF
       fastcgi_pass php_redis;
     }
   }
+  server {
+    listen 127.0.0.1:$F_PHP0;
+    location ~ ^/files(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_pass 127.0.0.1:$P_PHP0;
+    }
+  }
 }
 EOF
 } >"$RUN/nginx.conf"
@@ -186,6 +204,7 @@ add() { TARGETS+=("$1"); NAME[$1]=$2 URL[$1]=$3 PID_OF[$1]=$4; }
 set -- $TSCGI_PIDS
 add ts-form "tscgi" "http://127.0.0.1:$F_TS_FILE/form" "$1"
 add php-form "PHP-FPM" "http://127.0.0.1:$F_PHP/files/form.php" "$PHP_PID"
+add php0-form "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/form.php" "$PHP_PID"
 add ts-session-file "tscgi" "http://127.0.0.1:$F_TS_FILE/session" "$1"
 add php-session-file "PHP-FPM" "http://127.0.0.1:$F_PHP/files/session.php" "$PHP_PID"
 add ts-session-redis "tscgi" "http://127.0.0.1:$F_TS_REDIS/session" "$2"
@@ -196,7 +215,7 @@ for t in "${TARGETS[@]}"; do
   wait_ok "${URL[$t]}" "${PID_OF[$t]}" "$t" || { tail_log "$RUN/tscgi-file.log"; tail_log "$RUN/php-fpm.log"; tail_log "$RUN/nginx-error.log"; die "${URL[$t]} did not answer 200"; }
 done
 # Correctness first: the form's 10 fields are seen, and a session counts.
-for t in ts-form php-form; do
+for t in ts-form php-form php0-form; do
   got=$(curl -s --max-time 5 -d "$FIELDS" "${URL[$t]}")
   [ "$got" = "fields: 10" ] || die "${URL[$t]} answered '$got' to a 10-field form"
 done
@@ -264,12 +283,14 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo "## The everyday toolkit: forms and sessions"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }')$( ((PHP_REDIS)) && echo " with phpredis"), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up; load average $LOAD_BEFORE / $LOAD_AFTER."
-  echo "tscgi --workers 2 and PHP-FPM pm static 2 children, both over FastCGI with keepalive behind one nginx. Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
+  echo "tscgi --workers 2 and PHP-FPM pm static 2 children behind one nginx, tscgi over kept FastCGI connections, PHP-FPM both ways for the form (below). Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
   echo
-  echo "| row | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
-  for row in "${ROWS[@]}"; do
-    ts=ts-$row php=php-$row
+  echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
+  echo "|---|---|---:|---:|---:|---:|---:|---|"
+  for pair in form:php form:php0 session-file:php session-redis:php; do
+    row=${pair%%:*} ts=ts-${pair%%:*} php=${pair#*:}-${pair%%:*}
+    how="kept connection (keepalive 256)"
+    [ "${pair#*:}" = php0 ] && how="as shipped: a connection per request"
     label=$row
     case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; esac
     tr=${RPS[$ts]:-} pr=${RPS[$php]:-}
@@ -280,8 +301,10 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     fi
     errs=""
     for t in "$ts" "$php"; do [ -n "${ERR[$t]:-}" ] && ((ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${ERR[$t]} errors)"; done
-    echo "| $label | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $x | $verdict$errs |"
+    echo "| $label | $how | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $x | $verdict$errs |"
   done
+  echo
+  echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has."
   if ((PHP_REDIS == 0)); then
     echo
     echo "PHP's Redis row is missing: php$PHP_VER-redis could not be installed."
