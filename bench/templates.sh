@@ -234,7 +234,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     echo "| $label | $how | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(cpu "$ts") | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $(cpu "$php") | $x | $verdict$errs |"
   done
   echo
-  echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has."
+  echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has, but then each child holds the connection nginx keeps to it, so PHP-FPM answers 2 of the $CONNS connections at a time and the others wait unanswered (mean latency × req/s ≈ 2 requests in hand): its p99 there counts only the answered requests."
   echo "CPU/req: user + system CPU of the server's processes (tscgi's master and workers; php-fpm's master and children) during the measured run, per request answered."
 } >"$RUN/results.md"
 cat "$RUN/results.md"
