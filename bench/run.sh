@@ -61,7 +61,7 @@ if [[ $UPSTREAM_KEEPALIVE == *" "* ]]; then
   for k in $UPSTREAM_KEEPALIVE; do
     log "keepalive $k: a run of its own"
     sub=(BENCH_UPSTREAM_KEEPALIVE="$k" BENCH_OUT="$KA_DIR/ka-$k.md")
-    [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0)
+    [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0 BENCH_FIRST_REQUEST=0)
     # Without upstream keepalive, PHP-FPM "with keepalive" would be the same pool as without.
     ((k > 0)) || sub+=(BENCH_PHP_KEEPALIVE=off)
     env "${sub[@]}" bash "$BENCH/run.sh" || { rc=$?; rm -rf "$KA_DIR"; exit "$rc"; }
@@ -1304,6 +1304,16 @@ if [ "${BENCH_DATABASE:-1}" = 1 ]; then
     { echo; cat "$RUN/database.md"; } >>"$RUN/results.md"
   else
     printf '\nbench/database.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
+# The first request to a new, an edited and a recycled worker's script, by its own script, appended.
+if [ "${BENCH_FIRST_REQUEST:-1}" = 1 ]; then
+  log "first requests: bench/first-request.sh"
+  if bash "$BENCH/first-request.sh" >"$RUN/first-request.md"; then
+    { echo; cat "$RUN/first-request.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/first-request.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
   fi
 fi
 

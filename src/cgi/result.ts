@@ -27,6 +27,13 @@ function withBody(status: number, headers: HeaderList, type: string, body: Uint8
   return { status, headers, body };
 }
 
+/** An object literal or array: JSON, and never a Response. */
+function isPlainData(value: unknown): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * `status` and `headers` are what the script set with cgi.status()/cgi.header(); a returned
  * Response's own status and headers come after them.
@@ -35,18 +42,20 @@ export function toScriptResponse(value: unknown, status: number, headers: Header
   status = defaultStatus(status, headers, 0);
   if (typeof value === "string") return withBody(status || 200, headers, HTML, Buffer.from(value));
   if (value === undefined || value === null) return { status: status || 204, headers, body: null };
-  if (value instanceof Response) {
-    for (const [name, v] of value.headers) {
-      checkHeader(name, v);
-      headers.push(name, v);
-    }
-    return { status: value.status, headers, body: value.body };
-  }
   // html`...` markup (src/runtime/html.ts), known by its Symbol.for brand: this layer sits below the runtime.
   if (typeof value === "object" && typeof (value as Record<symbol, unknown>)[HTML_MARKUP] === "string") {
     return withBody(status || 200, headers, HTML, Buffer.from((value as Record<symbol, string>)[HTML_MARKUP]));
   }
   if (value instanceof Uint8Array) return withBody(status || 200, headers, BYTES, value);
   if (value instanceof ArrayBuffer) return withBody(status || 200, headers, BYTES, new Uint8Array(value));
+  // Only now the global Response: Node loads fetch's implementation on its first use (about 45 ms
+  // and some MB), which a process answering with markup, bytes or JSON never needs.
+  if (!isPlainData(value) && value instanceof Response) {
+    for (const [name, v] of value.headers) {
+      checkHeader(name, v);
+      headers.push(name, v);
+    }
+    return { status: value.status, headers, body: value.body };
+  }
   return withBody(status || 200, headers, JSON_TYPE, Buffer.from(JSON.stringify(value)));
 }

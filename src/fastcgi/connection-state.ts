@@ -9,6 +9,7 @@ import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeEndRequest } from "./writer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const NO_BYTES = new Uint8Array(0);
 
 /** The output side and the request table, shared by the connection and its requests. */
 export class ConnectionState implements RequestConnection {
@@ -27,6 +28,8 @@ export class ConnectionState implements RequestConnection {
   #onIdle: () => void;
   /** A request without FCGI_KEEP_CONN has ended: close as soon as no request is active. */
   #closeWhenIdle = false;
+  /** A request ended before the peer's input did (or was refused): the peer may still be sending. */
+  #peerMaySend = false;
   #holds = 0;
   /** Reading is held until 'drain': the peer sends faster than it reads what it is answered. */
   #outputHold = false;
@@ -105,6 +108,7 @@ export class ConnectionState implements RequestConnection {
 
   finished(request: Request): void {
     if (this.requests.get(request.id) === request) this.requests.delete(request.id);
+    if (!request.inputComplete) this.#peerMaySend = true;
     // Section 5.1: without FCGI_KEEP_CONN "the application closes the connection after
     // responding to this request"; other requests multiplexed on it finish first.
     if (!request.keepConn) this.#closeWhenIdle = true;
@@ -114,6 +118,7 @@ export class ConnectionState implements RequestConnection {
   /** Answers a BEGIN_REQUEST with a refusal (section 5.5); the id never becomes active. */
   refuse(requestId: number, protocolStatus: number, keepConn: boolean): void {
     this.sendNow(encodeEndRequest(requestId, 0, protocolStatus));
+    this.#peerMaySend = true;
     if (!keepConn) this.#closeWhenIdle = true;
     this.#afterRequest();
   }
@@ -162,7 +167,13 @@ export class ConnectionState implements RequestConnection {
   #closeGracefully(): void {
     if (this.dead) return;
     this.shutdown();
-    this.transport.end();
+    const transport = this.transport;
+    // A peer that may still be sending gets a half-close and is read to its end, so its last
+    // bytes do not meet a reset. One that sent all its input is closed once the answer reached
+    // the kernel: no shutdown, no wait for its FIN, 3 system calls and a loop turn fewer.
+    if (this.#peerMaySend) transport.end();
+    else if (transport.writableLength === 0) transport.destroy();
+    else transport.write(NO_BYTES, () => transport.destroy());
   }
 
   #awaitDrain(): void {

@@ -90,6 +90,11 @@ export class Request implements FcgiRequest {
     return this.#params;
   }
 
+  /** The peer sent the empty STDIN record: it has nothing more to send for this request. */
+  get inputComplete(): boolean {
+    return this.#stdinEnded;
+  }
+
   get aborted(): boolean {
     return this.#abortReason !== null;
   }

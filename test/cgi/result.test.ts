@@ -20,3 +20,23 @@ t.test("a plain object is still JSON", async (t) => {
   const response = toScriptResponse({ html: "<p>" }, 0, []);
   t.equal(text(response.body), '{"html":"<p>"}');
 });
+
+t.test("markup, bytes and JSON are answered without touching fetch's Response, whose first use loads undici", async (t) => {
+  const real = Object.getOwnPropertyDescriptor(globalThis, "Response")!;
+  const RealResponse = Response;
+  let looked = 0;
+  Object.defineProperty(globalThis, "Response", {
+    configurable: true,
+    get: () => {
+      looked++;
+      return RealResponse;
+    },
+  });
+  t.teardown(() => Object.defineProperty(globalThis, "Response", real));
+  for (const value of [html`<p>hi</p>`, new Uint8Array([1]), new ArrayBuffer(1), { a: 1 }, [1, 2], Object.create(null)]) {
+    toScriptResponse(value, 0, []);
+  }
+  t.equal(looked, 0, "a worker's first page does not pay for loading fetch");
+  const response = toScriptResponse(new RealResponse("made", { status: 201 }), 0, []);
+  t.equal(response.status, 201, "a returned Response is still one");
+});

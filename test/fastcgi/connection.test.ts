@@ -192,11 +192,42 @@ t.test("without FCGI_KEEP_CONN the close waits until no other request is active"
   requests[1].end();
   t.notOk(transport.ended, "request 1 is still active");
   requests[0].end();
-  t.ok(transport.ended);
+  t.ok(transport.destroyed, "both requests' input was read whole: closed outright");
   t.same(
     endRequests(transport.records()).map((e) => e[0]),
     [2, 1],
   );
+});
+
+t.test("without FCGI_KEEP_CONN, a request whose input was read whole is closed outright, not half-closed", async (t) => {
+  const { conn, transport, requests } = harness();
+  conn.receive(client.request(1, {}, "body", CLOSE));
+  requests[0].end(0, Buffer.from("x"));
+  // No shutdown and no wait for the peer's FIN: the web server has nothing more to send.
+  t.ok(transport.destroyed);
+  t.notOk(transport.ended);
+  t.equal(transport.lateWrites, 0);
+});
+
+t.test("without FCGI_KEEP_CONN, a request answered before its STDIN ended gets a half-close", async (t) => {
+  const { conn, transport, requests } = harness();
+  conn.receive(Buffer.concat([client.begin(1, Role.Responder, CLOSE), client.params(1, {})]));
+  requests[0].end(0, Buffer.from("x"));
+  // The web server may still be sending the body: reading it to its end spares it a reset.
+  t.ok(transport.ended);
+  t.notOk(transport.destroyed);
+});
+
+t.test("without FCGI_KEEP_CONN, an answer still queued is flushed before the connection is closed", async (t) => {
+  const { conn, transport, requests } = harness();
+  conn.receive(client.request(1, {}, "", CLOSE));
+  transport.full = true;
+  requests[0].end(0, Buffer.from("x"));
+  t.notOk(transport.destroyed, "waits for the kernel to take the answer");
+  transport.full = false;
+  transport.drain();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(transport.destroyed);
 });
 
 t.test("with FCGI_KEEP_CONN the connection serves request after request", async (t) => {
