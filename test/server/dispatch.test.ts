@@ -1,6 +1,6 @@
 // Dispatch without a socket: what a script returns, throws or streams becomes the right response.
 import t from "tap";
-import type { Exchange } from "../../src/cgi/exchange.ts";
+import { SENT, type Exchange } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 import { HttpError } from "../../src/runtime/http-error.ts";
 import type { Cgi } from "../../src/runtime/types.ts";
@@ -285,4 +285,32 @@ t.test("a streaming loop that ignores cgi.signal still ends when the client goes
   await new Promise((r) => setImmediate(r));
   t.notMatch(logged.join("\n"), /ERROR/, "a client leaving is not logged as an error");
   t.match(logged.join("\n"), /" 499 /, "the access log says 499");
+});
+
+/** Hands the whole response on at once, as FastCGI does, so dispatch need not wait for it. */
+class SyncExchange extends RecordingExchange {
+  override head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
+    void super.head(status, headers, chunk, end, failed);
+    return SENT;
+  }
+}
+
+t.test("a loaded script that answers synchronously is answered and counted before dispatch returns", async (t) => {
+  const d = dispatcher({ s: () => "hi", a: async () => "later" });
+  const ex = new SyncExchange({ DOCUMENT_URI: "/s" });
+  const done = d.dispatch(ex);
+  // No microtask turn in between: on a kept-alive connection the reply leaves with the read that brought the request.
+  t.same([ex.status, ex.body, ex.ended, d.stats.requests, d.inflight], [200, "hi", true, 1, 0]);
+  await done;
+  const later = new SyncExchange({ DOCUMENT_URI: "/a" });
+  const pending = d.dispatch(later);
+  t.equal(later.ended, false, "an async script is answered once it resolves");
+  await pending;
+  t.same([later.body, d.stats.requests], ["later", 2]);
+});
+
+t.test("a script may answer with any thenable, as await allows", async (t) => {
+  const thenable = { then: (resolve: (v: string) => void) => resolve("from a thenable") };
+  const ex = await run({ s: () => thenable }, { DOCUMENT_URI: "/s" });
+  t.same([ex.status, ex.body], [200, "from a thenable"]);
 });
