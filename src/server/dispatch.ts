@@ -554,10 +554,8 @@ export class Dispatcher {
     const slot = entry.exchange.slot;
     if (slot !== undefined && slot >= 0) this.#options.table?.end(slot);
     this.#record(entry.exchange, entry.start, status, script);
-    if (this.#inflight.size === 0) {
-      for (const wake of this.#idleWaiters.splice(0)) wake();
-      this.#stopSweepWhenIdle();
-    }
+    // The sweep stops itself at its next run when idle: stopping it here re-armed an interval per request.
+    if (this.#inflight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #stopSweepWhenIdle(): void {

@@ -314,3 +314,20 @@ t.test("a script may answer with any thenable, as await allows", async (t) => {
   const ex = await run({ s: () => thenable }, { DOCUMENT_URI: "/s" });
   t.same([ex.status, ex.body], [200, "from a thenable"]);
 });
+
+t.test("requests one after another arm the timeout sweep once, not once each", async (t) => {
+  const real = globalThis.setInterval;
+  let armed = 0;
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    armed++;
+    return real(...args);
+  }) as typeof setInterval;
+  const d = dispatcher({ s: () => "hi" }, { requestTimeout: 60_000 });
+  t.teardown(() => {
+    globalThis.setInterval = real;
+    d.close();
+  });
+  for (let i = 0; i < 50; i++) await d.dispatch(new RecordingExchange({ DOCUMENT_URI: "/s" }));
+  t.equal(d.stats.requests, 50);
+  t.equal(armed, 1);
+});
