@@ -277,14 +277,14 @@ export class Dispatcher {
     const ctx = new CgiContext(exchange, env, this.#options.maxBodySize, this.#options.toolkit);
     if (location.params !== undefined) ctx.params = location.params;
     entry.ctx = ctx;
-    const result: unknown = isFetchHandler(handler) ? handler.fetch(ctx.request, env, ctx) : handler(ctx);
+    const result: unknown = isFetchHandler(handler) ? handler.fetch(ctx.request, ctx.env, ctx) : handler(ctx);
     if (isThenable(result)) return Promise.resolve(result).then((value) => this.#answer(entry, ctx, value));
     return this.#answer(entry, ctx, result);
   }
 
   #answer(entry: InFlight, ctx: CgiContext, result: unknown): number | Promise<number> {
     if (entry.endedBy !== null || ctx.closed) return 500;
-    return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
+    return this.#respond(ctx, entry.exchange, result, entry.exchange.params.REQUEST_METHOD === "HEAD");
   }
 
   /** Runs a custom error page (`_404.ts`, `_500.ts`) in `ctx` for a request that failed; the status sent. */
