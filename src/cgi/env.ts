@@ -13,7 +13,7 @@ export interface ScriptLocation {
 
 /**
  * Overrides the three variables resolution decides, so the script sees what tscgi ran rather than
- * what the web server guessed, and freezes the object. It takes over `params` (a fresh
+ * what the web server guessed; the Cgi context freezes it when a script first reads it. It takes over `params` (a fresh
  * prototype-less object per request) rather than copying it: copying two dozen properties cost
  * more than the rest of a hello world's dispatch. Request data stays here, never in process.env.
  */
@@ -23,5 +23,5 @@ export function buildEnv(params: Record<string, string>, script: ScriptLocation)
   env.PATH_INFO = script.pathInfo;
   env.SCRIPT_FILENAME = script.file;
   env.GATEWAY_INTERFACE ??= "CGI/1.1";
-  return Object.freeze(env);
+  return env;
 }

@@ -2,6 +2,12 @@
 import type { HeaderList } from "./head.ts";
 
 /**
+ * What `head(..., end = true)` returns once the whole response was handed on synchronously, so
+ * dispatch may skip the await (and the microtask turn it costs) on a small response.
+ */
+export const SENT: Promise<void> = Promise.resolve();
+
+/**
  * What every front end provides so one dispatch serves them all. Implementations keep it cheap:
  * `signal` is built only when read, and `head(..., end = true)` lets a small response go out in
  * one write.
@@ -24,6 +30,7 @@ export interface Exchange {
    * Sends status and (validated) headers, with the first body chunk; `end` closes the response too,
    * `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus), and
    * `overloaded` as a refusal before any script ran (FastCGI: END_REQUEST with FCGI_OVERLOADED).
+   * Returns SENT when nothing is left to wait for.
    */
   head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed?: boolean, overloaded?: boolean): Promise<void>;
   /** Sends a body chunk; resolves when more may be written (backpressure). */

@@ -143,6 +143,11 @@ function nextIndex(map: NestedObject): string {
 
 /** Walks `a[b][]` down from root, making maps where needed, and stores the value at the end. */
 function assign(root: NestedObject, name: string, value: NestedValue): void {
+  // Most fields are plain names: no regular expression or key list for them.
+  if (name !== "" && name.indexOf("[") === -1) {
+    root[name] = value;
+    return;
+  }
   const match = BRACKETS.exec(name);
   const keys = match === null ? [name] : [match[1], ...match[2].slice(1, -1).split("][")];
   let map = root;
@@ -163,9 +168,12 @@ function listsAsArrays(root: NestedObject): NestedObject {
   const found: Array<[NestedObject, string]> = [];
   const queue: NestedObject[] = [root];
   for (let i = 0; i < queue.length; i++) {
-    for (const [key, child] of Object.entries(queue[i])) {
+    const map = queue[i];
+    // for-in over a prototype-less map: its own keys, in Object.keys order, without an entries array.
+    for (const key in map) {
+      const child = map[key];
       if (isMap(child)) {
-        found.push([queue[i], key]);
+        found.push([map, key]);
         queue.push(child);
       }
     }

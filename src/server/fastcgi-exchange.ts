@@ -1,11 +1,9 @@
 // Adapts one FastCGI request to the Exchange dispatch works with: the response as CGI output on STDOUT.
-import type { Exchange } from "../cgi/exchange.ts";
+import { SENT, type Exchange } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 import type { FcgiRequest } from "../fastcgi/request.ts";
 import { ProtocolStatus, Role } from "../fastcgi/constants.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
-
-const DONE: Promise<void> = Promise.resolve();
 
 export class FastCgiExchange implements Exchange {
   readonly #req: FcgiRequest;
@@ -60,7 +58,7 @@ export class FastCgiExchange implements Exchange {
     if (chunk) out.set(chunk, headLength);
     if (end) {
       this.#req.end(failed ? 1 : 0, out, overloaded ? ProtocolStatus.Overloaded : ProtocolStatus.RequestComplete);
-      return DONE;
+      return SENT;
     }
     return this.#req.writeStdout(out);
   }

@@ -142,3 +142,8 @@ t.test("uploads are deleted when the request ends, after the response, unless mo
   t.ok(existsSync(moved), "the moved file stays");
   t.same(readdirSync(uploads), [], "no request directory left");
 });
+
+t.test("form.nested(): plain names, an empty name (PHP's next index) and a[] side by side", async (t) => {
+  const ex = await post(async (cgi) => (await cgi.form()).nested(), "application/x-www-form-urlencoded", "a=1&=x&b[]=2&a=3&=y");
+  t.same(JSON.parse(ex.body), { a: "3", 0: "x", 1: "y", b: ["2"] });
+});
