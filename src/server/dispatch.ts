@@ -297,7 +297,7 @@ export class Dispatcher {
     if (ctx.started) {
       // A streaming script may still return a last piece of text or bytes.
       if (typeof result === "string" || result instanceof Uint8Array) await ctx.write(result);
-      exchange.end(false);
+      exchange.end("ok");
       return ctx.statusCode || 200;
     }
     // Signed cookies and the session's Set-Cookie join the headers; the session is saved first.
@@ -306,15 +306,15 @@ export class Dispatcher {
     const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
     const body = res.body;
     if (body === null || body instanceof Uint8Array) {
-      await exchange.head(res.status, res.headers, isHead ? null : body, true);
+      await exchange.respond(res.status, res.headers, isHead ? null : body, "ok");
       return res.status;
     }
     if (isHead) {
       await body.cancel();
-      await exchange.head(res.status, res.headers, null, true);
+      await exchange.respond(res.status, res.headers, null, "ok");
       return res.status;
     }
-    await exchange.head(res.status, res.headers, null, false);
+    await exchange.head(res.status, res.headers, null);
     const reader = body.getReader();
     try {
       for (;;) {
@@ -327,10 +327,10 @@ export class Dispatcher {
         await exchange.write(value);
       }
     } catch (error) {
-      exchange.end(true);
+      exchange.end("failed");
       throw new ResponseStreamError(error);
     }
-    exchange.end(false);
+    exchange.end("ok");
     return res.status;
   }
 
@@ -373,7 +373,7 @@ export class Dispatcher {
     // A ResponseStreamError's response was ended where the stream failed.
     const streamFailed = error instanceof ResponseStreamError;
     if (entry.ctx?.started === true || streamFailed) {
-      if (!streamFailed) exchange.end(true);
+      if (!streamFailed) exchange.end("failed");
       return entry.ctx?.statusCode || 200;
     }
     if (exchange.aborted) return status;
@@ -381,7 +381,7 @@ export class Dispatcher {
     const message = isTscgiError(error) && error.code === "TSCGI_E_API_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
     const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
-    void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
+    void exchange.respond(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, "failed").catch(() => {});
     return status;
   }
 
@@ -399,7 +399,7 @@ export class Dispatcher {
     ];
     const start = performance.now();
     const isHead = exchange.params.REQUEST_METHOD === "HEAD";
-    void exchange.head(503, headers, isHead ? null : body, true, false, true).catch(() => {});
+    void exchange.respond(503, headers, isHead ? null : body, "overloaded").catch(() => {});
     if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.end(exchange.slot);
     this.#record(exchange, start, 503, "-");
   }
@@ -471,12 +471,12 @@ export class Dispatcher {
     if (exchange.aborted) {
       status = 499;
     } else if (ctx?.started) {
-      exchange.end(false);
+      exchange.end("ok");
       status = ctx.statusCode || 200;
     } else if (ctx && (ctx.statusCode !== 0 || ctx.headerList.length > 0)) {
       // PHP's header("Location: ..."); exit; : what was set goes out, as if the script had returned.
       const res = toScriptResponse(undefined, ctx.statusCode, ctx.headerList);
-      void exchange.head(res.status, res.headers, null, true).catch(() => {});
+      void exchange.respond(res.status, res.headers, null, "ok").catch(() => {});
       status = res.status;
     } else {
       sent = false;
