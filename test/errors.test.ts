@@ -6,7 +6,7 @@ import { BodyAbortedError, BodyTooLargeError, ClientGoneError, InvalidHeaderErro
 import { ClientConnectError, ClientProtocolError, ClientTimeoutError } from "../src/client/errors.ts";
 import { AccessFormatError } from "../src/config/access-format.ts";
 import { ConfigBadValueError, ConfigConflictError, ConfigFileError, ConfigUnknownKeyError } from "../src/config/errors.ts";
-import { isTscgiError, type TscgiError } from "../src/errors.ts";
+import { isTscgiError, messageOf, stackOf, type TscgiError } from "../src/errors.ts";
 import {
   BadBeginRequestError,
   BadVersionError,
@@ -256,4 +256,15 @@ t.test("a cause given to a constructor is kept on the error", async (t) => {
       "UploadStorageError",
     ].sort(),
   );
+});
+
+t.test("anything thrown becomes text for a message or a log line", async (t) => {
+  const error = new Error("disk full");
+  t.equal(messageOf(error), "disk full");
+  t.match(stackOf(error), /^Error: disk full\n\s+at /, "a log line gets the stack");
+  const stackless = Object.assign(new Error("no stack"), { stack: undefined });
+  t.equal(stackOf(stackless), "no stack", "an error without a stack gives its message");
+  t.equal(messageOf("a string"), "a string");
+  t.equal(stackOf(42), "42");
+  t.equal(messageOf(null), "null");
 });

@@ -19,6 +19,7 @@ import { RecordReader } from "./reader.ts";
 import { Request, type FcgiRequest } from "./request.ts";
 import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
+import { stackOf } from "../errors.ts";
 
 /** What one connection tells its owner as it goes, for timeouts and shutdown. */
 export interface ConnectionEvents {
@@ -256,5 +257,5 @@ export class Connection {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message).split("\n", 2).join(" ") : String(error);
+  return stackOf(error).split("\n", 2).join(" ");
 }

@@ -13,6 +13,7 @@ import { builtinRoutes } from "./builtins.ts";
 import { workerReport } from "./report.ts";
 import { RssReader } from "./fd-limit.ts";
 import { PendingReplies } from "./pending-replies.ts";
+import { messageOf, stackOf } from "../errors.ts";
 
 type Ipc = NonNullable<typeof process.send>;
 type StatusReply = Extract<ToWorker, { type: "status" }>;
@@ -212,7 +213,7 @@ class WorkerMain {
   }
 
   #fatal(error: unknown): void {
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = stackOf(error);
     process.stderr.write(`tscgi worker ${process.pid}: ${text}\n`);
     this.reportExit(1, "failed to start");
     process.exit(1);
@@ -225,10 +226,10 @@ class WorkerMain {
     const server = this.#server;
     if (server?.faults.caught(kind, error)) return;
     const what = kind === "uncaught" ? "uncaught exception" : "unhandled promise rejection";
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = stackOf(error);
     if (server === null) {
       process.stderr.write(`tscgi worker ${process.pid}: ${what}: ${text}\n`);
-      this.reportExit(1, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+      this.reportExit(1, `${what}: ${messageOf(error)}`);
       process.exit(1);
     }
     server.log.error(`${what} in tscgi itself, no script's: worker ${process.pid} is replaced once its requests finish: ${text}`);

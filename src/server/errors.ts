@@ -1,5 +1,5 @@
 // Errors of the server layer: dispatch, timeouts, listeners, connection limits.
-import { TscgiError } from "../errors.ts";
+import { TscgiError, messageOf } from "../errors.ts";
 
 export class RequestTimeoutError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_REQUEST_TIMEOUT";
@@ -13,7 +13,7 @@ export class RequestTimeoutError extends TscgiError {
 export class ResponseStreamError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_RESPONSE_STREAM";
   constructor(cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(
       `the response body stream failed after the head was sent, so the response was cut off: ${reason}; fix the stream the script returns`,
       { cause },
@@ -24,7 +24,7 @@ export class ResponseStreamError extends TscgiError {
 export class ListenError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_LISTEN";
   constructor(address: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(`cannot listen on ${address}: ${reason}; choose another address with --listen (or --http)`, { cause });
   }
 }
