@@ -268,11 +268,9 @@ export class Dispatcher {
   #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
     return this.#faults.run(entry, async () => {
       const loaded = this.#options.loader.load(file);
-      const handler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
+      const handler: ErrorPageHandler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
       // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
-      const result = isFetchHandler(handler)
-        ? await (handler as unknown as { fetch: (...args: unknown[]) => unknown }).fetch(ctx.request, ctx.env, ctx, info)
-        : await (handler as unknown as ErrorPageHandler)(ctx, info);
+      const result = typeof handler === "object" ? await handler.fetch(ctx.request, ctx.env, ctx, info) : await handler(ctx, info);
       if (entry.endedBy !== null || ctx.closed) return 500;
       return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
     });
