@@ -18,7 +18,7 @@ const version: string = (createRequire(import.meta.url)("../package.json") as { 
 
 function fail(error: unknown): never {
   const message = messageOf(error);
-  process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
+  process.stderr.write(`tscgi: ${message}\n`);
   // A configuration fault is the operator's to fix before tscgi can start: status 2 (docs/config.md).
   process.exit(error instanceof ConfigError ? 2 : 1);
 }

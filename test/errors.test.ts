@@ -235,6 +235,18 @@ t.test("every class is built here, with the code and status docs/errors.md gives
   }
 });
 
+/** What docs/errors.md allows a message to start with: lower case, with no program or layer prefix. */
+const PREFIXED = /^(tscgi|fastcgi|fcgi|cgi|scripts?|api|stores?|server|pool|client|config|node): /;
+
+t.test("every message follows one style: lower case, no tscgi: or layer prefix", async (t) => {
+  for (const e of instances) {
+    // An HttpError's message is the script's own words, shown to the visitor as they are.
+    if (e.code === "TSCGI_E_API_HTTP") continue;
+    t.notMatch(e.message, PREFIXED, `${e.code}: no prefix (${e.message.slice(0, 40)})`);
+    t.notMatch(e.message, /^[A-Z][a-z]/, `${e.code}: starts in lower case (${e.message.slice(0, 40)})`);
+  }
+});
+
 t.test("a cause given to a constructor is kept on the error", async (t) => {
   for (const e of instances) {
     if (e.cause !== undefined) t.equal(e.cause, cause, `${e.name} keeps its cause`);

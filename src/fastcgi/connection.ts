@@ -247,7 +247,7 @@ export class Connection {
     const state = this.#state;
     this.#reader.stop();
     if (error instanceof FcgiProtocolError) {
-      state.log(error.level, `${error.message} [${error.code}]`, error.code);
+      state.log(error.level, `fastcgi: ${error.message} [${error.code}]`, error.code);
     } else {
       state.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
     }

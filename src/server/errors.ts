@@ -48,9 +48,9 @@ export class MaxConnectionsError extends TscgiError {
     const raise = byOpenFiles ? "raise the open-files limit (ulimit -n)" : "raise max_connections";
     super(
       evicted
-        ? `fastcgi: ${what} reached: the connection idle longest was closed to make room for a new one; ` +
+        ? `${what} reached: the connection idle longest was closed to make room for a new one; ` +
             `${raise}, or lower the web server's keepalive connections per worker`
-        : `fastcgi: ${what} reached and every connection carries a request: a new connection was refused; ` +
+        : `${what} reached and every connection carries a request: a new connection was refused; ` +
             `${raise}, or check for clients holding connections open`,
     );
   }
@@ -62,7 +62,7 @@ export class AcceptError extends TscgiError {
   constructor(cause: NodeJS.ErrnoException) {
     const what = cause.code === "EMFILE" || cause.code === "ENFILE" ? "out of file descriptors" : "failed";
     super(
-      `fastcgi: accepting a connection ${what} (${cause.code ?? cause.message}); the connection was dropped and tscgi ` +
+      `accepting a connection ${what} (${cause.code ?? cause.message}); the connection was dropped and tscgi ` +
         `carries on. Raise the open-files limit (ulimit -n, LimitNOFILE=) above max_connections plus a margin, or lower max_connections`,
       { cause },
     );
