@@ -12,12 +12,13 @@ import { runCgi } from "./cgi-command.ts";
 import { checkSite, formatReport, reportFails } from "./scripts/check.ts";
 import { initSite } from "./init.ts";
 import { formatRouteTable, resolverOptions, routeTable } from "./scripts/routes.ts";
+import { messageOf } from "./errors.ts";
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 function fail(error: unknown): never {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(message.startsWith("tscgi: ") ? `${message}\n` : `tscgi: ${message}\n`);
+  const message = messageOf(error);
+  process.stderr.write(`tscgi: ${message}\n`);
   // A configuration fault is the operator's to fix before tscgi can start: status 2 (docs/config.md).
   process.exit(error instanceof ConfigError ? 2 : 1);
 }

@@ -23,3 +23,13 @@ export abstract class TscgiError extends Error {
 export function isTscgiError(value: unknown): value is TscgiError {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
+
+/** What went wrong, in one line: an Error's message, or anything else thrown as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What went wrong and where, for a log: an Error's stack (its message when it has none), or anything else as a string. */
+export function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

@@ -6,7 +6,7 @@ import { BodyAbortedError, BodyTooLargeError, ClientGoneError, InvalidHeaderErro
 import { ClientConnectError, ClientProtocolError, ClientTimeoutError } from "../src/client/errors.ts";
 import { AccessFormatError } from "../src/config/access-format.ts";
 import { ConfigBadValueError, ConfigConflictError, ConfigFileError, ConfigUnknownKeyError } from "../src/config/errors.ts";
-import { isTscgiError, type TscgiError } from "../src/errors.ts";
+import { isTscgiError, messageOf, stackOf, type TscgiError } from "../src/errors.ts";
 import {
   BadBeginRequestError,
   BadVersionError,
@@ -235,6 +235,18 @@ t.test("every class is built here, with the code and status docs/errors.md gives
   }
 });
 
+/** What docs/errors.md allows a message to start with: lower case, with no program or layer prefix. */
+const PREFIXED = /^(tscgi|fastcgi|fcgi|cgi|scripts?|api|stores?|server|pool|client|config|node): /;
+
+t.test("every message follows one style: lower case, no tscgi: or layer prefix", async (t) => {
+  for (const e of instances) {
+    // An HttpError's message is the script's own words, shown to the visitor as they are.
+    if (e.code === "TSCGI_E_API_HTTP") continue;
+    t.notMatch(e.message, PREFIXED, `${e.code}: no prefix (${e.message.slice(0, 40)})`);
+    t.notMatch(e.message, /^[A-Z][a-z]/, `${e.code}: starts in lower case (${e.message.slice(0, 40)})`);
+  }
+});
+
 t.test("a cause given to a constructor is kept on the error", async (t) => {
   for (const e of instances) {
     if (e.cause !== undefined) t.equal(e.cause, cause, `${e.name} keeps its cause`);
@@ -256,4 +268,15 @@ t.test("a cause given to a constructor is kept on the error", async (t) => {
       "UploadStorageError",
     ].sort(),
   );
+});
+
+t.test("anything thrown becomes text for a message or a log line", async (t) => {
+  const error = new Error("disk full");
+  t.equal(messageOf(error), "disk full");
+  t.match(stackOf(error), /^Error: disk full\n\s+at /, "a log line gets the stack");
+  const stackless = Object.assign(new Error("no stack"), { stack: undefined });
+  t.equal(stackOf(stackless), "no stack", "an error without a stack gives its message");
+  t.equal(messageOf("a string"), "a string");
+  t.equal(stackOf(42), "42");
+  t.equal(messageOf(null), "null");
 });

@@ -2,15 +2,23 @@
 import type { HeaderList } from "./head.ts";
 
 /**
- * What `head(..., end = true)` returns once the whole response was handed on synchronously, so
- * dispatch may skip the await (and the microtask turn it costs) on a small response.
+ * What `respond` returns once the whole response was handed on synchronously, so dispatch may
+ * skip the await (and the microtask turn it costs) on a small response.
  */
 export const SENT: Promise<void> = Promise.resolve();
 
 /**
+ * How a response ended: `"failed"` answers a script that broke (FastCGI: a non-zero appStatus),
+ * `"overloaded"` refuses a request before any script ran (FastCGI: END_REQUEST with FCGI_OVERLOADED).
+ */
+export type ResponseOutcome = "ok" | "failed" | "overloaded";
+
+/** How a streamed response ended: only a whole response can be a refusal. */
+export type StreamOutcome = Exclude<ResponseOutcome, "overloaded">;
+
+/**
  * What every front end provides so one dispatch serves them all. Implementations keep it cheap:
- * `signal` is built only when read, and `head(..., end = true)` lets a small response go out in
- * one write.
+ * `signal` is built only when read, and `respond` lets a small response go out in one write.
  */
 export interface Exchange {
   /** The CGI meta-variables as received (FastCGI params, or built from an HTTP request). */
@@ -26,17 +34,14 @@ export interface Exchange {
   readonly authorizer?: boolean;
   /** Its slot in the in-flight table a watchdog thread reads (see server/inflight-table.ts), or -1. */
   readonly slot?: number;
-  /**
-   * Sends status and (validated) headers, with the first body chunk; `end` closes the response too,
-   * `failed` marks it as the answer to a script that broke (FastCGI: a non-zero appStatus), and
-   * `overloaded` as a refusal before any script ran (FastCGI: END_REQUEST with FCGI_OVERLOADED).
-   * Returns SENT when nothing is left to wait for.
-   */
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed?: boolean, overloaded?: boolean): Promise<void>;
+  /** Sends a whole response (status, validated headers, body) and ends it with `outcome`; SENT when nothing is left to wait for. */
+  respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome): Promise<void>;
+  /** Starts a streamed response: status, validated headers and the first chunk; `write` and `end` follow. */
+  head(status: number, headers: HeaderList, firstChunk: Uint8Array | null): Promise<void>;
   /** Sends a body chunk; resolves when more may be written (backpressure). */
   write(chunk: Uint8Array): Promise<void>;
-  /** Finishes a response whose head was sent; `failed` marks a script that broke mid-stream. */
-  end(failed: boolean): void;
+  /** Finishes a response started with `head`; `"failed"` marks a script that broke mid-stream. */
+  end(outcome: StreamOutcome): void;
   /** The request's error stream back to the web server (FastCGI: FCGI_STDERR); absent where there is none. */
   writeStderr?(chunk: Uint8Array): void;
 }

@@ -7,6 +7,7 @@ import type { Config } from "../config/types.ts";
 import { parseDuration } from "../config/units.ts";
 import { FastCgiClient, parseCgiResponse, type CgiResponse } from "./fastcgi-client.ts";
 import { FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS } from "../fastcgi/constants.ts";
+import { messageOf } from "../errors.ts";
 
 /** The keys these commands read: the server's own config, so they find it where it listens. */
 export type ClientConfig = Pick<Config, "listen" | "ping_path" | "ping_response" | "status_path" | "status_listen">;
@@ -100,10 +101,6 @@ function makeClient(command: string, config: ClientConfig, timeout: number, err:
   }
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** A short, one-line view of a body for an error message. */
 function excerpt(body: Buffer): string {
   const text = body.toString("utf8").trim();
@@ -163,7 +160,7 @@ export async function runPing(config: ClientConfig, args: readonly string[], out
     out.write(`${body}\n`);
     return EXIT_OK;
   } catch (error) {
-    err.write(`tscgi ping: ${message(error)}\n`);
+    err.write(`tscgi ping: ${messageOf(error)}\n`);
     return EXIT_FAILED;
   }
 }
@@ -190,7 +187,7 @@ async function runReady(config: ClientConfig, timeout: number, out: Output, err:
     else err.write(unexpected("ping", `${client.address} ${config.ping_path}?ready`, response, "ping_path"));
     return EXIT_FAILED;
   } catch (error) {
-    err.write(`tscgi ping --ready: ${message(error)}\n`);
+    err.write(`tscgi ping --ready: ${messageOf(error)}\n`);
     return EXIT_FAILED;
   }
 }
@@ -229,7 +226,7 @@ export async function runStatus(config: ClientConfig, args: readonly string[], o
     out.write(body.endsWith("\n") || body === "" ? body : `${body}\n`);
     return EXIT_OK;
   } catch (error) {
-    err.write(`tscgi status: ${message(error)}\n`);
+    err.write(`tscgi status: ${messageOf(error)}\n`);
     return EXIT_FAILED;
   }
 }

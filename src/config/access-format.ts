@@ -93,7 +93,7 @@ export class AccessFormatError extends TscgiError {
     /** What is wrong, without the key name: the config loader puts it after the key and value. */
     readonly detail: string,
   ) {
-    super(`tscgi: bad access_format ${JSON.stringify(format)}: ${detail}`);
+    super(`bad access_format ${JSON.stringify(format)}: ${detail}`);
   }
 }
 

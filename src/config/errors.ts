@@ -34,7 +34,7 @@ export class ConfigUnknownKeyError extends ConfigError {
     const what = origin.kind === "env" ? "environment variable" : origin.kind === "flag" ? "flag" : "key";
     const where = origin.kind === "file" ? ` in ${describeOrigin(origin)}` : "";
     const hint = suggestion === null ? "" : `did you mean ${suggestion}? `;
-    super(`tscgi: unknown ${what} ${key}${where} (${hint}every key is listed by tscgi --help and in docs/config.md)`);
+    super(`unknown ${what} ${key}${where} (${hint}every key is listed by tscgi --help and in docs/config.md)`);
   }
 }
 
@@ -53,7 +53,7 @@ export class ConfigBadValueError extends ConfigError {
     readonly detail: string | null = null,
   ) {
     const why = detail === null ? "" : `; ${detail}`;
-    super(`tscgi: bad value for ${key} in ${describeOrigin(origin)}: ${value} (expected ${allowed}${why})`);
+    super(`bad value for ${key} in ${describeOrigin(origin)}: ${value} (expected ${allowed}${why})`);
   }
 }
 
@@ -68,7 +68,7 @@ export class ConfigFileError extends ConfigError {
     readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(`tscgi: config file ${line === null ? file : `${file}:${line}`}: ${problem}`, options);
+    super(`config file ${line === null ? file : `${file}:${line}`}: ${problem}`, options);
   }
 }
 
@@ -92,7 +92,7 @@ export class ConfigConflictError extends ConfigError {
     readonly rule: string,
   ) {
     const named = values.map((v) => `${v.key} ${v.value} in ${describeOrigin(v.origin)}`).join(", ");
-    super(`tscgi: conflicting values: ${named} (expected ${rule})`);
+    super(`conflicting values: ${named} (expected ${rule})`);
     this.keys = values.map((v) => v.key);
   }
 }

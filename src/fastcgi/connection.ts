@@ -19,6 +19,7 @@ import { RecordReader } from "./reader.ts";
 import { Request, type FcgiRequest } from "./request.ts";
 import type { ConnectionOptions, Transport } from "./transport.ts";
 import { encodeGetValuesResult, encodeUnknownType } from "./writer.ts";
+import { stackOf } from "../errors.ts";
 
 /** What one connection tells its owner as it goes, for timeouts and shutdown. */
 export interface ConnectionEvents {
@@ -246,7 +247,7 @@ export class Connection {
     const state = this.#state;
     this.#reader.stop();
     if (error instanceof FcgiProtocolError) {
-      state.log(error.level, `${error.message} [${error.code}]`, error.code);
+      state.log(error.level, `fastcgi: ${error.message} [${error.code}]`, error.code);
     } else {
       state.log("error", `fastcgi: internal error while reading records, connection closed: ${describe(error)}`);
     }
@@ -256,5 +257,5 @@ export class Connection {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message).split("\n", 2).join(" ") : String(error);
+  return stackOf(error).split("\n", 2).join(" ");
 }

@@ -20,7 +20,7 @@ export class BadVersionError extends FcgiProtocolError {
   readonly version: number;
   constructor(version: number) {
     super(
-      `fastcgi: record header has version ${version}, expected 1; the peer is not speaking FastCGI ` +
+      `record header has version ${version}, expected 1; the peer is not speaking FastCGI ` +
         `(an HTTP client pointed at the FastCGI port, or the stream lost its framing). Connection closed.`,
     );
     this.version = version;
@@ -34,7 +34,7 @@ export class BadBeginRequestError extends FcgiProtocolError {
   readonly contentLength: number;
   constructor(requestId: number, contentLength: number) {
     super(
-      `fastcgi: BEGIN_REQUEST for request ${requestId} has a ${contentLength}-byte body, expected 8; ` +
+      `BEGIN_REQUEST for request ${requestId} has a ${contentLength}-byte body, expected 8; ` +
         `the web server's FastCGI client is broken or the stream lost its framing. Connection closed.`,
     );
     this.requestId = requestId;
@@ -48,7 +48,7 @@ export class DuplicateRequestError extends FcgiProtocolError {
   readonly requestId: number;
   constructor(requestId: number) {
     super(
-      `fastcgi: BEGIN_REQUEST for request ${requestId}, which is still active on this connection; ` +
+      `BEGIN_REQUEST for request ${requestId}, which is still active on this connection; ` +
         `the web server reused a request id before END_REQUEST. Connection closed.`,
     );
     this.requestId = requestId;
@@ -61,7 +61,7 @@ export class ParamsTooLargeError extends FcgiProtocolError {
   readonly limit: number;
   constructor(limit: number) {
     super(
-      `fastcgi: a request's PARAMS stream exceeds ${limit} bytes (max_params_bytes); usually very large ` +
+      `a request's PARAMS stream exceeds ${limit} bytes (max_params_bytes); usually very large ` +
         `cookies or headers. Raise max_params_bytes, or lower the web server's header limits. Connection closed.`,
     );
     this.limit = limit;
@@ -74,7 +74,7 @@ export class TooManyParamsError extends FcgiProtocolError {
   readonly limit: number;
   constructor(limit: number) {
     super(
-      `fastcgi: a request's PARAMS stream has more than ${limit} name-value pairs (max_params); ` +
+      `a request's PARAMS stream has more than ${limit} name-value pairs (max_params); ` +
         `raise max_params, or lower the number of headers the web server forwards. Connection closed.`,
     );
     this.limit = limit;
@@ -87,7 +87,7 @@ export class PendingParamsTooLargeError extends FcgiProtocolError {
   readonly limit: number;
   constructor(limit: number) {
     super(
-      `fastcgi: the requests begun on one connection hold more than ${limit} bytes of unfinished PARAMS ` +
+      `the requests begun on one connection hold more than ${limit} bytes of unfinished PARAMS ` +
         `(max_pending_params_bytes); a web server sends each request's PARAMS at once, so this is a ` +
         `client holding memory on purpose, or a very busy multiplexing client: then raise max_pending_params_bytes. Connection closed.`,
     );
@@ -101,7 +101,7 @@ export class ParamsTimeoutError extends FcgiProtocolError {
   readonly ms: number;
   constructor(ms: number) {
     super(
-      `fastcgi: a connection sent no complete request PARAMS within params_timeout (${ms} ms) of being ` +
+      `a connection sent no complete request PARAMS within params_timeout (${ms} ms) of being ` +
         `accepted or of its BEGIN_REQUEST; a web server sends them at once, so the peer is stalled or ` +
         `holding connections open on purpose. Raise params_timeout only for a very slow network. Connection closed.`,
     );
@@ -114,7 +114,7 @@ export class MalformedParamsError extends FcgiProtocolError {
   readonly code = "TSCGI_E_FCGI_MALFORMED_PARAMS";
   constructor(what: string) {
     super(
-      `fastcgi: malformed name-value pairs in ${what}: the data ends in the middle of a pair; ` +
+      `malformed name-value pairs in ${what}: the data ends in the middle of a pair; ` +
         `the web server's FastCGI client is broken or the stream lost its framing. Connection closed.`,
     );
   }
@@ -126,7 +126,7 @@ export class RecordTooLargeError extends TscgiError {
   readonly length: number;
   constructor(length: number) {
     super(
-      `fastcgi: a single record cannot carry ${length} content bytes (at most 65535, section 3.3); ` +
+      `a single record cannot carry ${length} content bytes (at most 65535, section 3.3); ` +
         `this is a bug in the caller, which should split the stream with encodeStream().`,
     );
     this.length = length;
@@ -140,7 +140,7 @@ export class RequestAbortedError extends TscgiError {
   readonly requestId: number;
   constructor(requestId: number) {
     super(
-      `fastcgi: request ${requestId} was aborted by the web server (FCGI_ABORT_REQUEST), usually because ` +
+      `request ${requestId} was aborted by the web server (FCGI_ABORT_REQUEST), usually because ` +
         `the HTTP client went away; nothing to fix unless it happens for every request.`,
     );
     this.requestId = requestId;
@@ -154,7 +154,7 @@ export class ConnectionClosedError extends TscgiError {
   readonly requestId: number;
   constructor(requestId: number) {
     super(
-      `fastcgi: the connection carrying request ${requestId} closed before the request ended; the web ` +
+      `the connection carrying request ${requestId} closed before the request ended; the web ` +
         `server gave up on it (client gone, or its fastcgi_read_timeout / ProxyTimeout expired).`,
     );
     this.requestId = requestId;

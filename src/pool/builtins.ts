@@ -17,7 +17,7 @@ const NO_CACHE = ["Cache-Control", "no-cache, no-store, must-revalidate, max-age
 export async function answer(exchange: Exchange, status: number, contentType: string, text: string): Promise<number> {
   const body = Buffer.from(text);
   const headers = ["Content-Type", contentType, "Content-Length", String(body.byteLength), ...NO_CACHE];
-  await exchange.head(status, headers, exchange.params.REQUEST_METHOD === "HEAD" ? null : body, true);
+  await exchange.respond(status, headers, exchange.params.REQUEST_METHOD === "HEAD" ? null : body, "ok");
   return status;
 }
 

@@ -13,7 +13,7 @@ import { PoolFaults } from "./pool-faults.ts";
 import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
-import { formatSlowlogEntry } from "../server/slowlog.ts";
+import { slowlogEntryFor } from "./slow-report.ts";
 import { HEALTHY_LIFETIME } from "./backoff.ts";
 import { liveFloor, Respawns } from "./respawn.ts";
 import { readiness, type Readiness } from "./readiness.ts";
@@ -237,17 +237,7 @@ export class Master {
   #onReport(worker: WorkerProcess, report: WatchdogReport): void {
     if (report.type === "slow") {
       this.counters.slow++;
-      this.#slowSink.line(
-        formatSlowlogEntry({
-          time: new Date(),
-          pid: worker.pid,
-          script: report.script,
-          uri: report.uri,
-          method: report.method,
-          elapsedMs: report.elapsed,
-          stack: report.stack,
-        }),
-      );
+      this.#slowSink.line(slowlogEntryFor(worker.pid, report));
     } else if (report.type === "stuck") {
       this.log.error(describeStuck(worker.pid, report, this.#config.request_timeout));
       this.log.flush();

@@ -6,7 +6,6 @@ import { loadConfig } from "../config/load.ts";
 import { describeListeners } from "../server/address.ts";
 import { LogSink } from "../server/log.ts";
 import { bindListeners, startServer, type RunningServer } from "../server/serve.ts";
-import { formatSlowlogEntry } from "../server/slowlog.ts";
 import { builtinRoutes } from "./builtins.ts";
 import { warnIfFewFiles } from "./fd-limit.ts";
 import { Master } from "./master.ts";
@@ -17,7 +16,10 @@ import { StatusListener } from "./status-listener.ts";
 import { narrowProcessEnv } from "./script-env.ts";
 import { mergeBroken, renderStatus } from "./status.ts";
 import { startWatchdog } from "./watchdog-handle.ts";
+import { slowlogEntryFor } from "./slow-report.ts";
+import { ProcessSignals } from "./signals.ts";
 import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
+import { stackOf } from "../errors.ts";
 
 export interface ServeInputs {
   loaded: LoadedConfig;
@@ -25,28 +27,14 @@ export interface ServeInputs {
   cwd: string;
 }
 
-const STOP_SIGNALS: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
-const RELOAD_SIGNALS: NodeJS.Signals[] = ["SIGHUP", "SIGUSR2"];
-
 export async function serve(inputs: ServeInputs): Promise<void> {
   if (inputs.loaded.config.workers === 0) return serveSingle(inputs.loaded.config);
   const master = new Master(inputs.loaded.config);
   warnIfFewFiles(inputs.loaded.config.max_connections, master.log.log);
-  let stopping = false;
-  for (const signal of STOP_SIGNALS) {
-    process.on(signal, () => {
-      if (stopping) {
-        master.log.warn(`${signal} again: exiting now`);
-        master.kill();
-        process.exit(1);
-      }
-      stopping = true;
-      master.log.info(`${signal}: stopping gracefully`);
-      void master.stop().then(() => process.exit(0));
-    });
-  }
-  for (const signal of RELOAD_SIGNALS) {
-    process.on(signal, () => {
+  new ProcessSignals(master.log).listen({
+    stop: () => master.stop(),
+    kill: () => master.kill(),
+    reload: (signal) => {
       let config: Config;
       try {
         config = loadConfig({ argv: inputs.argv, env: process.env, cwd: inputs.cwd }).config;
@@ -58,9 +46,9 @@ export async function serve(inputs: ServeInputs): Promise<void> {
       master.log.info(`${signal}: reloading the config and replacing the workers`);
       warnIfFewFiles(config.max_connections, master.log.log);
       void master.reload(config).catch((error: Error) => master.log.error(`reload failed: ${error.message}`));
-    });
-  }
-  process.on("SIGUSR1", () => master.reopenLogs());
+    },
+    reopenLogs: () => master.reopenLogs(),
+  });
   await master.start();
 }
 
@@ -73,17 +61,7 @@ async function serveSingle(config: Config): Promise<void> {
   const watchdog = startWatchdog(config, false, (report) => {
     if (report.type !== "slow") return;
     counters.slow++;
-    slowSink.line(
-      formatSlowlogEntry({
-        time: new Date(),
-        pid: process.pid,
-        script: report.script,
-        uri: report.uri,
-        method: report.method,
-        elapsedMs: report.elapsed,
-        stack: report.stack,
-      }),
-    );
+    slowSink.line(slowlogEntryFor(process.pid, report));
   });
   let server: RunningServer | null = null;
   const status = async (query: string, accept: string) => {
@@ -133,9 +111,7 @@ async function serveSingle(config: Config): Promise<void> {
   const uncaught = (kind: "uncaught" | "rejection") => (error: unknown) => {
     if (s.faults.caught(kind, error)) return;
     const what = kind === "uncaught" ? "uncaught exception" : "unhandled promise rejection";
-    s.log.error(
-      `${what} in tscgi itself, no script's; the single process carries on: ${error instanceof Error ? error.stack : String(error)}`,
-    );
+    s.log.error(`${what} in tscgi itself, no script's; the single process carries on: ${stackOf(error)}`);
   };
   process.on("uncaughtException", uncaught("uncaught"));
   process.on("unhandledRejection", uncaught("rejection"));
@@ -143,13 +119,13 @@ async function serveSingle(config: Config): Promise<void> {
   warnRouteConflicts(resolverOptions(config), (line) => s.log.warn(line));
   warnIfFewFiles(config.max_connections, s.log.log);
   for (const line of describeListeners(listeners)) s.log.info(line);
-  let stopping = false;
+  const signals = new ProcessSignals(s.log);
   // One event loop runs the scripts too: this answers readiness, but not while a script blocks it.
   const statusListener = await StatusListener.start(config, s.log, {
     status,
     readiness: () =>
       readiness({
-        stopping,
+        stopping: signals.stopping,
         workers: [{ ready: true, inflight: s.inflight }],
         maxWorkers: 1,
         maxInflight: config.max_inflight,
@@ -165,29 +141,21 @@ async function serveSingle(config: Config): Promise<void> {
     listeners.fastcgi.close();
     listeners.http?.close();
   };
-  for (const signal of STOP_SIGNALS) {
-    process.on(signal, () => {
-      if (stopping) {
-        s.log.warn(`${signal} again: exiting now`);
-        s.kill();
-        close();
-        process.exit(1);
-      }
-      stopping = true;
-      s.log.info(`${signal}: stopping gracefully`);
-      void s.stop().then(() => {
-        s.log.info("stopped");
-        s.log.flush();
-        close();
-        process.exit(0);
-      });
-    });
-  }
-  for (const signal of RELOAD_SIGNALS) {
-    process.on(signal, () => s.log.warn(`${signal}: reloading needs the worker pool (workers > 0); restart this process instead`));
-  }
-  process.on("SIGUSR1", () => {
-    s.reopenLogs();
-    slowSink.reopen();
+  signals.listen({
+    stop: async () => {
+      await s.stop();
+      s.log.info("stopped");
+      s.log.flush();
+      close();
+    },
+    kill: () => {
+      s.kill();
+      close();
+    },
+    reload: (signal) => s.log.warn(`${signal}: reloading needs the worker pool (workers > 0); restart this process instead`),
+    reopenLogs: () => {
+      s.reopenLogs();
+      slowSink.reopen();
+    },
   });
 }

@@ -223,8 +223,7 @@ export class CgiContext implements Cgi {
       if (!hasHeader(this.#headers, "content-type")) {
         this.#headers.push("Content-Type", DEFAULT_TYPE);
       }
-      const head = () =>
-        this.#exchange.head(defaultStatus(this.#status, this.#headers, 200), this.#headers, this.#isHead ? null : bytes, false);
+      const head = () => this.#exchange.head(defaultStatus(this.#status, this.#headers, 200), this.#headers, this.#isHead ? null : bytes);
       const settling = this.beforeHead();
       if (settling === undefined) return head();
       const heading = (this.#heading = settling.then(head));

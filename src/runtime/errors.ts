@@ -1,5 +1,5 @@
 // Errors a script gets for misusing the script API.
-import { TscgiError } from "../errors.ts";
+import { TscgiError, messageOf } from "../errors.ts";
 
 export class HeadersSentError extends TscgiError {
   readonly code = "TSCGI_E_API_HEADERS_SENT";
@@ -102,10 +102,7 @@ export class SessionLockTimeoutError extends TscgiError {
 export class SessionStoreError extends TscgiError {
   readonly code = "TSCGI_E_API_SESSION_STORE";
   constructor(store: string, action: string, cause: unknown) {
-    super(
-      `the ${store} session store could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}; check session_store and its settings`,
-      { cause },
-    );
+    super(`the ${store} session store could not ${action}: ${messageOf(cause)}; check session_store and its settings`, { cause });
   }
 }
 
@@ -129,7 +126,7 @@ export class UploadStorageError extends TscgiError {
   readonly code = "TSCGI_E_API_UPLOAD_STORAGE";
   constructor(dir: string, cause: unknown) {
     super(
-      `cannot write an uploaded file under upload_tmp_dir (${dir}): ${cause instanceof Error ? cause.message : String(cause)}; ` +
+      `cannot write an uploaded file under upload_tmp_dir (${dir}): ${messageOf(cause)}; ` +
         "make the directory writable by tscgi's user, free space on its disk, or point upload_tmp_dir elsewhere",
       { cause },
     );

@@ -96,5 +96,11 @@ export interface ErrorPageInfo {
   requestId: string | null;
 }
 
-/** A custom error page: `export default function (cgi: Cgi, error: ErrorPageInfo) { ... }`. */
-export type ErrorPageHandler = (cgi: Cgi, error: ErrorPageInfo) => ScriptResult | Promise<ScriptResult>;
+/**
+ * A custom error page, in either style with ErrorPageInfo after the usual arguments:
+ * `export default function (cgi: Cgi, error: ErrorPageInfo) { ... }`, or `{ fetch(request, env, cgi, error) }`.
+ * A plain CgiHandler or FetchHandler is one too (it ignores `error`).
+ */
+export type ErrorPageHandler =
+  | ((cgi: Cgi, error: ErrorPageInfo) => ScriptResult | Promise<ScriptResult>)
+  | { fetch(request: Request, env: CgiEnv, cgi: Cgi, error: ErrorPageInfo): Response | Promise<Response> };

@@ -15,7 +15,7 @@ export class ScriptNotFoundError extends TscgiError {
 
   constructor(path: string, reason = "no matching file") {
     super(
-      `No script answers ${JSON.stringify(path)}: add a script for it under the script root ` +
+      `no script answers ${JSON.stringify(path)}: add a script for it under the script root ` +
         `(names starting with "_" or ".", node_modules, and links leading out of the root are never served)`,
     );
     this.path = path;
@@ -30,7 +30,7 @@ export class ScriptBadPathError extends TscgiError {
   readonly path: string;
 
   constructor(path: string, fault: string) {
-    super(`Refused request path ${JSON.stringify(path)}: ${fault}`);
+    super(`refused request path ${JSON.stringify(path)}: ${fault}`);
     this.path = path;
   }
 }
@@ -41,7 +41,7 @@ export class ScriptRootError extends TscgiError {
   readonly root: string;
 
   constructor(root: string, options?: { cause?: unknown }) {
-    super(`Script root ${JSON.stringify(root)} is not a readable directory: create it or point the root setting at your scripts`, options);
+    super(`script root ${JSON.stringify(root)} is not a readable directory: create it or point the root setting at your scripts`, options);
     this.root = root;
   }
 }

@@ -1,6 +1,7 @@
 // Module lifecycle: a dropped module's `dispose()` (or Symbol.asyncDispose) runs, bounded by a timeout.
 
 import type { ScriptExports } from "./loader.ts";
+import { stackOf } from "../errors.ts";
 
 /** Milliseconds one module's dispose may take before tscgi stops waiting for it (the `dispose_timeout` key). */
 const DISPOSE_TIMEOUT = 5000;
@@ -61,7 +62,7 @@ export class ModuleLifecycle {
         this.#log("warn", `dispose of ${file} did not finish within ${this.#timeout} ms (dispose_timeout); going on without it`);
       }
     } catch (error) {
-      this.#log("error", `dispose of ${file} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.#log("error", `dispose of ${file} failed: ${stackOf(error)}`);
     } finally {
       clearTimeout(timer);
     }

@@ -2,7 +2,7 @@
 
 import { readdirSync, realpathSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { isTscgiError } from "../errors.ts";
+import { isTscgiError, messageOf } from "../errors.ts";
 import { parseParam } from "./dynamic-segments.ts";
 import { DEFAULT_EXTENSIONS } from "./extensions.ts";
 import { ScriptResolver, type ResolverOptions } from "./resolve.ts";
@@ -95,7 +95,7 @@ export function warnRouteConflicts(options: ResolverOptions, warn: (line: string
   try {
     for (const conflict of routeTable(options).conflicts) warn(describeConflict(conflict));
   } catch (error) {
-    warn(`route table not checked: ${error instanceof Error ? error.message : String(error)}`);
+    warn(`route table not checked: ${messageOf(error)}`);
   }
 }
 

@@ -291,11 +291,9 @@ export class Dispatcher {
   #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
     return this.#faults.run(entry, async () => {
       const loaded = this.#options.loader.load(file);
-      const handler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
+      const handler: ErrorPageHandler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
       // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
-      const result = isFetchHandler(handler)
-        ? await (handler as unknown as { fetch: (...args: unknown[]) => unknown }).fetch(ctx.request, ctx.env, ctx, info)
-        : await (handler as unknown as ErrorPageHandler)(ctx, info);
+      const result = typeof handler === "object" ? await handler.fetch(ctx.request, ctx.env, ctx, info) : await handler(ctx, info);
       if (entry.endedBy !== null || ctx.closed) return 500;
       return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
     });
@@ -328,7 +326,7 @@ export class Dispatcher {
   /** A streaming script may still return a last piece of text or bytes. */
   async #finishStarted(ctx: CgiContext, exchange: Exchange, result: unknown): Promise<number> {
     if (typeof result === "string" || result instanceof Uint8Array) await ctx.write(result);
-    exchange.end(false);
+    exchange.end("ok");
     return ctx.statusCode || 200;
   }
 
@@ -336,7 +334,7 @@ export class Dispatcher {
     const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
     const body = res.body;
     if (body === null || body instanceof Uint8Array) {
-      const sent = exchange.head(res.status, res.headers, isHead ? null : body, true);
+      const sent = exchange.respond(res.status, res.headers, isHead ? null : body, "ok");
       return sent === SENT ? res.status : sent.then(() => res.status);
     }
     return this.#respondStream(ctx, exchange, res.status, res.headers, body, isHead);
@@ -352,10 +350,10 @@ export class Dispatcher {
   ): Promise<number> {
     if (isHead) {
       await body.cancel();
-      await exchange.head(status, headers, null, true);
+      await exchange.respond(status, headers, null, "ok");
       return status;
     }
-    await exchange.head(status, headers, null, false);
+    await exchange.head(status, headers, null);
     const reader = body.getReader();
     try {
       for (;;) {
@@ -368,10 +366,10 @@ export class Dispatcher {
         await exchange.write(value);
       }
     } catch (error) {
-      exchange.end(true);
+      exchange.end("failed");
       throw new ResponseStreamError(error);
     }
-    exchange.end(false);
+    exchange.end("ok");
     return status;
   }
 
@@ -414,7 +412,7 @@ export class Dispatcher {
     // A ResponseStreamError's response was ended where the stream failed.
     const streamFailed = error instanceof ResponseStreamError;
     if (entry.ctx?.started === true || streamFailed) {
-      if (!streamFailed) exchange.end(true);
+      if (!streamFailed) exchange.end("failed");
       return entry.ctx?.statusCode || 200;
     }
     if (exchange.aborted) return status;
@@ -422,7 +420,7 @@ export class Dispatcher {
     const message = isTscgiError(error) && error.code === "TSCGI_E_API_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
     const body = plainPage(message, requestId);
     const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
-    void exchange.head(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, true, true).catch(() => {});
+    void exchange.respond(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, "failed").catch(() => {});
     return status;
   }
 
@@ -440,7 +438,7 @@ export class Dispatcher {
     ];
     const start = performance.now();
     const isHead = exchange.params.REQUEST_METHOD === "HEAD";
-    void exchange.head(503, headers, isHead ? null : body, true, false, true).catch(() => {});
+    void exchange.respond(503, headers, isHead ? null : body, "overloaded").catch(() => {});
     if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.end(exchange.slot);
     this.#record(exchange, start, 503, "-");
   }
@@ -512,12 +510,12 @@ export class Dispatcher {
     if (exchange.aborted) {
       status = 499;
     } else if (ctx?.started) {
-      exchange.end(false);
+      exchange.end("ok");
       status = ctx.statusCode || 200;
     } else if (ctx && (ctx.statusCode !== 0 || ctx.headerList.length > 0)) {
       // PHP's header("Location: ..."); exit; : what was set goes out, as if the script had returned.
       const res = toScriptResponse(undefined, ctx.statusCode, ctx.headerList);
-      void exchange.head(res.status, res.headers, null, true).catch(() => {});
+      void exchange.respond(res.status, res.headers, null, "ok").catch(() => {});
       status = res.status;
     } else {
       sent = false;

@@ -138,7 +138,7 @@ export class ErrorPages {
       );
       if (!ctx.started) return null;
       // Cut off: the page had begun its answer.
-      if ((error as { headersSent?: boolean })?.headersSent !== true) exchange.end(true);
+      if ((error as { headersSent?: boolean })?.headersSent !== true) exchange.end("failed");
       return status;
     } finally {
       void ctx.close();
@@ -158,5 +158,5 @@ function where(exchange: Exchange): string {
 }
 
 async function send(exchange: Exchange, status: number, headers: HeaderList, body: Buffer, isHead: boolean): Promise<void> {
-  await exchange.head(status, headers, isHead ? null : body, true, true).catch(() => {});
+  await exchange.respond(status, headers, isHead ? null : body, "failed").catch(() => {});
 }

@@ -1,5 +1,5 @@
 // Errors of the server layer: dispatch, timeouts, listeners, connection limits.
-import { TscgiError } from "../errors.ts";
+import { TscgiError, messageOf } from "../errors.ts";
 
 export class RequestTimeoutError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_REQUEST_TIMEOUT";
@@ -13,7 +13,7 @@ export class RequestTimeoutError extends TscgiError {
 export class ResponseStreamError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_RESPONSE_STREAM";
   constructor(cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(
       `the response body stream failed after the head was sent, so the response was cut off: ${reason}; fix the stream the script returns`,
       { cause },
@@ -24,7 +24,7 @@ export class ResponseStreamError extends TscgiError {
 export class ListenError extends TscgiError {
   readonly code = "TSCGI_E_SERVER_LISTEN";
   constructor(address: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(`cannot listen on ${address}: ${reason}; choose another address with --listen (or --http)`, { cause });
   }
 }
@@ -48,9 +48,9 @@ export class MaxConnectionsError extends TscgiError {
     const raise = byOpenFiles ? "raise the open-files limit (ulimit -n)" : "raise max_connections";
     super(
       evicted
-        ? `fastcgi: ${what} reached: the connection idle longest was closed to make room for a new one; ` +
+        ? `${what} reached: the connection idle longest was closed to make room for a new one; ` +
             `${raise}, or lower the web server's keepalive connections per worker`
-        : `fastcgi: ${what} reached and every connection carries a request: a new connection was refused; ` +
+        : `${what} reached and every connection carries a request: a new connection was refused; ` +
             `${raise}, or check for clients holding connections open`,
     );
   }
@@ -62,7 +62,7 @@ export class AcceptError extends TscgiError {
   constructor(cause: NodeJS.ErrnoException) {
     const what = cause.code === "EMFILE" || cause.code === "ENFILE" ? "out of file descriptors" : "failed";
     super(
-      `fastcgi: accepting a connection ${what} (${cause.code ?? cause.message}); the connection was dropped and tscgi ` +
+      `accepting a connection ${what} (${cause.code ?? cause.message}); the connection was dropped and tscgi ` +
         `carries on. Raise the open-files limit (ulimit -n, LimitNOFILE=) above max_connections plus a margin, or lower max_connections`,
       { cause },
     );

@@ -1,5 +1,5 @@
 // Adapts one FastCGI request to the Exchange dispatch works with: the response as CGI output on STDOUT.
-import { SENT, type Exchange } from "../cgi/exchange.ts";
+import { SENT, type Exchange, type ResponseOutcome, type StreamOutcome } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 import type { FcgiRequest } from "../fastcgi/request.ts";
 import { ProtocolStatus, Role } from "../fastcgi/constants.ts";
@@ -48,27 +48,33 @@ export class FastCgiExchange implements Exchange {
     return this.#req.aborted;
   }
 
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false, overloaded = false): Promise<void> {
+  respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome): Promise<void> {
+    const out = this.#headWith(status, headers, body);
+    this.#req.end(outcome === "failed" ? 1 : 0, out, outcome === "overloaded" ? ProtocolStatus.Overloaded : ProtocolStatus.RequestComplete);
+    return SENT;
+  }
+
+  head(status: number, headers: HeaderList, firstChunk: Uint8Array | null): Promise<void> {
+    return this.#req.writeStdout(this.#headWith(status, headers, firstChunk));
+  }
+
+  /** Header block and first chunk in one buffer: a small response leaves in a single write. */
+  #headWith(status: number, headers: HeaderList, chunk: Uint8Array | null): Buffer {
     if (this.slot >= 0) this.#table!.responded(this.slot);
-    // Header block and first chunk in one buffer: a small response leaves in a single write.
     const head = formatCgiHead(status, headers);
     const headLength = head.length; // latin1: one byte per character
     const out = Buffer.allocUnsafe(headLength + (chunk ? chunk.byteLength : 0));
     out.write(head, 0, "latin1");
     if (chunk) out.set(chunk, headLength);
-    if (end) {
-      this.#req.end(failed ? 1 : 0, out, overloaded ? ProtocolStatus.Overloaded : ProtocolStatus.RequestComplete);
-      return SENT;
-    }
-    return this.#req.writeStdout(out);
+    return out;
   }
 
   write(chunk: Uint8Array): Promise<void> {
     return this.#req.writeStdout(chunk);
   }
 
-  end(failed: boolean): void {
-    this.#req.end(failed ? 1 : 0);
+  end(outcome: StreamOutcome): void {
+    this.#req.end(outcome === "failed" ? 1 : 0);
   }
 
   writeStderr(chunk: Uint8Array): void {

@@ -65,7 +65,7 @@ export class FastCgiServer {
       paramsTimeout: options.paramsTimeout ?? 0,
       keepaliveTimeout: options.keepaliveTimeout ?? 0,
       gone: (open) => this.#gone(open),
-      timedOut: (_open, error) => limited.write("warn", error.code, `${error.message} [${error.code}]`),
+      timedOut: (_open, error) => limited.write("warn", error.code, `fastcgi: ${error.message} [${error.code}]`),
       handOffFailed: (error) =>
         limited.write("error", "handoff", `fastcgi: handing a connection over failed, so it was closed: ${String(error)}`),
     };
@@ -88,7 +88,7 @@ export class FastCgiServer {
     // closed the connection it could not take, and the listener carries on.
     this.#server.on("error", (error: NodeJS.ErrnoException) => {
       const failure = new AcceptError(error);
-      this.#limited.write("warn", failure.code, `${failure.message} [${failure.code}]`);
+      this.#limited.write("warn", failure.code, `fastcgi: ${failure.message} [${failure.code}]`);
     });
   }
 
@@ -196,7 +196,7 @@ export class FastCgiServer {
       if (victim === null || open.idleSince < victim.idleSince) victim = open;
     }
     const error = new MaxConnectionsError(this.#maxConnections, victim !== null, this.#maxConnections < this.#options.maxConnections);
-    this.#limited.write("warn", victim === null ? `${error.code}:refused` : error.code, `${error.message} [${error.code}]`);
+    this.#limited.write("warn", victim === null ? `${error.code}:refused` : error.code, `fastcgi: ${error.message} [${error.code}]`);
     victim?.destroy();
     return victim !== null;
   }

@@ -1,6 +1,6 @@
 // Adapts a node:http request to the Exchange dispatch works with, with CGI params built as nginx would.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Exchange } from "../cgi/exchange.ts";
+import type { Exchange, StreamOutcome } from "../cgi/exchange.ts";
 import type { HeaderList } from "../cgi/head.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
@@ -84,16 +84,25 @@ export class HttpExchange implements Exchange {
     return this.#aborted;
   }
 
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean): Promise<void> {
-    if (this.#aborted) return DONE;
+  respond(status: number, headers: HeaderList, body: Uint8Array | null): Promise<void> {
+    // HTTP has no refusal or failure flag for a whole response: its status says it.
+    if (!this.#startHead(status, headers)) return DONE;
+    if (body) this.#res.end(body);
+    else this.#res.end();
+    return DONE;
+  }
+
+  head(status: number, headers: HeaderList, firstChunk: Uint8Array | null): Promise<void> {
+    if (!this.#startHead(status, headers)) return DONE;
+    return firstChunk && firstChunk.byteLength > 0 ? this.write(firstChunk) : DONE;
+  }
+
+  /** Writes status and headers, or returns false when the client has gone. */
+  #startHead(status: number, headers: HeaderList): boolean {
+    if (this.#aborted) return false;
     if (this.slot >= 0) this.#table!.responded(this.slot);
     this.#res.writeHead(status, headers);
-    if (end) {
-      if (chunk) this.#res.end(chunk);
-      else this.#res.end();
-      return DONE;
-    }
-    return chunk && chunk.byteLength > 0 ? this.write(chunk) : DONE;
+    return true;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -110,9 +119,9 @@ export class HttpExchange implements Exchange {
     });
   }
 
-  end(failed: boolean): void {
+  end(outcome: StreamOutcome): void {
     // A response cut off mid-stream must look cut off to the client, not complete.
-    if (failed) this.#res.destroy();
+    if (outcome === "failed") this.#res.destroy();
     else this.#res.end();
   }
 }

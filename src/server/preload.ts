@@ -2,6 +2,7 @@
 import type { ScriptLoader } from "../scripts/loader.ts";
 import type { ScriptResolver } from "../scripts/resolve.ts";
 import type { Logger } from "./log.ts";
+import { messageOf } from "../errors.ts";
 
 /**
  * Resolves each URL path (mount included, as a request names it) and loads its script: compiled
@@ -22,7 +23,7 @@ export async function preloadScripts(
         await loader.load(resolver.resolve(path).file);
         loaded++;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         log.warn(`preload: ${path} was not loaded (it loads on its first request instead): ${reason}`);
       }
     }),

@@ -24,6 +24,7 @@ import { scriptConsoles } from "./script-console.ts";
 import { ScriptFaults } from "./script-faults.ts";
 import type { FaultKind } from "./fault-tally.ts";
 import { createToolkit } from "./toolkit.ts";
+import type { Toolkit } from "../runtime/toolkit.ts";
 
 export interface Listeners {
   /** `from` is set when the socket was handed to tscgi (systemd, fd 0) rather than bound from listen. */
@@ -107,159 +108,203 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
-  // Stacks of script errors name TypeScript lines (the loader emits inline source maps).
-  process.setSourceMapsEnabled(true);
-  const errorSink = new LogSink(config.error_log);
-  const accessSink = new LogSink(config.access_log);
-  const log = new Logger(errorSink, config.log_level);
-  const resolver = new ScriptResolver({
-    root: config.root,
-    mount: config.mount,
-    extensions: config.extensions,
-    index: config.index,
-    hidden: [config.templates],
-  });
-  const lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log });
-  const loader = new ScriptLoader({
-    root: config.root,
-    // .tsx scripts render JSX to HTML with tscgi's own runtime unless a file names another (@jsxImportSource).
-    hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
-    jsxImportSource: "tscgi",
-    log: log.log,
-    consoleFor:
-      options.consoleFor ??
-      scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
-    compiler: options.compiler,
-    keepLastGood: !config.display_errors,
-    onDrop: (file, exports) => lifecycle.dropped(file, exports),
-  });
-  loader.onChange(() => resolver.invalidate());
-  if (config.preload.length > 0) await preloadScripts(config.preload, resolver, loader, log);
-  const table = options.table ?? null;
-  const faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
-  const toolkit = createToolkit(config, log);
-  const dispatcher = new Dispatcher({
-    root: config.root,
-    resolver,
-    loader,
-    maxBodySize: config.max_body_size,
-    requestTimeout: config.request_timeout,
-    timeoutGrace: config.request_timeout_grace,
-    retire: options.retire,
-    faults,
-    log,
-    accessLog: new AccessLog(accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
-    maxInflight: config.max_inflight,
-    retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
-    builtins: options.builtins,
-    table,
-    toolkit,
-    displayErrors: config.display_errors,
-    extensions: config.extensions,
-  });
-  const allowed = config.allowed_clients;
-  const fastcgi = new FastCgiServer(dispatcher, {
-    maxConnections: config.max_connections,
-    backlog: config.listen_backlog,
-    paramsTimeout: config.params_timeout,
-    keepaliveTimeout: config.keepalive_timeout,
-    log,
-    allowClient: allowed === null ? undefined : (address) => clientAllowed(allowed, address),
-    table,
-    connection: {
-      ...defaultConnectionOptions,
-      maxParamsBytes: config.max_params_bytes,
-      maxPendingParamsBytes: config.max_pending_params_bytes,
-      maxParamsPairs: config.max_params,
-      maxRequests: config.max_requests_per_connection,
-      stdinHighWaterMark: config.body_buffer_size,
-      getValues: {
-        maxConns: config.max_connections,
-        maxReqs: config.max_requests_per_connection,
-        mpxsConns: true,
+  const server = new Server(config, options);
+  await server.start(options);
+  return server;
+}
+
+/** The parts of one serving process, wired once; `start` preloads scripts and listens. */
+class Server implements RunningServer {
+  readonly log: Logger;
+  readonly faults: ScriptFaults;
+  readonly #config: Config;
+  readonly #errorSink: LogSink;
+  readonly #accessSink: LogSink;
+  readonly #resolver: ScriptResolver;
+  readonly #lifecycle: ModuleLifecycle;
+  readonly #loader: ScriptLoader;
+  readonly #toolkit: Toolkit;
+  readonly #table: InflightTable | null;
+  readonly #dispatcher: Dispatcher;
+  readonly #fastcgi: FastCgiServer;
+  /** Set by start() when the HTTP front is configured. */
+  #http: HttpFront | null = null;
+
+  constructor(config: Config, options: ServerOptions) {
+    // Stacks of script errors name TypeScript lines (the loader emits inline source maps).
+    process.setSourceMapsEnabled(true);
+    this.#config = config;
+    this.#errorSink = new LogSink(config.error_log);
+    this.#accessSink = new LogSink(config.access_log);
+    const log = (this.log = new Logger(this.#errorSink, config.log_level));
+    const resolver = (this.#resolver = new ScriptResolver({
+      root: config.root,
+      mount: config.mount,
+      extensions: config.extensions,
+      index: config.index,
+      hidden: [config.templates],
+    }));
+    const lifecycle = (this.#lifecycle = new ModuleLifecycle({ timeout: config.dispose_timeout, log: log.log }));
+    const loader = (this.#loader = new ScriptLoader({
+      root: config.root,
+      // .tsx scripts render JSX to HTML with tscgi's own runtime unless a file names another (@jsxImportSource).
+      hostModules: { tscgi: api, "tscgi/jsx-runtime": jsxRuntime },
+      jsxImportSource: "tscgi",
+      log: log.log,
+      consoleFor:
+        options.consoleFor ??
+        scriptConsoles({ root: config.root, decorate: config.decorate_workers_output, stderr: options.scriptStderr ?? undefined }),
+      compiler: options.compiler,
+      keepLastGood: !config.display_errors,
+      onDrop: (file, exports) => lifecycle.dropped(file, exports),
+    }));
+    loader.onChange(() => resolver.invalidate());
+    const table = (this.#table = options.table ?? null);
+    this.faults = new ScriptFaults({ root: config.root, log, onFault: options.onFault });
+    this.#toolkit = createToolkit(config, log);
+    this.#dispatcher = new Dispatcher({
+      root: config.root,
+      resolver,
+      loader,
+      maxBodySize: config.max_body_size,
+      requestTimeout: config.request_timeout,
+      timeoutGrace: config.request_timeout_grace,
+      retire: options.retire,
+      faults: this.faults,
+      log,
+      accessLog: new AccessLog(this.#accessSink, config.access_format, { masterPid: options.masterPid ?? process.pid }),
+      maxInflight: config.max_inflight,
+      retryAfter: Math.max(1, Math.ceil(config.overload_retry_after / 1000)),
+      builtins: options.builtins,
+      table,
+      toolkit: this.#toolkit,
+      displayErrors: config.display_errors,
+      extensions: config.extensions,
+    });
+    const allowed = config.allowed_clients;
+    this.#fastcgi = new FastCgiServer(this.#dispatcher, {
+      maxConnections: config.max_connections,
+      backlog: config.listen_backlog,
+      paramsTimeout: config.params_timeout,
+      keepaliveTimeout: config.keepalive_timeout,
+      log,
+      allowClient: allowed === null ? undefined : (address) => clientAllowed(allowed, address),
+      table,
+      connection: {
+        ...defaultConnectionOptions,
+        maxParamsBytes: config.max_params_bytes,
+        maxPendingParamsBytes: config.max_pending_params_bytes,
+        maxParamsPairs: config.max_params,
+        maxRequests: config.max_requests_per_connection,
+        stdinHighWaterMark: config.body_buffer_size,
+        getValues: {
+          maxConns: config.max_connections,
+          maxReqs: config.max_requests_per_connection,
+          mpxsConns: true,
+        },
       },
-    },
-  });
-  // node:http costs a FastCGI-only worker about 2 MiB of RSS: loaded only when the HTTP front is on.
-  const http: HttpFront | null = config.http !== null ? new (await import("./http-front.ts")).HttpFront(dispatcher, table) : null;
-  const close = () => {
-    dispatcher.close();
-    loader.close();
-    void toolkit.sessions.close();
-    toolkit.templates.close();
-    log.flush();
-    accessSink.close();
-    errorSink.flush();
-  };
-  try {
-    if (options.fastcgi) await fastcgi.listen(options.fastcgi);
-    if (http && options.http) await http.listen(options.http, config.listen_backlog);
-  } catch (error) {
-    fastcgi.stopAccepting();
-    close();
-    throw error;
+    });
   }
 
-  return {
-    log,
-    stats: dispatcher.stats,
-    faults,
-    get inflight() {
-      return dispatcher.inflight;
-    },
-    get connections() {
-      return fastcgi.connections;
-    },
-    get accepted() {
-      return fastcgi.accepted;
-    },
-    get maxConnectionsReached() {
-      return fastcgi.maxConnectionsReached;
-    },
-    running() {
-      const out = [];
-      for (const r of dispatcher.running) {
-        const p = r.exchange.params;
-        out.push({
-          method: p.REQUEST_METHOD ?? "-",
-          uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
-          contentLength: Number(p.CONTENT_LENGTH) || 0,
-          start: r.start,
-        });
-      }
-      return out;
-    },
-    brokenScripts: () => loader.broken(),
-    adopt(which, socket, unread) {
-      if (which === "fastcgi") fastcgi.adopt(socket, unread);
-      else http?.adopt(socket);
-    },
-    async stop(handOff) {
-      http?.drain(FIRST_REQUEST_GRACE);
-      const inflight = dispatcher.inflight;
-      if (inflight > 0) log.info(`stopping: waiting for ${inflight} request(s) in flight`);
-      // Done when no request runs and every connection is gone: closed (or handed over) as it falls
-      // idle, a just-accepted one after FIRST_REQUEST_GRACE at most, so none is cut mid-request.
-      const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
-      const timedOut = !(await settlesWithin(gone, config.shutdown_timeout));
-      if (timedOut) log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
-      // Scripts' module-scope pools and timers close before the process goes (their dispose()).
-      loader.unloadAll();
-      await lifecycle.settled();
-      fastcgi.destroyAll();
-      http?.destroyAll();
-      close();
-    },
-    kill() {
-      fastcgi.destroyAll();
-      http?.destroyAll();
-      close();
-    },
-    reopenLogs() {
-      errorSink.reopen();
-      accessSink.reopen();
-    },
-  };
+  /** Loads the preload scripts, then listens on the handles given; on failure everything opened is closed. */
+  async start(options: ServerOptions): Promise<void> {
+    const config = this.#config;
+    try {
+      if (config.preload.length > 0) await preloadScripts(config.preload, this.#resolver, this.#loader, this.log);
+      // node:http costs a FastCGI-only worker about 2 MiB of RSS: loaded only when the HTTP front is on.
+      if (config.http !== null) this.#http = new (await import("./http-front.ts")).HttpFront(this.#dispatcher, this.#table);
+      if (options.fastcgi) await this.#fastcgi.listen(options.fastcgi);
+      if (this.#http && options.http) await this.#http.listen(options.http, config.listen_backlog);
+    } catch (error) {
+      this.#fastcgi.stopAccepting();
+      this.#close();
+      throw error;
+    }
+  }
+
+  get stats(): DispatchStats {
+    return this.#dispatcher.stats;
+  }
+
+  get inflight(): number {
+    return this.#dispatcher.inflight;
+  }
+
+  get connections(): number {
+    return this.#fastcgi.connections;
+  }
+
+  get accepted(): number {
+    return this.#fastcgi.accepted;
+  }
+
+  get maxConnectionsReached(): number {
+    return this.#fastcgi.maxConnectionsReached;
+  }
+
+  running(): Array<{ method: string; uri: string; contentLength: number; start: number }> {
+    const out = [];
+    for (const r of this.#dispatcher.running) {
+      const p = r.exchange.params;
+      out.push({
+        method: p.REQUEST_METHOD ?? "-",
+        uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
+        contentLength: Number(p.CONTENT_LENGTH) || 0,
+        start: r.start,
+      });
+    }
+    return out;
+  }
+
+  brokenScripts(): BrokenScript[] {
+    return this.#loader.broken();
+  }
+
+  adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void {
+    if (which === "fastcgi") this.#fastcgi.adopt(socket, unread);
+    else this.#http?.adopt(socket);
+  }
+
+  async stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void> {
+    const dispatcher = this.#dispatcher;
+    const fastcgi = this.#fastcgi;
+    const http = this.#http;
+    http?.drain(FIRST_REQUEST_GRACE);
+    const inflight = dispatcher.inflight;
+    if (inflight > 0) this.log.info(`stopping: waiting for ${inflight} request(s) in flight`);
+    // Done when no request runs and every connection is gone: closed (or handed over) as it falls
+    // idle, a just-accepted one after FIRST_REQUEST_GRACE at most, so none is cut mid-request.
+    const gone = Promise.all([handOff ? fastcgi.handOver(handOff) : fastcgi.close(), http?.closed(), dispatcher.idle()]);
+    const timedOut = !(await settlesWithin(gone, this.#config.shutdown_timeout));
+    if (timedOut) this.log.warn(`stopping: shutdown_timeout passed with ${dispatcher.inflight} request(s) still running`);
+    // Scripts' module-scope pools and timers close before the process goes (their dispose()).
+    this.#loader.unloadAll();
+    await this.#lifecycle.settled();
+    fastcgi.destroyAll();
+    http?.destroyAll();
+    this.#close();
+  }
+
+  kill(): void {
+    this.#fastcgi.destroyAll();
+    this.#http?.destroyAll();
+    this.#close();
+  }
+
+  reopenLogs(): void {
+    this.#errorSink.reopen();
+    this.#accessSink.reopen();
+  }
+
+  #close(): void {
+    this.#dispatcher.close();
+    this.#loader.close();
+    void this.#toolkit.sessions.close();
+    this.#toolkit.templates.close();
+    this.log.flush();
+    this.#accessSink.close();
+    this.#errorSink.flush();
+  }
 }
 
 /** True when `promise` settles within `ms` (0: no limit). */

@@ -1,6 +1,6 @@
 // Classic CGI on stdio (`tscgi cgi FILE`): meta-variables from the environment, body on stdin, CGI output on stdout.
 import type { Readable, Writable } from "node:stream";
-import type { Exchange } from "../cgi/exchange.ts";
+import type { Exchange, ResponseOutcome, StreamOutcome } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -79,10 +79,14 @@ export class StdioExchange implements Exchange {
     return false;
   }
 
-  head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
+  respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome): Promise<void> {
+    this.failed ||= outcome === "failed";
+    return this.head(status, headers, body);
+  }
+
+  head(status: number, headers: HeaderList, firstChunk: Uint8Array | null): Promise<void> {
     this.#out.write(formatCgiHead(status, headers));
-    if (end) this.failed ||= failed;
-    return chunk ? this.write(chunk) : DONE;
+    return firstChunk ? this.write(firstChunk) : DONE;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -90,7 +94,7 @@ export class StdioExchange implements Exchange {
     return new Promise((resolve) => this.#out.once("drain", resolve));
   }
 
-  end(failed: boolean): void {
-    this.failed ||= failed;
+  end(outcome: StreamOutcome): void {
+    this.failed ||= outcome === "failed";
   }
 }

@@ -7,6 +7,7 @@ import type { Toolkit } from "../runtime/toolkit.ts";
 import { createFormParser, createSessionStore, formLimits, sessionRules } from "../stores/from-config.ts";
 import type { Logger } from "./log.ts";
 import { NunjucksTemplates } from "./templates.ts";
+import { messageOf } from "../errors.ts";
 
 export type ToolkitConfig = Pick<
   Config,
@@ -39,6 +40,6 @@ export function createToolkit(config: ToolkitConfig, log?: Logger, watchTemplate
     sessionRules: sessionRules(config),
     sessionCookie: config.session_cookie,
     templates: new NunjucksTemplates({ dir: config.templates, watch: watchTemplates, log: (message) => log?.warn(message) }),
-    onSessionGcError: (error) => log?.warn(`session gc failed: ${error instanceof Error ? error.message : String(error)}`),
+    onSessionGcError: (error) => log?.warn(`session gc failed: ${messageOf(error)}`),
   };
 }

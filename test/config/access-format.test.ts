@@ -91,7 +91,7 @@ t.test("a bad format throws AccessFormatError naming the token, with the list of
     t.ok(isTscgiError(e));
     t.equal(e.token, token, `${JSON.stringify(format)} names ${token}`);
     t.match(e.detail, detail);
-    t.equal(e.message, `tscgi: bad access_format ${JSON.stringify(format)}: ${e.detail}`);
+    t.equal(e.message, `bad access_format ${JSON.stringify(format)}: ${e.detail}`);
   }
 });
 

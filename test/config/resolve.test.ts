@@ -62,7 +62,7 @@ t.test("min above max names pm, both keys, their values and origins", async (t) 
   t.match(error, { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["pm", "pm_min_spare_servers", "pm_max_spare_servers"] });
   t.equal(
     error.message,
-    'tscgi: conflicting values: pm "dynamic" in conf/tscgi.conf:1, pm_min_spare_servers "5" in conf/tscgi.conf:3, ' +
+    'conflicting values: pm "dynamic" in conf/tscgi.conf:1, pm_min_spare_servers "5" in conf/tscgi.conf:3, ' +
       'pm_max_spare_servers "3" in flag --pm-max-spare-servers (expected pm_min_spare_servers <= pm_max_spare_servers when pm is dynamic)',
   );
 });
@@ -73,7 +73,7 @@ t.test("max above workers names pm, pm_max_spare_servers and workers", async (t)
   t.match(error, { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["pm", "pm_max_spare_servers", "workers"] });
   t.equal(
     error.message,
-    'tscgi: conflicting values: pm "dynamic" in conf/tscgi.conf:1, pm_max_spare_servers "8" in conf/tscgi.conf:2, ' +
+    'conflicting values: pm "dynamic" in conf/tscgi.conf:1, pm_max_spare_servers "8" in conf/tscgi.conf:2, ' +
       'workers "4" in flag --workers (expected 1 <= pm_min_spare_servers <= pm_max_spare_servers <= workers when pm is dynamic)',
   );
 });
@@ -85,7 +85,7 @@ t.test("an auto max pushed above workers by the minimum names the minimum too, a
   t.match(error, { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["pm", "pm_min_spare_servers", "pm_max_spare_servers", "workers"] });
   t.equal(
     error.message,
-    'tscgi: conflicting values: pm "dynamic" in environment variable TSCGI_PM, ' +
+    'conflicting values: pm "dynamic" in environment variable TSCGI_PM, ' +
       'pm_min_spare_servers "6" in environment variable TSCGI_PM_MIN_SPARE_SERVERS, pm_max_spare_servers "auto" (= 6) in the default, ' +
       'workers "4" in environment variable TSCGI_WORKERS (expected 1 <= pm_min_spare_servers <= pm_max_spare_servers <= workers when pm is dynamic)',
   );
@@ -132,7 +132,7 @@ t.test("status_path and ping_path must differ", async (t) => {
   t.match(error, { code: "TSCGI_E_CONFIG_CONFLICT", keys: ["status_path", "ping_path"] });
   t.equal(
     error.message,
-    'tscgi: conflicting values: status_path "/fpm" in flag --status-path, ping_path "/fpm" in flag --ping-path ' +
+    'conflicting values: status_path "/fpm" in flag --status-path, ping_path "/fpm" in flag --ping-path ' +
       "(expected two different paths (or off) for the status and ping pages)",
   );
   t.match(load(t, ["--status-path", "/status", "--ping-path", "/ping"]), { status_path: "/status", ping_path: "/ping" });
@@ -145,7 +145,7 @@ t.test("listen_owner and listen_group names become ids; an unknown name names th
   const error = failure(() => load(t, [], "listen_owner = no-such-user-tscgi\n"));
   t.equal(
     error.message,
-    'tscgi: bad value for listen_owner in conf/tscgi.conf:1: "no-such-user-tscgi" ' +
+    'bad value for listen_owner in conf/tscgi.conf:1: "no-such-user-tscgi" ' +
       '(expected a user name from /etc/passwd, a numeric id, or "" for the process\'s own; no user named no-such-user-tscgi in /etc/passwd)',
   );
   t.match(

@@ -1,5 +1,5 @@
 // An Exchange without a socket that records what dispatch sends, as a web server would see it.
-import type { Exchange } from "../../src/cgi/exchange.ts";
+import type { Exchange, ResponseOutcome, StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 
 export class RecordingExchange implements Exchange {
@@ -27,21 +27,22 @@ export class RecordingExchange implements Exchange {
     this.aborted = true;
     this.#abort.abort();
   }
-  async head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false) {
+  async respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome) {
+    await this.head(status, headers, body);
+    this.ended = true;
+    this.failed = outcome === "failed";
+  }
+  async head(status: number, headers: HeaderList, firstChunk: Uint8Array | null) {
     this.status = status;
     this.headers = [...headers];
-    if (chunk) this.chunks.push(Buffer.from(chunk));
-    if (end) {
-      this.ended = true;
-      this.failed = failed;
-    }
+    if (firstChunk) this.chunks.push(Buffer.from(firstChunk));
   }
   async write(chunk: Uint8Array) {
     this.chunks.push(Buffer.from(chunk));
   }
-  end(failed: boolean) {
+  end(outcome: StreamOutcome) {
     this.ended = true;
-    this.failed = failed;
+    this.failed = outcome === "failed";
   }
   get body() {
     return Buffer.concat(this.chunks).toString();

@@ -24,6 +24,7 @@ function exchange(): Exchange & { abort(reason: unknown): void } {
     get aborted() {
       return controller.signal.aborted;
     },
+    respond: async () => {},
     head: async () => {},
     write: async () => {},
     end: () => {},
@@ -86,6 +87,7 @@ class Exchange {
   get signal() { return this.#abort.signal; }
   get aborted() { return this.#abort.signal.aborted; }
   async readBody() { return null; }
+  async respond(status, headers, body) { this.body = Buffer.from(body ?? []).toString(); }
   async head(status, headers, chunk) { this.body = Buffer.from(chunk ?? []).toString(); }
   async write() {}
   end() {}

@@ -78,6 +78,7 @@ t.test("dispatch records what the tokens need", async (t) => {
     aborted: false,
     signal: new AbortController().signal,
     readBody: async () => null,
+    respond: async () => {},
     head: async () => {},
     write: async () => {},
     end: () => {},

@@ -1,6 +1,6 @@
 // Dispatch without a socket: what a script returns, throws or streams becomes the right response.
 import t from "tap";
-import { SENT, type Exchange } from "../../src/cgi/exchange.ts";
+import { SENT, type Exchange, type ResponseOutcome, type StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 import { HttpError } from "../../src/runtime/http-error.ts";
 import type { Cgi } from "../../src/runtime/types.ts";
@@ -34,21 +34,22 @@ class RecordingExchange implements Exchange {
     this.aborted = true;
     this.#abort.abort();
   }
-  async head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false) {
+  async respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome) {
+    await this.head(status, headers, body);
+    this.ended = true;
+    this.failed = outcome === "failed";
+  }
+  async head(status: number, headers: HeaderList, firstChunk: Uint8Array | null) {
     this.status = status;
     this.headers = [...headers];
-    if (chunk) this.chunks.push(Buffer.from(chunk));
-    if (end) {
-      this.ended = true;
-      this.failed = failed;
-    }
+    if (firstChunk) this.chunks.push(Buffer.from(firstChunk));
   }
   async write(chunk: Uint8Array) {
     this.chunks.push(Buffer.from(chunk));
   }
-  end(failed: boolean) {
+  end(outcome: StreamOutcome) {
     this.ended = true;
-    this.failed = failed;
+    this.failed = outcome === "failed";
   }
   get body() {
     return Buffer.concat(this.chunks).toString();
@@ -289,8 +290,9 @@ t.test("a streaming loop that ignores cgi.signal still ends when the client goes
 
 /** Hands the whole response on at once, as FastCGI does, so dispatch need not wait for it. */
 class SyncExchange extends RecordingExchange {
-  override head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false): Promise<void> {
-    void super.head(status, headers, chunk, end, failed);
+  override respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome): Promise<void> {
+    void super.head(status, headers, body);
+    this.end(outcome === "failed" ? "failed" : "ok");
     return SENT;
   }
 }

@@ -3,7 +3,7 @@
 // file:line and counted, while the worker and its other requests carry on. In-process through the
 // Dispatcher, then through nginx in front of a pool of real workers.
 import t from "tap";
-import type { Exchange } from "../../src/cgi/exchange.ts";
+import type { Exchange, ResponseOutcome, StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 import type { Cgi } from "../../src/runtime/types.ts";
 import { Dispatcher } from "../../src/server/dispatch.ts";
@@ -39,18 +39,21 @@ class RecordingExchange implements Exchange {
   get signal() {
     return this.#abort.signal;
   }
-  async head(status: number, headers: HeaderList, chunk: Uint8Array | null, end: boolean, failed = false) {
+  async respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome) {
+    await this.head(status, headers, body);
+    this.end(outcome === "failed" ? "failed" : "ok");
+  }
+  async head(status: number, headers: HeaderList, firstChunk: Uint8Array | null) {
     this.status = status;
     this.headers = [...headers];
-    if (chunk) this.chunks.push(Buffer.from(chunk));
-    if (end) this.end(failed);
+    if (firstChunk) this.chunks.push(Buffer.from(firstChunk));
   }
   async write(chunk: Uint8Array) {
     this.chunks.push(Buffer.from(chunk));
   }
-  end(failed: boolean) {
+  end(outcome: StreamOutcome) {
     this.ended = true;
-    this.failed = failed;
+    this.failed = outcome === "failed";
     this.#end();
   }
   /** Resolves once the response was ended, whoever ended it. */
