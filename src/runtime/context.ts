@@ -70,7 +70,9 @@ export class CgiContext implements Cgi {
   }
 
   #requestBody(): RequestBody {
-    return (this.#body ??= new RequestBody(() => this.#exchange.readBody(), this.env, this.#maxBodySize, this.#exchange.signal));
+    const exchange = this.#exchange;
+    const release = exchange.releaseBody === undefined ? undefined : (chunk: Uint8Array) => exchange.releaseBody!(chunk);
+    return (this.#body ??= new RequestBody(() => exchange.readBody(), this.env, this.#maxBodySize, exchange.signal, release));
   }
 
   #tools(what: string): Toolkit {

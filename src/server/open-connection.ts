@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
-import { socketHandle } from "../node-internals.ts";
+import { readIntoBuffers, socketHandle } from "../node-internals.ts";
 
 export interface OpenConnectionOptions {
   connection: ConnectionOptions;
@@ -82,6 +82,12 @@ export class OpenConnection {
   #flushing = false;
   readonly #onData = (chunk: Buffer): void => this.connection.receive(chunk);
   readonly #onError = (): void => void this.socket.destroy();
+
+  #onRead(bytes: number, buf: Buffer): void {
+    if (!this.#gone) this.connection.receive(buf.subarray(0, bytes));
+    // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
+    this.#options.connection.readPool!.release(buf);
+  }
   readonly #onClose = (): void => {
     if (this.#gone) return;
     this.#forget();
@@ -98,7 +104,17 @@ export class OpenConnection {
     });
     // Each clock only notes when its phase began; the owner's one sweep (see checkTimeouts) reads
     // them, so neither a connection nor a request costs timer work.
-    socket.on("data", this.#onData);
+    const pool = options.connection.readPool;
+    // Reads into reused buffers when there is a pool: a long body then costs a few of them, not one per read.
+    if (
+      pool === undefined ||
+      !readIntoBuffers(
+        socket,
+        () => pool.take(),
+        (bytes, buf) => this.#onRead(bytes, buf),
+      )
+    )
+      socket.on("data", this.#onData);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
     if (unread !== undefined && unread.length > 0) this.connection.receive(unread);
