@@ -18,6 +18,7 @@ export class ConnectionState implements RequestConnection {
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
   readonly pool: BufferPool | null;
+  onReleasing: (() => void) | undefined;
   readonly requests = new Map<number, Request>();
   /** No more reading or writing: closed gracefully, destroyed after a fault, detached, or reported closed. */
   dead = false;
@@ -46,6 +47,10 @@ export class ConnectionState implements RequestConnection {
     this.pool = options.readPool ?? null;
     this.#onParamsPending = onParamsPending;
     this.#onIdle = onIdle;
+  }
+
+  releasing(): void {
+    this.onReleasing?.();
   }
 
   send(chunk: Buffer): Promise<void> {

@@ -11,6 +11,8 @@ export interface RequestConnection {
   readonly stdinHighWaterMark: number;
   /** Set when records are views into reused read buffers: a STDIN chunk kept past its read is retained in it. */
   readonly pool: BufferPool | null;
+  /** A reader of this connection gives chunks back: the transport may start reading into the pool. */
+  releasing(): void;
   /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
   send(chunk: Buffer): Promise<void>;
   sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void>;
@@ -129,7 +131,10 @@ export class Request implements FcgiRequest {
   }
 
   releaseStdin(chunk: Uint8Array): void {
-    this.#releasing = true;
+    if (!this.#releasing) {
+      this.#releasing = true;
+      this.#connection.releasing();
+    }
     this.#connection.pool?.release(chunk);
   }
 
