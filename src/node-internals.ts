@@ -47,6 +47,31 @@ export function socketFd(socket: Socket): number {
   return typeof fd === "number" ? fd : -1;
 }
 
+/** net.Socket's symbols for reading into caller-given buffers (the `onread` option of net.connect). */
+function socketSymbol(description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(new net.Socket()).find((s) => s.description === description);
+}
+const kBuffer = socketSymbol("kBuffer");
+const kBufferCb = socketSymbol("kBufferCb");
+const kBufferGen = socketSymbol("kBufferGen");
+
+/**
+ * Makes an accepted socket read into buffers from `take()` and hand each read to `onRead`
+ * instead of emitting 'data': what net.connect's `onread` option does for a client socket,
+ * which net.Server offers no way to ask for. pause() and resume() keep working.
+ */
+export function readIntoBuffers(socket: Socket, take: () => Buffer, onRead: (bytes: number, buf: Buffer) => void): boolean {
+  const handle = socketHandle<{ useUserBuffer?(buf: Uint8Array): void }>(socket);
+  if (handle === null || typeof handle.useUserBuffer !== "function" || !kBuffer || !kBufferCb || !kBufferGen) return false;
+  const fields = socket as unknown as Record<symbol, unknown>;
+  const first = take();
+  fields[kBuffer] = first;
+  fields[kBufferGen] = take;
+  fields[kBufferCb] = onRead;
+  handle.useUserBuffer(first);
+  return true;
+}
+
 /** Closes only the listener of an http.Server (net.Server's close): http's own also drops idle keep-alive connections. */
 export function closeListener(server: HttpServer): void {
   net.Server.prototype.close.call(server);
@@ -101,6 +126,7 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["Module._nodeModulePaths", () => Array.isArray(CommonJs._nodeModulePaths("/srv/app"))],
   ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
   ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
+  ["net.Socket's kBuffer, kBufferCb and kBufferGen", () => kBuffer !== undefined && kBufferCb !== undefined && kBufferGen !== undefined],
   ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.
   ["AbortSignal.any", () => typeof AbortSignal.any === "function"],

@@ -25,6 +25,8 @@ export interface Exchange {
   readonly params: Record<string, string>;
   /** Next body chunk, or null at its end. Rejects when the request was aborted. */
   readBody(): Promise<Uint8Array | null>;
+  /** The reader is done with a chunk readBody gave: its memory may be reused for the next ones. */
+  releaseBody?(chunk: Uint8Array): void;
   /** Fires when the peer aborts or goes away. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;

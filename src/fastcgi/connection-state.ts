@@ -1,5 +1,6 @@
 // The output side of one connection and its table of active requests, shared by the Connection and its Requests.
 
+import type { BufferPool } from "./buffer-pool.ts";
 import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH } from "./constants.ts";
 import { PendingParamsTooLargeError } from "./errors.ts";
 import type { ParamsLimits } from "./params.ts";
@@ -17,6 +18,8 @@ export class ConnectionState implements RequestConnection {
   readonly options: ConnectionOptions;
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
+  readonly pool: BufferPool | null;
+  onReleasing: (() => void) | undefined;
   readonly requests = new Map<number, Request>();
   /** No more reading or writing: closed gracefully, destroyed after a fault, detached, or reported closed. */
   dead = false;
@@ -44,8 +47,13 @@ export class ConnectionState implements RequestConnection {
     this.options = options;
     this.paramsLimits = { maxBytes: options.maxParamsBytes, maxPairs: options.maxParamsPairs };
     this.stdinHighWaterMark = options.stdinHighWaterMark;
+    this.pool = options.readPool ?? null;
     this.#onParamsPending = onParamsPending;
     this.#onIdle = onIdle;
+  }
+
+  releasing(): void {
+    this.onReleasing?.();
   }
 
   send(chunk: Buffer): Promise<void> {

@@ -6,7 +6,8 @@ import { EMPTY } from "./record.ts";
 
 /**
  * Receives each complete record. `content` is a view into the chunk it arrived in when the
- * record did not straddle chunks (no copy), else a fresh buffer; it stays valid after the call.
+ * record did not straddle chunks (no copy), else a fresh buffer; a view is only as valid as the
+ * chunk, which may be a read buffer that is reused (see BufferPool).
  */
 export type RecordCallback = (type: number, requestId: number, content: Buffer) => void;
 
@@ -165,7 +166,8 @@ export class RecordReader {
 
   #keep(chunk: Buffer, from: number): void {
     if (from >= chunk.length) return;
-    const rest = from === 0 ? chunk : chunk.subarray(from);
+    // A copy: the chunk may be a read buffer that is reused once this read was handled.
+    const rest = Buffer.from(chunk.subarray(from));
     this.#held.push(rest);
     this.#heldBytes += rest.length;
   }

@@ -1,5 +1,6 @@
 // One FastCGI request as the handler sees it: params, the STDIN stream in, STDOUT/STDERR out, the end.
 
+import type { BufferPool } from "./buffer-pool.ts";
 import { ABORTED_APP_STATUS, ProtocolStatus, RecordType } from "./constants.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
@@ -8,6 +9,10 @@ import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
 export interface RequestConnection {
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
+  /** Set when records are views into reused read buffers: a STDIN chunk kept past its read is retained in it. */
+  readonly pool: BufferPool | null;
+  /** A reader of this connection gives chunks back: the transport may start reading into the pool. */
+  releasing(): void;
   /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
   send(chunk: Buffer): Promise<void>;
   sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void>;
@@ -35,6 +40,8 @@ export interface FcgiRequest {
   readonly params: Record<string, string>;
   /** Next STDIN chunk, or null once the empty STDIN record has arrived. Rejects once the request was aborted or the connection closed. Reading lowers the buffered amount (backpressure release). */
   readStdin(): Promise<Uint8Array | null>;
+  /** The reader is done with a chunk readStdin gave (and every view of it): its memory may be reused. Optional: a chunk never given back is left to the garbage collector. */
+  releaseStdin(chunk: Uint8Array): void;
   /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;
@@ -71,6 +78,8 @@ export class Request implements FcgiRequest {
   #stdinBuffered = 0;
   #stdinEnded = false;
   #holding = false;
+  /** The reader gives chunks back (releaseStdin): later ones stay in the read buffers. */
+  #releasing = false;
   #waiters: StdinWaiter[] | null = null;
   /** END_REQUEST sent, or the connection is gone: all further output is dropped. */
   #ended = false;
@@ -124,6 +133,14 @@ export class Request implements FcgiRequest {
     return new Promise((resolve, reject) => {
       (this.#waiters ??= []).push({ resolve, reject });
     });
+  }
+
+  releaseStdin(chunk: Uint8Array): void {
+    if (!this.#releasing) {
+      this.#releasing = true;
+      this.#connection.releasing();
+    }
+    this.#connection.pool?.release(chunk);
   }
 
   writeStdout(chunk: Uint8Array): Promise<void> {
@@ -187,6 +204,13 @@ export class Request implements FcgiRequest {
       this.#settleWaiters(null);
       return;
     }
+    const pool = this.#connection.pool;
+    if (pool !== null && pool.owns(content)) {
+      // A view into a read buffer that is reused: kept in it for a reader that gives chunks back,
+      // else copied, as a reader that keeps them would pin a whole buffer for each.
+      if (this.#releasing) pool.retain(content);
+      else content = Buffer.from(content);
+    }
     const waiters = this.#waiters;
     if (waiters !== null && waiters.length > 0) {
       // Someone is already waiting, so the queue is empty: hand the chunk over directly.
@@ -230,6 +254,9 @@ export class Request implements FcgiRequest {
   }
 
   #dropStdin(): void {
+    const pool = this.#connection.pool;
+    // Never handed out, so no reader holds them (copies are not the pool's, and are ignored).
+    if (pool !== null && this.#stdin !== null) for (const chunk of this.#stdin) pool.release(chunk);
     this.#stdin = null;
     this.#stdinBuffered = 0;
     if (this.#holding) {

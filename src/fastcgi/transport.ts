@@ -1,5 +1,7 @@
 // What a connection is given: the transport it reads and writes, and the options it enforces.
 
+import type { BufferPool } from "./buffer-pool.ts";
+
 /** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
 export interface Transport {
   /** false = kernel buffer full, wait for 'drain'; the callback runs once the chunk was handed to the kernel (or failed). */
@@ -29,6 +31,8 @@ export interface ConnectionOptions {
   maxRequests: number;
   /** Unread STDIN bytes one request may buffer before the transport is paused. */
   stdinHighWaterMark: number;
+  /** The pool the transport reads into, when it does: STDIN chunks kept past their read are retained in it. */
+  readPool?: BufferPool;
   /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
   getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
   /** One line per protocol fault, with the fault's code when it has one. */

@@ -18,17 +18,20 @@ export class RequestBody {
   readonly #env: CgiEnv;
   readonly #maxBodySize: number;
   readonly #signal: AbortSignal;
+  readonly #release: ((chunk: Uint8Array) => void) | undefined;
   #first: Reader | null = null;
   #bytes: Promise<Uint8Array> | null = null;
   #text: Promise<string> | null = null;
   #json: Promise<unknown> | null = null;
   #form: Promise<ParsedForm> | null = null;
 
-  constructor(read: BodySource, env: CgiEnv, maxBodySize: number, signal: AbortSignal) {
+  /** `release`: gives back a chunk of the body the form parser is done with (see FormInput.release). */
+  constructor(read: BodySource, env: CgiEnv, maxBodySize: number, signal: AbortSignal, release?: (chunk: Uint8Array) => void) {
     this.#read = read;
     this.#env = env;
     this.#maxBodySize = maxBodySize;
     this.#signal = signal;
+    this.#release = release;
   }
 
   /** The body as cgi.request streams it: its first read claims the body, or fails if another reader has. */
@@ -60,6 +63,7 @@ export class RequestBody {
         body: hasBody ? this.#unclaimedChunks() : null,
         limits,
         signal: this.#signal,
+        release: this.#release,
       });
     }
     return this.#form.then((parsed) => parsed.form);

@@ -80,7 +80,11 @@ export class CgiContext implements Cgi {
   }
 
   #requestBody(): RequestBody {
-    return (this.#body ??= new RequestBody(() => this.#exchange.readBody(), this.#env, this.#maxBodySize, this.#exchange.signal));
+    if (this.#body !== undefined) return this.#body;
+    const exchange = this.#exchange;
+    const releaseBody = exchange.releaseBody;
+    const release = releaseBody === undefined ? undefined : (chunk: Uint8Array) => releaseBody.call(exchange, chunk);
+    return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, exchange.signal, release));
   }
 
   #tools(what: string): Toolkit {

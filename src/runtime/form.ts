@@ -41,6 +41,8 @@ export interface FormInput {
   body: AsyncIterable<Uint8Array> | null;
   limits: FormLimits;
   signal?: AbortSignal;
+  /** Gives back a body chunk the parser no longer holds any view of, so its memory can be reused. */
+  release?: (chunk: Uint8Array) => void;
 }
 
 export interface ParsedForm {

@@ -40,6 +40,10 @@ export class FastCgiExchange implements Exchange {
     return this.#req.readStdin();
   }
 
+  releaseBody(chunk: Uint8Array): void {
+    this.#req.releaseStdin(chunk);
+  }
+
   get signal(): AbortSignal {
     return this.#req.signal;
   }

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
-import { socketHandle } from "../node-internals.ts";
+import { readIntoBuffers, socketHandle } from "../node-internals.ts";
 
 export interface OpenConnectionOptions {
   connection: ConnectionOptions;
@@ -56,6 +56,9 @@ function resumeReading(socket: Socket): void {
   socket.resume();
 }
 
+/** Who reads a socket that reads into the pool: its reads keep going to the callback set first, also after an in-process hand-over. */
+const poolReader = new WeakMap<Socket, OpenConnection>();
+
 type Mode = "serving" | "closing" | "handing";
 
 /** A timer that does not keep the process alive: the socket it watches does that. */
@@ -80,8 +83,33 @@ export class OpenConnection {
   #grace: NodeJS.Timeout | null = null;
   #handOff: HandOff | null = null;
   #flushing = false;
+  /** Reading into the connection options' readPool (see #readIntoPool). */
+  #pooled = false;
   readonly #onData = (chunk: Buffer): void => this.connection.receive(chunk);
   readonly #onError = (): void => void this.socket.destroy();
+
+  /**
+   * From the first body chunk a reader gives back on, reads go into the pool's reused buffers: a
+   * long upload then costs a few of them instead of one per read. Not before, as a socket reading
+   * into the pool holds a buffer even while idle. 'data' stays for what the stream already buffered.
+   */
+  #readIntoPool(): void {
+    const pool = this.#options.connection.readPool;
+    const socket = this.socket;
+    if (this.#pooled || this.#gone || pool === undefined || socket.readableLength > 0) return;
+    this.#pooled = readIntoBuffers(
+      socket,
+      () => pool.take(),
+      (bytes, buf) => {
+        const owner = poolReader.get(socket)!;
+        if (!owner.#gone) owner.connection.receive(buf.subarray(0, bytes));
+        // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
+        pool.release(buf);
+      },
+    );
+    if (this.#pooled) poolReader.set(socket, this);
+  }
+
   readonly #onClose = (): void => {
     if (this.#gone) return;
     this.#forget();
@@ -95,10 +123,15 @@ export class OpenConnection {
     this.connection = new Connection(socket, handler, options.connection, {
       paramsPending: () => (this.#paramsSince = performance.now()),
       idle: () => this.#idle(),
+      releasing: () => this.#readIntoPool(),
     });
     // Each clock only notes when its phase began; the owner's one sweep (see checkTimeouts) reads
     // them, so neither a connection nor a request costs timer work.
     socket.on("data", this.#onData);
+    if (poolReader.has(socket)) {
+      poolReader.set(socket, this);
+      this.#pooled = true;
+    }
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
     if (unread !== undefined && unread.length > 0) this.connection.receive(unread);

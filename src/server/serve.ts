@@ -3,6 +3,7 @@
 import type { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
 import { clientAllowed } from "../config/clients.ts";
+import { BufferPool, POOL_MAX_FREE } from "../fastcgi/buffer-pool.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
 import * as jsxRuntime from "../runtime/jsx-runtime.ts";
@@ -197,6 +198,7 @@ class Server implements RunningServer {
         maxParamsPairs: config.max_params,
         maxRequests: config.max_requests_per_connection,
         stdinHighWaterMark: config.body_buffer_size,
+        readPool: new BufferPool(POOL_MAX_FREE),
         getValues: {
           maxConns: config.max_connections,
           maxReqs: config.max_requests_per_connection,

@@ -2,10 +2,8 @@
 // limits), files written to a per-request directory under upload_tmp_dir, never held whole.
 import type { BusboyConstructor, BusboyFileStream } from "@fastify/busboy";
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import {
   FormFieldTooLargeError,
@@ -16,6 +14,7 @@ import {
   UploadStorageError,
   UploadTooLargeError,
 } from "../runtime/errors.ts";
+import { SpoolWriter } from "./spool-writer.ts";
 import { Form, type FormInput, type FormParser, type ParsedForm, type UploadedFile } from "../runtime/form.ts";
 
 const URLENCODED = "application/x-www-form-urlencoded";
@@ -69,6 +68,7 @@ export class UploadSpooler implements FormParser {
     // Set from the parser's callbacks: declared so that TypeScript does not narrow it to null here.
     let failure = null as Error | null;
     let wake: (() => void) | null = null;
+    const writer = new SpoolWriter(input.release);
 
     // The package is CommonJS; its module.exports.Busboy is the constructor.
     const Busboy = await (busboy ??= import("@fastify/busboy").then(
@@ -109,27 +109,24 @@ export class UploadSpooler implements FormParser {
         return;
       }
       open.add(stream);
-      // fail() may destroy the stream before pipeline() below listens; the failure is reported once, by parse.
+      // The failure fail() destroys the stream with is reported once, by parse.
       stream.on("error", () => {});
       stream.on("limit", () => fail(new UploadTooLargeError(field, limits.maxFileSize)));
       const file = new SpooledFile(field, filename ?? "", mimeType || "application/octet-stream", "");
       files.push(file);
+      const index = files.length - 1;
+      dir ??= this.#requestDir();
+      const path = dir.then((at) => (file.path = join(at, `upload-${index}`)));
+      // Listened to at once: every byte busboy cuts from a body chunk is counted before the chunk is given back.
       spooling.push(
-        (async () => {
-          dir ??= this.#requestDir();
-          file.path = join(await dir, `upload-${files.indexOf(file)}`);
-          const out = createWriteStream(file.path, { flags: "wx", mode: 0o600 });
-          try {
-            await pipeline(stream, out);
-          } finally {
-            open.delete(stream);
-            file.size = out.bytesWritten;
-          }
-        })().catch((error: NodeJS.ErrnoException) => {
-          // A stream destroyed by fail() rejects with the failure itself; anything else is the disk.
-          if (failure === null)
-            fail(typeof error.code === "string" && error.syscall !== undefined ? new UploadStorageError(this.tmpDir, error) : error);
-        }),
+        writer
+          .spool(stream, path, () => open.delete(stream))
+          .then((size) => void (file.size = size))
+          .catch((error: NodeJS.ErrnoException) => {
+            // A stream destroyed by fail() rejects with the failure itself; anything else is the disk.
+            if (failure === null)
+              fail(typeof error.code === "string" && error.syscall !== undefined ? new UploadStorageError(this.tmpDir, error) : error);
+          }),
       );
     });
     const parsed = new Promise<void>((resolve) => {
@@ -151,9 +148,11 @@ export class UploadSpooler implements FormParser {
           fail(new BodyTooLargeError(limits.maxBodySize));
           break;
         }
-        // Busboy's file streams push back through write(): wait for drain so a slow disk slows the read.
-        if (!parser.write(chunk)) {
-          await Promise.race([once(parser, "drain"), new Promise<void>((resolve) => (wake = resolve))]);
+        // Given back once busboy consumed it and every file byte cut from it is on disk.
+        const written = parser.write(chunk, () => writer.hold(chunk, open));
+        // Busboy pushes back through write(), and the writer once the disk lags: either slows the read.
+        if (!written || writer.behind) {
+          await Promise.race([written ? writer.caughtUp() : once(parser, "drain"), new Promise<void>((resolve) => (wake = resolve))]);
           wake = null;
         }
       }

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BodyTooLargeError } from "../../src/cgi/errors.ts";
 import type { FormLimits } from "../../src/runtime/form.ts";
+import { SPOOL_HIGH_WATER } from "../../src/stores/spool-writer.ts";
 import { UploadSpooler } from "../../src/stores/uploads.ts";
 
 const LIMITS: FormLimits = { maxFileSize: 1 << 20, maxFiles: 5, maxFields: 10, maxFieldSize: 1024, maxBodySize: 8 << 20 };
@@ -314,4 +315,44 @@ t.test("an upload_tmp_dir that cannot be written gives TSCGI_E_API_UPLOAD_STORAG
     status: 500,
     message: /upload_tmp_dir \(.*a-file\/uploads\)/,
   });
+});
+
+t.test("every body chunk is given back, each only once its file bytes are on disk: a reused chunk corrupts nothing", async (t) => {
+  const { spooler } = setup(t);
+  // Two files, so a chunk's bytes may belong to either; distinct bytes show any overwrite.
+  const first = Buffer.alloc(3 * SPOOL_HIGH_WATER + 123);
+  for (let i = 0; i < first.length; i++) first[i] = (i * 7) % 251;
+  const second = Buffer.from("second file ".repeat(5000));
+  const body = multipart([
+    { name: "a", filename: "a.bin", data: first },
+    { name: "note", value: "between" },
+    { name: "b", filename: "b.txt", data: second },
+  ]);
+  // Each chunk a copy of its own, as a pooled read buffer is: given back, it is zeroed as a reused one would be.
+  const given: Uint8Array[] = [];
+  let back = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < body.length; i += 16 * 1024) {
+      const chunk = Buffer.from(body.subarray(i, i + 16 * 1024));
+      given.push(chunk);
+      yield chunk;
+    }
+  }
+  const { form, cleanup } = await spooler.parse({
+    contentType: MULTIPART,
+    body: chunks(),
+    limits: { ...LIMITS, maxFileSize: 8 << 20 },
+    release: (chunk) => {
+      t.ok(given.includes(chunk), "a chunk the parser was given");
+      back++;
+      chunk.fill(0);
+    },
+  });
+  t.equal(back, given.length, "every chunk given back");
+  t.equal(form.get("note"), "between");
+  const [a, b] = form.files;
+  t.ok(readFileSync(a.path).equals(first), "the first file is intact");
+  t.ok(readFileSync(b.path).equals(second), "the second file is intact");
+  t.equal(a.size, first.length);
+  await cleanup();
 });
