@@ -82,8 +82,7 @@ export class CgiContext implements Cgi {
   #requestBody(): RequestBody {
     if (this.#body !== undefined) return this.#body;
     const exchange = this.#exchange;
-    const releaseBody = exchange.releaseBody;
-    const release = releaseBody === undefined ? undefined : (chunk: Uint8Array) => releaseBody.call(exchange, chunk);
+    const release = exchange.releaseBody === undefined ? undefined : (chunk: Uint8Array) => exchange.releaseBody?.(chunk);
     return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, exchange.signal, release));
   }
 
