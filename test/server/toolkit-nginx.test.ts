@@ -223,7 +223,9 @@ if (missing) {
   });
 
   t.test("sessions in files: a round trip, concurrent requests serialised across two workers, regenerate", async (t) => {
-    const two = await front(["--workers", "2"]);
+    // ondemand: the master hands each new connection to an idle worker (or starts one), so
+    // concurrent requests reach both; a static pool leaves the spread to the kernel's accept.
+    const two = await front(["--workers", "2", "--pm", "ondemand"]);
     const first = await get(`${two.nginx.url}/count`);
     t.equal(JSON.parse(first.body).n, 1);
     const cookie = cookiePairs(first.headers);
