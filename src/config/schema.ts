@@ -40,6 +40,18 @@ function autoWorkers(): number {
 
 const workerCount = integer(0, MAX_WORKERS);
 
+/**
+ * glibc's default is 8 malloc arenas per core, each grown by whichever thread (libuv pool,
+ * watchdog, V8's GC helpers) allocated in it at a load's peak and kept after: 2 serve a worker.
+ */
+const DEFAULT_WORKER_MALLOC_ARENA_MAX = 2;
+
+/**
+ * MiB per V8 semi-space in a worker. Node's default lets the young generation grow to 16 MiB
+ * under load and keeps it committed when idle; a request's garbage dies young in 1 MiB too.
+ */
+const DEFAULT_WORKER_SEMI_SPACE_SIZE = 1;
+
 /** A directory tscgi writes to: "" is a folder of this name in the system's temporary directory. */
 function tempDir(name: string): Pick<KeyDef<string>, "allowed" | "metavar" | "parse"> {
   return {
@@ -294,6 +306,17 @@ export const schema: Schema = {
     default: "1g",
     ...size(0),
     description: "resident memory (RSS) above which a worker is replaced once its requests finish; 0 = no limit",
+  },
+  worker_malloc_arena_max: {
+    default: String(DEFAULT_WORKER_MALLOC_ARENA_MAX),
+    ...integer(0, 1024),
+    description: "MALLOC_ARENA_MAX workers start with, unless tscgi's environment or env sets it; 0 = glibc's default (8 per core)",
+  },
+  worker_semi_space_size: {
+    default: String(DEFAULT_WORKER_SEMI_SPACE_SIZE),
+    ...integer(0, 1024),
+    description:
+      "MiB per V8 semi-space in workers (Node's --max-semi-space-size), unless NODE_OPTIONS sets it; 0 = Node's default (up to 16)",
   },
   worker_max_age: {
     default: "0",

@@ -36,6 +36,9 @@ export interface Config {
   /** Whole requests: each worker's limit is max_requests + a random 0..max_requests_jitter. */
   max_requests_jitter: number;
   worker_memory_limit: number;
+  worker_malloc_arena_max: number;
+  /** MiB; 0: Node's default. */
+  worker_semi_space_size: number;
   worker_max_age: number;
   max_inflight: number;
   overload_retry_after: number;

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config/types.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import { scriptEnv } from "./script-env.ts";
+import { workerExecArgv, workerMemoryEnv } from "./worker-memory.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
 
 export type WorkerState = "starting" | "ready" | "finishing";
@@ -55,12 +56,14 @@ export class WorkerProcess {
     this.id = id;
     this.slot = slot;
     this.generation = generation;
+    const env = workerMemoryEnv(config, scriptEnv(config, process.env), process.env);
     this.child = fork(workerFile(), [], {
+      execArgv: workerExecArgv(config, process.execArgv, env.NODE_OPTIONS),
       serialization: "advanced",
       // stdout/stderr shared with the master (lines stay whole: each write is one line batch);
       // fd 4 is the report pipe the watchdog thread writes to.
       stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
-      env: scriptEnv(config, process.env),
+      env,
     });
     this.child.on("message", (message: FromWorker, handle?: PassedHandle) => events.message(this, message, handle));
     this.child.on("error", () => {
