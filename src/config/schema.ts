@@ -47,10 +47,11 @@ const workerCount = integer(0, MAX_WORKERS);
 const DEFAULT_WORKER_MALLOC_ARENA_MAX = 2;
 
 /**
- * MiB per V8 semi-space in a worker. Node's default lets the young generation grow to 16 MiB
- * under load and keeps it committed when idle; a request's garbage dies young in 1 MiB too.
+ * MiB per V8 semi-space in a worker; 0 is Node's default (grows to 16 MiB under load and stays
+ * committed). 1 saves about 6 MiB a worker after a load, but the template bench row lost 7-12 %
+ * req/s and hello 1-5 %, so the default stays Node's and the key is the trade for small hosts.
  */
-const DEFAULT_WORKER_SEMI_SPACE_SIZE = 1;
+const DEFAULT_WORKER_SEMI_SPACE_SIZE = 0;
 
 /** A directory tscgi writes to: "" is a folder of this name in the system's temporary directory. */
 function tempDir(name: string): Pick<KeyDef<string>, "allowed" | "metavar" | "parse"> {
