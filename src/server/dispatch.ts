@@ -1,12 +1,13 @@
 // Dispatch: (params, body) -> script -> response, the same for FastCGI, the HTTP front and CGI.
 import { relative } from "node:path";
 import { buildEnv, type ScriptLocation } from "../cgi/env.ts";
-import { SENT, type Exchange } from "../cgi/exchange.ts";
-import { reasonPhrase, type HeaderList } from "../cgi/head.ts";
+import type { Exchange } from "../cgi/exchange.ts";
+import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
 import { isTscgiError } from "../errors.ts";
 import { isFetchHandler, scriptHandler } from "./script-handler.ts";
+import { sendScriptResponse } from "./script-response.ts";
 import { CgiContext } from "../runtime/context.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
 import type { ErrorPageHandler, ErrorPageInfo } from "../runtime/types.ts";
@@ -284,7 +285,7 @@ export class Dispatcher {
 
   #answer(entry: InFlight, ctx: CgiContext, result: unknown): number | Promise<number> {
     if (entry.endedBy !== null || ctx.closed) return 500;
-    return this.#respond(ctx, entry.exchange, result, entry.exchange.params.REQUEST_METHOD === "HEAD");
+    return sendScriptResponse(ctx, entry.exchange, result, entry.exchange.params.REQUEST_METHOD === "HEAD");
   }
 
   /** Runs a custom error page (`_404.ts`, `_500.ts`) in `ctx` for a request that failed; the status sent. */
@@ -295,7 +296,7 @@ export class Dispatcher {
       // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
       const result = typeof handler === "object" ? await handler.fetch(ctx.request, ctx.env, ctx, info) : await handler(ctx, info);
       if (entry.endedBy !== null || ctx.closed) return 500;
-      return this.#respond(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
+      return sendScriptResponse(ctx, entry.exchange, result, ctx.env.REQUEST_METHOD === "HEAD");
     });
   }
 
@@ -312,65 +313,6 @@ export class Dispatcher {
       this.#scriptNames.set(file, name);
     }
     return name;
-  }
-
-  /** Sends what the script answered; synchronous for a whole response with no session to save first. */
-  #respond(ctx: CgiContext, exchange: Exchange, result: unknown, isHead: boolean): number | Promise<number> {
-    if (ctx.started) return this.#finishStarted(ctx, exchange, result);
-    // Signed cookies and the session's Set-Cookie join the headers; the session is saved first.
-    const settling = ctx.beforeHead();
-    if (settling !== undefined) return settling.then(() => this.#respondWhole(ctx, exchange, result, isHead));
-    return this.#respondWhole(ctx, exchange, result, isHead);
-  }
-
-  /** A streaming script may still return a last piece of text or bytes. */
-  async #finishStarted(ctx: CgiContext, exchange: Exchange, result: unknown): Promise<number> {
-    if (typeof result === "string" || result instanceof Uint8Array) await ctx.write(result);
-    exchange.end("ok");
-    return ctx.statusCode || 200;
-  }
-
-  #respondWhole(ctx: CgiContext, exchange: Exchange, result: unknown, isHead: boolean): number | Promise<number> {
-    const res = toScriptResponse(result, ctx.statusCode, ctx.headerList);
-    const body = res.body;
-    if (body === null || body instanceof Uint8Array) {
-      const sent = exchange.respond(res.status, res.headers, isHead ? null : body, "ok");
-      return sent === SENT ? res.status : sent.then(() => res.status);
-    }
-    return this.#respondStream(ctx, exchange, res.status, res.headers, body, isHead);
-  }
-
-  async #respondStream(
-    ctx: CgiContext,
-    exchange: Exchange,
-    status: number,
-    headers: HeaderList,
-    body: ReadableStream<Uint8Array>,
-    isHead: boolean,
-  ): Promise<number> {
-    if (isHead) {
-      await body.cancel();
-      await exchange.respond(status, headers, null, "ok");
-      return status;
-    }
-    await exchange.head(status, headers, null);
-    const reader = body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (exchange.aborted || ctx.closed) {
-          await reader.cancel();
-          return status;
-        }
-        await exchange.write(value);
-      }
-    } catch (error) {
-      exchange.end("failed");
-      throw new ResponseStreamError(error);
-    }
-    exchange.end("ok");
-    return status;
   }
 
   /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */
