@@ -161,3 +161,16 @@ http {
   scgi_temp_path $1/nginx-tmp/scgi;
 EOF
 }
+
+# php_fpm_global RUN: a bench PHP-FPM config's [global] section (foreground, pid and log in RUN).
+php_fpm_global() {
+  printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/php-fpm.log\ndaemonize = no\n' "$1" "$1"
+}
+
+# php_fpm_pool NAME PORT: a static pool of 2 children on 127.0.0.1:PORT (run as root when started
+# as root, with php-fpm -R); the caller may print php_admin_value lines after it.
+php_fpm_pool() {
+  printf '\n[%s]\n' "$1"
+  if [ "$(id -u)" -eq 0 ]; then printf 'user = root\ngroup = root\n'; fi
+  printf 'listen = 127.0.0.1:%s\npm = static\npm.max_children = 2\npm.max_requests = 0\n' "$2"
+}

@@ -66,30 +66,13 @@ log "starting tscgi: node bin/tscgi.js serve --listen 127.0.0.1:$P_TS --root $BE
 PIDS+=("$!")
 TSCGI_PID=$!
 
-PHP_USER=
-[ "$(id -u)" -eq 0 ] && PHP_USER=$'user = root\ngroup = root'
-cat >"$RUN/php-fpm.conf" <<EOF
-[global]
-pid = $RUN/php-fpm.pid
-error_log = $RUN/php-fpm.log
-daemonize = no
-
-[www]
-$PHP_USER
-listen = 127.0.0.1:$P_PHP
-pm = static
-pm.max_children = 2
-pm.max_requests = 0
-
-; A pool of its own for nginx's default (a connection per request): the kept connections of the
-; pool above hold its children, and new connections would wait behind them.
-[shipped]
-$PHP_USER
-listen = 127.0.0.1:$P_PHP0
-pm = static
-pm.max_children = 2
-pm.max_requests = 0
-EOF
+{
+  php_fpm_global "$RUN"
+  php_fpm_pool www "$P_PHP"
+  # A pool of its own for nginx's default (a connection per request): the kept connections of the
+  # pool above hold its children, and new connections would wait behind them.
+  php_fpm_pool shipped "$P_PHP0"
+} >"$RUN/php-fpm.conf"
 PHP_FLAGS=(-F -y "$RUN/php-fpm.conf" -p "$RUN")
 [ "$(id -u)" -eq 0 ] && PHP_FLAGS+=(-R)
 log "starting php-fpm: $PHP_FPM ${PHP_FLAGS[*]}"

@@ -87,48 +87,20 @@ start_tscgi() { # name port args...
 start_tscgi file "$P_TS_FILE" --session-store file --session-save-path "$RUN/tscgi-sessions"
 start_tscgi redis "$P_TS_REDIS" --session-store redis --session-redis-url "redis://127.0.0.1:$P_REDIS"
 
-PHP_USER=
-[ "$(id -u)" -eq 0 ] && PHP_USER=$'user = root\ngroup = root'
 mkdir -p "$RUN/php-sessions"
 {
-  cat <<EOF
-[global]
-pid = $RUN/php-fpm.pid
-error_log = $RUN/php-fpm.log
-daemonize = no
-
-[files]
-$PHP_USER
-listen = 127.0.0.1:$P_PHP_FILE
-pm = static
-pm.max_children = 2
-pm.max_requests = 0
-php_admin_value[session.save_handler] = files
-php_admin_value[session.save_path] = $RUN/php-sessions
-php_admin_value[session.gc_probability] = 0
-
-; nginx's default for PHP (a connection per request) gets a pool of its own: the kept connections
-; of the pool above hold its children, and new connections would wait behind them.
-[shipped]
-$PHP_USER
-listen = 127.0.0.1:$P_PHP0
-pm = static
-pm.max_children = 2
-pm.max_requests = 0
-EOF
+  php_fpm_global "$RUN"
+  # nginx's default for PHP (a connection per request) gets a pool of its own, "shipped": the kept
+  # connections of the "files" pool hold its children, and new connections would wait behind them.
+  for pool in "files $P_PHP_FILE" "shipped $P_PHP0"; do
+    php_fpm_pool $pool
+    printf '%s\n' "php_admin_value[session.save_handler] = files" "php_admin_value[session.save_path] = $RUN/php-sessions" \
+      "php_admin_value[session.gc_probability] = 0"
+  done
   if ((PHP_REDIS)); then
-    cat <<EOF
-
-[redis]
-$PHP_USER
-listen = 127.0.0.1:$P_PHP_REDIS
-pm = static
-pm.max_children = 2
-pm.max_requests = 0
-php_admin_value[session.save_handler] = redis
-php_admin_value[session.save_path] = "tcp://127.0.0.1:$P_REDIS"
-php_admin_value[redis.session.locking_enabled] = 1
-EOF
+    php_fpm_pool redis "$P_PHP_REDIS"
+    printf '%s\n' "php_admin_value[session.save_handler] = redis" "php_admin_value[session.save_path] = \"tcp://127.0.0.1:$P_REDIS\"" \
+      "php_admin_value[redis.session.locking_enabled] = 1"
   fi
 } >"$RUN/php-fpm.conf"
 PHP_FLAGS=(-F -y "$RUN/php-fpm.conf" -p "$RUN")
@@ -207,6 +179,7 @@ add php-form "PHP-FPM" "http://127.0.0.1:$F_PHP/files/form.php" "$PHP_PID"
 add php0-form "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/form.php" "$PHP_PID"
 add ts-session-file "tscgi" "http://127.0.0.1:$F_TS_FILE/session" "$1"
 add php-session-file "PHP-FPM" "http://127.0.0.1:$F_PHP/files/session.php" "$PHP_PID"
+add php0-session-file "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/session.php" "$PHP_PID"
 add ts-session-redis "tscgi" "http://127.0.0.1:$F_TS_REDIS/session" "$2"
 ((PHP_REDIS)) && add php-session-redis "PHP-FPM" "http://127.0.0.1:$F_PHP/redis/session.php" "$PHP_PID"
 
@@ -283,11 +256,11 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo "## The everyday toolkit: forms and sessions"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }')$( ((PHP_REDIS)) && echo " with phpredis"), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up; load average $LOAD_BEFORE / $LOAD_AFTER."
-  echo "tscgi --workers 2 and PHP-FPM pm static 2 children behind one nginx, tscgi over kept FastCGI connections, PHP-FPM both ways for the form (below). Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
+  echo "tscgi --workers 2 and PHP-FPM pm static 2 children behind one nginx, tscgi over kept FastCGI connections, PHP-FPM both ways for the form and the file sessions (below). Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
   echo
   echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
   echo "|---|---|---:|---:|---:|---:|---:|---|"
-  for pair in form:php form:php0 session-file:php session-redis:php; do
+  for pair in form:php form:php0 session-file:php session-file:php0 session-redis:php; do
     row=${pair%%:*} ts=ts-${pair%%:*} php=${pair#*:}-${pair%%:*}
     how="kept connection (keepalive 256)"
     [ "${pair#*:}" = php0 ] && how="as shipped: a connection per request"
