@@ -33,6 +33,12 @@ export class ConnectionState implements RequestConnection {
   #closeWhenIdle = false;
   /** A request ended before the peer's input did (or was refused): the peer may still be sending. */
   #peerMaySend = false;
+  /** Inside Connection.receive(): the rest of the chunk may still end the input of a request that finished. */
+  receiving = false;
+  /** Ids that finished mid-chunk before their empty STDIN record; settled once the chunk is parsed. */
+  #inputOpen: number[] | null = null;
+  /** The close waits for the end of the chunk being parsed. */
+  closeDue = false;
   #holds = 0;
   /** Reading is held until 'drain': the peer sends faster than it reads what it is answered. */
   #outputHold = false;
@@ -116,7 +122,11 @@ export class ConnectionState implements RequestConnection {
 
   finished(request: Request): void {
     if (this.requests.get(request.id) === request) this.requests.delete(request.id);
-    if (!request.inputComplete) this.#peerMaySend = true;
+    if (!request.inputComplete) {
+      // A GET answered as its PARAMS end usually has its empty STDIN record later in the same chunk.
+      if (this.receiving) (this.#inputOpen ??= []).push(request.id);
+      else this.#peerMaySend = true;
+    }
     // Section 5.1: without FCGI_KEEP_CONN "the application closes the connection after
     // responding to this request"; other requests multiplexed on it finish first.
     if (!request.keepConn) this.#closeWhenIdle = true;
@@ -131,9 +141,33 @@ export class ConnectionState implements RequestConnection {
     this.#afterRequest();
   }
 
+  /** An empty STDIN record for an id no longer active: that request's input has ended after all. */
+  inputEnded(requestId: number): void {
+    const open = this.#inputOpen;
+    const at = open === null ? -1 : open.indexOf(requestId);
+    if (at >= 0) open!.splice(at, 1);
+  }
+
+  /** The chunk Connection.receive() was given is parsed, and its replies were handed to the transport. */
+  chunkParsed(): void {
+    if (this.#inputOpen !== null) {
+      if (this.#inputOpen.length > 0) this.#peerMaySend = true;
+      this.#inputOpen = null;
+    }
+    if (this.closeDue) {
+      this.closeDue = false;
+      this.#closeGracefully();
+    }
+  }
+
   #afterRequest(): void {
     if (this.requests.size > 0) return;
-    if (this.#closeWhenIdle) this.#closeGracefully();
+    if (this.#closeWhenIdle) {
+      // Mid-chunk, the rest of the chunk says whether the peer's input has ended (chunkParsed).
+      if (this.receiving) this.closeDue = true;
+      else this.#closeGracefully();
+      return;
+    }
     if (!this.dead) this.#onIdle();
   }
 

@@ -58,8 +58,6 @@ export class Connection {
   #events: ConnectionEvents;
   #closed = false;
   #begun = 0;
-  /** Inside receive(): the reader is mid-chunk, so "quiet" is decided once the chunk is parsed. */
-  #receiving = false;
   #onQuiet: (() => void) | null = null;
   /** Reading was held because bytes pile up unparsed while the connection waits to be detached. */
   #heldFull = false;
@@ -97,14 +95,15 @@ export class Connection {
     // Replies produced while this chunk is parsed (GET_VALUES, refusals, handlers that answer
     // synchronously) leave in one write.
     state.transport.cork();
-    this.#receiving = true;
+    state.receiving = true;
     try {
       this.#reader.push(chunk);
     } catch (error) {
       this.#fault(error);
     }
-    this.#receiving = false;
+    state.receiving = false;
     state.transport.uncork();
+    state.chunkParsed();
     state.holdForOutput();
     const reader = this.#reader;
     if (reader.held && !this.#heldFull && reader.heldBytes > state.stdinHighWaterMark) {
@@ -158,13 +157,18 @@ export class Connection {
   }
 
   #checkQuiet(): void {
-    if (this.#onQuiet !== null && !this.#receiving && this.quiet) this.#onQuiet();
+    if (this.#onQuiet !== null && !this.#state.receiving && this.quiet) this.#onQuiet();
   }
 
   #record(type: number, requestId: number, content: Buffer): void {
     const state = this.#state;
     if (state.dead) {
       this.#reader.stop();
+      return;
+    }
+    if (state.closeDue) {
+      // Closing once this chunk is parsed: only the end of a finished request's input still counts.
+      if (type === RecordType.Stdin && content.length === 0) state.inputEnded(requestId);
       return;
     }
     if (requestId === FCGI_NULL_REQUEST_ID) {
@@ -180,9 +184,12 @@ export class Connection {
         if (request !== undefined && request.pushParams(content)) this.#run(request);
         return;
       }
-      case RecordType.Stdin:
-        state.requests.get(requestId)?.pushStdin(content);
+      case RecordType.Stdin: {
+        const request = state.requests.get(requestId);
+        if (request !== undefined) request.pushStdin(content);
+        else if (content.length === 0) state.inputEnded(requestId);
         return;
+      }
       case RecordType.AbortRequest:
         state.requests.get(requestId)?.abort(new RequestAbortedError(requestId), true);
         return;

@@ -180,10 +180,21 @@ t.test("an unknown role without FCGI_KEEP_CONN closes the connection after the r
 t.test("without FCGI_KEEP_CONN the connection is closed after END_REQUEST", async (t) => {
   const { conn, transport } = harness({}, (request) => request.end(0, Buffer.from("x")));
   conn.receive(client.request(1, {}, "", CLOSE));
-  t.ok(transport.ended);
+  // Answered as its PARAMS ended; its empty STDIN came in the same chunk, so nothing more is due
+  // from the web server: closed outright, no half-close and no wait for its FIN (nginx's GET).
+  t.ok(transport.destroyed);
+  t.notOk(transport.ended);
   t.equal(transport.lateWrites, 0);
   conn.receive(client.request(2, {}));
   t.equal(endRequests(transport.records()).length, 1, "input after the close is ignored");
+});
+
+t.test("without FCGI_KEEP_CONN, a request answered mid-chunk whose STDIN goes on in the next chunk gets a half-close", async (t) => {
+  const { conn, transport } = harness({}, (request) => request.end(0, Buffer.from("x")));
+  // The chunk ends inside the body: the web server is still sending.
+  conn.receive(Buffer.concat([client.begin(1, Role.Responder, CLOSE), client.params(1, {}), client.record(RecordType.Stdin, 1, Buffer.from("part"))]));
+  t.ok(transport.ended);
+  t.notOk(transport.destroyed);
 });
 
 t.test("without FCGI_KEEP_CONN the close waits until no other request is active", async (t) => {
