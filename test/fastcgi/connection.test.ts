@@ -192,7 +192,9 @@ t.test("without FCGI_KEEP_CONN the connection is closed after END_REQUEST", asyn
 t.test("without FCGI_KEEP_CONN, a request answered mid-chunk whose STDIN goes on in the next chunk gets a half-close", async (t) => {
   const { conn, transport } = harness({}, (request) => request.end(0, Buffer.from("x")));
   // The chunk ends inside the body: the web server is still sending.
-  conn.receive(Buffer.concat([client.begin(1, Role.Responder, CLOSE), client.params(1, {}), client.record(RecordType.Stdin, 1, Buffer.from("part"))]));
+  conn.receive(
+    Buffer.concat([client.begin(1, Role.Responder, CLOSE), client.params(1, {}), client.record(RecordType.Stdin, 1, Buffer.from("part"))]),
+  );
   t.ok(transport.ended);
   t.notOk(transport.destroyed);
 });
