@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tscgi benchmark, the everyday toolkit: a urlencoded form POST (10 fields) and a session read and
-# write (file store, and Redis), tscgi beside PHP-FPM doing the same ($_POST, session_start with
-# files and with the phpredis handler), behind one nginx. Run by bench/run.sh (npm run bench),
+# tscgi benchmark, the everyday toolkit: a urlencoded form POST (10 fields), a session read and
+# write (file store, and Redis) and a POST of 1 MiB read whole, tscgi beside PHP-FPM doing the same
+# ($_POST, session_start with files and with the phpredis handler, php://input; node:http too for
+# the 1 MiB POST), behind one nginx. Run by bench/run.sh (npm run bench),
 # or alone; prints a markdown table. See bench/README.md.
 #
 # Everything runs on 127.0.0.1, on free ports, in a temporary directory; every process started
@@ -21,6 +22,8 @@ WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_TOOLKIT_CONNS:-16}
 SESSIONS=${BENCH_TOOLKIT_SESSIONS:-64}
 GOAL_VS_PHP=2.0
+GOAL_BODY_VS_PHP=1.5 # the 1 MiB POST row's target
+BODY_BYTES=1048576
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
 is_uint "$CONNS" && ((CONNS > 0)) || die "BENCH_TOOLKIT_CONNS must be a positive number, got '$CONNS'"
@@ -65,10 +68,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck disable=SC2207
-P=($(free_ports 10))
-((${#P[@]} == 10)) || die "could not find free ports"
+P=($(free_ports 12))
+((${#P[@]} == 12)) || die "could not find free ports"
 P_REDIS=${P[0]} P_TS_FILE=${P[1]} P_TS_REDIS=${P[2]} P_PHP_FILE=${P[3]} P_PHP_REDIS=${P[4]}
-F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]} P_PHP0=${P[8]} F_PHP0=${P[9]}
+F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]} P_PHP0=${P[8]} F_PHP0=${P[9]} P_NODE=${P[10]} F_NODE=${P[11]}
 
 log "starting redis-server on 127.0.0.1:$P_REDIS"
 redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
@@ -86,6 +89,11 @@ start_tscgi() { # name port args...
 }
 start_tscgi file "$P_TS_FILE" --session-store file --session-save-path "$RUN/tscgi-sessions"
 start_tscgi redis "$P_TS_REDIS" --session-store redis --session-redis-url "redis://127.0.0.1:$P_REDIS"
+
+log "starting node:http: node bench/node-http.mjs $P_NODE"
+node "$BENCH/node-http.mjs" "$P_NODE" >"$RUN/node-http.log" 2>&1 &
+PIDS+=("$!")
+NODE_PID=$!
 
 mkdir -p "$RUN/php-sessions"
 {
@@ -114,7 +122,9 @@ mkdir -p "$RUN/nginx-tmp"
 write_fastcgi_params "$RUN/fastcgi_params"
 {
   nginx_conf_head "$RUN"
-  for u in "ts_file $P_TS_FILE" "ts_redis $P_TS_REDIS" "php_file $P_PHP_FILE" "php_redis $P_PHP_REDIS"; do
+  # The 1 MiB POST is 1m exactly, nginx's default cap; the body is spooled by nginx as usual.
+  echo "  client_max_body_size 2m;"
+  for u in "ts_file $P_TS_FILE" "ts_redis $P_TS_REDIS" "php_file $P_PHP_FILE" "php_redis $P_PHP_REDIS" "node_http $P_NODE"; do
     set -- $u
     printf '  upstream %s { server 127.0.0.1:%s; keepalive 256; keepalive_requests 1000000; }\n' "$1" "$2"
   done
@@ -152,6 +162,14 @@ EOF
     }
   }
   server {
+    listen 127.0.0.1:$F_NODE;
+    location / {
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://node_http;
+    }
+  }
+  server {
     listen 127.0.0.1:$F_PHP0;
     location ~ ^/files(/.+\.php)\$ {
       include $RUN/fastcgi_params;
@@ -170,7 +188,7 @@ NGINX_PID=$!
 
 # The targets: row, name, URL.
 declare -A URL NAME PID_OF
-ROWS=(form session-file session-redis)
+ROWS=(form session-file session-redis body)
 TARGETS=()
 add() { TARGETS+=("$1"); NAME[$1]=$2 URL[$1]=$3 PID_OF[$1]=$4; }
 set -- $TSCGI_PIDS
@@ -182,6 +200,10 @@ add php-session-file "PHP-FPM" "http://127.0.0.1:$F_PHP/files/session.php" "$PHP
 add php0-session-file "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/session.php" "$PHP_PID"
 add ts-session-redis "tscgi" "http://127.0.0.1:$F_TS_REDIS/session" "$2"
 ((PHP_REDIS)) && add php-session-redis "PHP-FPM" "http://127.0.0.1:$F_PHP/redis/session.php" "$PHP_PID"
+add ts-body "tscgi" "http://127.0.0.1:$F_TS_FILE/body" "$1"
+add php-body "PHP-FPM" "http://127.0.0.1:$F_PHP/files/body.php" "$PHP_PID"
+add php0-body "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/body.php" "$PHP_PID"
+add node-body "node:http" "http://127.0.0.1:$F_NODE/" "$NODE_PID"
 
 FIELDS="a=alpha&b=bravo&c=charlie&d=delta&e=echo&f=foxtrot&g=golf&h=hotel&i=india&j=juliett"
 for t in "${TARGETS[@]}"; do
@@ -191,6 +213,11 @@ done
 for t in ts-form php-form php0-form; do
   got=$(curl -s --max-time 5 -d "$FIELDS" "${URL[$t]}")
   [ "$got" = "fields: 10" ] || die "${URL[$t]} answered '$got' to a 10-field form"
+done
+head -c "$BODY_BYTES" /dev/urandom >"$RUN/body.bin"
+for t in ts-body php-body php0-body node-body; do
+  got=$(curl -s --max-time 10 -H 'Expect:' -H 'Content-Type: application/octet-stream' --data-binary "@$RUN/body.bin" "${URL[$t]}")
+  [ "$got" = "bytes: $BODY_BYTES" ] || die "${URL[$t]} answered '$got' to a POST of $BODY_BYTES bytes"
 done
 # Sessions the server made (tscgi accepts no other id): one per slot; wrk's requests use them in turn.
 for t in "${TARGETS[@]}"; do
@@ -211,6 +238,11 @@ wrk.method = "POST"
 wrk.body = "$FIELDS"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 EOF
+cat >"$RUN/body.lua" <<EOF
+wrk.method = "POST"
+wrk.body = string.rep("x", $BODY_BYTES)
+wrk.headers["Content-Type"] = "application/octet-stream"
+EOF
 cat >"$RUN/session.lua" <<'EOF'
 local cookies, i = {}, 0
 function init(args)
@@ -222,11 +254,21 @@ function request()
 end
 EOF
 
-declare -A RPS P99 ERR
+declare -A RPS P99 ERR PEAK
+# The processes that serve a target: tscgi's master and its children, PHP-FPM's master and
+# children (every pool), node:http's one process.
+procs_of() {
+  local pid=${PID_OF[$1]}
+  echo "$pid"
+  children_of "$pid" any
+}
+# Peak RSS of a target's processes during its run, summed: VmHWM reset before it (clear_refs 5).
+peak_reset() { local p; for p in $(procs_of "$1"); do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done; }
+peak_kib() { local p; for p in $(procs_of "$1"); do awk '$1 == "VmHWM:" { print $2 }' "/proc/$p/status" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
 run() { # target
   local t=$1 script out="$RUN/wrk-$1.txt" line
   local args=()
-  if [[ $t == *form ]]; then args=(-s "$RUN/form.lua"); else args=(-s "$RUN/session.lua"); fi
+  case $t in *form) args=(-s "$RUN/form.lua") ;; *body) args=(-s "$RUN/body.lua") ;; *) args=(-s "$RUN/session.lua") ;; esac
   # The reporter is appended: wrk runs one script, so the two are joined.
   cat "${args[1]}" "$BENCH/wrk-report.lua" >"$RUN/run-$t.lua"
   if ((WARMUP > 0)); then
@@ -235,10 +277,12 @@ run() { # target
     wait "$CLIENT_PID" || true
   fi
   log "measuring ${NAME[$t]} ${t#*-} at $CONNS connections (${DURATION}s)"
+  peak_reset "$t"
   wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency -s "$RUN/run-$t.lua" "${URL[$t]}" -- "$RUN/cookies-$t" >"$out" 2>&1 &
   CLIENT_PID=$!
   wait "$CLIENT_PID" || true
   CLIENT_PID=
+  PEAK[$t]=$(peak_kib "$t")
   line=$(grep '^WRK ' "$out" || true)
   [ -n "$line" ] || { cat "$out" >&2; return 0; }
   local -A W=()
@@ -258,24 +302,33 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, node $(node -v), PHP $("$PHP_FPM" -v | awk 'NR == 1 { print $2 }')$( ((PHP_REDIS)) && echo " with phpredis"), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), wrk -t1 -c$CONNS, ${DURATION}s after ${WARMUP}s warm-up; load average $LOAD_BEFORE / $LOAD_AFTER."
   echo "tscgi --workers 2 and PHP-FPM pm static 2 children behind one nginx, tscgi over kept FastCGI connections, PHP-FPM both ways for the form and the file sessions (below). Form: a urlencoded POST of 10 fields (\`cgi.form()\` / \`\$_POST\`). Session: read a counter, add one, save (\`cgi.session()\` / \`session_start()\`), over $SESSIONS sessions in turn; both lock a session while a request uses it."
   echo
-  echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target ≥ ${GOAL_VS_PHP}× |"
+  echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target |"
   echo "|---|---|---:|---:|---:|---:|---:|---|"
-  for pair in form:php form:php0 session-file:php session-file:php0 session-redis:php; do
+  for pair in form:php form:php0 session-file:php session-file:php0 session-redis:php body:php body:php0; do
     row=${pair%%:*} ts=ts-${pair%%:*} php=${pair#*:}-${pair%%:*}
     how="kept connection (keepalive 256)"
     [ "${pair#*:}" = php0 ] && how="as shipped: a connection per request"
     label=$row
-    case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; esac
+    case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; body) label="POST 1 MiB, read whole" ;; esac
+    goal=$GOAL_VS_PHP
+    [ "$row" = body ] && goal=$GOAL_BODY_VS_PHP
     tr=${RPS[$ts]:-} pr=${RPS[$php]:-}
-    x="–" verdict="n/a"
+    x="–" verdict="≥ ${goal}×: n/a"
     if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
       x=$(awk -v a="$tr" -v b="$pr" 'BEGIN { printf "%.2f×", a / b }')
-      if awk -v a="$tr" -v b="$pr" -v g="$GOAL_VS_PHP" 'BEGIN { exit !(a >= b * g) }'; then verdict=PASS; else verdict=MISS; fi
+      if awk -v a="$tr" -v b="$pr" -v g="$goal" 'BEGIN { exit !(a >= b * g) }'; then verdict="≥ ${goal}×: PASS"; else verdict="≥ ${goal}×: MISS"; fi
     fi
     errs=""
     for t in "$ts" "$php"; do [ -n "${ERR[$t]:-}" ] && ((ERR[$t] > 0)) && errs+=" (${NAME[$t]}: ${ERR[$t]} errors)"; done
     echo "| $label | $how | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $x | $verdict$errs |"
   done
+  echo
+  nr=${RPS[node-body]:-}
+  if [ -n "$nr" ] && ((nr > 0)); then
+    echo "POST 1 MiB against plain Node: node:http (one process, kept connections, the chunks joined) $(group "$nr") req/s, p99 $(ms "${P99[node-body]}"); tscgi $(awk -v a="${RPS[ts-body]:-0}" -v b="$nr" 'BEGIN { printf "%.2f×", a / b }') node:http."
+    echo
+  fi
+  echo "Peak RSS during the 1 MiB POST run (VmHWM of every process of the target, reset before its run, summed): tscgi (master + 2 workers) $(awk -v k="${PEAK[ts-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM kept (master + every pool's children) $(awk -v k="${PEAK[php-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM as shipped (the same processes) $(awk -v k="${PEAK[php0-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), node:http $(awk -v k="${PEAK[node-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'). nginx spools each body to a file before passing it on (client_body_buffer_size), for every target alike."
   echo
   echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has, but then each child holds the connection nginx keeps to it, so PHP-FPM answers 2 of the $CONNS connections at a time and the others wait unanswered (mean latency × req/s ≈ 2 requests in hand): its p99 there counts only the answered requests."
   if ((PHP_REDIS == 0)); then
