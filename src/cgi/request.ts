@@ -49,13 +49,81 @@ export function headersFromEnv(env: Readonly<Record<string, string>>): Headers {
   return headers;
 }
 
-export function buildRequest(env: Readonly<Record<string, string>>, body: () => ReadableStream<Uint8Array>, signal?: AbortSignal): Request {
+/** Reads the body whole without a web stream (the gateway's chunks copied into one buffer). */
+export type WholeBody = () => Promise<Uint8Array>;
+
+const decoder = new TextDecoder();
+
+/** The bytes as an ArrayBuffer of their own: the one under them when they fill it, else a copy (never a wider view). */
+function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
+  const buffer = bytes.buffer;
+  if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) return buffer;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+/**
+ * A standard Request whose arrayBuffer(), text() and json() read the body straight from the
+ * gateway while its stream is untouched. Request's own read the stream chunk by chunk, join the
+ * chunks, then copy the result: a 1 MiB POST cost 2.8 ms of CPU and 3 MiB, against 1 MiB here.
+ * Once the stream was touched (body read, locked, cloned), Request's own methods run.
+ */
+class CgiRequest extends Request {
+  #whole: WholeBody | null;
+
+  constructor(url: string, init: RequestInit, whole: WholeBody | null) {
+    super(url, init);
+    this.#whole = whole;
+  }
+
+  /** The body's bytes read directly, or null when Request's own method must run. */
+  #direct(): Promise<Uint8Array> | null {
+    const whole = this.#whole;
+    const stream = this.body;
+    if (whole === null || stream === null || stream.locked || this.bodyUsed) return null;
+    this.#whole = null;
+    // The stream has not pulled anything (highWaterMark 0); cancelling it marks the body used,
+    // so a second read fails as Request's would ("Body is unusable").
+    void stream.cancel();
+    return whole();
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = this.#direct();
+    return bytes === null ? super.arrayBuffer() : bytes.then(arrayBufferOf);
+  }
+
+  override text(): Promise<string> {
+    const bytes = this.#direct();
+    return bytes === null ? super.text() : bytes.then((b) => decoder.decode(b));
+  }
+
+  override json(): Promise<unknown> {
+    const bytes = this.#direct();
+    return bytes === null ? super.json() : bytes.then((b) => JSON.parse(decoder.decode(b)) as unknown);
+  }
+
+  override clone(): Request {
+    // A clone tees the stream: both must read from it from now on.
+    this.#whole = null;
+    return super.clone();
+  }
+}
+
+export function buildRequest(
+  env: Readonly<Record<string, string>>,
+  body: () => ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+  whole?: WholeBody,
+): Request {
   const method = (env.REQUEST_METHOD || "GET").toUpperCase();
   const init: RequestInit & { duplex?: "half" } = { method, headers: headersFromEnv(env) };
-  if (!NO_BODY.has(method)) {
+  const hasBody = !NO_BODY.has(method);
+  if (hasBody) {
     init.body = body();
     init.duplex = "half";
   }
   if (signal) init.signal = signal;
-  return new Request(requestUrl(env), init);
+  return new CgiRequest(requestUrl(env), init, hasBody ? (whole ?? null) : null);
 }

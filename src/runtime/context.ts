@@ -76,7 +76,12 @@ export class CgiContext implements Cgi {
   }
 
   get request(): Request {
-    return (this.#request ??= buildRequest(this.#env, () => this.#requestBody().stream(), this.signal));
+    return (this.#request ??= buildRequest(
+      this.#env,
+      () => this.#requestBody().stream(),
+      this.signal,
+      () => this.#requestBody().requestBytes(),
+    ));
   }
 
   #requestBody(): RequestBody {

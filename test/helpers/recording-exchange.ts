@@ -12,6 +12,8 @@ export class RecordingExchange implements Exchange {
   aborted = false;
   #abort = new AbortController();
   #body: Buffer[];
+  /** Set by a test to see which body chunks the reader gives back (Exchange.releaseBody). */
+  releaseBody?: (chunk: Uint8Array) => void;
 
   constructor(params: Record<string, string>, body: Buffer[] = []) {
     this.params = Object.assign(Object.create(null), { REQUEST_METHOD: "GET", REQUEST_URI: "/x", ...params });

@@ -10,6 +10,7 @@ import { Logger, LogSink } from "../../src/server/log.ts";
 import { createToolkit } from "../../src/server/toolkit.ts";
 import { defaults } from "../../src/config/load.ts";
 import { RecordingExchange } from "../helpers/recording-exchange.ts";
+import { readWhole } from "../../src/runtime/body-readers.ts";
 
 const logged: string[] = [];
 const sink = new LogSink("stderr");
@@ -146,4 +147,109 @@ t.test("uploads are deleted when the request ends, after the response, unless mo
 t.test("form.nested(): plain names, an empty name (PHP's next index) and a[] side by side", async (t) => {
   const ex = await post(async (cgi) => (await cgi.form()).nested(), "application/x-www-form-urlencoded", "a=1&=x&b[]=2&a=3&=y");
   t.same(JSON.parse(ex.body), { a: "3", 0: "x", 1: "y", b: ["2"] });
+});
+
+t.test("cgi.request.arrayBuffer(), text() and json() read the body straight from the gateway, once, as Request's own would", async (t) => {
+  const seen: Record<string, unknown> = {};
+  const ex = await post(
+    async (cgi) => {
+      const request = cgi.request;
+      const buffer = await request.arrayBuffer();
+      seen.isArrayBuffer = buffer instanceof ArrayBuffer;
+      seen.text = Buffer.from(buffer).toString();
+      seen.used = request.bodyUsed;
+      seen.again = await request.arrayBuffer().then(
+        () => "read twice",
+        (error: Error) => error.name,
+      );
+      seen.other = await cgi.text().then(
+        () => "read by cgi.text()",
+        (error: { code?: string }) => error.code,
+      );
+      return "ok";
+    },
+    "application/octet-stream",
+    "hello, body",
+  );
+  t.equal(ex.status, 200);
+  t.same(seen, { isArrayBuffer: true, text: "hello, body", used: true, again: "TypeError", other: "TSCGI_E_API_BODY_CONSUMED" });
+
+  const utf8 = await post(async (cgi) => JSON.stringify(await cgi.request.text()), "text/plain", "\ufeffZürich");
+  t.equal(JSON.parse(utf8.body), "Zürich", "UTF-8 decoded, a byte-order mark dropped, as Request.text() does");
+  const json = await post(async (cgi) => (await cgi.request.json()) as object, "application/json", '{"a":[1,2]}');
+  t.same(JSON.parse(json.body), { a: [1, 2] });
+  let caught: unknown;
+  await post(
+    async (cgi) => {
+      caught = await cgi.request.json().catch((error: unknown) => error);
+      return "";
+    },
+    "application/json",
+    "{nope",
+  );
+  t.type(caught, SyntaxError, "bad JSON rejects with a SyntaxError, as Request.json() does");
+});
+
+t.test("once cgi.request's stream is touched (read, cloned), its own methods run and see the same bytes", async (t) => {
+  const cloned = await post(
+    async (cgi) => {
+      const copy = cgi.request.clone();
+      return `${await cgi.request.text()}|${await copy.text()}`;
+    },
+    "text/plain",
+    "abcdef",
+  );
+  t.equal(cloned.body, "abcdef|abcdef", "a clone and the original both read the whole body");
+  const streamed = await post(
+    async (cgi) => {
+      const reader = cgi.request.body?.getReader();
+      const first = await reader?.read();
+      reader?.releaseLock();
+      const rest = await cgi.request.text().catch((error: Error) => error.name);
+      return `${Buffer.from(first?.value ?? []).toString()}|${rest}`;
+    },
+    "text/plain",
+    "abcdef",
+  );
+  t.equal(streamed.body, "abc|TypeError", "a body the stream began to give cannot be read whole (Body is unusable)");
+});
+
+t.test("cgi.request.arrayBuffer(): the body capped at max_body_size (413), cut at CONTENT_LENGTH, its chunks given back", async (t) => {
+  const big = Buffer.alloc((1 << 20) + 1, 0x61);
+  const tooBig = new RecordingExchange({ REQUEST_METHOD: "POST", CONTENT_LENGTH: String(big.length) }, [
+    big.subarray(0, 1000),
+    big.subarray(1000),
+  ]);
+  await dispatcher(async (cgi) => (await cgi.request.arrayBuffer()).byteLength).dispatch(tooBig);
+  t.equal(tooBig.status, 413);
+
+  const released: Uint8Array[] = [];
+  const chunks = [Buffer.from("0123"), Buffer.from("4567"), Buffer.from("89")];
+  const cut = new RecordingExchange({ REQUEST_METHOD: "POST", CONTENT_LENGTH: "6" }, chunks);
+  cut.releaseBody = (chunk: Uint8Array) => void released.push(chunk);
+  await dispatcher(async (cgi) => {
+    const bytes = new Uint8Array(await cgi.request.arrayBuffer());
+    // Given back chunks may be reused by the connection at once: the answer must not share them.
+    for (const chunk of chunks) chunk.fill(0x2a);
+    return `${bytes.byteLength}:${Buffer.from(bytes).toString()}`;
+  }).dispatch(cut);
+  t.equal(cut.body, "6:012345", "a copy of the first CONTENT_LENGTH bytes");
+  t.equal(released.length, 2, "each chunk read is given back");
+});
+
+t.test("readWhole: one buffer whatever the chunks, grown when the length is unknown or larger than announced", async (t) => {
+  async function* from(...parts: Uint8Array[]) {
+    yield* parts;
+  }
+  const a = Buffer.alloc(40_000, 1);
+  const b = Buffer.alloc(40_000, 2);
+  const c = Buffer.alloc(5, 3);
+  const unknown = await readWhole(from(a, b, c), -1);
+  t.equal(unknown.byteLength, 80_005, "no CONTENT_LENGTH: room grows by doubling");
+  t.same([unknown[0], unknown[40_000], unknown[80_004]], [1, 2, 3]);
+  const short = await readWhole(from(a), 100_000);
+  t.equal(short.byteLength, 40_000, "a body shorter than announced is what arrived");
+  const longer = await readWhole(from(a, b), 50_000);
+  t.equal(longer.byteLength, 80_000, "more than announced (the caller caps it) still fits");
+  t.equal((await readWhole(from(), 10)).byteLength, 0);
 });
