@@ -85,30 +85,16 @@ export function writeAll(fd: number, text: string | Uint8Array): boolean {
   return true;
 }
 
-/** Lines held before they are written even within the wait: about a pipe's capacity. */
-const COALESCE_MAX_BYTES = 64 * 1024;
-
 /** A destination: "stdout", "stderr", "off" or a file path (appended to). */
 export class LogSink implements LineSink {
   readonly #target: string;
   #fd: number | null;
   #pending = "";
   #scheduled = false;
-  /** See the constructor: the least time between two writes, in ms; 0 writes at the end of every event-loop turn. */
-  readonly #coalesceMs: number;
-  #lastWrite = 0;
-  #timer: NodeJS.Timeout | null = null;
-  readonly #flushNow = (): void => this.flush();
 
-  /**
-   * `coalesceMs`: under load, lines wait up to that long after the last write so that one write
-   * carries many (a write per event-loop turn was a sixth of a hello request's CPU in a worker);
-   * the first line after a quiet spell still goes out at the end of its turn.
-   */
-  constructor(target: string, coalesceMs = 0) {
+  constructor(target: string) {
     this.#target = target;
     this.#fd = LogSink.#open(target);
-    this.#coalesceMs = coalesceMs;
   }
 
   static #open(target: string): number | null {
@@ -132,23 +118,14 @@ export class LogSink implements LineSink {
         exitHook = true;
         process.on("exit", flushAll);
       }
-      const wait = this.#coalesceMs > 0 ? this.#lastWrite + this.#coalesceMs - performance.now() : 0;
-      if (wait > 0) {
-        this.#timer = setTimeout(this.#flushNow, wait);
-        this.#timer.unref();
-      } else setImmediate(this.#flushNow);
-    } else if (this.#pending.length > COALESCE_MAX_BYTES && this.#timer !== null) this.flush();
+      setImmediate(() => this.flush());
+    }
   }
 
   flush(): void {
     this.#scheduled = false;
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
     unflushed.delete(this);
     if (this.#fd === null || this.#pending === "") return;
-    if (this.#coalesceMs > 0) this.#lastWrite = performance.now();
     const text = this.#pending;
     this.#pending = "";
     // A closed or full log destination must not take requests down with it.

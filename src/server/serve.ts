@@ -27,13 +27,6 @@ import type { FaultKind } from "./fault-tally.ts";
 import { createToolkit } from "./toolkit.ts";
 import type { Toolkit } from "../runtime/toolkit.ts";
 
-/**
- * Under load, access lines are written at most every this many ms (see LogSink): a line is
- * never later than that, and one write carries many, where a write per event-loop turn cost a
- * worker 4 to 6 µs of a hello request's 26 to 32. The error log still writes every turn.
- */
-const ACCESS_LOG_COALESCE_MS = 10;
-
 export interface Listeners {
   /** `from` is set when the socket was handed to tscgi (systemd, fd 0) rather than bound from listen. */
   fastcgi: BoundListener & { from?: string };
@@ -143,7 +136,7 @@ class Server implements RunningServer {
     process.setSourceMapsEnabled(true);
     this.#config = config;
     this.#errorSink = new LogSink(config.error_log);
-    this.#accessSink = new LogSink(config.access_log, ACCESS_LOG_COALESCE_MS);
+    this.#accessSink = new LogSink(config.access_log);
     const log = (this.log = new Logger(this.#errorSink, config.log_level));
     const resolver = (this.#resolver = new ScriptResolver({
       root: config.root,

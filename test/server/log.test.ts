@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { escapeControlChars, escapeLogMessage, escapeLogText, Logger, LogSink } from "../../src/server/log.ts";
-import { until } from "../helpers/tscgi.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tscgi-log-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,31 +37,6 @@ t.test("a file sink writes whole lines once per event-loop turn", async (t) => {
   sink.line("after close");
   await turn();
   t.equal(readFileSync(file, "utf8"), "one\ntwo\nthree\n", "a closed sink drops lines");
-});
-
-t.test("a coalescing sink (the access log's) holds lines written soon after a write, never past its wait", async (t) => {
-  const file = join(dir, "coalesce.log");
-  // A wait no busy machine stalls through between two lines of this test.
-  const sink = new LogSink(file, 1000);
-  sink.line("first");
-  await turn();
-  t.equal(readFileSync(file, "utf8"), "first\n", "after a quiet spell a line goes out at the end of its turn");
-  sink.line("second");
-  sink.line("third");
-  await turn();
-  t.equal(readFileSync(file, "utf8"), "first\n", "right after a write, lines wait so one write carries them");
-  t.ok(await until(() => readFileSync(file, "utf8") === "first\nsecond\nthird\n"), "then they are written together");
-  const long = "x".repeat(70 * 1024);
-  sink.line("fourth");
-  sink.line(long);
-  t.equal(
-    readFileSync(file, "utf8").length,
-    "first\nsecond\nthird\nfourth\n".length + long.length + 1,
-    "past 64 KiB held, written at once",
-  );
-  sink.line("fifth");
-  sink.close();
-  t.match(readFileSync(file, "utf8"), /fifth\n$/, "close writes what is held");
 });
 
 t.test("reopen writes to a new file after rotation moved the old one", async (t) => {
