@@ -47,11 +47,13 @@ const workerCount = integer(0, MAX_WORKERS);
 const DEFAULT_WORKER_MALLOC_ARENA_MAX = 2;
 
 /**
- * MiB per V8 semi-space in a worker; 0 is Node's default (grows to 16 MiB under load and stays
- * committed). 1 saves about 6 MiB a worker after a load, but the template bench row lost 7-12 %
- * req/s and hello 1-5 %, so the default stays Node's and the key is the trade for small hosts.
+ * MiB per V8 semi-space in a worker; 0 is Node's default, which grows to 16 MiB under load (with
+ * nginx opening a connection per request, 32 MiB of young generation, 27 of it resident, kept
+ * after the load). 4 MiB: a worker after that load 87-88 MiB instead of 105-111, and the same CPU
+ * per request (hello 32-34 µs, the template page 68-69 µs, best of 3 against 34 and 69); 1 MiB
+ * cost the template row 7-12 % req/s.
  */
-const DEFAULT_WORKER_SEMI_SPACE_SIZE = 0;
+const DEFAULT_WORKER_SEMI_SPACE_SIZE = 4;
 
 /** A directory tscgi writes to: "" is a folder of this name in the system's temporary directory. */
 function tempDir(name: string): Pick<KeyDef<string>, "allowed" | "metavar" | "parse"> {
