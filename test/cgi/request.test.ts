@@ -89,10 +89,15 @@ t.test("env carries the resolution, and leaves process.env alone", async (t) => 
 });
 
 t.test("loading the request and context code leaves Node's fetch unloaded: naming Request costs a process 4-5 MiB", async (t) => {
+  const lazy =
+    'const d = Object.getOwnPropertyDescriptor(globalThis, "Request"); process.stdout.write(typeof d?.get === "function" ? "still lazy" : "loaded");';
+  const run = (source: string) =>
+    spawnSync(process.execPath, [...process.execArgv, "--input-type=module", "-e", source], { encoding: "utf8" });
+  // Node 20 installs fetch's classes as getters that load undici on first use; where a Node has
+  // them ready from the start, there is nothing to check.
+  const bare = run(lazy);
+  if (bare.stdout !== "still lazy") return void t.plan(0, `this Node (${process.version}) has Request loaded from the start`);
   const modules = ["../../src/cgi/request.ts", "../../src/runtime/context.ts"].map((m) => JSON.stringify(new URL(m, import.meta.url).href));
-  const source = `${modules.map((m) => `import ${m};`).join("\n")}
-const d = Object.getOwnPropertyDescriptor(globalThis, "Request");
-process.stdout.write(typeof d?.get === "function" ? "still lazy" : "loaded");`;
-  const child = spawnSync(process.execPath, [...process.execArgv, "--input-type=module", "-e", source], { encoding: "utf8" });
+  const child = run(`${modules.map((m) => `import ${m};`).join("\n")}\n${lazy}`);
   t.equal(child.stdout, "still lazy", child.stderr);
 });
