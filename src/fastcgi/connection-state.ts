@@ -144,8 +144,9 @@ export class ConnectionState implements RequestConnection {
   /** An empty STDIN record for an id no longer active: that request's input has ended after all. */
   inputEnded(requestId: number): void {
     const open = this.#inputOpen;
-    const at = open === null ? -1 : open.indexOf(requestId);
-    if (at >= 0) open!.splice(at, 1);
+    if (open === null) return;
+    const at = open.indexOf(requestId);
+    if (at >= 0) open.splice(at, 1);
   }
 
   /** The chunk Connection.receive() was given is parsed, and its replies were handed to the transport. */
