@@ -81,6 +81,8 @@ export class Request implements FcgiRequest {
   /** The reader gives chunks back (releaseStdin): later ones stay in the read buffers. */
   #releasing = false;
   #waiters: StdinWaiter[] | null = null;
+  /** A waiter is served once the socket read being parsed is over, with all of it (see #deliver). */
+  #delivering = false;
   /** END_REQUEST sent, or the connection is gone: all further output is dropped. */
   #ended = false;
   #stderrSent = false;
@@ -124,12 +126,10 @@ export class Request implements FcgiRequest {
   readStdin(): Promise<Uint8Array | null> {
     if (this.#abortReason !== null) return Promise.reject(this.#abortReason);
     const queue = this.#stdin;
-    if (queue !== null && queue.length > 0) {
-      const chunk = queue.shift()!;
-      this.#drained(chunk.length);
-      return Promise.resolve(chunk);
-    }
-    if (this.#stdinEnded || this.#ended) return STDIN_END;
+    const waiting = this.#waiters !== null && this.#waiters.length > 0;
+    // Earlier readers are served first: they wait for the delivery already scheduled.
+    if (queue !== null && queue.length > 0 && !waiting) return Promise.resolve(this.#take(queue));
+    if ((this.#stdinEnded || this.#ended) && !waiting) return STDIN_END;
     return new Promise((resolve, reject) => {
       (this.#waiters ??= []).push({ resolve, reject });
     });
@@ -201,24 +201,21 @@ export class Request implements FcgiRequest {
     if (this.#stdinEnded || this.#ended) return;
     if (content.length === 0) {
       this.#stdinEnded = true;
-      this.#settleWaiters(null);
+      // With data still queued, the scheduled delivery gives it first and then the end.
+      if (this.#stdin === null || this.#stdin.length === 0) this.#settleWaiters(null);
       return;
     }
+    // A view into a reused read buffer stays in it until it is handed out (see #take).
     const pool = this.#connection.pool;
-    if (pool !== null && pool.owns(content)) {
-      // A view into a read buffer that is reused: kept in it for a reader that gives chunks back,
-      // else copied, as a reader that keeps them would pin a whole buffer for each.
-      if (this.#releasing) pool.retain(content);
-      else content = Buffer.from(content);
-    }
-    const waiters = this.#waiters;
-    if (waiters !== null && waiters.length > 0) {
-      // Someone is already waiting, so the queue is empty: hand the chunk over directly.
-      waiters.shift()!.resolve(content);
-      return;
-    }
+    if (pool !== null && pool.owns(content)) pool.retain(content);
     (this.#stdin ??= []).push(content);
     this.#stdinBuffered += content.length;
+    if (!this.#delivering && this.#waiters !== null && this.#waiters.length > 0) {
+      // Not now: the rest of this socket read's records are parsed before any reader runs, so a
+      // waiter gets them all at once rather than one record (8 KiB from nginx) per turn.
+      this.#delivering = true;
+      queueMicrotask(() => this.#deliver());
+    }
     if (!this.#holding && this.#stdinBuffered > this.#connection.stdinHighWaterMark) {
       this.#holding = true;
       this.#connection.hold();
@@ -243,6 +240,41 @@ export class Request implements FcgiRequest {
     if (answer) this.#connection.finished(this);
     // Last, once the request's state is final: listeners run synchronously and may call end().
     this.#controller?.abort(reason);
+  }
+
+  #deliver(): void {
+    this.#delivering = false;
+    const queue = this.#stdin;
+    const waiters = this.#waiters;
+    if (queue === null || waiters === null) return;
+    while (queue.length > 0) {
+      const waiter = waiters.shift();
+      if (waiter === undefined) break;
+      waiter.resolve(this.#take(queue));
+    }
+    if (this.#stdinEnded && queue.length === 0) this.#settleWaiters(null);
+  }
+
+  /**
+   * The next chunk for a reader, from a non-empty queue. A reader that gives chunks back gets
+   * them one by one, as views into the read buffers. One that keeps them gets everything queued
+   * as one chunk: a copy when it joins several records or is a view into a reused read buffer
+   * (which a kept view would pin whole), the chunk itself otherwise.
+   */
+  #take(queue: Uint8Array[]): Uint8Array {
+    const pool = this.#connection.pool;
+    let chunk = queue[0];
+    if (this.#releasing) {
+      queue.shift();
+    } else if (queue.length === 1 && (pool === null || !pool.owns(chunk))) {
+      queue.length = 0;
+    } else {
+      chunk = joinChunks(queue);
+      if (pool !== null) for (const view of queue) pool.release(view);
+      queue.length = 0;
+    }
+    this.#drained(chunk.length);
+    return chunk;
   }
 
   #drained(length: number): void {
@@ -274,4 +306,17 @@ export class Request implements FcgiRequest {
       else waiter.reject(outcome);
     }
   }
+}
+
+/** `chunks` copied into one buffer. */
+function joinChunks(chunks: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }

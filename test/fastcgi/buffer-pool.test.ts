@@ -4,7 +4,7 @@
 import t from "tap";
 import { BufferPool, POOL_BLOCK_SIZE } from "../../src/fastcgi/buffer-pool.ts";
 import { RecordType } from "../../src/fastcgi/constants.ts";
-import { client, harness } from "./fixtures/fcgi.ts";
+import { client, cut, harness, mulberry32 } from "./fixtures/fcgi.ts";
 
 t.test("a block whose every holder gave it back is the next one taken", async (t) => {
   const pool = new BufferPool(4);
@@ -49,11 +49,19 @@ t.test("STDIN a reader keeps without giving back survives the reuse of the read 
   receivePooled(pool, (c) => conn.receive(c), Buffer.concat([client.begin(1), client.params(1, { REQUEST_METHOD: "POST" })]));
   const request = requests[0];
   const first = Buffer.alloc(1000, "a");
+  const second = Buffer.alloc(1000, "b");
   receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, first));
-  receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, Buffer.alloc(1000, "b")));
-  const chunk = await request.readStdin();
-  t.ok(Buffer.from(chunk!).equals(first), "the first chunk is as it was sent");
-  t.ok(pool.allocated <= 2, "the read buffers were reused");
+  receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, second));
+  const chunk = (await request.readStdin())!;
+  t.notOk(pool.owns(chunk), "a copy, not a view into a read buffer");
+  t.ok(Buffer.from(chunk).equals(Buffer.concat([first, second])), "both records as they were sent, in one chunk");
+  const allocated = pool.allocated;
+  receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, Buffer.alloc(1000, "c")));
+  receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, Buffer.alloc(1000, "d")));
+  t.equal(pool.allocated, allocated, "once read, the read buffers they were in are reused");
+  const next = (await request.readStdin())!;
+  t.ok(Buffer.from(chunk).equals(Buffer.concat([first, second])), "the kept chunk is intact");
+  t.equal(Buffer.from(next).toString(), "c".repeat(1000) + "d".repeat(1000));
 });
 
 t.test("STDIN a reader gives back stays in the read buffer until then", async (t) => {
@@ -77,4 +85,55 @@ t.test("STDIN a reader gives back stays in the read buffer until then", async (t
   const allocated = pool.allocated;
   receivePooled(pool, (c) => conn.receive(c), client.record(RecordType.Stdin, 1, Buffer.alloc(1000, "d")));
   t.equal(pool.allocated, allocated, "given back, the buffers are reused");
+});
+
+t.test("seeded: whatever the records, the reads and the reader, STDIN arrives whole, in order, and stays intact", async (t) => {
+  const random = mulberry32(0x5eed1);
+  const int = (n: number) => Math.floor(random() * n);
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const failed: string[] = [];
+  let joined = 0;
+  for (let round = 0; round < 300; round++) {
+    const pooled = random() < 0.5;
+    const releasing = random() < 0.5;
+    const pool = new BufferPool(4);
+    const { conn, requests } = harness(pooled ? { readPool: pool, stdinHighWaterMark: 4096 } : { stdinHighWaterMark: 4096 });
+    const feed = (bytes: Buffer) => (pooled ? receivePooled(pool, (c) => conn.receive(c), bytes) : conn.receive(Buffer.from(bytes)));
+    feed(Buffer.concat([client.begin(1), client.params(1, { REQUEST_METHOD: "POST" })]));
+    const request = requests[0];
+    const body = Buffer.from(Array.from({ length: int(20_000) }, () => int(256)));
+    const records: Buffer[] = [];
+    for (let at = 0; at < body.length;) {
+      const size = 1 + int(random() < 0.2 ? 65_535 : 3000);
+      records.push(client.record(RecordType.Stdin, 1, body.subarray(at, at + size)));
+      at += size;
+    }
+    records.push(client.record(RecordType.Stdin, 1));
+    const stream = Buffer.concat(records);
+    const pieces = cut(
+      stream,
+      Array.from({ length: int(30) }, () => int(stream.length + 1)),
+    );
+    const got: Uint8Array[] = [];
+    const reading = (async () => {
+      for (let chunk = await request.readStdin(); chunk !== null; chunk = await request.readStdin()) {
+        if (releasing) {
+          got.push(Buffer.from(chunk));
+          request.releaseStdin(chunk);
+        } else {
+          got.push(chunk);
+        }
+        if (random() < 0.3) await turn();
+      }
+    })();
+    for (const piece of pieces) {
+      feed(piece);
+      if (random() < 0.5) await turn();
+    }
+    await reading;
+    if (got.length < records.length - 1) joined++;
+    if (!Buffer.concat(got).equals(body)) failed.push(`round ${round} (pooled ${pooled}, releasing ${releasing})`);
+  }
+  t.same(failed, [], "every body read back as sent, kept chunks unchanged by later reads");
+  t.ok(joined > 0, `records joined into fewer chunks in ${joined} of 300 rounds`);
 });

@@ -75,11 +75,39 @@ t.test("STDIN chunks are read in order, then null", async (t) => {
   const request = requests[0];
   const first = request.readStdin();
   conn.receive(client.record(RecordType.Stdin, 1, Buffer.from("abc")));
-  conn.receive(Buffer.concat([client.record(RecordType.Stdin, 1, Buffer.from("def")), client.record(RecordType.Stdin, 1)]));
   t.equal(Buffer.from((await first)!).toString(), "abc");
-  t.equal(Buffer.from((await request.readStdin())!).toString(), "def");
-  t.equal(await request.readStdin(), null);
+  conn.receive(client.record(RecordType.Stdin, 1, Buffer.from("def")));
+  t.equal(Buffer.from((await request.readStdin())!).toString(), "def", "queued, then read");
+  const last = request.readStdin();
+  conn.receive(client.record(RecordType.Stdin, 1));
+  t.equal(await last, null);
   t.equal(await request.readStdin(), null, "and null again");
+});
+
+t.test("the STDIN records of one read reach a reader as one chunk, and the end after them", async (t) => {
+  const { conn, requests } = harness();
+  conn.receive(Buffer.concat([client.begin(1), client.params(1, {})]));
+  const request = requests[0];
+  const waiting = request.readStdin();
+  const later = request.readStdin();
+  conn.receive(
+    Buffer.concat([
+      client.record(RecordType.Stdin, 1, Buffer.from("abc")),
+      client.record(RecordType.Stdin, 1, Buffer.from("def")),
+      client.record(RecordType.Stdin, 1, Buffer.from("ghi")),
+      client.record(RecordType.Stdin, 1),
+    ]),
+  );
+  t.equal(Buffer.from((await waiting)!).toString(), "abcdefghi", "the waiting reader: every record of the read");
+  t.equal(await later, null, "the next one: the end, after the data");
+  // Records queued while nobody reads: the next read takes all of them.
+  const { conn: conn2, requests: requests2 } = harness();
+  conn2.receive(Buffer.concat([client.begin(1), client.params(1, {})]));
+  conn2.receive(client.record(RecordType.Stdin, 1, Buffer.from("12")));
+  conn2.receive(client.record(RecordType.Stdin, 1, Buffer.from("34")));
+  conn2.receive(client.record(RecordType.Stdin, 1));
+  t.equal(Buffer.from((await requests2[0].readStdin())!).toString(), "1234");
+  t.equal(await requests2[0].readStdin(), null);
 });
 
 t.test("STDIN that arrives before the params are complete is kept for the handler", async (t) => {
@@ -520,11 +548,22 @@ t.test("buffered STDIN over the high-water mark pauses the transport; reading it
   t.ok(transport.paused, "16 bytes buffered");
   conn.receive(chunk());
   t.equal(transport.pauses, 1, "paused once");
-  await requests[0].readStdin();
+  t.equal((await requests[0].readStdin())!.length, 24, "a read takes all that is buffered");
+  t.notOk(transport.paused, "nothing buffered: resumed");
+  t.equal(transport.resumes, 1);
+  conn.receive(chunk());
+  conn.receive(chunk());
+  t.ok(transport.paused, "16 bytes buffered again");
+  // A reader that gives chunks back takes them one record at a time.
+  requests[0].releaseStdin((await requests[0].readStdin())!);
+  conn.receive(chunk());
+  conn.receive(chunk());
+  conn.receive(chunk());
+  t.equal((await requests[0].readStdin())!.length, 8);
   t.ok(transport.paused, "16 bytes still buffered");
   await requests[0].readStdin();
   t.notOk(transport.paused, "8 bytes buffered: resumed");
-  t.equal(transport.resumes, 1);
+  t.equal(transport.resumes, 3);
 });
 
 t.test("a request that ends with STDIN unread resumes the transport", async (t) => {

@@ -1,5 +1,6 @@
 // A real tscgi process over raw FastCGI sockets: what nginx never sends, HAProxy might, and attackers will.
 import t from "tap";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,6 +137,27 @@ t.test("a POST body split across many STDIN records arrives whole", async (t) =>
   c.send(Buffer.concat(parts));
   await c.until(() => c.responses.get(1)?.done === true);
   t.match(JSON.parse(parseCgi(c.responses.get(1)!.stdout).body), { bytes: 200_000 });
+  c.close();
+});
+
+t.test("a body sent as many small STDIN records reaches the script in a few chunks, not one per record", async (t) => {
+  // nginx sends an unbuffered body in records of client_body_buffer_size (8 KiB): one turn of the
+  // script's loop per record made a script that writes each chunk to a file 4x slower.
+  const c = new FcgiClient(tscgi.fastcgiPort);
+  const body = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  const parts = [
+    beginRequest(1),
+    encodeRecord(RecordType.Params, 1, encodeParams({ ...get("/hash"), REQUEST_METHOD: "POST", CONTENT_LENGTH: String(body.length) })),
+    encodeRecord(RecordType.Params, 1, Buffer.alloc(0)),
+  ];
+  for (let i = 0; i < body.length; i += 1024) parts.push(encodeRecord(RecordType.Stdin, 1, body.subarray(i, i + 1024)));
+  parts.push(encodeRecord(RecordType.Stdin, 1, Buffer.alloc(0)));
+  c.send(Buffer.concat(parts));
+  await c.until(() => c.responses.get(1)?.done === true);
+  const answer = JSON.parse(parseCgi(c.responses.get(1)!.stdout).body) as { sha256: string; bytes: number; chunks: number };
+  t.same({ sha256: answer.sha256, bytes: answer.bytes }, { sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length });
+  t.ok(answer.chunks <= 8, `64 records of 1 KiB in one write: ${answer.chunks} chunks`);
   c.close();
 });
 
