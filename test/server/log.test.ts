@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { escapeControlChars, escapeLogMessage, escapeLogText, Logger, LogSink } from "../../src/server/log.ts";
+import { mulberry32 } from "../fastcgi/fixtures/fcgi.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tscgi-log-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,6 +16,44 @@ t.test("escapeLogText: control characters, quotes and backslashes; UTF-8 kept", 
   t.equal(escapeLogText("plain /path?a=1 é€ 👍"), "plain /path?a=1 é€ 👍");
   t.equal(escapeLogText('a"b\\c'), 'a\\"b\\\\c');
   t.equal(escapeLogText("\x00\t\n\r\x1b\x7f\x80\x9b\x9f\xa0"), "\\x00\\x09\\x0a\\x0d\\x1b\\x7f\\x80\\x9b\\x9f\xa0");
+});
+
+t.test("escapeLogText, seeded: every unsafe character escaped wherever it stands, the rest untouched", async (t) => {
+  const random = mulberry32(0x10e);
+  const alphabet = [
+    "a",
+    "/",
+    "?",
+    "=",
+    " ",
+    "é",
+    "€",
+    "👍",
+    '"',
+    "\\",
+    "\x00",
+    "\t",
+    "\n",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\xa0",
+    "\u2028",
+  ];
+  const expected = (c: string) => {
+    const code = c.charCodeAt(0);
+    if (c === '"') return '\\"';
+    if (c === "\\") return "\\\\";
+    return code <= 0x1f || (code >= 0x7f && code <= 0x9f) ? `\\x${code.toString(16).padStart(2, "0")}` : c;
+  };
+  const wrong: string[] = [];
+  for (let round = 0; round < 2000; round++) {
+    const chars = Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]);
+    const text = chars.join("");
+    if (escapeLogText(text) !== chars.map(expected).join("")) wrong.push(JSON.stringify(text));
+  }
+  t.same(wrong, [], "2000 strings, each escaped as character-by-character escaping would");
 });
 
 t.test("escapeControlChars: control characters only, tabs kept", async (t) => {
