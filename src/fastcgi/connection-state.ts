@@ -19,7 +19,9 @@ export class ConnectionState implements RequestConnection {
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
   readonly pool: BufferPool | null;
-  onReleasing: (() => void) | undefined;
+  /** Returns true once the transport reads into the pool (or never will): it is not asked again. */
+  onStdinRead: (() => boolean) | undefined;
+  #stdinReadSettled = false;
   readonly requests = new Map<number, Request>();
   /** No more reading or writing: closed gracefully, destroyed after a fault, detached, or reported closed. */
   dead = false;
@@ -58,8 +60,8 @@ export class ConnectionState implements RequestConnection {
     this.#onIdle = onIdle;
   }
 
-  releasing(): void {
-    this.onReleasing?.();
+  stdinRead(): void {
+    if (!this.#stdinReadSettled && this.onStdinRead !== undefined) this.#stdinReadSettled = this.onStdinRead();
   }
 
   send(chunk: Buffer): Promise<void> {

@@ -27,8 +27,11 @@ export interface ConnectionEvents {
   paramsPending?: () => void;
   /** The connection's last active request ended (or a BEGIN_REQUEST was refused with none active). */
   idle?: () => void;
-  /** A reader gives STDIN chunks back (FcgiRequest.releaseStdin): reads may go into the options' readPool from now on. */
-  releasing?: () => void;
+  /**
+   * A request's STDIN is read: reads may go into the options' readPool from now on (see
+   * RequestConnection.stdinRead). Asked at each read until it returns true.
+   */
+  stdinRead?: () => boolean;
 }
 
 export type RequestHandler = (request: FcgiRequest) => void;
@@ -65,7 +68,7 @@ export class Connection {
   constructor(transport: Transport, handler: RequestHandler, options: ConnectionOptions, events: ConnectionEvents = {}) {
     this.#events = events;
     this.#state = new ConnectionState(transport, options, events.paramsPending, () => this.#idle());
-    this.#state.onReleasing = events.releasing;
+    this.#state.onStdinRead = events.stdinRead;
     this.#handler = handler;
     this.#reader = new RecordReader((type, requestId, content) => this.#record(type, requestId, content));
   }

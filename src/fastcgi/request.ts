@@ -11,8 +11,11 @@ export interface RequestConnection {
   readonly stdinHighWaterMark: number;
   /** Set when records are views into reused read buffers: a STDIN chunk kept past its read is retained in it. */
   readonly pool: BufferPool | null;
-  /** A reader of this connection gives chunks back: the transport may start reading into the pool. */
-  releasing(): void;
+  /**
+   * A request's STDIN is being read (called at each read). Every chunk a request hands out is a
+   * copy or given back (see Request.#take), so the transport may start reading into the pool.
+   */
+  stdinRead(): void;
   /** Writes and returns a promise for "OK to write more" (dropped once the connection is gone). */
   send(chunk: Buffer): Promise<void>;
   sendFramed(type: number, requestId: number, data: Uint8Array): Promise<void>;
@@ -125,6 +128,7 @@ export class Request implements FcgiRequest {
 
   readStdin(): Promise<Uint8Array | null> {
     if (this.#abortReason !== null) return Promise.reject(this.#abortReason);
+    this.#connection.stdinRead();
     const queue = this.#stdin;
     const waiting = this.#waiters !== null && this.#waiters.length > 0;
     // Earlier readers are served first: they wait for the delivery already scheduled.
@@ -136,10 +140,7 @@ export class Request implements FcgiRequest {
   }
 
   releaseStdin(chunk: Uint8Array): void {
-    if (!this.#releasing) {
-      this.#releasing = true;
-      this.#connection.releasing();
-    }
+    this.#releasing = true;
     this.#connection.pool?.release(chunk);
   }
 

@@ -89,14 +89,17 @@ export class OpenConnection {
   readonly #onError = (): void => void this.socket.destroy();
 
   /**
-   * From the first body chunk a reader gives back on, reads go into the pool's reused buffers: a
-   * long upload then costs a few of them instead of one per read. Not before, as a socket reading
+   * From the first read of a request body on, reads go into the pool's reused buffers: a long
+   * upload then costs a few of them instead of one per read (a script keeping its chunks gets
+   * copies, one per socket read, see Request.#take). Not before, as a socket reading
    * into the pool holds a buffer even while idle. 'data' stays for what the stream already buffered.
    */
-  #readIntoPool(): void {
+  #readIntoPool(): boolean {
     const pool = this.#options.connection.readPool;
     const socket = this.socket;
-    if (this.#pooled || this.#gone || pool === undefined || socket.readableLength > 0) return;
+    if (this.#pooled || this.#gone || pool === undefined) return true;
+    // Bytes the stream already holds go out as 'data' first: asked again at the next read.
+    if (socket.readableLength > 0) return false;
     this.#pooled = readIntoBuffers(
       socket,
       () => pool.take(),
@@ -108,6 +111,7 @@ export class OpenConnection {
       },
     );
     if (this.#pooled) poolReader.set(socket, this);
+    return true;
   }
 
   readonly #onClose = (): void => {
@@ -123,7 +127,7 @@ export class OpenConnection {
     this.connection = new Connection(socket, handler, options.connection, {
       paramsPending: () => (this.#paramsSince = performance.now()),
       idle: () => this.#idle(),
-      releasing: () => this.#readIntoPool(),
+      stdinRead: () => this.#readIntoPool(),
     });
     // Each clock only notes when its phase began; the owner's one sweep (see checkTimeouts) reads
     // them, so neither a connection nor a request costs timer work.
