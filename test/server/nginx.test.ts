@@ -63,7 +63,7 @@ if (missing) {
     const body = randomBytes(10 * 1024 * 1024);
     const res = await fetch(`${nginx.url}/hash`, { method: "POST", body });
     t.equal(res.status, 200);
-    t.same(await res.json(), { sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length });
+    t.has(await res.json(), { sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length });
   });
 
   t.test("a chunked upload (no CONTENT_LENGTH) ends with the empty STDIN record", async (t) => {
@@ -76,7 +76,7 @@ if (missing) {
       },
     });
     const res = await fetch(`${nginx.url}/hash`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
-    t.same(await res.json(), { sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length });
+    t.has(await res.json(), { sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length });
   });
 
   t.test("a body over max_body_size gets 413", async (t) => {
