@@ -13,12 +13,15 @@ import type { Toolkit } from "../runtime/toolkit.ts";
 import type { ErrorPageHandler, ErrorPageInfo } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { RequestTimeoutError, ResponseStreamError, ScriptExitError } from "./errors.ts";
+import { ResponseStreamError, ScriptExitError } from "./errors.ts";
+import { RequestTimeouts } from "./request-timeouts.ts";
 import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
-import { escapeLogText, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
 import { authorizerHandler } from "./authorizer.ts";
-import { ScriptFaults, type ScriptRun } from "./script-faults.ts";
+import { ScriptFaults } from "./script-faults.ts";
+import { InFlight, type RunEnder } from "./in-flight.ts";
+import { requestPath } from "./request-path.ts";
 
 export interface Resolver {
   resolve(path: string, rawPath?: string): ScriptLocation;
@@ -80,53 +83,6 @@ export interface DispatchStats {
   lastContentLength: number;
 }
 
-/** How a request was answered when not by its script's own return or throw. */
-type EndedBy = "timeout" | "exit" | "fault";
-
-/** Ends a request for its script's process.exit() or fault (see ScriptRun). */
-interface RunEnder {
-  exit(entry: InFlight, code: number): { status: number; sent: boolean };
-  fail(entry: InFlight, error: unknown): number;
-}
-
-/** One request in flight, and the async context its script runs in. */
-class InFlight implements ScriptRun {
-  ctx: CgiContext | null = null;
-  /** Set when the request was answered from outside its script's call: the call's outcome is then ignored. */
-  endedBy: EndedBy | null = null;
-  done = false;
-  script = "-";
-  /** performance.now() after which a script still running past its timeout is runaway. */
-  graceEnd = 0;
-  constructor(
-    readonly exchange: Exchange,
-    readonly start: number,
-    readonly faults: ScriptFaults,
-    readonly ender: RunEnder,
-  ) {}
-
-  get open(): boolean {
-    return !this.done;
-  }
-
-  get request(): string {
-    const p = this.exchange.params;
-    return `${escapeLogText(p.REQUEST_METHOD ?? "-")} ${escapeLogText(p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-")}`;
-  }
-
-  exit(code: number): { status: number; sent: boolean } {
-    return this.ender.exit(this, code);
-  }
-
-  fail(error: unknown): number {
-    return this.ender.fail(this, error);
-  }
-
-  stderr(line: string): void {
-    if (!this.done) this.exchange.writeStderr?.(Buffer.from(line + "\n"));
-  }
-}
-
 /** What `await` would wait for: a script may answer with any thenable, not only a Promise. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -136,39 +92,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** A URI path percent-decoded, or "" when it does not decode; encoded slashes are refused by the resolver from `raw`. */
-function decodedPath(raw: string | undefined): string {
-  try {
-    return raw === undefined ? "" : decodeURIComponent(raw);
-  } catch {
-    return "";
-  }
-}
-
-function requestPath(params: Record<string, string>): { path: string; raw: string | undefined } {
-  const uri = params.REQUEST_URI;
-  const q = uri === undefined ? -1 : uri.indexOf("?");
-  const raw = uri === undefined ? undefined : q === -1 ? uri : uri.slice(0, q);
-  const doc = params.DOCUMENT_URI;
-  if (doc) return { path: doc, raw };
-  // An AUTHORIZER request carries neither SCRIPT_NAME nor PATH_INFO (FastCGI 6.3): REQUEST_URI's path.
-  return { path: (params.SCRIPT_NAME ?? "") + (params.PATH_INFO ?? "") || decodedPath(raw) || "/", raw };
-}
-
 export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #inflight = new Set<InFlight>();
-  /** Requests answered 504 whose script has not finished yet, until their grace ends. */
-  readonly #overdue = new Set<InFlight>();
   readonly #faults: ScriptFaults;
+  readonly #timeouts: RequestTimeouts;
   readonly #pages: ErrorPages;
   readonly #ender: RunEnder = {
     exit: (entry, code) => this.#exitRequest(entry, code),
     fail: (entry, error) => this.#faultRequest(entry, error),
   };
-  #retireAsked = false;
   readonly #scriptNames = new Map<string, string>();
-  #timer: NodeJS.Timeout | null = null;
   #idleWaiters: Array<() => void> = [];
   readonly stats: DispatchStats = {
     requests: 0,
@@ -183,6 +117,17 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
+    this.#timeouts = new RequestTimeouts(this.#inflight, {
+      timeout: options.requestTimeout,
+      grace: options.timeoutGrace ?? 0,
+      faults: this.#faults,
+      retire: options.retire,
+      expire: (entry, error) => {
+        const status = this.#fail(entry, error, entry.script);
+        this.#closeLate(entry.ctx);
+        this.#done(entry, status, entry.script);
+      },
+    });
     this.#pages = new ErrorPages({
       root: options.root,
       extensions: options.extensions ?? [],
@@ -204,8 +149,7 @@ export class Dispatcher {
   }
 
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#timeouts.stop();
   }
 
   /** Requests currently running (for the status page's per-process view). */
@@ -219,7 +163,8 @@ export class Dispatcher {
     const max = this.#options.maxInflight ?? 0;
     if (max > 0 && this.#inflight.size >= max) return this.#reject(exchange);
     const entry = new InFlight(exchange, performance.now(), this.#faults, this.#ender);
-    this.#track(entry);
+    this.#inflight.add(entry);
+    this.#timeouts.started();
     let status = 500;
     try {
       // An authorizer's 200 would let the request through: status and ping answer responders only.
@@ -253,8 +198,7 @@ export class Dispatcher {
         if (closing !== undefined) await closing;
         this.#done(entry, status, entry.script);
       } else if (entry.endedBy === "timeout") {
-        // It did finish, after its 504: not runaway.
-        this.#overdue.delete(entry);
+        this.#timeouts.finishedLate(entry);
       }
     }
   }
@@ -385,63 +329,6 @@ export class Dispatcher {
     this.#record(exchange, start, 503, "-");
   }
 
-  #track(entry: InFlight): void {
-    this.#inflight.add(entry);
-    const timeout = this.#options.requestTimeout;
-    if (timeout > 0 && this.#timer === null) {
-      // One coarse sweep instead of a timer per request: the hot path allocates nothing for timeouts.
-      this.#timer = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, timeout / 4)));
-      this.#timer.unref();
-    }
-  }
-
-  #sweep(): void {
-    const now = performance.now();
-    const limit = this.#options.requestTimeout;
-    const grace = this.#options.timeoutGrace ?? 0;
-    for (const entry of this.#inflight) {
-      if (entry.done || now - entry.start < limit) continue;
-      entry.endedBy = "timeout";
-      const error = new RequestTimeoutError(limit);
-      entry.ctx?.abort(error);
-      // Only a script that was called can run on; one still loading is never called now.
-      if (grace > 0 && entry.ctx !== null) {
-        entry.graceEnd = now + grace;
-        this.#overdue.add(entry);
-      }
-      const status = this.#fail(entry, error, entry.script);
-      this.#closeLate(entry.ctx);
-      this.#done(entry, status, entry.script);
-    }
-    for (const entry of this.#overdue) {
-      if (now < entry.graceEnd) continue;
-      this.#overdue.delete(entry);
-      this.#runaway(entry, limit, grace);
-    }
-    this.#stopSweepWhenIdle();
-  }
-
-  /**
-   * A script that ignored its signal and goes on after its 504 (an async loop, say) keeps using
-   * the worker for nothing, and nothing can stop it but the process ending.
-   */
-  #runaway(entry: InFlight, timeout: number, grace: number): void {
-    const retire = this.#options.retire;
-    let consequence: string;
-    if (retire === undefined) {
-      consequence = "a single process cannot be replaced: restart it to stop the script";
-    } else if (this.#retireAsked) {
-      consequence = "this worker is being replaced already";
-    } else {
-      consequence = "this worker is replaced once its other requests finish";
-    }
-    this.#faults.runaway(entry, timeout, grace, consequence);
-    if (retire !== undefined && !this.#retireAsked) {
-      this.#retireAsked = true;
-      retire(`script ${entry.script} still running ${grace / 1000} s after its request timed out`);
-    }
-  }
-
   /** process.exit() in a script: its response ends as it stands, like PHP's exit. */
   #exitRequest(entry: InFlight, code: number): { status: number; sent: boolean } {
     entry.endedBy = "exit";
@@ -498,13 +385,6 @@ export class Dispatcher {
     if (this.#inflight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
-  #stopSweepWhenIdle(): void {
-    if (this.#timer && this.#inflight.size === 0 && this.#overdue.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = null;
-    }
-  }
-
   #record(exchange: Exchange, start: number, status: number, script: string): void {
     const stats = this.stats;
     const p = exchange.params;
@@ -516,19 +396,6 @@ export class Dispatcher {
     stats.lastDuration = duration;
     stats.lastContentLength = Number(p.CONTENT_LENGTH) || 0;
     const access = this.#options.accessLog;
-    if (access?.enabled) {
-      access.record({
-        remoteAddr: p.REMOTE_ADDR ?? "-",
-        method: p.REQUEST_METHOD ?? "-",
-        uri: p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-",
-        status: exchange.aborted ? 499 : status,
-        duration,
-        script,
-        query: p.QUERY_STRING ?? "",
-        contentLength: Number(p.CONTENT_LENGTH) || 0,
-        remoteUser: p.REMOTE_USER,
-        params: p,
-      });
-    }
+    if (access?.enabled) access.recordExchange(exchange, status, duration, script);
   }
 }
