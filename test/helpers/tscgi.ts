@@ -31,10 +31,27 @@ export interface TscgiProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startTscgi(
-  args: string[] = [],
-  options: { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number } = {},
-): Promise<TscgiProcess> {
+type StartOptions = { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number };
+
+/** The free port a test picked was taken by another before tscgi listened on it. */
+class PortTakenError extends Error {}
+
+/**
+ * Starts `tscgi serve` on free loopback ports. freePort() only says a port was free a moment ago:
+ * when another test's server takes it first (EADDRINUSE in the output), tscgi is started again on
+ * new ports, up to 3 times.
+ */
+export async function startTscgi(args: string[] = [], options: StartOptions = {}): Promise<TscgiProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(args, options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(args: string[], options: StartOptions): Promise<TscgiProcess> {
   const fastcgiPort = options.listen ? 0 : await freePort();
   const httpPort = await freePort();
   const argv = [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args];
@@ -97,11 +114,16 @@ export async function startTscgi(
       return exited;
     },
   };
+  const listening = `listening on http 127.0.0.1:${httpPort}`;
   try {
-    await waitFor(`listening on http 127.0.0.1:${httpPort}`);
+    await waitFor((output) => output.includes(listening) || output.includes("EADDRINUSE"));
   } catch (error) {
     await proc.stop("SIGKILL");
     throw error;
+  }
+  if (!out.includes(listening)) {
+    await proc.stop("SIGKILL");
+    throw new PortTakenError(`a port was taken before tscgi listened on it:\n${out}`);
   }
   return proc;
 }
