@@ -4,7 +4,7 @@ import t from "tap";
 import { spawnSync } from "node:child_process";
 import Module from "node:module";
 import net from "node:net";
-import { checkNodeInternals, NodeInternalError } from "../src/node-internals.ts";
+import { checkNodeInternals, NodeInternalError, scavenge } from "../src/node-internals.ts";
 import { bin } from "./helpers/tscgi.ts";
 
 /** Replaces `owner[name]` (or removes it, for undefined) while `run` runs, then restores it. */
@@ -68,4 +68,15 @@ t.test("tscgi does not start on a Node without one (--test-config checks as serv
   t.equal(out.status, 1);
   t.match(out.stderr, `tscgi: this Node.js (${process.version}) has no usable net._createServerHandle`);
   t.notMatch(out.stdout, /configuration OK/);
+});
+
+t.test("scavenge() frees dead young buffers at once, and scripts' global gets no gc function", async (t) => {
+  // 4 MiB of buffers, dead once made.
+  for (let i = 0; i < 64; i++) Buffer.allocUnsafeSlow(64 * 1024).fill(i);
+  const before = process.memoryUsage().arrayBuffers;
+  t.equal(scavenge(), true, "this Node offers it");
+  const freed = before - process.memoryUsage().arrayBuffers;
+  t.ok(freed >= 3 * 1024 * 1024, `${(freed / 1024 / 1024).toFixed(1)} MiB freed`);
+  t.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
+  t.equal(scavenge(), true, "and again");
 });

@@ -1,6 +1,7 @@
 // The output side of one connection and its table of active requests, shared by the Connection and its Requests.
 
 import type { BufferPool } from "./buffer-pool.ts";
+import type { ScavengePacer } from "./scavenge-pacer.ts";
 import { FCGI_HEADER_LEN, FCGI_MAX_CONTENT_LENGTH } from "./constants.ts";
 import { PendingParamsTooLargeError } from "./errors.ts";
 import type { ParamsLimits } from "./params.ts";
@@ -19,6 +20,7 @@ export class ConnectionState implements RequestConnection {
   readonly paramsLimits: ParamsLimits;
   readonly stdinHighWaterMark: number;
   readonly pool: BufferPool | null;
+  readonly scavengePacer: ScavengePacer | null;
   /** Returns true once the transport reads into the pool (or never will): it is not asked again. */
   onStdinRead: (() => boolean) | undefined;
   #stdinReadSettled = false;
@@ -56,6 +58,7 @@ export class ConnectionState implements RequestConnection {
     this.paramsLimits = { maxBytes: options.maxParamsBytes, maxPairs: options.maxParamsPairs };
     this.stdinHighWaterMark = options.stdinHighWaterMark;
     this.pool = options.readPool ?? null;
+    this.scavengePacer = options.scavengePacer ?? null;
     this.#onParamsPending = onParamsPending;
     this.#onIdle = onIdle;
   }

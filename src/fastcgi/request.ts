@@ -1,6 +1,7 @@
 // One FastCGI request as the handler sees it: params, the STDIN stream in, STDOUT/STDERR out, the end.
 
 import type { BufferPool } from "./buffer-pool.ts";
+import type { ScavengePacer } from "./scavenge-pacer.ts";
 import { ABORTED_APP_STATUS, ProtocolStatus, RecordType } from "./constants.ts";
 import { ParamsDecoder, type ParamsLimits } from "./params.ts";
 import { encodeEndRequest, encodeResponseEnd, encodeStream } from "./writer.ts";
@@ -11,6 +12,8 @@ export interface RequestConnection {
   readonly stdinHighWaterMark: number;
   /** Set when records are views into reused read buffers: a STDIN chunk kept past its read is retained in it. */
   readonly pool: BufferPool | null;
+  /** Told the bytes of each chunk a reader keeps (see ScavengePacer). */
+  readonly scavengePacer: ScavengePacer | null;
   /**
    * A request's STDIN is being read (called at each read). Every chunk a request hands out is a
    * copy or given back (see Request.#take), so the transport may start reading into the pool.
@@ -267,12 +270,16 @@ export class Request implements FcgiRequest {
     let chunk = queue[0];
     if (this.#releasing) {
       queue.shift();
-    } else if (queue.length === 1 && (pool === null || !pool.owns(chunk))) {
-      queue.length = 0;
     } else {
-      chunk = joinChunks(queue);
-      if (pool !== null) for (const view of queue) pool.release(view);
-      queue.length = 0;
+      if (queue.length === 1 && (pool === null || !pool.owns(chunk))) {
+        queue.length = 0;
+      } else {
+        chunk = joinChunks(queue);
+        if (pool !== null) for (const view of queue) pool.release(view);
+        queue.length = 0;
+      }
+      // A kept chunk is the script's to drop: garbage outside V8's heap, paced by its bytes.
+      this.#connection.scavengePacer?.allocated(chunk.length);
     }
     this.#drained(chunk.length);
     return chunk;

@@ -1,6 +1,7 @@
 // What a connection is given: the transport it reads and writes, and the options it enforces.
 
 import type { BufferPool } from "./buffer-pool.ts";
+import type { ScavengePacer } from "./scavenge-pacer.ts";
 
 /** What a connection needs from its socket; node:net's Socket satisfies it structurally. node:net itself is NOT imported in src/fastcgi. */
 export interface Transport {
@@ -33,6 +34,8 @@ export interface ConnectionOptions {
   stdinHighWaterMark: number;
   /** The pool the transport reads into, when it does: STDIN chunks kept past their read are retained in it. */
   readPool?: BufferPool;
+  /** Told the bytes of every STDIN chunk a reader keeps: none, and V8 alone decides when they are collected. */
+  scavengePacer?: ScavengePacer;
   /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
   getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
   /** One line per protocol fault, with the fault's code when it has one. */

@@ -4,6 +4,8 @@ import type { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { BufferPool, POOL_MAX_FREE } from "../fastcgi/buffer-pool.ts";
+import { SCAVENGE_EVERY, ScavengePacer } from "../fastcgi/scavenge-pacer.ts";
+import { scavenge } from "../node-internals.ts";
 import { defaultConnectionOptions } from "../fastcgi/connection.ts";
 import * as api from "../index.ts";
 import * as jsxRuntime from "../runtime/jsx-runtime.ts";
@@ -199,6 +201,7 @@ class Server implements RunningServer {
         maxRequests: config.max_requests_per_connection,
         stdinHighWaterMark: config.body_buffer_size,
         readPool: new BufferPool(POOL_MAX_FREE),
+        scavengePacer: new ScavengePacer(SCAVENGE_EVERY, scavenge),
         getValues: {
           maxConns: config.max_connections,
           maxReqs: config.max_requests_per_connection,

@@ -1,8 +1,13 @@
 // Workers start with few malloc arenas and a small V8 young generation, so one comes back near its
 // start-up size after a load; a value the user set in the environment or NODE_OPTIONS wins.
-import { readFileSync } from "node:fs";
+import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
 import t, { type Test } from "tap";
+import { RecordType } from "../../src/fastcgi/constants.ts";
+import { encodeParams } from "../../src/fastcgi/params.ts";
+import { encodeRecord } from "../../src/fastcgi/record.ts";
 import { workerExecArgv } from "../../src/pool/worker-memory.ts";
+import { beginRequest, FcgiClient, parseCgi } from "../helpers/fcgi-client.ts";
 import { getFresh } from "../helpers/http.ts";
 import { childPids, repo, startTscgi } from "../helpers/tscgi.ts";
 
@@ -53,4 +58,55 @@ t.test("a semi-space size in NODE_OPTIONS or tscgi's own flags wins", async (t) 
   t.same(workerExecArgv(cap, [], "--max-old-space-size=512 --max-semi-space-size=4"), []);
   t.same(workerExecArgv(cap, ["--max_semi_space_size=4"], undefined), ["--max_semi_space_size=4"]);
   t.same(workerExecArgv(cap, ["--enable-source-maps"], ""), ["--enable-source-maps", "--max-semi-space-size=1"]);
+});
+
+/** A process's resident set now and at its peak since clear_refs, in MiB. */
+function rss(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]);
+  return { now: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+}
+
+/** Streams `mib` MiB to /hash in 8 KiB STDIN records, 8 to a write, as nginx sends an unbuffered body; resolves with the answer. */
+async function streamUpload(port: number, mib: number): Promise<{ bytes: number; chunks: number }> {
+  const c = new FcgiClient(port);
+  const id = 1;
+  const path = "/hash";
+  const params = {
+    REQUEST_METHOD: "POST",
+    SCRIPT_NAME: path,
+    REQUEST_URI: path,
+    CONTENT_LENGTH: String(mib * 1024 * 1024),
+    SERVER_PROTOCOL: "HTTP/1.1",
+  };
+  // The body bypasses the client's check of its own records, which needs only the request's begin.
+  c.send(
+    Buffer.concat([
+      beginRequest(id),
+      encodeRecord(RecordType.Params, id, encodeParams(params)),
+      encodeRecord(RecordType.Params, id, Buffer.alloc(0)),
+    ]),
+  );
+  const write = Buffer.concat(Array.from({ length: 8 }, (_, i) => encodeRecord(RecordType.Stdin, id, Buffer.alloc(8192, i))));
+  for (let i = 0; i < mib * 16; i++) {
+    if (!c.socket.write(write)) await once(c.socket, "drain");
+  }
+  c.socket.write(encodeRecord(RecordType.Stdin, id, Buffer.alloc(0)));
+  await c.until(() => c.responses.get(id)?.done === true, 120_000);
+  c.close();
+  return JSON.parse(parseCgi(c.responses.get(id)!.stdout).body) as { bytes: number; chunks: number };
+}
+
+t.test("a worker streaming a 256 MiB upload to a script that reads it chunk by chunk grows by less than 16 MiB", async (t) => {
+  const tscgi = await startTscgi(["--root", root, "--workers", "1", "--max-body-size", "1g"]);
+  t.teardown(() => tscgi.stop());
+  const [worker] = childPids(tscgi.child.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("worker"));
+  t.equal((await streamUpload(tscgi.fastcgiPort, 16)).bytes, 16 * 1024 * 1024, "a first upload, to warm up");
+  writeFileSync(`/proc/${worker}/clear_refs`, "5");
+  const before = rss(worker).now;
+  const answer = await streamUpload(tscgi.fastcgiPort, 256);
+  t.equal(answer.bytes, 256 * 1024 * 1024);
+  const growth = rss(worker).peak - before;
+  t.comment(`worker RSS ${before.toFixed(1)} MiB before, peak ${rss(worker).peak.toFixed(1)} MiB (${answer.chunks} chunks)`);
+  t.ok(growth < 16, `peak RSS grew by ${growth.toFixed(1)} MiB`);
 });
