@@ -2,11 +2,11 @@
 
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import { CommonJs, type CommonJsModule } from "../node-internals.ts";
 import { SCRIPT_CONSOLE, compile, compileSync, isCompiled, type CompileOptions } from "./compile.ts";
-import { COMPILED_EXTENSIONS } from "./extensions.ts";
 import { RequireEsmError, ScriptCompileError, ScriptImportError, ScriptNotFoundError, ScriptRootError } from "./errors.ts";
+import { LocalImportResolver, isPath, localImportSpecifiers } from "./local-imports.ts";
 import { DirectoryWatcher } from "./watcher.ts";
 
 export interface LoaderOptions {
@@ -65,17 +65,6 @@ class Entry {
   ) {}
 }
 
-// When a .js/.jsx/.mjs/.cjs specifier names no file, its TypeScript twin is tried (TypeScript's convention).
-const TYPESCRIPT_TWINS: Record<string, readonly string[]> = {
-  ".js": [".ts", ".tsx"],
-  ".jsx": [".tsx"],
-  ".mjs": [".mts"],
-  ".cjs": [".cts"],
-};
-
-// esbuild prints every static import as require("...") with a double-quoted string.
-const REQUIRE_CALL = /\brequire\(("(?:[^"\\\n]|\\.)*")\)/g;
-
 /**
  * Node cannot evict an ES module from its cache, so importing a fresh ES module per edit would
  * grow memory forever. Local files are compiled to CommonJS instead and evaluated as Module
@@ -102,7 +91,7 @@ export class ScriptLoader {
   readonly #compiled = new Map<string, string>();
   /** Compile errors, kept until the file changes so a broken script is not recompiled per request. */
   readonly #failures = new Map<string, ScriptCompileError>();
-  readonly #resolutions = new Map<string, string | null>();
+  readonly #localImports = new LocalImportResolver();
   /** Bumped on every change, so compiles that started before it are discarded. */
   #generation = 0;
   readonly #keepLastGood: boolean;
@@ -249,15 +238,8 @@ export class ScriptLoader {
     }
     const dir = dirname(file);
     const imports: Promise<void>[] = [];
-    for (const match of code.matchAll(REQUIRE_CALL)) {
-      let specifier: string;
-      try {
-        specifier = JSON.parse(match[1]) as string;
-      } catch {
-        continue;
-      }
-      if (!isPath(specifier)) continue;
-      const dependency = this.#resolveLocal(dir, specifier);
+    for (const specifier of localImportSpecifiers(code)) {
+      const dependency = this.#localImports.resolve(dir, specifier);
       if (dependency !== null && isCompiled(dependency)) imports.push(this.#precompile(dependency, seen));
     }
     await Promise.all(imports);
@@ -316,7 +298,7 @@ export class ScriptLoader {
   #requireFrom(entry: Entry, id: string): unknown {
     if (Object.hasOwn(this.#host, id)) return this.#host[id];
     if (isPath(id)) {
-      const file = this.#resolveLocal(dirname(entry.file), id);
+      const file = this.#localImports.resolve(dirname(entry.file), id);
       if (file === null) throw new ScriptImportError(entry.file, id);
       if (isCompiled(file)) return this.#require(file, entry).module.exports;
       return nodeRequire.call(entry.module, file);
@@ -332,30 +314,6 @@ export class ScriptLoader {
     }
   }
 
-  /**
-   * The real path a relative or absolute specifier names: the exact file, then its TypeScript
-   * twin (`./db.js` -> `./db.ts`), then each extension, then `index.*` in a directory.
-   */
-  #resolveLocal(dir: string, specifier: string): string | null {
-    const key = dir + "\0" + specifier;
-    const cached = this.#resolutions.get(key);
-    if (cached !== undefined) return cached;
-    const base = resolve(dir, specifier);
-    const candidates = [base];
-    const dot = base.lastIndexOf(".");
-    const twins = dot > base.lastIndexOf(sep) ? TYPESCRIPT_TWINS[base.slice(dot)] : undefined;
-    if (twins !== undefined) for (const ext of twins) candidates.push(base.slice(0, dot) + ext);
-    for (const ext of COMPILED_EXTENSIONS) candidates.push(base + ext);
-    for (const ext of COMPILED_EXTENSIONS) candidates.push(base + sep + "index" + ext);
-    let found: string | null = null;
-    for (const candidate of candidates) {
-      found = realFile(candidate);
-      if (found !== null) break;
-    }
-    this.#resolutions.set(key, found);
-    return found;
-  }
-
   #watchDirectoryOf(file: string): void {
     const dir = dirname(file);
     if (!this.#watcher.watches(dir)) this.#watcher.watchDirectory(dir);
@@ -364,7 +322,7 @@ export class ScriptLoader {
   /** Something under a watched directory changed: drop what depends on it, then tell the listeners. */
   #changed(path: string): void {
     this.#generation++;
-    this.#resolutions.clear();
+    this.#localImports.clear();
     // The edit may be the fix: the next load of each of them compiles again.
     this.#serving.clear();
     const under = (file: string) => file === path || file.startsWith(path + sep);
@@ -399,19 +357,6 @@ export class ScriptLoader {
 function firstLine(error: ScriptCompileError): string {
   const text = error.message.slice(error.message.indexOf(`:${error.line}:${error.column}: `) + `:${error.line}:${error.column}: `.length);
   return text.split("\n")[0];
-}
-
-/** The real path of `path` if it is a file; null for anything else, including ENOTDIR and ELOOP. */
-function realFile(path: string): string | null {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isFile() === true ? realpathSync(path) : null;
-  } catch {
-    return null;
-  }
-}
-
-function isPath(specifier: string): boolean {
-  return specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier === "." || specifier === "..";
 }
 
 /** esbuild marks converted ES modules with __esModule; a CommonJS module's exports become the default. */
