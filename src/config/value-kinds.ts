@@ -29,6 +29,8 @@ export interface KeyDef<T> {
 
 const SIZE_ALLOWED = "a size like 1048576, 512k, 64m, 1g";
 const DURATION_ALLOWED = "a duration like 30s, 500ms, 2m, 1h (a bare number is seconds)";
+/** What a client address list (see clients.ts) accepts. */
+export const CLIENTS_ALLOWED = "any, or IPv4 and IPv6 addresses with an optional /prefix, separated by commas or spaces";
 
 export function integer(min: number, max: number): Pick<KeyDef<number>, "allowed" | "metavar" | "parse"> {
   const allowed = max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
