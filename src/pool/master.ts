@@ -1,63 +1,45 @@
 // The master: owns the listening sockets, starts and supervises the workers (pm static, dynamic,
 // ondemand), recycles them, replaces them on reload, restarts them with back-off after crashes.
-import { createServer, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
 import { describeListeners } from "../server/address.ts";
-import { listenOnHandle, type ListenHandle } from "../server/bind.ts";
-import { LogSink, Logger } from "../server/log.ts";
-import { bindListeners, type Listeners } from "../server/serve.ts";
+import type { ListenHandle } from "../server/bind.ts";
+import type { Logger } from "../server/log.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { describeExit, describeStuck } from "./exit-report.ts";
-import { listenQueue } from "./listen-queue.ts";
+import { MasterLogs } from "./master-logs.ts";
 import { PoolFaults } from "./pool-faults.ts";
-import { adopterFor, initialWorkers, maintain, routeConnection, type PmSettings, type WorkerLoad } from "./pm.ts";
+import { PoolSockets } from "./pool-sockets.ts";
+import { ConnectionHandoffs } from "./handoffs.ts";
+import { initialWorkers, maintain, pmSettings, routeConnection, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
 import { slowlogEntryFor } from "./slow-report.ts";
 import { HEALTHY_LIFETIME } from "./backoff.ts";
 import { liveFloor, Respawns } from "./respawn.ts";
 import { readiness, type Readiness } from "./readiness.ts";
+import { ReadyWaiters } from "./ready-waiters.ts";
 import { StatusListener } from "./status-listener.ts";
 import { WorkerProcess, type PassedHandle } from "./worker-process.ts";
 import { resolverOptions, warnRouteConflicts } from "../scripts/routes.ts";
 
-/** How long a new generation may take to become ready before the old one is stopped anyway. */
-const READY_TIMEOUT = 10_000;
-
-function pmSettings(c: Config): PmSettings {
-  return {
-    pm: c.pm,
-    maxChildren: c.workers,
-    startServers: c.pm_start_servers,
-    minSpare: c.pm_min_spare_servers,
-    maxSpare: c.pm_max_spare_servers,
-    idleTimeout: c.pm_process_idle_timeout,
-  };
-}
-
 export class Master {
   #config: Config;
-  #listeners: Listeners | null = null;
-  #acceptors: Server[] = [];
+  readonly #sockets = new PoolSockets();
   readonly #workers = new Map<number, WorkerProcess>();
   #nextId = 1;
   #generation = 1;
   #spawnRate = 1;
   #maintenance: NodeJS.Timeout | null = null;
   #respawns: Respawns;
-  /** Connections handed over by retiring workers, waiting for a worker that is starting. */
-  #handoffs: Array<{ handle: ListenHandle; unread: Uint8Array | null; slot: number }> = [];
-  /** Called whenever a worker becomes ready or exits (see #whenReady). */
-  #readyWaiters = new Set<() => void>();
+  readonly #handoffs = new ConnectionHandoffs(this.#workers);
+  readonly #readyWaiters = new ReadyWaiters();
   #stopping = false;
-  #errorSink: LogSink;
-  #slowSink: LogSink;
-  log: Logger;
+  readonly #logs: MasterLogs;
   readonly counters = new PoolCounters();
   readonly faults = new PoolFaults((line) => this.log.error(line));
   readonly #compiled = new CompileCache();
   readonly #reports = new ReportCollector();
-  #announced = false;
   #statusListener: StatusListener | null = null;
   readonly #statusSources = { status: (q: string, a: string) => this.#status(q, a), readiness: () => this.readiness() };
   #exited: () => void = () => {};
@@ -66,9 +48,11 @@ export class Master {
   constructor(config: Config) {
     this.#config = config;
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
-    this.#errorSink = new LogSink(config.error_log);
-    this.#slowSink = new LogSink(config.slowlog);
-    this.log = new Logger(this.#errorSink, config.log_level);
+    this.#logs = new MasterLogs(config);
+  }
+
+  get log(): Logger {
+    return this.#logs.log;
   }
 
   get config(): Config {
@@ -80,35 +64,21 @@ export class Master {
   }
 
   async start(): Promise<void> {
-    this.#listeners = await bindListeners(this.#config);
+    await this.#sockets.bind(this.#config);
     this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
     this.log.info(`master ${process.pid}: pm ${this.#config.pm}, ${this.#config.workers} max workers, serving ${this.#config.root}`);
     warnRouteConflicts(resolverOptions(this.#config), (line) => this.log.warn(line));
     if (this.#config.pm === "ondemand") {
       await this.#acceptInMaster();
-      this.#announce();
+      this.#sockets.announce(this.log);
     }
     for (let i = initialWorkers(pmSettings(this.#config)); i > 0; i--) this.#spawn();
     this.#maintenance = setInterval(() => this.#maintain(), 1000);
   }
 
-  #announce(): void {
-    if (this.#announced || !this.#listeners) return;
-    this.#announced = true;
-    for (const line of describeListeners(this.#listeners)) this.log.info(line);
-    this.log.flush();
-  }
-
   /** Ondemand: the master takes connections and hands each to a worker, starting one when all are busy. */
-  async #acceptInMaster(): Promise<void> {
-    const listeners = this.#listeners!;
-    const add = async (which: "fastcgi" | "http", handle: Listeners["fastcgi"]["handle"]) => {
-      const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#route(which, socket));
-      await listenOnHandle(server, handle, this.#config.listen_backlog);
-      this.#acceptors.push(server);
-    };
-    await add("fastcgi", listeners.fastcgi.handle);
-    if (listeners.http) await add("http", listeners.http.handle);
+  #acceptInMaster(): Promise<void> {
+    return this.#sockets.acceptInMaster(this.#config.listen_backlog, (which, socket) => this.#route(which, socket));
   }
 
   #route(which: "fastcgi" | "http", socket: Socket): void {
@@ -143,10 +113,7 @@ export class Master {
     });
     this.#workers.set(id, worker);
     this.log.debug(`worker ${worker.pid} started (generation ${worker.generation})`);
-    if (this.#listeners && this.#config.pm !== "ondemand") {
-      worker.send({ type: "listen", which: "fastcgi" }, this.#listeners.fastcgi.handle);
-      if (this.#listeners.http) worker.send({ type: "listen", which: "http" }, this.#listeners.http.handle);
-    }
+    if (this.#config.pm !== "ondemand") this.#sockets.passTo(worker);
     return worker;
   }
 
@@ -154,12 +121,12 @@ export class Master {
     switch (m.type) {
       case "ready":
         worker.state = worker.state === "starting" ? "ready" : worker.state;
-        this.#announce();
+        this.#sockets.announce(this.log);
         this.#onReady(worker);
         break;
       case "handoff":
         // A raw libuv handle (see worker-main's handOff), like the listening ones.
-        if (handle) this.#placeHandoff(handle as ListenHandle, m.unread, worker.slot);
+        if (handle) this.#handoffs.place(handle as ListenHandle, m.unread, worker.slot);
         worker.handedOver++;
         break;
       case "load":
@@ -206,38 +173,14 @@ export class Master {
     for (const old of this.workers) {
       if (old.retiring && old.slot === worker.slot && old !== worker) old.stop(old.retireReason ?? "recycled", true);
     }
-    for (const wake of [...this.#readyWaiters]) wake();
-    this.#placeWaiting();
-  }
-
-  /**
-   * A retiring worker's idle connection: it goes to another worker instead of being closed, since
-   * closing a kept-alive connection races the web server's next request on it (nginx answers 502
-   * to a POST it had started writing). Nobody has read from it since its last request ended, so
-   * the next request is still in the socket (or in `unread`).
-   */
-  #placeHandoff(handle: ListenHandle, unread: Uint8Array | null, slot: number): void {
-    if (this.#stopping) return void handle.close();
-    const takers = this.workers
-      .filter((w) => w.state !== "finishing")
-      .map((w) => ({ id: w.id, slot: w.slot, ready: w.state === "ready", retiring: w.retiring, adopted: w.adopted }));
-    const to = adopterFor(slot, takers);
-    if (to === "wait") return void this.#handoffs.push({ handle, unread, slot });
-    const worker = to === "close" ? undefined : this.#workers.get(to);
-    // The handle goes out with the message; the master's own copy of the fd is closed after that.
-    const close = () => handle.close();
-    if (!worker?.send({ type: "conn", which: "fastcgi", unread }, handle, close)) return close();
-    worker.adopted++;
-  }
-
-  #placeWaiting(): void {
-    for (const { handle, unread, slot } of this.#handoffs.splice(0)) this.#placeHandoff(handle, unread, slot);
+    this.#readyWaiters.wake();
+    this.#handoffs.placeWaiting();
   }
 
   #onReport(worker: WorkerProcess, report: WatchdogReport): void {
     if (report.type === "slow") {
       this.counters.slow++;
-      this.#slowSink.line(slowlogEntryFor(worker.pid, report));
+      this.#logs.slow(slowlogEntryFor(worker.pid, report));
     } else if (report.type === "stuck") {
       this.log.error(describeStuck(worker.pid, report, this.#config.request_timeout));
       this.log.flush();
@@ -259,9 +202,9 @@ export class Master {
       if (!this.#stopping) this.log.info(`worker ${worker.pid} finished (${worker.retireReason ?? "stopped"})${handed}`);
     }
     this.log.flush();
-    for (const wake of [...this.#readyWaiters]) wake();
+    this.#readyWaiters.wake();
     // A connection waiting for this worker to start goes elsewhere now (or is closed).
-    this.#placeWaiting();
+    this.#handoffs.placeWaiting();
     if (this.#stopping && this.#workers.size === 0) this.#finish();
   }
 
@@ -299,7 +242,8 @@ export class Master {
     for (const w of current) {
       if (w.state === "ready" && Date.now() - w.startedAt > HEALTHY_LIFETIME) this.#respawns.healthy(w.slot);
     }
-    if (this.#listeners) this.counters.queue(listenQueue(this.#listeners.fastcgi.handle.fd));
+    const queue = this.#sockets.queue();
+    if (queue !== null) this.counters.queue(queue);
     // Slots waiting out a crash back-off count as workers on their way.
     const waiting: WorkerLoad[] = [];
     for (let i = 0; i < this.#respawns.waiting; i++) waiting.push({ id: -1 - i, starting: true, inflight: 0, idleSince: Date.now() });
@@ -308,24 +252,6 @@ export class Master {
     if (decision.maxChildrenReached) this.counters.maxChildrenReached++;
     for (let i = 0; i < decision.spawn; i++) this.#spawn();
     for (const id of decision.retire) this.#workers.get(id)?.stop("idle", true);
-  }
-
-  /** Resolves once none of `workers` is still starting (ready or gone), or after READY_TIMEOUT. */
-  #whenReady(workers: WorkerProcess[]): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (workers.some((w) => w.state === "starting" && !w.exited)) return;
-        done();
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.#readyWaiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(done, READY_TIMEOUT);
-      this.#readyWaiters.add(check);
-      check();
-    });
   }
 
   /** SIGHUP / SIGUSR2: the new config's workers start, then the old ones finish their requests. */
@@ -337,30 +263,21 @@ export class Master {
       config = { ...config, pm: this.#config.pm };
     }
     const old = this.workers;
-    const previous = this.#listeners!;
+    const previous = this.#sockets.listeners!;
     const moved = config.listen !== this.#config.listen || config.http !== this.#config.http;
     // A socket handed to tscgi (systemd, fd 0) cannot be handed back: the listeners stay as they are.
     const rebind = moved && previous.fastcgi.from === undefined;
     if (moved && !rebind) {
       this.log.warn(`reload: listen and http stay as they are while tscgi serves a handed-over socket (${previous.fastcgi.from})`);
     }
-    if (config.error_log !== this.#config.error_log) {
-      this.#errorSink.close();
-      this.#errorSink = new LogSink(config.error_log);
-    }
-    if (config.slowlog !== this.#config.slowlog) {
-      this.#slowSink.close();
-      this.#slowSink = new LogSink(config.slowlog);
-    }
+    this.#logs.reconfigure(this.#config, config);
     this.#respawns.clear();
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
     const before = this.#config;
     this.#config = config;
-    this.log = new Logger(this.#errorSink, config.log_level);
     if (StatusListener.changed(before, config)) await this.#restartStatusListener();
     if (rebind) {
-      this.#listeners = await bindListeners(config);
-      for (const line of describeListeners(this.#listeners)) this.log.info(line);
+      for (const line of describeListeners(await this.#sockets.bind(config))) this.log.info(line);
     }
     this.#generation++;
     // The old workers keep serving until the new ones are ready; their slots go to the new ones.
@@ -370,10 +287,10 @@ export class Master {
     }
     const fresh: WorkerProcess[] = [];
     for (let i = initialWorkers(pmSettings(config)); i > 0; i--) fresh.push(this.#spawn());
-    await this.#whenReady(fresh);
+    await this.#readyWaiters.whenReady(fresh);
     for (const w of old) w.stop("reload", true);
     if (rebind) {
-      for (const server of this.#acceptors.splice(0)) server.close();
+      this.#sockets.closeAcceptors();
       if (config.pm === "ondemand") await this.#acceptInMaster();
       // Old workers keep their own copies until they finish; the master lets go of its own now.
       previous.fastcgi.close();
@@ -383,8 +300,7 @@ export class Master {
   }
 
   reopenLogs(): void {
-    this.#errorSink.reopen();
-    this.#slowSink.reopen();
+    this.#logs.reopen();
     for (const w of this.workers) w.send({ type: "reopen" });
   }
 
@@ -394,12 +310,12 @@ export class Master {
       this.#stopping = true;
       if (this.#maintenance) clearInterval(this.#maintenance);
       this.#respawns.clear();
-      for (const server of this.#acceptors) server.close();
+      this.#sockets.closeAcceptors();
       for (const w of this.workers) w.stop("shutdown", false);
-      for (const { handle } of this.#handoffs.splice(0)) handle.close();
+      this.#handoffs.close();
       // New connections are refused from now on (a web server then tries elsewhere or answers
       // 502 at once) instead of waiting in a backlog nobody will take them from.
-      this.#closeListeners();
+      this.#sockets.close();
       // Workers give up at shutdown_timeout; this only catches one that cannot.
       const limit = (this.#config.shutdown_timeout || 2 ** 30) + 5000;
       setTimeout(() => this.kill(), Math.min(limit, 2 ** 31 - 1)).unref();
@@ -413,18 +329,12 @@ export class Master {
     this.#finish();
   }
 
-  #closeListeners(): void {
-    this.#listeners?.fastcgi.close();
-    this.#listeners?.http?.close();
-    this.#listeners = null;
-  }
-
   #finish(): void {
-    this.#closeListeners();
+    this.#sockets.close();
     this.#statusListener?.close();
     this.log.info("stopped");
     this.log.flush();
-    this.#slowSink.close();
+    this.#logs.closeSlowLog();
     this.#exited();
   }
 
@@ -447,14 +357,14 @@ export class Master {
       maxWorkers: this.#config.workers,
       maxInflight: this.#config.max_inflight,
       onDemand: this.#config.pm === "ondemand",
-      listenQueue: this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0,
+      listenQueue: this.#sockets.queue() ?? 0,
     });
   }
 
   async #status(query: string, accept: string): Promise<{ ok: boolean; body: string; contentType: string }> {
     const reports = await this.#reports.collect(this.workers);
     for (const { worker, report } of reports) if (report) this.counters.requests(worker.id, report.requests);
-    const queue = this.#listeners ? listenQueue(this.#listeners.fastcgi.handle.fd) : 0;
+    const queue = this.#sockets.queue() ?? 0;
     this.counters.queue(queue);
     return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept, this.faults.list());
   }

@@ -1,5 +1,6 @@
 // The process manager's decisions, as PHP-FPM makes them once a second (fpm_process_ctl.c), kept
 // pure so they can be tested without processes: how many workers to start, which idle ones to stop.
+import type { Config } from "../config/types.ts";
 
 type PmMode = "static" | "dynamic" | "ondemand";
 
@@ -12,6 +13,18 @@ export interface PmSettings {
   maxSpare: number;
   /** Milliseconds (ondemand). */
   idleTimeout: number;
+}
+
+/** The pm keys of `config`, under PHP-FPM's names. */
+export function pmSettings(c: Config): PmSettings {
+  return {
+    pm: c.pm,
+    maxChildren: c.workers,
+    startServers: c.pm_start_servers,
+    minSpare: c.pm_min_spare_servers,
+    maxSpare: c.pm_max_spare_servers,
+    idleTimeout: c.pm_process_idle_timeout,
+  };
 }
 
 export interface WorkerLoad {
