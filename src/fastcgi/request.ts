@@ -12,7 +12,7 @@ export interface RequestConnection {
   readonly stdinHighWaterMark: number;
   /** Set when records are views into reused read buffers: a STDIN chunk kept past its read is retained in it. */
   readonly pool: BufferPool | null;
-  /** Told the bytes of each chunk a reader keeps (see ScavengePacer). */
+  /** Told the bytes of each chunk handed to a reader (see ScavengePacer). */
   readonly scavengePacer: ScavengePacer | null;
   /**
    * A request's STDIN is being read (called at each read). Every chunk a request hands out is a
@@ -270,17 +270,16 @@ export class Request implements FcgiRequest {
     let chunk = queue[0];
     if (this.#releasing) {
       queue.shift();
+    } else if (queue.length === 1 && (pool === null || !pool.owns(chunk))) {
+      queue.length = 0;
     } else {
-      if (queue.length === 1 && (pool === null || !pool.owns(chunk))) {
-        queue.length = 0;
-      } else {
-        chunk = joinChunks(queue);
-        if (pool !== null) for (const view of queue) pool.release(view);
-        queue.length = 0;
-      }
-      // A kept chunk is the script's to drop: garbage outside V8's heap, paced by its bytes.
-      this.#connection.scavengePacer?.allocated(chunk.length);
+      chunk = joinChunks(queue);
+      if (pool !== null) for (const view of queue) pool.release(view);
+      queue.length = 0;
     }
+    // What the script makes of the body (its chunks, the buffer it copies them into) is garbage
+    // outside V8's heap once the request is over: collected at the pace of its bytes.
+    this.#connection.scavengePacer?.allocated(chunk.length);
     this.#drained(chunk.length);
     return chunk;
   }

@@ -34,7 +34,7 @@ export interface ConnectionOptions {
   stdinHighWaterMark: number;
   /** The pool the transport reads into, when it does: STDIN chunks kept past their read are retained in it. */
   readPool?: BufferPool;
-  /** Told the bytes of every STDIN chunk a reader keeps: none, and V8 alone decides when they are collected. */
+  /** Told the bytes of every STDIN chunk handed to a reader: none, and V8 alone decides when bodies are collected. */
   scavengePacer?: ScavengePacer;
   /** Answered to FCGI_GET_VALUES (section 4.1). With mpxsConns false, a second concurrent id gets FCGI_CANT_MPX_CONN. */
   getValues: { maxConns: number; maxReqs: number; mpxsConns: boolean };
