@@ -35,6 +35,7 @@ export class Master {
   readonly #handoffs = new ConnectionHandoffs(this.#workers);
   readonly #readyWaiters = new ReadyWaiters();
   #stopping = false;
+  #finished = false;
   readonly #logs: MasterLogs;
   readonly counters = new PoolCounters();
   readonly faults = new PoolFaults((line) => this.log.error(line));
@@ -43,6 +44,8 @@ export class Master {
   #statusListener: StatusListener | null = null;
   readonly #statusSources = { status: (q: string, a: string) => this.#status(q, a), readiness: () => this.readiness() };
   #exited: () => void = () => {};
+  /** The status the process should exit with once `done`: 1 after a fault that stopped the pool. */
+  exitCode = 0;
   readonly done = new Promise<void>((resolve) => (this.#exited = resolve));
 
   constructor(config: Config) {
@@ -191,7 +194,10 @@ export class Master {
     this.#workers.delete(worker.id);
     this.counters.forget(worker.id);
     const expected = worker.state === "finishing";
-    if (!expected) {
+    const cannotListen = worker.lastWords?.type === "exiting" ? worker.lastWords.cannotListen : undefined;
+    if (cannotListen !== undefined) {
+      this.#fail(cannotListen);
+    } else if (!expected) {
       this.counters.restarts++;
       if (worker.lastWords?.type !== "stuck") this.log.error(describeExit(worker.pid, code, signal, worker.lastWords));
       this.faults.died(worker.lastWords);
@@ -206,6 +212,14 @@ export class Master {
     // A connection waiting for this worker to start goes elsewhere now (or is closed).
     this.#handoffs.placeWaiting();
     if (this.#stopping && this.#workers.size === 0) this.#finish();
+  }
+
+  /** A fault no new worker could get past: logged once, and the pool stops with exit status 1. */
+  #fail(message: string): void {
+    if (this.#stopping) return;
+    this.log.error(`${message}; stopping, as every worker would fail the same way`);
+    this.exitCode = 1;
+    void this.stop();
   }
 
   /**
@@ -330,6 +344,8 @@ export class Master {
   }
 
   #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
     this.#sockets.close();
     this.#statusListener?.close();
     this.log.info("stopped");

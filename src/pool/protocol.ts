@@ -84,4 +84,11 @@ export type WatchdogReport =
       blocked: number;
       stack: string | null;
     }
-  | { type: "exiting"; code: number; reason: string; requests: Array<{ script: string; method: string; uri: string }> };
+  | {
+      type: "exiting";
+      code: number;
+      reason: string;
+      requests: Array<{ script: string; method: string; uri: string }>;
+      /** The worker could not listen on a socket the master bound (a ListenError's message): no restart can fix that. */
+      cannotListen?: string;
+    };

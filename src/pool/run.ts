@@ -49,6 +49,10 @@ export async function serve(inputs: ServeInputs): Promise<void> {
     },
     reopenLogs: () => master.reopenLogs(),
   });
+  // A stop for a fault (not a signal) still ends the process, with the master's status.
+  void master.done.then(() => {
+    if (master.exitCode !== 0) process.exit(master.exitCode);
+  });
   await master.start();
 }
 

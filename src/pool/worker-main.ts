@@ -14,6 +14,7 @@ import { workerReport } from "./report.ts";
 import { RssReader } from "./fd-limit.ts";
 import { PendingReplies } from "./pending-replies.ts";
 import { messageOf, stackOf } from "../errors.ts";
+import { ListenError } from "../server/errors.ts";
 
 type Ipc = NonNullable<typeof process.send>;
 type StatusReply = Extract<ToWorker, { type: "status" }>;
@@ -51,11 +52,11 @@ class WorkerMain {
     if (process.connected) this.#ipc(message);
   }
 
-  reportExit(code: number, reason: string): void {
+  reportExit(code: number, reason: string, cannotListen?: string): void {
     if (this.#exitReported) return;
     this.#exitReported = true;
     const requests = this.#watchdog?.table.snapshot().map((s) => ({ script: s.script || "-", method: s.method, uri: s.uri })) ?? [];
-    const message: WatchdogReport = { type: "exiting", code, reason, requests };
+    const message: WatchdogReport = { type: "exiting", code, reason, requests, cannotListen };
     try {
       writeSync(REPORT_FD, JSON.stringify(message) + "\n");
     } catch {
@@ -213,9 +214,10 @@ class WorkerMain {
   }
 
   #fatal(error: unknown): void {
-    const text = stackOf(error);
-    process.stderr.write(`tscgi worker ${process.pid}: ${text}\n`);
-    this.reportExit(1, "failed to start");
+    // A listen failure is the master's to log, once for the pool, as it stops.
+    const cannotListen = error instanceof ListenError ? error.message : undefined;
+    if (cannotListen === undefined) process.stderr.write(`tscgi worker ${process.pid}: ${stackOf(error)}\n`);
+    this.reportExit(1, "failed to start", cannotListen);
     process.exit(1);
   }
 

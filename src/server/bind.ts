@@ -77,14 +77,15 @@ export async function bindListener(address: ListenAddress, label: string, unix: 
       }
     }
   }
-  if (typeof handle === "number") {
-    const code = getSystemErrorName(handle);
-    const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : code;
-    const error = Object.assign(new Error(`${reason} (${code})`), { code });
-    throw new ListenError(label, error);
-  }
+  if (typeof handle === "number") throw new ListenError(label, socketFault(getSystemErrorName(handle)));
   const h = handle;
   return { handle: h, address: bound, close: () => h.close() };
+}
+
+/** A bind or listen failure by its errno name, worded for an operator: "address already in use (EADDRINUSE)". */
+export function socketFault(code: string): Error {
+  const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : code;
+  return Object.assign(new Error(`${reason} (${code})`), { code });
 }
 
 /**

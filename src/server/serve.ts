@@ -16,9 +16,10 @@ import { ScriptResolver } from "../scripts/resolve.ts";
 import { ModuleLifecycle } from "../scripts/module-lifecycle.ts";
 import { AccessLog } from "./access-log.ts";
 import { splitListen } from "../config/address.ts";
-import { bindListener, type BoundListener, type ListenHandle } from "./bind.ts";
+import { bindListener, socketFault, type BoundListener, type ListenHandle } from "./bind.ts";
 import { inheritedFastCgiFd, inheritedListener } from "./inherited.ts";
 import { Dispatcher, type BuiltinHandler, type DispatchStats } from "./dispatch.ts";
+import { ListenError } from "./errors.ts";
 import { FastCgiServer, FIRST_REQUEST_GRACE } from "./fastcgi-server.ts";
 import type { HttpFront } from "./http-front.ts";
 import type { InflightTable } from "./inflight-table.ts";
@@ -218,8 +219,10 @@ class Server implements RunningServer {
       if (config.preload.length > 0) await preloadScripts(config.preload, this.#resolver, this.#loader, this.log);
       // node:http costs a FastCGI-only worker about 2 MiB of RSS: loaded only when the HTTP front is on.
       if (config.http !== null) this.#http = new (await import("./http-front.ts")).HttpFront(this.#dispatcher, this.#table);
-      if (options.fastcgi) await this.#fastcgi.listen(options.fastcgi);
-      if (this.#http && options.http) await this.#http.listen(options.http, config.listen_backlog);
+      // A socket bound by the master can still fail here: another process began listening on its
+      // port in between (both sockets had SO_REUSEADDR, and only one may listen).
+      if (options.fastcgi) await listenedAs(config.listen, this.#fastcgi.listen(options.fastcgi));
+      if (this.#http && options.http) await listenedAs(config.http ?? "http", this.#http.listen(options.http, config.listen_backlog));
     } catch (error) {
       this.#fastcgi.stopAccepting();
       this.#close();
@@ -321,5 +324,15 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
     return await Promise.race([promise.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** `listening`, its failure as a ListenError for `address`. */
+async function listenedAs(address: string, listening: Promise<void>): Promise<void> {
+  try {
+    await listening;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ListenError(address, typeof code === "string" ? socketFault(code) : error);
   }
 }

@@ -2,6 +2,8 @@
 // request_timeout with a 504, crashes are restarted with back-off, SIGTERM drains. Real processes,
 // through a real nginx where a web server's view matters.
 import t from "tap";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +13,8 @@ import { startLoad } from "../helpers/load.ts";
 import { getFresh } from "../helpers/http.ts";
 import { Backoff, HEALTHY_LIFETIME } from "../../src/pool/backoff.ts";
 import { scaled } from "../helpers/time.ts";
-import { childPids, occurrences, repo, startTscgi, until } from "../helpers/tscgi.ts";
+import { freePort } from "../helpers/ports.ts";
+import { bin, childPids, occurrences, repo, startTscgi, until } from "../helpers/tscgi.ts";
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
 const missing = nginxMissing();
@@ -178,3 +181,52 @@ t.test("SIGTERM stops accepting, waits for the request in flight, then exits 0",
   t.equal(await stopped, 0, "the master exits 0");
   t.match(tscgi.output(), /SIGTERM: stopping gracefully/);
 });
+
+t.test(
+  "a worker that cannot listen on the bound port stops tscgi with the listen error and status 1, instead of restarting forever",
+  async (t) => {
+    // Another process may begin listening on the port between the master's bind and a worker's
+    // listen (both sockets have SO_REUSEADDR, and only one may listen). Here a preload script,
+    // which runs just before the worker listens, is that process.
+    const dir = mkdtempSync(join(tmpdir(), "tscgi-taken-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, "take.ts"),
+      // Without a host, a listen in a process outside a cluster binds and listens at once.
+      // A second worker's preload finds the port taken (ignored): its own listen then fails too,
+      // unless the first worker is gone by then.
+      'import net from "node:net";\n' +
+        "net.createServer().on('error', () => {}).listen(Number(process.env.TAKE_PORT));\n" +
+        'export default () => "taken";\n',
+    );
+    const port = await freePort();
+    const args = [
+      "serve",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--root",
+      dir,
+      "--workers",
+      "2",
+      "--preload",
+      "/take",
+      "--env",
+      `TAKE_PORT=${port}`,
+    ];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), scaled(60_000));
+    const [code] = (await once(child, "exit")) as [number | null];
+    clearTimeout(timer);
+    t.equal(code, 1, output);
+    t.match(
+      output,
+      new RegExp(`ERROR: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\); choose another address`),
+    );
+    t.match(output, /stopping, as every worker would fail the same way/);
+    t.notMatch(output, /keeps crashing|next start in/, "no restart with back-off");
+    t.equal(occurrences(output, /cannot listen on/), 1, "said once, however many workers failed");
+  },
+);
