@@ -1,9 +1,8 @@
 // The keys of the limits and timeouts of requests and FastCGI connections.
 
 import { FCGI_LIMIT_DEFAULTS } from "../fastcgi/limits.ts";
-import type { Schema } from "./schema.ts";
 import { sizeText } from "./units.ts";
-import { duration, integer, size } from "./value-kinds.ts";
+import { duration, integer, size, type Schema } from "./value-kinds.ts";
 
 export const limitKeys = {
   max_body_size: {

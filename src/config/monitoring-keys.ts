@@ -4,8 +4,7 @@ import { AccessFormatError, parseAccessFormat } from "./access-format.ts";
 import { parseListen } from "./address.ts";
 import { parseClientList } from "./clients.ts";
 import { ValueRejected } from "./errors.ts";
-import type { Schema } from "./schema.ts";
-import { CLIENTS_ALLOWED, duration, logTarget, pagePath, yesNo } from "./value-kinds.ts";
+import { CLIENTS_ALLOWED, duration, logTarget, pagePath, yesNo, type Schema } from "./value-kinds.ts";
 
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 

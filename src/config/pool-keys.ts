@@ -4,9 +4,8 @@
 import { availableParallelism } from "node:os";
 import { cgroupCpuLimit } from "./cpu-quota.ts";
 import { ValueRejected } from "./errors.ts";
-import type { Schema } from "./schema.ts";
 import { parseDuration } from "./units.ts";
-import { autoOrInteger, duration, integer, size, yesNo } from "./value-kinds.ts";
+import { autoOrInteger, duration, integer, size, yesNo, type Schema } from "./value-kinds.ts";
 
 const PROCESS_MANAGERS = ["static", "dynamic", "ondemand"] as const;
 

@@ -8,11 +8,8 @@ import { monitoringKeys } from "./monitoring-keys.ts";
 import { poolKeys } from "./pool-keys.ts";
 import { servingKeys } from "./serving-keys.ts";
 import { toolkitKeys } from "./toolkit-keys.ts";
-import type { ConfigKey, ParsedConfig } from "./types.ts";
-import type { KeyDef } from "./value-kinds.ts";
-
-/** Each key's parser gives its ParsedConfig type; resolve.ts then settles the final Config. */
-export type Schema = { readonly [K in ConfigKey]: KeyDef<ParsedConfig[K]> };
+import type { ConfigKey } from "./types.ts";
+import type { Schema } from "./value-kinds.ts";
 
 export const schema: Schema = {
   ...servingKeys,

@@ -9,8 +9,7 @@ import { parseClientList } from "./clients.ts";
 import { DEFAULT_EXTENSIONS, SCRIPT_EXTENSIONS } from "../scripts/extensions.ts";
 import { ValueRejected } from "./errors.ts";
 import { GROUP_FILE, PASSWD_FILE } from "./ids.ts";
-import type { Schema } from "./schema.ts";
-import { CLIENTS_ALLOWED, integer, owner } from "./value-kinds.ts";
+import { CLIENTS_ALLOWED, integer, owner, type Schema } from "./value-kinds.ts";
 
 export const servingKeys = {
   listen: {

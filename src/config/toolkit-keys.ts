@@ -3,8 +3,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ValueRejected } from "./errors.ts";
-import type { Schema } from "./schema.ts";
-import { duration, integer, size, type KeyDef } from "./value-kinds.ts";
+import { duration, integer, size, type KeyDef, type Schema } from "./value-kinds.ts";
 
 const SESSION_STORES = ["file", "redis", "memory"] as const;
 /** HMAC-SHA256 keys shorter than this can be guessed; 32 characters of base64 carry 192 bits. */

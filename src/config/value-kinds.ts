@@ -1,6 +1,7 @@
 // The kinds of value a configuration key holds (whole numbers, sizes, durations, yes/no, paths,
 // users, log destinations): each with its parser and the words that say what it accepts.
 import { ValueRejected } from "./errors.ts";
+import type { ConfigKey, ParsedConfig } from "./types.ts";
 import { parseIdOrName, resolveId } from "./ids.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -26,6 +27,9 @@ export interface KeyDef<T> {
    */
   check?(value: T): T | void;
 }
+
+/** Each key's parser gives its ParsedConfig type; resolve.ts then settles the final Config. */
+export type Schema = { readonly [K in ConfigKey]: KeyDef<ParsedConfig[K]> };
 
 const SIZE_ALLOWED = "a size like 1048576, 512k, 64m, 1g";
 const DURATION_ALLOWED = "a duration like 30s, 500ms, 2m, 1h (a bare number is seconds)";
