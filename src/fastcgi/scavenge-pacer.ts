@@ -1,7 +1,7 @@
 // ScavengePacer: V8 frees a dead Buffer only in a collection, and its young-generation collection
 // (a scavenge) comes each time the process has allocated its semi-space in JS objects, whatever
 // the bytes outside them. Request bodies are such bytes, in few JS objects: a streamed 1 GiB
-// upload saw one scavenge per 22 MiB and grew the worker's peak RSS by 48-52 MiB, and under a load
+// upload saw one scavenge per 22 MiB and grew the worker's peak RSS by 48-77 MiB, and under a load
 // of 1 MiB POSTs dead bodies held a pool of 2 workers at 186-200 MiB PSS until a full collection.
 // One scavenge every 8 MiB of body: 23-26 MiB and 145-165 MiB, for under 0.1 ms each.
 
