@@ -1,6 +1,7 @@
 // The idle connections retiring workers hand over: each goes on to another worker, or waits here
 // while every worker that could take it is still starting.
 import type { ListenHandle } from "../server/bind.ts";
+import { takerFor } from "./connection-balance.ts";
 import { adopterFor } from "./pm.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
@@ -13,6 +14,16 @@ export class ConnectionHandoffs {
   /** `workers`: the pool's workers by id, read at each placement. */
   constructor(workers: ReadonlyMap<number, WorkerProcess>) {
     this.#workers = workers;
+  }
+
+  /** A connection `from` handed over: shed to even out the pool (placeShed), or as it retires (place). */
+  received(from: WorkerProcess, handle: ListenHandle | undefined, unread: Uint8Array | null, shed: boolean): void {
+    if (shed) {
+      if (handle) this.placeShed(handle, unread, from);
+      return;
+    }
+    if (handle) this.place(handle, unread, from.slot);
+    from.handedOver++;
   }
 
   /**
@@ -33,6 +44,23 @@ export class ConnectionHandoffs {
     const close = () => handle.close();
     if (!worker?.send({ type: "conn", which: "fastcgi", unread }, handle, close)) return close();
     worker.adopted++;
+  }
+
+  /**
+   * An idle connection a worker shed to even out the pool (see connection-balance.ts): to the ready
+   * worker holding the fewest, counted there at once so that the next goes elsewhere if it should.
+   * With no other taker it goes back to `from`, which still serves: closing it would race the web
+   * server's next request on it.
+   */
+  placeShed(handle: ListenHandle, unread: Uint8Array | null, from: WorkerProcess): void {
+    if (this.#closed) return void handle.close();
+    const takers = [...this.#workers.values()].filter((w) => w.state === "ready" && !w.retiring);
+    const id = takerFor(from.id, takers);
+    const to = (id === null ? undefined : this.#workers.get(id)) ?? from;
+    const close = () => handle.close();
+    if (!to.send({ type: "conn", which: "fastcgi", unread }, handle, close)) return close();
+    to.connections++;
+    if (to !== from) from.connections--;
   }
 
   /** A worker became ready or exited: the waiting connections are placed again. */

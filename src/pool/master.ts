@@ -11,6 +11,7 @@ import { MasterLogs } from "./master-logs.ts";
 import { PoolFaults } from "./pool-faults.ts";
 import { PoolSockets } from "./pool-sockets.ts";
 import { ConnectionHandoffs } from "./handoffs.ts";
+import { askToShed } from "./connection-balance.ts";
 import { initialWorkers, maintain, pmSettings, routeConnection, type WorkerLoad } from "./pm.ts";
 import type { FromWorker, WatchdogReport } from "./protocol.ts";
 import { PoolCounters, renderPoolStatus, ReportCollector } from "./status-collect.ts";
@@ -86,7 +87,10 @@ export class Master {
 
   #route(which: "fastcgi" | "http", socket: Socket): void {
     const live = this.#current();
-    const route = routeConnection(pmSettings(this.#config), live.map(loadOf));
+    const route = routeConnection(
+      pmSettings(this.#config),
+      live.map((w) => w.load()),
+    );
     if (route.maxChildrenReached) this.counters.maxChildrenReached++;
     const worker = route.to === "spawn" ? this.#spawn() : this.#workers.get(route.to);
     if (!worker?.send({ type: "conn", which }, socket)) return void socket.destroy();
@@ -129,15 +133,16 @@ export class Master {
         break;
       case "handoff":
         // A raw libuv handle (see worker-main's handOff), like the listening ones.
-        if (handle) this.#handoffs.place(handle as ListenHandle, m.unread, worker.slot);
-        worker.handedOver++;
+        this.#handoffs.received(worker, handle as ListenHandle | undefined, m.unread, m.shed === true);
         break;
       case "load":
         this.counters.requests(worker.id, m.requests);
         if (m.inflight === 0 && worker.inflight > 0) worker.idleSince = Date.now();
         worker.inflight = m.inflight;
         worker.requests = m.requests;
+        worker.connections = m.connections;
         this.counters.active(this.workers.filter((w) => w.inflight > 0).length);
+        this.#balance();
         break;
       case "retire":
         this.#retire(worker, m.reason);
@@ -214,6 +219,16 @@ export class Master {
     if (this.#stopping && this.#workers.size === 0) this.#finish();
   }
 
+  /** Evens out the connections a web server keeps open (see connection-balance.ts). */
+  #balance(): void {
+    if (this.#stopping || this.#config.pm === "ondemand") return;
+    for (const ask of askToShed(this.#current(), Date.now())) {
+      this.log.debug(
+        `worker ${ask.worker.pid} holds ${ask.worker.connections} FastCGI connections, ${ask.count} over the mean: asked to hand them to the others`,
+      );
+    }
+  }
+
   /** A fault no new worker could get past: logged once, and the pool stops with exit status 1. */
   #fail(message: string): void {
     if (this.#stopping) return;
@@ -261,7 +276,7 @@ export class Master {
     // Slots waiting out a crash back-off count as workers on their way.
     const waiting: WorkerLoad[] = [];
     for (let i = 0; i < this.#respawns.waiting; i++) waiting.push({ id: -1 - i, starting: true, inflight: 0, idleSince: Date.now() });
-    const decision = maintain(pmSettings(this.#config), [...current.map(loadOf), ...waiting], Date.now(), this.#spawnRate);
+    const decision = maintain(pmSettings(this.#config), [...current.map((w) => w.load()), ...waiting], Date.now(), this.#spawnRate);
     this.#spawnRate = decision.nextSpawnRate;
     if (decision.maxChildrenReached) this.counters.maxChildrenReached++;
     for (let i = 0; i < decision.spawn; i++) this.#spawn();
@@ -384,8 +399,4 @@ export class Master {
     this.counters.queue(queue);
     return renderPoolStatus(this.#config, this.counters, reports, queue, query, accept, this.faults.list());
   }
-}
-
-function loadOf(w: WorkerProcess): WorkerLoad {
-  return { id: w.id, starting: w.state === "starting", inflight: w.inflight, idleSince: w.idleSince };
 }

@@ -46,6 +46,8 @@ export type ToWorker =
   | { type: "conn"; which: "fastcgi" | "http"; unread?: Uint8Array | null }
   /** Stop taking work and exit once in-flight requests are done; `handOver`: pass idle connections on instead of closing them. */
   | { type: "stop"; handOver: boolean }
+  /** Hand up to `count` idle kept-alive connections to the master for other workers (see shedCounts). */
+  | { type: "shed"; count: number }
   | { type: "reopen" }
   | { type: "report"; id: number }
   | { type: "status"; id: number; body: string; contentType: string; ok: boolean }
@@ -55,14 +57,14 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready" }
   /** The busy/idle picture changed (sent at most every few ms). */
-  | { type: "load"; inflight: number; requests: number }
+  | { type: "load"; inflight: number; requests: number; connections: number }
   /** The worker reached max_requests, worker_memory_limit or worker_max_age. */
   | { type: "retire"; reason: string }
   | { type: "report"; id: number; report: WorkerReport }
   /** A status request came in: the master renders the pool's status. */
   | { type: "status"; id: number; query: string; accept: string }
   /** Sent with the raw handle of an idle kept-alive connection, for another worker to serve (see FastCgiServer.handOver). */
-  | { type: "handoff"; which: "fastcgi"; unread: Uint8Array | null }
+  | { type: "handoff"; which: "fastcgi"; unread: Uint8Array | null; shed?: boolean }
   /** Compile a script for me: the master compiles each source once for all workers. */
   | { type: "compile"; id: number; file: string; source: string; options: CompileOptions }
   /** A script faulted (it was answered and logged here); the master counts the pool's faults. */

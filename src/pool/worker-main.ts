@@ -106,13 +106,16 @@ class WorkerMain {
     // Load reports drive the process manager; sent only when something changed.
     let lastInflight = -1;
     let lastRequests = -1;
+    let lastConnections = -1;
     const loadTimer = setInterval(() => {
       const requests = server.stats.requests;
       const inflight = server.inflight;
-      if (inflight !== lastInflight || requests !== lastRequests) {
+      const connections = server.connections;
+      if (inflight !== lastInflight || requests !== lastRequests || connections !== lastConnections) {
         lastInflight = inflight;
         lastRequests = requests;
-        this.#send({ type: "load", inflight, requests });
+        lastConnections = connections;
+        this.#send({ type: "load", inflight, requests, connections });
       }
       if (requestLimit > 0 && requests >= requestLimit) this.#retire(`max_requests (${requestLimit}) reached`);
     }, 50);
@@ -146,11 +149,11 @@ class WorkerMain {
    * An idle kept-alive connection goes to the master, which passes it to another worker: its raw
    * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
    */
-  #handOff(socket: Socket, unread: Buffer): void {
+  #handOff(socket: Socket, unread: Buffer, shed = false): void {
     const handle = socketHandle<object>(socket);
     if (!handle || !process.connected) return void socket.destroy();
     this.#handoffsInFlight++;
-    const message: FromWorker = { type: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null };
+    const message: FromWorker = { type: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null, shed };
     this.#ipc(message, handle as never, {}, () => {
       socket.destroy();
       if (--this.#handoffsInFlight === 0) for (const wake of this.#handoffsSent.splice(0)) wake();
@@ -197,6 +200,9 @@ class WorkerMain {
       }
       case "stop":
         void this.stop(message.handOver);
+        break;
+      case "shed":
+        if (!this.#stopping && !this.#retiring) this.#server?.shed(message.count, (socket, unread) => this.#handOff(socket, unread, true));
         break;
       case "reopen":
         this.reopenLogs();

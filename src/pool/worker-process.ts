@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/types.ts";
 import type { ListenHandle } from "../server/bind.ts";
+import type { WorkerLoad } from "./pm.ts";
 import { scriptEnv } from "./script-env.ts";
 import { workerExecArgv, workerMemoryEnv } from "./worker-memory.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
@@ -43,6 +44,10 @@ export class WorkerProcess {
   handedOver = 0;
   inflight = 0;
   requests = 0;
+  /** FastCGI connections it holds, from its load reports (and the shed ones sent to it since). */
+  connections = 0;
+  /** Date.now() when it was last asked to shed connections (see Master.#balance). */
+  shedAskedAt = 0;
   idleSince = Date.now();
   /** Why it is being replaced, when it is. */
   retireReason: string | null = null;
@@ -101,6 +106,11 @@ export class WorkerProcess {
    * False when the worker can no longer be told anything (a full channel still queues: true).
    * `sent` runs once the message (and the handle's fd) went out, or failed to.
    */
+  /** Its load as the process manager weighs it (pm.ts). */
+  load(): WorkerLoad {
+    return { id: this.id, starting: this.state === "starting", inflight: this.inflight, idleSince: this.idleSince };
+  }
+
   send(message: ToWorker, handle?: PassedHandle, sent?: (error: Error | null) => void): boolean {
     if (this.exited || !this.child.connected) return false;
     try {

@@ -127,6 +127,24 @@ export class FastCgiServer {
     return this.#end((open) => open.handOver(handOff));
   }
 
+  /**
+   * Passes up to `count` idle connections to `handOff`, as handOver() does, and goes on serving
+   * the rest: the pool evens out the connections a web server keeps open. A connection still
+   * waiting for its first request is kept: the web server opened it for a request on its way.
+   * Returns how many it passed.
+   */
+  shed(count: number, handOff: HandOff): number {
+    if (this.#ending !== null) return 0;
+    let shed = 0;
+    for (const open of this.#open.values()) {
+      if (shed >= count) break;
+      if (!open.evictable || open.connection.requestsBegun === 0) continue;
+      open.handOver(handOff);
+      shed++;
+    }
+    return shed;
+  }
+
   /** Kept for callers of the earlier interface: close() without waiting. */
   drain(): void {
     void this.close();

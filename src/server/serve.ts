@@ -106,6 +106,8 @@ export interface RunningServer {
    * worker passes it on to another process, see FastCgiServer.handOver).
    */
   stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void>;
+  /** Passes up to `count` idle FastCGI connections to `handOff` and serves on (see FastCgiServer.shed). */
+  shed(count: number, handOff: (socket: Socket, unread: Buffer) => void): number;
   /** Stops at once: open requests are cut. */
   kill(): void;
   reopenLogs(): void;
@@ -291,6 +293,10 @@ class Server implements RunningServer {
     fastcgi.destroyAll();
     http?.destroyAll();
     this.#close();
+  }
+
+  shed(count: number, handOff: (socket: Socket, unread: Buffer) => void): number {
+    return this.#fastcgi.shed(count, handOff);
   }
 
   kill(): void {
