@@ -304,7 +304,12 @@ export class Master {
     this.#respawns = new Respawns(config.respawn_backoff_max, (slot) => this.#respawnDue(slot));
     const before = this.#config;
     this.#config = config;
-    if (StatusListener.changed(before, config)) await this.#restartStatusListener();
+    if (StatusListener.changed(before, config)) {
+      const running = this.#statusListener;
+      // Not closed twice by a stop while the new one binds.
+      this.#statusListener = null;
+      this.#statusListener = await StatusListener.restart(running, config, this.log, this.#statusSources);
+    }
     if (rebind) {
       for (const line of describeListeners(await this.#sockets.bind(config))) this.log.info(line);
     }
@@ -367,16 +372,6 @@ export class Master {
     this.log.flush();
     this.#logs.closeSlowLog();
     this.#exited();
-  }
-
-  async #restartStatusListener(): Promise<void> {
-    this.#statusListener?.close();
-    this.#statusListener = null;
-    try {
-      this.#statusListener = await StatusListener.start(this.#config, this.log, this.#statusSources);
-    } catch (error) {
-      this.log.error(`reload: status_listen: ${(error as Error).message}; status and ping are answered on listen only`);
-    }
   }
 
   /** May new requests be sent here now (status_listen's ping_path?ready)? */

@@ -89,6 +89,25 @@ export class StatusListener {
     return new StatusListener(bound, server);
   }
 
+  /**
+   * A reload's listener for `config`, once `running` was closed: a new one binds, and one that
+   * cannot is logged, leaving status and ping on listen (null).
+   */
+  static async restart(
+    running: StatusListener | null,
+    config: Config,
+    log: Logger,
+    sources: StatusSources,
+  ): Promise<StatusListener | null> {
+    running?.close();
+    try {
+      return await StatusListener.start(config, log, sources);
+    } catch (error) {
+      log.error(`reload: status_listen: ${(error as Error).message}; status and ping are answered on listen only`);
+      return null;
+    }
+  }
+
   /** Whether a reload to `next` must start the listener anew: what it answers, or its log, changed. */
   static changed(previous: Config, next: Config): boolean {
     const keys = [

@@ -1,5 +1,4 @@
 // Dispatch: (params, body) -> script -> response, the same for FastCGI, the HTTP front and CGI.
-import { relative } from "node:path";
 import { buildEnv, type ScriptLocation } from "../cgi/env.ts";
 import type { Exchange } from "../cgi/exchange.ts";
 import { reasonPhrase } from "../cgi/head.ts";
@@ -21,6 +20,7 @@ import { describeError } from "./script-error.ts";
 import { authorizerHandler } from "./authorizer.ts";
 import { ScriptFaults } from "./script-faults.ts";
 import { InFlight, type RunEnder } from "./in-flight.ts";
+import { ScriptNames } from "./script-names.ts";
 import { requestPath } from "./request-path.ts";
 
 export interface Resolver {
@@ -65,9 +65,6 @@ export interface DispatcherOptions {
   extensions?: readonly string[];
 }
 
-/** Script paths relative to the root kept for log lines; past this many, the cache starts over. */
-const SCRIPT_NAME_CACHE_SIZE = 10_000;
-
 /** Answers one request without a script; returns the status for the access log. */
 export type BuiltinHandler = (exchange: Exchange) => number | Promise<number>;
 
@@ -102,7 +99,7 @@ export class Dispatcher {
     exit: (entry, code) => this.#exitRequest(entry, code),
     fail: (entry, error) => this.#faultRequest(entry, error),
   };
-  readonly #scriptNames = new Map<string, string>();
+  readonly #scriptNames: ScriptNames;
   #idleWaiters: Array<() => void> = [];
   readonly stats: DispatchStats = {
     requests: 0,
@@ -116,6 +113,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+    this.#scriptNames = new ScriptNames(options.root);
     this.#faults = options.faults ?? new ScriptFaults({ root: options.root, log: options.log });
     this.#timeouts = new RequestTimeouts(this.#inflight, {
       timeout: options.requestTimeout,
@@ -176,7 +174,7 @@ export class Dispatcher {
         }
       }
       const location = script ?? this.#resolve(params);
-      entry.script = this.#scriptName(location.file);
+      entry.script = this.#scriptNames.of(location.file);
       if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.script(exchange.slot, entry.script);
       const length = params.CONTENT_LENGTH;
       if (length && this.#options.maxBodySize > 0 && Number(length) > this.#options.maxBodySize) {
@@ -236,7 +234,7 @@ export class Dispatcher {
   #runPage(entry: InFlight, file: string, ctx: CgiContext, info: ErrorPageInfo): Promise<number> {
     return this.#faults.run(entry, async () => {
       const loaded = this.#options.loader.load(file);
-      const handler: ErrorPageHandler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptName(file));
+      const handler: ErrorPageHandler = scriptHandler(loaded instanceof Promise ? await loaded : loaded, this.#scriptNames.of(file));
       // A fetch-style page gets the same ErrorPageInfo after its usual arguments.
       const result = typeof handler === "object" ? await handler.fetch(ctx.request, ctx.env, ctx, info) : await handler(ctx, info);
       if (entry.endedBy !== null || ctx.closed) return 500;
@@ -247,16 +245,6 @@ export class Dispatcher {
   #resolve(params: Record<string, string>): ScriptLocation {
     const { path, raw } = requestPath(params);
     return this.#options.resolver.resolve(path, raw);
-  }
-
-  #scriptName(file: string): string {
-    let name = this.#scriptNames.get(file);
-    if (name === undefined) {
-      name = relative(this.#options.root, file) || file;
-      if (this.#scriptNames.size > SCRIPT_NAME_CACHE_SIZE) this.#scriptNames.clear();
-      this.#scriptNames.set(file, name);
-    }
-    return name;
   }
 
   /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */

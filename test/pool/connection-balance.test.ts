@@ -9,60 +9,26 @@ import { nginxMissing } from "../helpers/nginx.ts";
 import { poolBehindNginx } from "../helpers/pool.ts";
 import { childPids, repo, until } from "../helpers/tscgi.ts";
 
+/** Connections held by workers 1, 2, ... in turn. */
+const holding = (...counts: number[]) => counts.map((connections, i) => ({ id: i + 1, connections }));
+
 t.test("a worker sheds what it holds over the mean, once that is at least 8 and more than a tenth of the mean", async (t) => {
-  t.same(shedCounts([{ id: 1, connections: 16 }]), [], "alone: nothing to even out");
-  t.same(
-    shedCounts([
-      { id: 1, connections: 16 },
-      { id: 2, connections: 0 },
-    ]),
-    [{ id: 1, count: 8 }],
-  );
-  t.same(
-    shedCounts([
-      { id: 1, connections: 162 },
-      { id: 2, connections: 94 },
-    ]),
-    [{ id: 1, count: 34 }],
-    "the spread nginx left with keepalive 256",
-  );
-  t.same(
-    shedCounts([
-      { id: 1, connections: 12 },
-      { id: 2, connections: 4 },
-    ]),
-    [],
-    "4 over the mean: left where they are",
-  );
-  t.same(
-    shedCounts([
-      { id: 1, connections: 1100 },
-      { id: 2, connections: 1000 },
-      { id: 3, connections: 900 },
-    ]),
-    [],
-    "100 over a mean of 1,000: within a tenth",
-  );
-  t.same(
-    shedCounts([
-      { id: 1, connections: 40 },
-      { id: 2, connections: 30 },
-      { id: 3, connections: 2 },
-    ]),
-    [{ id: 1, count: 16 }],
-    "only those well over; the one just over keeps its own",
-  );
+  const cases: Array<[number[], Array<{ id: number; count: number }>, string]> = [
+    [[16], [], "alone: nothing to even out"],
+    [[16, 0], [{ id: 1, count: 8 }], "16 opened while the other was stopped"],
+    [[162, 94], [{ id: 1, count: 34 }], "the spread nginx left with keepalive 256"],
+    [[12, 4], [], "4 over the mean: left where they are"],
+    [[1100, 1000, 900], [], "100 over a mean of 1,000: within a tenth"],
+    [[40, 30, 2], [{ id: 1, count: 16 }], "only those well over; the one just over keeps its own"],
+  ];
+  for (const [counts, expected, what] of cases) t.same(shedCounts(holding(...counts)), expected, what);
 });
 
 t.test("a shed connection goes to the worker holding the fewest, never back to its sender", async (t) => {
-  const holders = [
-    { id: 1, connections: 30 },
-    { id: 2, connections: 9 },
-    { id: 3, connections: 4 },
-  ];
+  const holders = holding(30, 9, 4);
   t.equal(takerFor(1, holders), 3);
   t.equal(takerFor(3, holders), 2, "the sender is skipped even when it holds the fewest");
-  t.equal(takerFor(1, [{ id: 1, connections: 30 }]), null, "no other worker");
+  t.equal(takerFor(1, holding(30)), null, "no other worker");
 });
 
 const fixtures = `${repo}test/fixtures/cgi-bin`;
