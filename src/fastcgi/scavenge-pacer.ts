@@ -13,8 +13,6 @@ export class ScavengePacer {
   readonly #every: number;
   readonly #scavenge: () => void;
   #since = 0;
-  /** Scavenges asked for since the start. */
-  scavenges = 0;
 
   constructor(every: number, scavenge: () => void) {
     this.#every = every;
@@ -26,7 +24,6 @@ export class ScavengePacer {
     this.#since += bytes;
     if (this.#since < this.#every) return;
     this.#since = 0;
-    this.scavenges++;
     this.#scavenge();
   }
 }
