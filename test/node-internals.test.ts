@@ -70,13 +70,19 @@ t.test("tscgi does not start on a Node without one (--test-config checks as serv
   t.notMatch(out.stdout, /configuration OK/);
 });
 
-t.test("scavenge() frees dead young buffers at once, and scripts' global gets no gc function", async (t) => {
-  // 4 MiB of buffers, dead once made.
-  for (let i = 0; i < 64; i++) Buffer.allocUnsafeSlow(64 * 1024).fill(i);
-  const before = process.memoryUsage().arrayBuffers;
-  t.equal(scavenge(), true, "this Node offers it");
-  const freed = before - process.memoryUsage().arrayBuffers;
-  t.ok(freed >= 3 * 1024 * 1024, `${(freed / 1024 / 1024).toFixed(1)} MiB freed`);
+t.test("scavenge() frees dead young buffers, and scripts' global gets no gc function", async (t) => {
+  // 4 MiB of buffers, dead once made. A collection of V8's own while they are made frees some
+  // before `before`: up to 3 tries.
+  const freed: number[] = [];
+  for (let attempt = 0; attempt < 3 && !(freed.at(-1)! >= 3 * 1024 * 1024); attempt++) {
+    for (let i = 0; i < 64; i++) new Uint8Array(64 * 1024).fill(i);
+    const before = process.memoryUsage().arrayBuffers;
+    // V8 may free the buffers of a scavenge on a thread of its own; the next collection waits for it.
+    if (!scavenge() || !scavenge()) break;
+    freed.push(before - process.memoryUsage().arrayBuffers);
+  }
+  t.ok(freed.length > 0, "this Node offers it");
+  t.ok(freed.at(-1)! >= 3 * 1024 * 1024, `MiB freed: ${freed.map((b) => (b / 1024 / 1024).toFixed(1)).join(", ")}`);
   t.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
   t.equal(scavenge(), true, "and again");
 });
