@@ -59,8 +59,10 @@ export class ConnectionHandoffs {
     const to = (id === null ? undefined : this.#workers.get(id)) ?? from;
     const close = () => handle.close();
     if (!to.send({ type: "conn", which: "fastcgi", unread }, handle, close)) return close();
+    // Until their next load reports: a connection sent back to its sender changes no count.
+    if (to === from) return;
     to.connections++;
-    if (to !== from) from.connections--;
+    from.connections--;
   }
 
   /** A worker became ready or exited: the waiting connections are placed again. */
