@@ -3,6 +3,7 @@
 import { Server as HttpServer } from "node:http";
 import Module from "node:module";
 import net, { type Socket } from "node:net";
+import { getSystemErrorName } from "node:util";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { TscgiError } from "./errors.ts";
@@ -72,6 +73,73 @@ export function readIntoBuffers(socket: Socket, take: () => Buffer, onRead: (byt
   fields[kBufferCb] = onRead;
   handle.useUserBuffer(first);
   return true;
+}
+
+/** A connection's libuv handle (TCP or Pipe), read and written through Node's stream_wrap binding. */
+export interface StreamHandle extends RawHandle {
+  onread: ((arrayBuffer: ArrayBuffer | undefined) => Uint8Array | undefined) | null;
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buf: Uint8Array): void;
+  writeBuffer(req: object, data: Uint8Array): number;
+  writev(req: object, chunks: Uint8Array[], allBuffers: true): number;
+  shutdown(req: object): number;
+  close(callback?: () => void): void;
+  setNoDelay?(enable: boolean): number;
+  getpeername?(out: { address?: string; port?: number }): number;
+}
+
+/** A libuv request: `oncomplete` runs with its status (0, or a negative errno) once libuv is done with it. */
+export interface StreamRequest {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+}
+
+/** Node's stream_wrap binding: its request classes, and the shared array its calls report through. */
+export interface StreamWrap {
+  WriteWrap: new () => StreamRequest;
+  ShutdownWrap: new () => StreamRequest;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kBytesWritten: number;
+  kLastWriteWasAsync: number;
+}
+
+/** libuv's end-of-stream status, as a read reports it. */
+export const UV_EOF = -4095;
+
+function loadStreamWrap(): StreamWrap | null {
+  const binding = (process as unknown as { binding(name: string): Partial<StreamWrap> }).binding("stream_wrap");
+  const indexes = [binding.kReadBytesOrError, binding.kArrayBufferOffset, binding.kBytesWritten, binding.kLastWriteWasAsync];
+  const usable =
+    typeof binding.WriteWrap === "function" &&
+    typeof binding.ShutdownWrap === "function" &&
+    binding.streamBaseState instanceof Int32Array &&
+    indexes.every((i) => typeof i === "number");
+  return usable ? (binding as StreamWrap) : null;
+}
+
+let streamWrapBinding: StreamWrap | null = null;
+
+/** Node's stream_wrap binding; checkNodeInternals() made sure it is there. */
+export function streamWrap(): StreamWrap {
+  streamWrapBinding ??= loadStreamWrap();
+  if (streamWrapBinding === null) throw new NodeInternalError("process.binding('stream_wrap')");
+  return streamWrapBinding;
+}
+
+type OnConnection = (status: number, handle?: StreamHandle) => void;
+
+/**
+ * Takes a listening net.Server's accepted connections as bare libuv handles: `onConnection` runs
+ * instead of net.Server building a net.Socket (a Duplex stream) for each. Node's own hook, the
+ * listening handle's onconnection, is replaced.
+ */
+export function takeAcceptedHandles(server: net.Server, onConnection: OnConnection): void {
+  const handle = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
+  if (typeof handle?.onconnection !== "function") throw new NodeInternalError("net.Server's _handle.onconnection");
+  handle.onconnection = onConnection;
 }
 
 /** Closes only the listener of an http.Server (net.Server's close): http's own also drops idle keep-alive connections. */
@@ -158,6 +226,8 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["Module._nodeModulePaths", () => Array.isArray(CommonJs._nodeModulePaths("/srv/app"))],
   ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
   ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
+  ["process.binding('stream_wrap')", () => loadStreamWrap() !== null],
+  ["libuv's UV_EOF", () => getSystemErrorName(UV_EOF) === "EOF"],
   ["net.Socket's kBuffer, kBufferCb and kBufferGen", () => kBuffer !== undefined && kBufferCb !== undefined && kBufferGen !== undefined],
   ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.

@@ -3,9 +3,10 @@
 import { writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Config } from "../config/types.ts";
-import { socketHandle } from "../node-internals.ts";
+import type { StreamHandle } from "../node-internals.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
+import { connectionHandle, HandleSocket, type ConnectionSocket } from "../server/handle-socket.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
 import { startWatchdog, type Watchdog } from "./watchdog-handle.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport } from "./protocol.ts";
@@ -33,7 +34,7 @@ class WorkerMain {
   readonly #startedAt = Date.now();
   readonly #statusReplies = new PendingReplies<StatusReply>();
   readonly #compileReplies = new PendingReplies<string | null>();
-  readonly #pendingConnections: Array<{ which: "fastcgi" | "http"; socket: Socket; unread?: Buffer }> = [];
+  readonly #pendingConnections: Array<{ which: "fastcgi" | "http"; socket: ConnectionSocket; unread?: Buffer }> = [];
   #exitReported = false;
   // Node sends one handle at a time (each waits for the other side's acknowledgement): the process
   // must not exit while some are still queued, or their connections would be reset.
@@ -149,8 +150,8 @@ class WorkerMain {
    * An idle kept-alive connection goes to the master, which passes it to another worker: its raw
    * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
    */
-  #handOff(socket: Socket, unread: Buffer, shed = false): void {
-    const handle = socketHandle<object>(socket);
+  #handOff(socket: ConnectionSocket, unread: Buffer, shed = false): void {
+    const handle = connectionHandle(socket);
     if (!handle || !process.connected) return void socket.destroy();
     this.#handoffsInFlight++;
     const message: FromWorker = { type: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null, shed };
@@ -190,7 +191,7 @@ class WorkerMain {
         this.#startWhenReady();
         break;
       case "conn": {
-        const socket = connectionOf(handle);
+        const socket = connectionOf(message.which, handle);
         const unread = message.unread
           ? Buffer.from(message.unread.buffer, message.unread.byteOffset, message.unread.byteLength)
           : undefined;
@@ -245,9 +246,14 @@ class WorkerMain {
   }
 }
 
-/** A connection from the master: accepted there (a paused Socket) or handed over by a retiring worker (a raw handle). */
-function connectionOf(handle: unknown): Socket {
-  return handle instanceof Socket ? handle : new Socket({ handle, readable: true, writable: true } as never);
+/**
+ * A connection from the master: accepted there (a paused Socket) or handed over by another worker
+ * (a raw handle, served as an accepted one is; the HTTP front needs a net.Socket).
+ */
+function connectionOf(which: "fastcgi" | "http", handle: unknown): ConnectionSocket {
+  if (handle instanceof Socket) return handle;
+  if (which === "fastcgi") return new HandleSocket(handle as StreamHandle);
+  return new Socket({ handle, readable: true, writable: true } as never);
 }
 
 const ipc = process.send?.bind(process);

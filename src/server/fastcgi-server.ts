@@ -1,7 +1,7 @@
 // The FastCGI listener: accepts connections, keeps them within max_connections, and closes or hands them over.
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import type { FcgiRequest } from "../fastcgi/request.ts";
-import { socketFd } from "../node-internals.ts";
+import { socketFd, takeAcceptedHandles } from "../node-internals.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
@@ -9,6 +9,7 @@ import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { AcceptError, MaxConnectionsError } from "./errors.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
 import { connectionRoom } from "./fd-limit.ts";
+import { HandleSocket, uvError, type ConnectionSocket } from "./handle-socket.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { escapeLogText } from "./log.ts";
 import { LOG_RATE_INTERVAL, RateLimitedLog } from "./log-limit.ts";
@@ -39,7 +40,7 @@ export interface FastCgiServerOptions {
 export class FastCgiServer {
   readonly #server: Server;
   readonly #dispatcher: Dispatcher;
-  readonly #open = new Map<Socket, OpenConnection>();
+  readonly #open = new Map<ConnectionSocket, OpenConnection>();
   readonly #options: FastCgiServerOptions;
   readonly #openOptions: OpenConnectionOptions;
   readonly #limited: RateLimitedLog;
@@ -72,7 +73,7 @@ export class FastCgiServer {
     this.#sweep = new TimeoutSweep(sweepPeriod(this.#openOptions.paramsTimeout, this.#openOptions.keepaliveTimeout), () =>
       this.#open.values(),
     );
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#server = createServer();
     // The master (or the single process) warns about a low limit once, at start-up (see pool/fd-limit.ts).
     this.#maxConnections = connectionRoom(options.maxConnections);
   }
@@ -84,10 +85,14 @@ export class FastCgiServer {
   /** Starts accepting on a bound socket (see bind.ts); several processes may share one. */
   async listen(handle: ListenHandle): Promise<void> {
     await listenOnHandle(this.#server, handle, this.#options.backlog);
-    // Without a listener, a failed accept() would be an uncaught exception. libuv has already
-    // closed the connection it could not take, and the listener carries on.
-    this.#server.on("error", (error: NodeJS.ErrnoException) => {
-      const failure = new AcceptError(error);
+    takeAcceptedHandles(this.#server, (status, accepted) => {
+      if (accepted !== undefined && status === 0) {
+        accepted.setNoDelay?.(true);
+        this.#accept(new HandleSocket(accepted));
+        return;
+      }
+      // libuv has already closed the connection it could not take, and the listener carries on.
+      const failure = new AcceptError(uvError(status, "accept"));
       this.#limited.write("warn", failure.code, `fastcgi: ${failure.message} [${failure.code}]`);
     });
   }
@@ -96,7 +101,7 @@ export class FastCgiServer {
    * Serves a connection accepted or handed over elsewhere; `unread` are bytes its previous owner
    * read from it but did not parse, fed to the protocol before anything read from the socket.
    */
-  adopt(socket: Socket, unread?: Buffer): void {
+  adopt(socket: ConnectionSocket, unread?: Buffer): void {
     socket.setNoDelay(true);
     this.#accept(socket, unread);
   }
@@ -168,7 +173,7 @@ export class FastCgiServer {
     return new Promise((resolve) => this.#emptied.push(resolve));
   }
 
-  #accept(socket: Socket, unread?: Buffer): void {
+  #accept(socket: ConnectionSocket, unread?: Buffer): void {
     const options = this.#options;
     const log = options.log;
     if (options.allowClient && !options.allowClient(socket.remoteAddress)) {
@@ -186,7 +191,7 @@ export class FastCgiServer {
     if (log?.enabled("debug")) log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
     const table = options.table ?? null;
     // The descriptor lets a watchdog thread write the last answer.
-    const fd = table === null ? -1 : socketFd(socket);
+    const fd = table === null ? -1 : socket instanceof HandleSocket ? socket.fd : socketFd(socket);
     const dispatcher = this.#dispatcher;
     const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket));
     const open = new OpenConnection(socket, handler, this.#openOptions, unread);

@@ -4,6 +4,7 @@ import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
 import { readIntoBuffers, socketHandle } from "../node-internals.ts";
+import { HandleSocket, type ConnectionSocket } from "./handle-socket.ts";
 
 export interface OpenConnectionOptions {
   connection: ConnectionOptions;
@@ -19,7 +20,7 @@ export interface OpenConnectionOptions {
   handOffFailed(error: unknown): void;
 }
 
-export type HandOff = (socket: Socket, unread: Buffer) => void;
+export type HandOff = (socket: ConnectionSocket, unread: Buffer) => void;
 
 interface StreamHandle {
   readStart(): number;
@@ -37,8 +38,10 @@ const STOPPED = Symbol("tscgi.fastcgi.readingStopped");
  * will not get. net.Socket restarts a handle whose `reading` flag is false on its next read(),
  * so the flag stays true: the handle is about to be sent away or adopted, never read here again.
  */
-function stopReading(socket: Socket): void {
+function stopReading(socket: ConnectionSocket): void {
   socket.pause();
+  // A HandleSocket's pause() already stopped its handle.
+  if (socket instanceof HandleSocket) return;
   const handle = socketHandle<StreamHandle>(socket);
   if (handle === null) return;
   handle.readStop();
@@ -47,7 +50,11 @@ function stopReading(socket: Socket): void {
 }
 
 /** Undoes stopReading for a socket handed over inside this process (a received handle is new and reading). */
-function resumeReading(socket: Socket): void {
+function resumeReading(socket: ConnectionSocket): void {
+  if (socket instanceof HandleSocket) {
+    socket.resume();
+    return;
+  }
   const marked = socket as Socket & { [STOPPED]?: boolean };
   if (marked[STOPPED] === true) {
     marked[STOPPED] = false;
@@ -57,7 +64,7 @@ function resumeReading(socket: Socket): void {
 }
 
 /** Who reads a socket that reads into the pool: its reads keep going to the callback set first, also after an in-process hand-over. */
-const poolReader = new WeakMap<Socket, OpenConnection>();
+const poolReader = new WeakMap<ConnectionSocket, OpenConnection>();
 
 type Mode = "serving" | "closing" | "handing";
 
@@ -69,7 +76,7 @@ function unrefTimer(callback: () => void, ms: number): NodeJS.Timeout {
 }
 
 export class OpenConnection {
-  readonly socket: Socket;
+  readonly socket: ConnectionSocket;
   readonly connection: Connection;
   /** performance.now() at accept (or adoption). */
   readonly acceptedAt = performance.now();
@@ -100,16 +107,17 @@ export class OpenConnection {
     if (this.#pooled || this.#gone || pool === undefined) return true;
     // Bytes the stream already holds go out as 'data' first: asked again at the next read.
     if (socket.readableLength > 0) return false;
-    this.#pooled = readIntoBuffers(
-      socket,
-      () => pool.take(),
-      (bytes, buf) => {
-        const owner = poolReader.get(socket)!;
-        if (!owner.#gone) owner.connection.receive(buf.subarray(0, bytes));
-        // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
-        pool.release(buf);
-      },
-    );
+    const take = (): Buffer => pool.take();
+    const onRead = (bytes: number, buf: Buffer): void => {
+      const owner = poolReader.get(socket)!;
+      if (!owner.#gone) owner.connection.receive(buf.subarray(0, bytes));
+      // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
+      pool.release(buf);
+    };
+    if (socket instanceof HandleSocket) {
+      socket.readInto(take, onRead);
+      this.#pooled = true;
+    } else this.#pooled = readIntoBuffers(socket, take, onRead);
     if (this.#pooled) poolReader.set(socket, this);
     return true;
   }
@@ -121,7 +129,7 @@ export class OpenConnection {
   };
 
   /** `unread`: bytes a previous owner read from the socket and did not parse; they come first. */
-  constructor(socket: Socket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
+  constructor(socket: ConnectionSocket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
     this.socket = socket;
     this.#options = options;
     this.connection = new Connection(socket, handler, options.connection, {

@@ -1,6 +1,8 @@
 // One serving process: script resolution and loading, dispatch, the FastCGI listener, the HTTP front.
 // The same code runs as the single process (`--workers 0`) and inside every pool worker.
-import type { Socket } from "node:net";
+import type { ConnectionSocket } from "./handle-socket.ts";
+import { HandleSocket } from "./handle-socket.ts";
+import type { HandOff } from "./open-connection.ts";
 import type { Config } from "../config/types.ts";
 import { clientAllowed } from "../config/clients.ts";
 import { BufferPool, POOL_MAX_FREE } from "../fastcgi/buffer-pool.ts";
@@ -98,16 +100,16 @@ export interface RunningServer {
   /** Files whose last edit does not compile, for the status page. */
   brokenScripts(): BrokenScript[];
   /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
-  adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void;
+  adopt(which: "fastcgi" | "http", socket: ConnectionSocket, unread?: Buffer): void;
   /**
    * Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then closes
    * everything. Without `handOff`, connections are closed as they fall idle; with it, each FastCGI
    * connection is given to `handOff` instead once it is idle at a record boundary (a retiring
    * worker passes it on to another process, see FastCgiServer.handOver).
    */
-  stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void>;
+  stop(handOff?: HandOff): Promise<void>;
   /** Passes up to `count` idle FastCGI connections to `handOff` and serves on (see FastCgiServer.shed). */
-  shed(count: number, handOff: (socket: Socket, unread: Buffer) => void): number;
+  shed(count: number, handOff: HandOff): number;
   /** Stops at once: open requests are cut. */
   kill(): void;
   reopenLogs(): void;
@@ -270,12 +272,14 @@ class Server implements RunningServer {
     return this.#loader.broken();
   }
 
-  adopt(which: "fastcgi" | "http", socket: Socket, unread?: Buffer): void {
+  adopt(which: "fastcgi" | "http", socket: ConnectionSocket, unread?: Buffer): void {
     if (which === "fastcgi") this.#fastcgi.adopt(socket, unread);
+    // The HTTP front parses with node:http, which needs a net.Socket: handles for it are wrapped in one.
+    else if (socket instanceof HandleSocket) socket.destroy();
     else this.#http?.adopt(socket);
   }
 
-  async stop(handOff?: (socket: Socket, unread: Buffer) => void): Promise<void> {
+  async stop(handOff?: HandOff): Promise<void> {
     const dispatcher = this.#dispatcher;
     const fastcgi = this.#fastcgi;
     const http = this.#http;
@@ -295,7 +299,7 @@ class Server implements RunningServer {
     this.#close();
   }
 
-  shed(count: number, handOff: (socket: Socket, unread: Buffer) => void): number {
+  shed(count: number, handOff: HandOff): number {
     return this.#fastcgi.shed(count, handOff);
   }
 

@@ -1,12 +1,12 @@
 // A retiring FastCgiServer hands its connections to another at record boundaries: no request lost or answered twice.
 import t from "tap";
 import { fork } from "node:child_process";
-import type { Socket } from "node:net";
 import { encodeParams } from "../../src/fastcgi/params.ts";
 import { encodeRecord } from "../../src/fastcgi/record.ts";
 import { RecordType } from "../../src/fastcgi/constants.ts";
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
 import type { FastCgiServer } from "../../src/server/fastcgi-server.ts";
+import { connectionHandle } from "../../src/server/handle-socket.ts";
 import { mulberry32 } from "../fastcgi/fixtures/fcgi.ts";
 import { Answering, CapturedLog, CountingClient, fastCgiServer, requestBytes } from "./fixtures/fastcgi-peers.ts";
 
@@ -56,7 +56,7 @@ t.test("idle, busy, fresh and mid-record connections are each handed over at the
   await a.waiting("9");
 
   const handed: number[] = [];
-  const done = retiring.handOver((socket: Socket, unread: Buffer) => {
+  const done = retiring.handOver((socket, unread) => {
     handed.push(unread.length);
     next.adopt(socket, unread);
   });
@@ -180,7 +180,7 @@ t.test("a raw handle sent to another process (net.Native) continues the stream t
   let sent = 0;
   const done = retiring.handOver((socket, unread) => {
     // Sent as a bare handle, so the receiving process reads nothing until it wraps it in a Socket.
-    const handle = (socket as unknown as { _handle: object })._handle;
+    const handle = connectionHandle(socket);
     child.send({ unread: unread.toString("base64") }, handle as never, () => {
       sent++;
       socket.destroy();
