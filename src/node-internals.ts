@@ -3,7 +3,6 @@
 import { Server as HttpServer } from "node:http";
 import Module from "node:module";
 import net, { type Socket } from "node:net";
-import { getSystemErrorName } from "node:util";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { TscgiError } from "./errors.ts";
@@ -106,7 +105,7 @@ export interface StreamWrap {
   kLastWriteWasAsync: number;
 }
 
-/** libuv's end-of-stream status, as a read reports it. */
+/** libuv's end-of-stream status, as a read reports it: UV__EOF, the same on every platform. */
 export const UV_EOF = -4095;
 
 function loadStreamWrap(): StreamWrap | null {
@@ -227,7 +226,6 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
   ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
   ["process.binding('stream_wrap')", () => loadStreamWrap() !== null],
-  ["libuv's UV_EOF", () => getSystemErrorName(UV_EOF) === "EOF"],
   ["net.Socket's kBuffer, kBufferCb and kBufferGen", () => kBuffer !== undefined && kBufferCb !== undefined && kBufferGen !== undefined],
   ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.

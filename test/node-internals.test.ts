@@ -4,7 +4,7 @@ import t from "tap";
 import { spawnSync } from "node:child_process";
 import Module from "node:module";
 import net from "node:net";
-import { checkNodeInternals, NodeInternalError, scavenge } from "../src/node-internals.ts";
+import { checkNodeInternals, NodeInternalError, scavenge, takeAcceptedHandles } from "../src/node-internals.ts";
 import { bin } from "./helpers/tscgi.ts";
 
 /** Replaces `owner[name]` (or removes it, for undefined) while `run` runs, then restores it. */
@@ -45,6 +45,7 @@ const cases: [internal: string, owner: object, name: string, value: unknown][] =
   ["Buffer#latin1Slice", Buffer.prototype, "latin1Slice", undefined],
   ["http.Server as a net.Server", net, "Server", class {}],
   ["AbortSignal.any", AbortSignal, "any", undefined],
+  ["process.binding('stream_wrap')", process, "binding", () => ({})],
 ];
 
 for (const [internal, owner, name, value] of cases) {
@@ -85,4 +86,12 @@ t.test("scavenge() frees dead young buffers, and scripts' global gets no gc func
   t.ok(freed.at(-1)! >= 3 * 1024 * 1024, `MiB freed: ${freed.map((b) => (b / 1024 / 1024).toFixed(1)).join(", ")}`);
   t.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
   t.equal(scavenge(), true, "and again");
+});
+
+t.test("a net.Server whose handle has no onconnection hook is refused, naming it", async (t) => {
+  const notListening = net.createServer();
+  t.throws(() => takeAcceptedHandles(notListening, () => {}), {
+    code: "TSCGI_E_NODE_INTERNAL",
+    internal: "net.Server's _handle.onconnection",
+  });
 });

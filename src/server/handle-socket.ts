@@ -35,7 +35,7 @@ function callAll(callbacks: WriteCallback[] | null, error: Error | null): void {
  * A connection's handle with the part of net.Socket's interface tscgi uses: 'data', 'error',
  * 'close' and 'drain' events, write() with callbacks, cork(), end(), destroy(), pause() and
  * resume(). A connection per request costs a third less CPU than with a net.Socket, whose
- * Duplex stream is most of what Node spends on one (docs/fastcgi.md, "Accepting connections").
+ * Duplex stream is most of what Node spends on one (docs/pool.md, "Sockets").
  * It differs from a net.Socket in one way: it reads only once resumed, and pause() stops reading
  * at once, so it never buffers input.
  */
