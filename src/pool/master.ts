@@ -1,6 +1,6 @@
 // The master: owns the listening sockets, starts and supervises the workers (pm static, dynamic,
 // ondemand), recycles them, replaces them on reload, restarts them with back-off after crashes.
-import type { Socket } from "node:net";
+import type { StreamHandle } from "../node-internals.ts";
 import type { Config } from "../config/types.ts";
 import { describeListeners } from "../server/address.ts";
 import type { ListenHandle } from "../server/bind.ts";
@@ -82,10 +82,10 @@ export class Master {
 
   /** Ondemand: the master takes connections and hands each to a worker, starting one when all are busy. */
   #acceptInMaster(): Promise<void> {
-    return this.#sockets.acceptInMaster(this.#config.listen_backlog, (which, socket) => this.#route(which, socket));
+    return this.#sockets.acceptInMaster(this.#config.listen_backlog, (which, handle) => this.#route(which, handle), this.log);
   }
 
-  #route(which: "fastcgi" | "http", socket: Socket): void {
+  #route(which: "fastcgi" | "http", handle: StreamHandle): void {
     const live = this.#current();
     const route = routeConnection(
       pmSettings(this.#config),
@@ -93,7 +93,9 @@ export class Master {
     );
     if (route.maxChildrenReached) this.counters.maxChildrenReached++;
     const worker = route.to === "spawn" ? this.#spawn() : this.#workers.get(route.to);
-    if (!worker?.send({ type: "conn", which }, socket)) return void socket.destroy();
+    // Our copy of the descriptor is closed once the worker has its own.
+    const close = (): void => handle.close();
+    if (!worker?.send({ type: "conn", which }, handle, close)) return close();
     // Counted busy until its next load report says otherwise.
     worker.inflight++;
   }

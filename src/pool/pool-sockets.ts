@@ -1,9 +1,13 @@
 // The pool's listening sockets: bound by the master and passed to every worker, or under pm
 // ondemand accepted on by the master itself, which hands each connection to a worker.
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import type { Config } from "../config/types.ts";
+import { takeAcceptedHandles, type StreamHandle } from "../node-internals.ts";
 import { describeListeners } from "../server/address.ts";
 import { listenOnHandle } from "../server/bind.ts";
+import { AcceptError } from "../server/errors.ts";
+import { uvError } from "../server/handle-socket.ts";
+import { RateLimitedLog } from "../server/log-limit.ts";
 import type { Logger } from "../server/log.ts";
 import { bindListeners, type Listeners } from "../server/serve.ts";
 import { listenQueue } from "./listen-queue.ts";
@@ -26,12 +30,26 @@ export class PoolSockets {
     return this.#listeners;
   }
 
-  /** Ondemand: the master takes connections and hands each to `route`. */
-  async acceptInMaster(backlog: number, route: (which: "fastcgi" | "http", socket: Socket) => void): Promise<void> {
+  /**
+   * Ondemand: the master takes connections and hands each to `route`, as a bare handle that
+   * nothing reads here (a net.Socket would be built for nothing). A failed accept (out of file
+   * descriptors) is logged, rate-limited, and the master carries on.
+   */
+  async acceptInMaster(backlog: number, route: (which: "fastcgi" | "http", handle: StreamHandle) => void, log: Logger): Promise<void> {
     const listeners = this.#listeners!;
+    const limited = new RateLimitedLog(log);
+    const refused = (status: number): void => {
+      const failure = new AcceptError(uvError(status, "accept"));
+      limited.write("warn", failure.code, `${failure.message} [${failure.code}]`);
+    };
     const add = async (which: "fastcgi" | "http", handle: Listeners["fastcgi"]["handle"]) => {
-      const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => route(which, socket));
+      const server = createServer();
       await listenOnHandle(server, handle, backlog);
+      takeAcceptedHandles(server, (status, accepted) => {
+        if (status !== 0 || accepted === undefined) return refused(status);
+        accepted.setNoDelay?.(true);
+        route(which, accepted);
+      });
       this.#acceptors.push(server);
     };
     await add("fastcgi", listeners.fastcgi.handle);

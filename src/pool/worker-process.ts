@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config/types.ts";
 import type { ListenHandle } from "../server/bind.ts";
 import type { WorkerLoad } from "./pm.ts";
+import type { StreamHandle } from "../node-internals.ts";
 import { scriptEnv } from "./script-env.ts";
 import { workerExecArgv, workerMemoryEnv } from "./worker-memory.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type WorkerReport } from "./protocol.ts";
@@ -14,7 +15,7 @@ import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport, type Wo
 export type WorkerState = "starting" | "ready" | "finishing";
 
 /** What a connection or listening socket travels as between processes. */
-export type PassedHandle = ListenHandle | Socket;
+export type PassedHandle = ListenHandle | Socket | StreamHandle;
 
 export interface WorkerEvents {
   message(worker: WorkerProcess, message: FromWorker, handle: PassedHandle | undefined): void;
