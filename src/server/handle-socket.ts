@@ -204,9 +204,10 @@ export class HandleSocket extends EventEmitter {
       // libuv holds on to the chunks until oncomplete; keep them alive until then.
       (req as StreamRequest & { chunks?: Uint8Array[] }).chunks = chunks;
       this.#inFlight += bytes;
-    } else if (callbacks !== null) {
-      // Callbacks never run inside write(), as with a net.Socket.
-      process.nextTick(callAll, callbacks, null);
+    } else if (callbacks !== null || this.#needDrain) {
+      // As with a net.Socket, callbacks never run inside write(), and a write() that returned
+      // false (corked bytes over the mark) is followed by 'drain' even when the kernel took all.
+      process.nextTick(() => this.#written(0, callbacks, 0));
     }
   }
 

@@ -101,6 +101,21 @@ t.test("a peer that does not read: write() says so, 'drain' comes once it does, 
   t.equal((await received).length, (writes + 1) * chunk.length);
 });
 
+t.test("corked writes over the mark: write() returns false, and 'drain' follows though the kernel took them at once", async (t) => {
+  const { server, client } = await pair(t);
+  const received = readAll(client);
+  server.cork();
+  t.equal(server.write(Buffer.alloc(64 * 1024, 3)), false, "64 KiB corked is over the 16 KiB mark");
+  t.ok(server.writableNeedDrain);
+  const drained = new Promise((resolve) => server.once("drain", resolve));
+  server.uncork();
+  await drained;
+  t.equal(server.writableLength, 0);
+  t.notOk(server.writableNeedDrain);
+  server.end();
+  t.equal((await received).length, 64 * 1024);
+});
+
 t.test("pause() stops reading at once: what the peer sends waits in the kernel", async (t) => {
   const { server, client } = await pair(t);
   let read = 0;
