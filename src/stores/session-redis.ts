@@ -81,6 +81,13 @@ export class RedisSessionStore implements SessionStore {
   #subscriber: Promise<Redis> | null = null;
   /** Wakes the request of this process waiting for each lock key (one each: SessionTurns queues the rest). */
   readonly #waiters = new Map<string, () => void>();
+  /** Lock keys a request of this process is subscribed to, between its attempts and its waits. */
+  readonly #watched = new Set<string>();
+  /**
+   * Watched keys whose release message came while no wait was set: between a failed attempt's
+   * reply and the wait after it. The next wait ends at once instead of sitting out its pause.
+   */
+  readonly #released = new Set<string>();
   /** Requests of one session in this process queue here, so only one at a time waits on Redis. */
   readonly #turns = new SessionTurns();
 
@@ -114,7 +121,11 @@ export class RedisSessionStore implements SessionStore {
     return (this.#subscriber ??= this.#redis().then((redis) => {
       const subscriber = redis.duplicate();
       subscriber.on("error", () => {});
-      subscriber.on("message", (channel: string) => this.#waiters.get(channel)?.());
+      subscriber.on("message", (channel: string) => {
+        const wake = this.#waiters.get(channel);
+        if (wake !== undefined) wake();
+        else if (this.#watched.has(channel)) this.#released.add(channel);
+      });
       return subscriber;
     }));
   }
@@ -203,10 +214,12 @@ export class RedisSessionStore implements SessionStore {
         wait: async (pauseMs) => {
           if (subscriber === null) {
             subscriber = await this.#subscribed();
+            this.#watched.add(lockKey);
             // Unreachable for now: the pauses alone will do.
             await subscriber.subscribe(lockKey).catch(() => {});
             return;
           }
+          if (this.#released.delete(lockKey)) return;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(done, pauseMs);
             function done() {
@@ -219,7 +232,11 @@ export class RedisSessionStore implements SessionStore {
         },
       });
     } finally {
-      if (subscriber !== null) (subscriber as Redis).unsubscribe(lockKey).catch(() => {});
+      if (subscriber !== null) {
+        this.#watched.delete(lockKey);
+        this.#released.delete(lockKey);
+        (subscriber as Redis).unsubscribe(lockKey).catch(() => {});
+      }
     }
   }
 
