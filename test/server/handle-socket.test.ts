@@ -179,6 +179,21 @@ t.test("a reset by the peer: 'error' with its code, then 'close'", async (t) => 
   t.equal(await closing, true, "closed with an error");
 });
 
+t.test("a write to a connection the peer reset fails at once: its callback, 'error' and 'close' say why", async (t) => {
+  const { server, client } = await pair(t);
+  // Not reading: only the write can find out.
+  const gone = new Promise((resolve) => client.once("close", resolve));
+  client.resetAndDestroy();
+  await gone;
+  const error = new Promise((resolve) => server.once("error", resolve));
+  const closing = closed(server);
+  const failed = new Promise((resolve) => server.write(Buffer.from("late"), resolve));
+  t.ok(server.destroyed, "destroyed by the failed write");
+  t.match(await failed, { code: /^(ECONNRESET|EPIPE)$/, syscall: "write" });
+  t.match(await error, { code: /^(ECONNRESET|EPIPE)$/ });
+  t.equal(await closing, true);
+});
+
 t.test("destroy() with writes still corked: their callbacks get an error, none runs twice", async (t) => {
   const { server } = await pair(t);
   const errors: unknown[] = [];
