@@ -39,7 +39,7 @@ export function createServerHandle(address: string | null, port: number, address
 }
 
 /** The libuv handle under a socket; null before it connects and after it closes. */
-export function socketHandle<T extends object = RawHandle>(socket: Socket): T | null {
+function socketHandle<T extends object = RawHandle>(socket: Socket): T | null {
   return (socket as unknown as { _handle?: T | null })._handle ?? null;
 }
 
@@ -47,31 +47,6 @@ export function socketHandle<T extends object = RawHandle>(socket: Socket): T | 
 export function socketFd(socket: Socket): number {
   const fd = socketHandle(socket)?.fd;
   return typeof fd === "number" ? fd : -1;
-}
-
-/** net.Socket's symbols for reading into caller-given buffers (the `onread` option of net.connect). */
-function socketSymbol(description: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(new net.Socket()).find((s) => s.description === description);
-}
-const kBuffer = socketSymbol("kBuffer");
-const kBufferCb = socketSymbol("kBufferCb");
-const kBufferGen = socketSymbol("kBufferGen");
-
-/**
- * Makes an accepted socket read into buffers from `take()` and hand each read to `onRead`
- * instead of emitting 'data': what net.connect's `onread` option does for a client socket,
- * which net.Server offers no way to ask for. pause() and resume() keep working.
- */
-export function readIntoBuffers(socket: Socket, take: () => Buffer, onRead: (bytes: number, buf: Buffer) => void): boolean {
-  const handle = socketHandle<{ useUserBuffer?(buf: Uint8Array): void }>(socket);
-  if (handle === null || typeof handle.useUserBuffer !== "function" || !kBuffer || !kBufferCb || !kBufferGen) return false;
-  const fields = socket as unknown as Record<symbol, unknown>;
-  const first = take();
-  fields[kBuffer] = first;
-  fields[kBufferGen] = take;
-  fields[kBufferCb] = onRead;
-  handle.useUserBuffer(first);
-  return true;
 }
 
 /** A connection's libuv handle (TCP or Pipe), read and written through Node's stream_wrap binding. */
@@ -226,7 +201,6 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
   ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
   ["process.binding('stream_wrap')", () => loadStreamWrap() !== null],
-  ["net.Socket's kBuffer, kBufferCb and kBufferGen", () => kBuffer !== undefined && kBufferCb !== undefined && kBufferGen !== undefined],
   ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.
   ["AbortSignal.any", () => typeof AbortSignal.any === "function"],

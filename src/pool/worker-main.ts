@@ -6,7 +6,7 @@ import type { Config } from "../config/types.ts";
 import type { StreamHandle } from "../node-internals.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
 import type { ListenHandle } from "../server/bind.ts";
-import { connectionHandle, HandleSocket, type ConnectionSocket } from "../server/handle-socket.ts";
+import { HandleSocket, type ConnectionSocket } from "../server/handle-socket.ts";
 import { startServer, type RunningServer } from "../server/serve.ts";
 import { startWatchdog, type Watchdog } from "./watchdog-handle.ts";
 import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport } from "./protocol.ts";
@@ -34,7 +34,7 @@ class WorkerMain {
   readonly #startedAt = Date.now();
   readonly #statusReplies = new PendingReplies<StatusReply>();
   readonly #compileReplies = new PendingReplies<string | null>();
-  readonly #pendingConnections: Array<{ which: "fastcgi" | "http"; socket: ConnectionSocket; unread?: Buffer }> = [];
+  readonly #pendingConnections: Array<{ socket: ConnectionSocket; unread?: Buffer }> = [];
   #exitReported = false;
   // Node sends one handle at a time (each waits for the other side's acknowledgement): the process
   // must not exit while some are still queued, or their connections would be reset.
@@ -103,7 +103,7 @@ class WorkerMain {
     // Each worker recycles at its own count so that workers started together do not all restart at once.
     const jitter = c.max_requests_jitter > 0 ? Math.floor(Math.random() * (c.max_requests_jitter + 1)) : 0;
     const requestLimit = c.max_requests > 0 ? c.max_requests + jitter : 0;
-    for (const { which, socket, unread } of this.#pendingConnections.splice(0)) server.adopt(which, socket, unread);
+    for (const { socket, unread } of this.#pendingConnections.splice(0)) server.adopt(socket, unread);
     // Load reports drive the process manager; sent only when something changed.
     let lastInflight = -1;
     let lastRequests = -1;
@@ -150,12 +150,11 @@ class WorkerMain {
    * An idle kept-alive connection goes to the master, which passes it to another worker: its raw
    * handle, so that no process reads from it in between. Our copy of the fd is closed once sent.
    */
-  #handOff(socket: ConnectionSocket, unread: Buffer, shed = false): void {
-    const handle = connectionHandle(socket);
-    if (!handle || !process.connected) return void socket.destroy();
+  #handOff(socket: HandleSocket, unread: Buffer, shed = false): void {
+    if (socket.destroyed || !process.connected) return void socket.destroy();
     this.#handoffsInFlight++;
     const message: FromWorker = { type: "handoff", which: "fastcgi", unread: unread.length > 0 ? unread : null, shed };
-    this.#ipc(message, handle as never, {}, () => {
+    this.#ipc(message, socket.handle as never, {}, () => {
       socket.destroy();
       if (--this.#handoffsInFlight === 0) for (const wake of this.#handoffsSent.splice(0)) wake();
     });
@@ -195,8 +194,8 @@ class WorkerMain {
         const unread = message.unread
           ? Buffer.from(message.unread.buffer, message.unread.byteOffset, message.unread.byteLength)
           : undefined;
-        if (this.#server) this.#server.adopt(message.which, socket, unread);
-        else this.#pendingConnections.push({ which: message.which, socket, unread });
+        if (this.#server) this.#server.adopt(socket, unread);
+        else this.#pendingConnections.push({ socket, unread });
         break;
       }
       case "stop":
@@ -247,13 +246,12 @@ class WorkerMain {
 }
 
 /**
- * A connection from the master: accepted there (a paused Socket) or handed over by another worker
- * (a raw handle, served as an accepted one is; the HTTP front needs a net.Socket).
+ * A connection from the master, as a raw handle: accepted there (ondemand) or handed over by
+ * another worker. FastCGI is served as an accepted connection is; node:http needs a net.Socket.
  */
 function connectionOf(which: "fastcgi" | "http", handle: unknown): ConnectionSocket {
-  if (handle instanceof Socket) return handle;
   if (which === "fastcgi") return new HandleSocket(handle as StreamHandle);
-  return new Socket({ handle, readable: true, writable: true } as never);
+  return handle instanceof Socket ? handle : new Socket({ handle, readable: true, writable: true } as never);
 }
 
 const ipc = process.send?.bind(process);

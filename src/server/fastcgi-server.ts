@@ -1,7 +1,7 @@
 // The FastCGI listener: accepts connections, keeps them within max_connections, and closes or hands them over.
 import { createServer, type Server } from "node:net";
 import type { FcgiRequest } from "../fastcgi/request.ts";
-import { socketFd, takeAcceptedHandles } from "../node-internals.ts";
+import { takeAcceptedHandles } from "../node-internals.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { Logger } from "./log.ts";
@@ -9,7 +9,7 @@ import { listenOnHandle, type ListenHandle } from "./bind.ts";
 import { AcceptError, MaxConnectionsError } from "./errors.ts";
 import { FastCgiExchange } from "./fastcgi-exchange.ts";
 import { connectionRoom } from "./fd-limit.ts";
-import { HandleSocket, uvError, type ConnectionSocket } from "./handle-socket.ts";
+import { HandleSocket, uvError } from "./handle-socket.ts";
 import type { InflightTable } from "./inflight-table.ts";
 import { escapeLogText } from "./log.ts";
 import { LOG_RATE_INTERVAL, RateLimitedLog } from "./log-limit.ts";
@@ -40,7 +40,7 @@ export interface FastCgiServerOptions {
 export class FastCgiServer {
   readonly #server: Server;
   readonly #dispatcher: Dispatcher;
-  readonly #open = new Map<ConnectionSocket, OpenConnection>();
+  readonly #open = new Map<HandleSocket, OpenConnection>();
   readonly #options: FastCgiServerOptions;
   readonly #openOptions: OpenConnectionOptions;
   readonly #limited: RateLimitedLog;
@@ -101,7 +101,7 @@ export class FastCgiServer {
    * Serves a connection accepted or handed over elsewhere; `unread` are bytes its previous owner
    * read from it but did not parse, fed to the protocol before anything read from the socket.
    */
-  adopt(socket: ConnectionSocket, unread?: Buffer): void {
+  adopt(socket: HandleSocket, unread?: Buffer): void {
     socket.setNoDelay(true);
     this.#accept(socket, unread);
   }
@@ -173,7 +173,7 @@ export class FastCgiServer {
     return new Promise((resolve) => this.#emptied.push(resolve));
   }
 
-  #accept(socket: ConnectionSocket, unread?: Buffer): void {
+  #accept(socket: HandleSocket, unread?: Buffer): void {
     const options = this.#options;
     const log = options.log;
     if (options.allowClient && !options.allowClient(socket.remoteAddress)) {
@@ -191,7 +191,7 @@ export class FastCgiServer {
     if (log?.enabled("debug")) log.debug(`fastcgi connection from ${socket.remoteAddress}:${socket.remotePort}`);
     const table = options.table ?? null;
     // The descriptor lets a watchdog thread write the last answer.
-    const fd = table === null ? -1 : socket instanceof HandleSocket ? socket.fd : socketFd(socket);
+    const fd = table === null ? -1 : socket.fd;
     const dispatcher = this.#dispatcher;
     const handler = (request: FcgiRequest) => void dispatcher.dispatch(new FastCgiExchange(request, table, fd, socket));
     const open = new OpenConnection(socket, handler, this.#openOptions, unread);

@@ -3,15 +3,10 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { constants } from "node:os";
 import { getSystemErrorName } from "node:util";
-import { socketHandle, streamWrap, UV_EOF, type StreamHandle, type StreamRequest } from "../node-internals.ts";
+import { streamWrap, UV_EOF, type StreamHandle, type StreamRequest } from "../node-internals.ts";
 
-/** What tscgi serves FastCGI on: an accepted handle (HandleSocket), or a net.Socket the master passed on. */
+/** A connection a worker serves: FastCGI on a HandleSocket, the HTTP front on node:http's net.Socket. */
 export type ConnectionSocket = Socket | HandleSocket;
-
-/** The libuv handle under a connection, as child_process.send() takes it; null once it is closed. */
-export function connectionHandle(socket: ConnectionSocket): object | null {
-  return socket instanceof HandleSocket ? (socket.destroyed ? null : socket.handle) : socketHandle<object>(socket);
-}
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -42,6 +37,8 @@ function callAll(callbacks: WriteCallback[] | null, error: Error | null): void {
 export class HandleSocket extends EventEmitter {
   readonly handle: StreamHandle;
   destroyed = false;
+  /** Bytes read from the peer so far. */
+  bytesRead = 0;
   #reading = false;
   #corked = 0;
   /** Written while corked, sent as one write at the last uncork(). */
@@ -106,8 +103,13 @@ export class HandleSocket extends EventEmitter {
     if (this.#reading && !this.destroyed) {
       this.#reading = false;
       this.handle.readStop();
+      this.emit("pause");
     }
     return this;
+  }
+
+  isPaused(): boolean {
+    return !this.#reading;
   }
 
   resume(): this {
@@ -242,6 +244,7 @@ export class HandleSocket extends EventEmitter {
     const binding = streamWrap();
     const n = binding.streamBaseState[binding.kReadBytesOrError];
     if (n > 0) {
+      this.bytesRead += n;
       const userBuffer = this.#userBuffer;
       if (userBuffer === null) {
         this.emit("data", Buffer.from(arrayBuffer!, binding.streamBaseState[binding.kArrayBufferOffset], n));

@@ -1,10 +1,8 @@
 // One open FastCGI socket: its protocol Connection, its timeouts, and how it is closed or handed over.
-import type { Socket } from "node:net";
 import { Connection, type RequestHandler } from "../fastcgi/connection.ts";
 import type { ConnectionOptions } from "../fastcgi/transport.ts";
 import { ParamsTimeoutError } from "../fastcgi/errors.ts";
-import { readIntoBuffers, socketHandle } from "../node-internals.ts";
-import { HandleSocket, type ConnectionSocket } from "./handle-socket.ts";
+import type { HandleSocket } from "./handle-socket.ts";
 
 export interface OpenConnectionOptions {
   connection: ConnectionOptions;
@@ -20,51 +18,12 @@ export interface OpenConnectionOptions {
   handOffFailed(error: unknown): void;
 }
 
-export type HandOff = (socket: ConnectionSocket, unread: Buffer) => void;
-
-interface StreamHandle {
-  readStart(): number;
-  readStop(): number;
-  reading?: boolean;
-}
+export type HandOff = (socket: HandleSocket, unread: Buffer) => void;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Set on a socket whose handle stopped reading here; the next owner in this process restarts it. */
-const STOPPED = Symbol("tscgi.fastcgi.readingStopped");
-
-/**
- * Stops reading at the libuv level, so no byte is taken from the kernel that the next owner
- * will not get. net.Socket restarts a handle whose `reading` flag is false on its next read(),
- * so the flag stays true: the handle is about to be sent away or adopted, never read here again.
- */
-function stopReading(socket: ConnectionSocket): void {
-  socket.pause();
-  // A HandleSocket's pause() already stopped its handle.
-  if (socket instanceof HandleSocket) return;
-  const handle = socketHandle<StreamHandle>(socket);
-  if (handle === null) return;
-  handle.readStop();
-  handle.reading = true;
-  (socket as Socket & { [STOPPED]?: boolean })[STOPPED] = true;
-}
-
-/** Undoes stopReading for a socket handed over inside this process (a received handle is new and reading). */
-function resumeReading(socket: ConnectionSocket): void {
-  if (socket instanceof HandleSocket) {
-    socket.resume();
-    return;
-  }
-  const marked = socket as Socket & { [STOPPED]?: boolean };
-  if (marked[STOPPED] === true) {
-    marked[STOPPED] = false;
-    socketHandle<StreamHandle>(socket)?.readStart();
-  }
-  socket.resume();
-}
-
 /** Who reads a socket that reads into the pool: its reads keep going to the callback set first, also after an in-process hand-over. */
-const poolReader = new WeakMap<ConnectionSocket, OpenConnection>();
+const poolReader = new WeakMap<HandleSocket, OpenConnection>();
 
 type Mode = "serving" | "closing" | "handing";
 
@@ -76,7 +35,7 @@ function unrefTimer(callback: () => void, ms: number): NodeJS.Timeout {
 }
 
 export class OpenConnection {
-  readonly socket: ConnectionSocket;
+  readonly socket: HandleSocket;
   readonly connection: Connection;
   /** performance.now() at accept (or adoption). */
   readonly acceptedAt = performance.now();
@@ -99,26 +58,23 @@ export class OpenConnection {
    * From the first read of a request body on, reads go into the pool's reused buffers: a long
    * upload then costs a few of them instead of one per read (a script keeping its chunks gets
    * copies, one per socket read, see Request.#take). Not before, as a socket reading
-   * into the pool holds a buffer even while idle. 'data' stays for what the stream already buffered.
+   * into the pool holds a buffer even while idle.
    */
   #readIntoPool(): boolean {
     const pool = this.#options.connection.readPool;
     const socket = this.socket;
     if (this.#pooled || this.#gone || pool === undefined) return true;
-    // Bytes the stream already holds go out as 'data' first: asked again at the next read.
-    if (socket.readableLength > 0) return false;
-    const take = (): Buffer => pool.take();
-    const onRead = (bytes: number, buf: Buffer): void => {
-      const owner = poolReader.get(socket)!;
-      if (!owner.#gone) owner.connection.receive(buf.subarray(0, bytes));
-      // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
-      pool.release(buf);
-    };
-    if (socket instanceof HandleSocket) {
-      socket.readInto(take, onRead);
-      this.#pooled = true;
-    } else this.#pooled = readIntoBuffers(socket, take, onRead);
-    if (this.#pooled) poolReader.set(socket, this);
+    socket.readInto(
+      () => pool.take(),
+      (bytes, buf) => {
+        const owner = poolReader.get(socket)!;
+        if (!owner.#gone) owner.connection.receive(buf.subarray(0, bytes));
+        // The read's hold on its buffer; records kept past this point retained it (see Request.pushStdin).
+        pool.release(buf);
+      },
+    );
+    this.#pooled = true;
+    poolReader.set(socket, this);
     return true;
   }
 
@@ -129,7 +85,7 @@ export class OpenConnection {
   };
 
   /** `unread`: bytes a previous owner read from the socket and did not parse; they come first. */
-  constructor(socket: ConnectionSocket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
+  constructor(socket: HandleSocket, handler: RequestHandler, options: OpenConnectionOptions, unread?: Buffer) {
     this.socket = socket;
     this.#options = options;
     this.connection = new Connection(socket, handler, options.connection, {
@@ -147,7 +103,8 @@ export class OpenConnection {
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
     if (unread !== undefined && unread.length > 0) this.connection.receive(unread);
-    resumeReading(socket);
+    // A handle adopted from another owner here was paused by it (see #detach).
+    socket.resume();
   }
 
   get gone(): boolean {
@@ -254,13 +211,11 @@ export class OpenConnection {
 
   #detach(): void {
     const socket = this.socket;
-    stopReading(socket);
-    const rest = this.connection.detach() ?? EMPTY;
+    // No byte is taken from the kernel that the next owner would not get.
+    socket.pause();
+    const unread = this.connection.detach() ?? EMPTY;
     const handOff = this.#handOff!;
     this.#forget();
-    // Bytes the stream buffered while paused come after those the reader kept.
-    const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-    const unread = buffered === null ? rest : rest.length === 0 ? buffered : Buffer.concat([rest, buffered]);
     try {
       handOff(socket, unread);
     } catch (error) {

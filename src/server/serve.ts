@@ -99,8 +99,11 @@ export interface RunningServer {
   running(): Array<{ method: string; uri: string; contentLength: number; start: number }>;
   /** Files whose last edit does not compile, for the status page. */
   brokenScripts(): BrokenScript[];
-  /** Serves a connection accepted elsewhere (by the master) or handed over by another worker (`unread`: bytes it read but did not parse). */
-  adopt(which: "fastcgi" | "http", socket: ConnectionSocket, unread?: Buffer): void;
+  /**
+   * Serves a connection accepted elsewhere (by the master) or handed over by another worker
+   * (`unread`: bytes it read but did not parse): a HandleSocket is FastCGI, a net.Socket the HTTP front.
+   */
+  adopt(socket: ConnectionSocket, unread?: Buffer): void;
   /**
    * Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then closes
    * everything. Without `handOff`, connections are closed as they fall idle; with it, each FastCGI
@@ -272,10 +275,8 @@ class Server implements RunningServer {
     return this.#loader.broken();
   }
 
-  adopt(which: "fastcgi" | "http", socket: ConnectionSocket, unread?: Buffer): void {
-    if (which === "fastcgi") this.#fastcgi.adopt(socket, unread);
-    // The HTTP front parses with node:http, which needs a net.Socket: handles for it are wrapped in one.
-    else if (socket instanceof HandleSocket) socket.destroy();
+  adopt(socket: ConnectionSocket, unread?: Buffer): void {
+    if (socket instanceof HandleSocket) this.#fastcgi.adopt(socket, unread);
     else this.#http?.adopt(socket);
   }
 

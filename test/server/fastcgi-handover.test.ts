@@ -6,7 +6,6 @@ import { encodeRecord } from "../../src/fastcgi/record.ts";
 import { RecordType } from "../../src/fastcgi/constants.ts";
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
 import type { FastCgiServer } from "../../src/server/fastcgi-server.ts";
-import { connectionHandle } from "../../src/server/handle-socket.ts";
 import { mulberry32 } from "../fastcgi/fixtures/fcgi.ts";
 import { Answering, CapturedLog, CountingClient, fastCgiServer, requestBytes } from "./fixtures/fastcgi-peers.ts";
 
@@ -180,7 +179,7 @@ t.test("a raw handle sent to another process (net.Native) continues the stream t
   let sent = 0;
   const done = retiring.handOver((socket, unread) => {
     // Sent as a bare handle, so the receiving process reads nothing until it wraps it in a Socket.
-    const handle = connectionHandle(socket);
+    const handle = socket.handle;
     child.send({ unread: unread.toString("base64") }, handle as never, () => {
       sent++;
       socket.destroy();

@@ -1,13 +1,15 @@
 // What FastCgiServer does at its limits: timeouts, max_connections, peers that do not read, stopping.
 import t, { type Test } from "tap";
-import { createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { encodeParams } from "../../src/fastcgi/params.ts";
 import { encodeRecord } from "../../src/fastcgi/record.ts";
 import { RecordType } from "../../src/fastcgi/constants.ts";
 import { defaultConnectionOptions } from "../../src/fastcgi/connection.ts";
+import { takeAcceptedHandles } from "../../src/node-internals.ts";
 import { bindListener, type BoundListener } from "../../src/server/bind.ts";
+import { HandleSocket } from "../../src/server/handle-socket.ts";
 import type { FastCgiServer, FastCgiServerOptions } from "../../src/server/fastcgi-server.ts";
 import { Answering, CapturedLog, CountingClient, fastCgiServer, requestBytes } from "./fixtures/fastcgi-peers.ts";
 
@@ -144,16 +146,18 @@ const FLOOD_MIB = 24;
 t.test("a peer that floods tiny records and never reads stops being read; the answers queued stay small", async (t) => {
   const side = new Answering("A");
   const server = fastCgiServer(side);
-  let serverSide: Socket | null = null;
+  let serverSide: HandleSocket | null = null;
   const paused = new Promise<void>((resolve) => {
-    const plain = createServer((socket) => {
-      serverSide = socket;
-      socket.once("pause", () => resolve());
-      server.adopt(socket);
-    });
+    const plain = createServer();
     plain.listen(0, "127.0.0.1");
     t.teardown(() => plain.close());
     plain.once("listening", () => {
+      takeAcceptedHandles(plain, (_status, handle) => {
+        const socket = new HandleSocket(handle!);
+        serverSide = socket;
+        socket.once("pause", () => resolve());
+        server.adopt(socket);
+      });
       const port = (plain.address() as { port: number }).port;
       const flood = new CountingClient(port);
       flood.socket.pause(); // never reads
@@ -188,11 +192,13 @@ t.test("unfinished PARAMS across request ids close the connection at the cap, an
   });
   // The server's own sockets, to know when each is really closed and its buffers released.
   const closing: Promise<void>[] = [];
-  const plain = createServer((socket) => {
+  const plain = createServer();
+  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+  takeAcceptedHandles(plain, (_status, handle) => {
+    const socket = new HandleSocket(handle!);
     closing.push(new Promise((resolve) => socket.once("close", () => resolve())));
     server.adopt(socket);
   });
-  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
   t.teardown(() => plain.close());
   const port = (plain.address() as { port: number }).port;
   gc();
