@@ -100,9 +100,9 @@ export class FastCgiServer {
   /**
    * Serves a connection accepted or handed over elsewhere; `unread` are bytes its previous owner
    * read from it but did not parse, fed to the protocol before anything read from the socket.
+   * The process that accepted it set TCP_NODELAY, which stays with the socket.
    */
   adopt(socket: HandleSocket, unread?: Buffer): void {
-    socket.setNoDelay(true);
     this.#accept(socket, unread);
   }
 

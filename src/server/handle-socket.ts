@@ -86,18 +86,6 @@ export class HandleSocket extends EventEmitter {
     return this.#needDrain;
   }
 
-  /** Nothing is ever buffered on the reading side: see pause(). */
-  readonly readableLength = 0;
-
-  read(): null {
-    return null;
-  }
-
-  setNoDelay(enable: boolean): this {
-    this.handle.setNoDelay?.(enable);
-    return this;
-  }
-
   /** Stops reading at the libuv level: what is not read yet stays in the kernel. */
   pause(): this {
     if (this.#reading && !this.destroyed) {
