@@ -59,6 +59,20 @@ t.test("long URIs and scripts are cut, multi-byte text survives", async (t) => {
   t.ok(view.script.length > 0 && view.script.length <= 512);
 });
 
+t.test("ASCII text is cut at the same byte as any other, and a character after it is kept whole", async (t) => {
+  const table = new InflightTable(2);
+  const ascii = table.begin(3, 1, Wire.FastCgi, "PROPFIND", "/" + "a".repeat(300));
+  table.script(ascii, "s".repeat(1000));
+  const mixed = table.begin(4, 2, Wire.FastCgi, "GET", "/" + "b".repeat(250) + "€€");
+  const [a, m] = table.snapshot();
+  t.equal(a.method, "PROPFIND");
+  t.equal(a.uri, "/" + "a".repeat(247), "the URI fills what the method left of its 256 bytes");
+  t.equal(a.script, "s".repeat(256), "the script name fills the rest of the slot's text");
+  t.equal(m.uri, "/" + "b".repeat(250), "a 3-byte character that no longer fits is left out, not cut");
+  t.equal(ascii, a.index);
+  t.equal(mixed, m.index);
+});
+
 t.test("the heartbeat", async (t) => {
   const table = new InflightTable(1);
   table.beat(1234);
