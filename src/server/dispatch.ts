@@ -80,6 +80,8 @@ export interface DispatchStats {
   lastContentLength: number;
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** What `await` would wait for: a script may answer with any thenable, not only a Promise. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -155,50 +157,84 @@ export class Dispatcher {
     return this.#inflight;
   }
 
-  /** Runs one request to its end; never rejects. `script` skips resolution (the `tscgi cgi FILE` case). */
-  async dispatch(exchange: Exchange, script?: ScriptLocation): Promise<void> {
-    const params = exchange.params;
+  /**
+   * Runs one request to its end; never rejects. `script` skips resolution (the `tscgi cgi FILE`
+   * case). A request answered synchronously (a loaded script that returns its response) is
+   * finished here, without the promise and the microtask turn an async function costs each call.
+   */
+  dispatch(exchange: Exchange, script?: ScriptLocation): Promise<void> {
     const max = this.#options.maxInflight ?? 0;
-    if (max > 0 && this.#inflight.size >= max) return this.#reject(exchange);
+    if (max > 0 && this.#inflight.size >= max) {
+      this.#reject(exchange);
+      return RESOLVED;
+    }
     const entry = new InFlight(exchange, performance.now(), this.#faults, this.#ender);
     this.#inflight.add(entry);
     this.#timeouts.started();
+    let ran: number | Promise<number>;
+    try {
+      ran = this.#start(entry, script);
+    } catch (error) {
+      return this.#failed(entry, error);
+    }
+    if (typeof ran !== "number") return this.#settle(entry, ran);
+    return this.#finish(entry, ran) ?? RESOLVED;
+  }
+
+  /** Up to the script's run: a builtin's, or the script's status, or a promise of it. Throws what fails before. */
+  #start(entry: InFlight, script: ScriptLocation | undefined): number | Promise<number> {
+    const exchange = entry.exchange;
+    const params = exchange.params;
+    // An authorizer's 200 would let the request through: status and ping answer responders only.
+    if (script === undefined && this.#options.builtins && !exchange.authorizer) {
+      const builtin = this.#options.builtins(requestPath(params).path);
+      if (builtin) return builtin(exchange);
+    }
+    const location = script ?? this.#resolve(params);
+    entry.script = this.#scriptNames.of(location.file);
+    if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.script(exchange.slot, entry.script);
+    const length = params.CONTENT_LENGTH;
+    if (length && this.#options.maxBodySize > 0 && Number(length) > this.#options.maxBodySize) {
+      throw new BodyTooLargeError(this.#options.maxBodySize);
+    }
+    // The script's own code (evaluation, handler, a Response body's pulls) runs in its request's
+    // context: whatever it starts carries it, so its faults are traced back to it.
+    return this.#faults.run(entry, () => this.#run(entry, location));
+  }
+
+  /** The request after its run went asynchronous. */
+  async #settle(entry: InFlight, ran: Promise<number>): Promise<void> {
+    let status: number;
+    try {
+      status = await ran;
+    } catch (error) {
+      return this.#failed(entry, error);
+    }
+    await this.#finish(entry, status);
+  }
+
+  /** The request failed: answered with an error page unless it was answered already (timeout, process.exit, a fault). */
+  async #failed(entry: InFlight, error: unknown): Promise<void> {
     let status = 500;
     try {
-      // An authorizer's 200 would let the request through: status and ping answer responders only.
-      if (script === undefined && this.#options.builtins && !exchange.authorizer) {
-        const builtin = this.#options.builtins(requestPath(params).path);
-        if (builtin) {
-          status = await builtin(exchange);
-          return;
-        }
-      }
-      const location = script ?? this.#resolve(params);
-      entry.script = this.#scriptNames.of(location.file);
-      if (exchange.slot !== undefined && exchange.slot >= 0) this.#options.table?.script(exchange.slot, entry.script);
-      const length = params.CONTENT_LENGTH;
-      if (length && this.#options.maxBodySize > 0 && Number(length) > this.#options.maxBodySize) {
-        throw new BodyTooLargeError(this.#options.maxBodySize);
-      }
-      // The script's own code (evaluation, handler, a Response body's pulls) runs in its request's
-      // context: whatever it starts carries it, so its faults are traced back to it.
-      const ran = this.#faults.run(entry, () => this.#run(entry, location));
-      status = typeof ran === "number" ? ran : await ran;
-    } catch (error) {
-      // Answered already (timeout, process.exit, a fault); a process.exit() unwinding ends here too.
-      if (entry.endedBy !== null) return;
-      status = await this.#failWithPage(entry, error);
+      if (entry.endedBy === null) status = await this.#failWithPage(entry, error);
     } finally {
-      if (entry.endedBy === null) {
-        // Answered: no timeout may answer it again while its session is released and uploads removed.
-        entry.done = true;
-        const closing = entry.ctx?.close();
-        if (closing !== undefined) await closing;
-        this.#done(entry, status, entry.script);
-      } else if (entry.endedBy === "timeout") {
-        this.#timeouts.finishedLate(entry);
-      }
+      await this.#finish(entry, status);
     }
+  }
+
+  /** The request was answered with `status`: its context is closed and it is recorded; a promise while the close takes time. */
+  #finish(entry: InFlight, status: number): Promise<void> | undefined {
+    if (entry.endedBy === null) {
+      // Answered: no timeout may answer it again while its session is released and uploads removed.
+      entry.done = true;
+      const closing = entry.ctx?.close();
+      if (closing !== undefined) return closing.then(() => this.#done(entry, status, entry.script));
+      this.#done(entry, status, entry.script);
+    } else if (entry.endedBy === "timeout") {
+      this.#timeouts.finishedLate(entry);
+    }
+    return undefined;
   }
 
   /**
