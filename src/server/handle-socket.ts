@@ -22,6 +22,13 @@ export function uvError(status: number, syscall: string): NodeJS.ErrnoException 
 const EPIPE = -constants.errno.EPIPE;
 const ECANCELED = -constants.errno.ECANCELED;
 
+/**
+ * A WriteWrap no write holds. Node binds one to a write only when the kernel did not take all of
+ * it at once; the others leave it untouched, so it serves the next write (of any connection)
+ * instead of a new one per write.
+ */
+let spareWrite: StreamRequest | null = null;
+
 function callAll(callbacks: WriteCallback[] | null, error: Error | null): void {
   if (callbacks !== null) for (const callback of callbacks) callback(error);
 }
@@ -180,9 +187,8 @@ export class HandleSocket extends EventEmitter {
     this.#queuedBytes = 0;
     this.#queuedCallbacks = null;
     const binding = streamWrap();
-    const req = new binding.WriteWrap();
-    req.handle = this.handle;
-    req.oncomplete = (status) => this.#written(bytes, callbacks, status);
+    const req = spareWrite ?? new binding.WriteWrap();
+    spareWrite = null;
     const status = chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]) : this.handle.writev(req, chunks, true);
     if (status !== 0) {
       const error = uvError(status, "write");
@@ -191,10 +197,16 @@ export class HandleSocket extends EventEmitter {
       return;
     }
     if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
-      // libuv holds on to the chunks until oncomplete; keep them alive until then.
+      // libuv completes a write in a later turn of the loop, never inside the call: set up for it
+      // now. It holds on to the chunks until then; keep them alive.
+      req.handle = this.handle;
+      req.oncomplete = (status) => this.#written(bytes, callbacks, status);
       (req as StreamRequest & { chunks?: Uint8Array[] }).chunks = chunks;
       this.#inFlight += bytes;
-    } else if (callbacks !== null || this.#needDrain) {
+      return;
+    }
+    spareWrite = req;
+    if (callbacks !== null || this.#needDrain) {
       // As with a net.Socket, callbacks never run inside write(), and a write() that returned
       // false (corked bytes over the mark) is followed by 'drain' even when the kernel took all.
       process.nextTick(() => this.#written(0, callbacks, 0));
