@@ -108,12 +108,23 @@ type OnConnection = (status: number, handle?: StreamHandle) => void;
 /**
  * Takes a listening net.Server's accepted connections as bare libuv handles: `onConnection` runs
  * instead of net.Server building a net.Socket (a Duplex stream) for each. Node's own hook, the
- * listening handle's onconnection, is replaced.
+ * listening handle's onconnection, is replaced. With `noDelay`, each TCP connection comes with
+ * TCP_NODELAY: Linux copies a listening socket's options to the sockets it accepts, so there it is
+ * set once on the listener instead of with a system call per connection.
  */
-export function takeAcceptedHandles(server: net.Server, onConnection: OnConnection): void {
-  const handle = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
+export function takeAcceptedHandles(server: net.Server, onConnection: OnConnection, noDelay = false): void {
+  const handle = (server as unknown as { _handle?: { onconnection?: unknown; setNoDelay?: (enable: boolean) => number } | null })._handle;
   if (typeof handle?.onconnection !== "function") throw new NodeInternalError("net.Server's _handle.onconnection");
-  handle.onconnection = onConnection;
+  // A Unix socket's handle has no setNoDelay: there is no Nagle to turn off.
+  const tcp = noDelay && typeof handle.setNoDelay === "function";
+  const inherited = tcp && process.platform === "linux" && handle.setNoDelay!(true) === 0;
+  handle.onconnection =
+    tcp && !inherited
+      ? (status: number, accepted?: StreamHandle) => {
+          accepted?.setNoDelay?.(true);
+          onConnection(status, accepted);
+        }
+      : onConnection;
 }
 
 /** Closes only the listener of an http.Server (net.Server's close): http's own also drops idle keep-alive connections. */

@@ -95,3 +95,44 @@ t.test("a net.Server whose handle has no onconnection hook is refused, naming it
     internal: "net.Server's _handle.onconnection",
   });
 });
+
+/** TCP_NODELAY of each connection a listener taking handles accepts, read by python3's getsockopt on the shared descriptor. */
+async function acceptedNoDelay(noDelay: boolean, platform?: string): Promise<number> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const read = new Promise<number>((resolve, reject) => {
+    const run = () =>
+      takeAcceptedHandles(
+        listener,
+        (_status, handle) => {
+          const probe = spawnSync(
+            "python3",
+            ["-c", "import socket; print(socket.socket(fileno=3).getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))"],
+            { stdio: ["ignore", "pipe", "pipe", handle!.fd as number], encoding: "utf8" },
+          );
+          handle!.close();
+          if (probe.status === 0) resolve(Number(probe.stdout.trim()));
+          else reject(new Error(`python3: ${probe.stderr}`));
+        },
+        noDelay,
+      );
+    if (platform === undefined) run();
+    else swapped(process, "platform", platform, run);
+  });
+  const client = net.connect((listener.address() as net.AddressInfo).port, "127.0.0.1");
+  client.on("error", () => {});
+  try {
+    return await read;
+  } finally {
+    client.destroy();
+    listener.close();
+  }
+}
+
+const noPython = spawnSync("python3", ["-c", "import socket"]).status !== 0 && "python3 is needed to read a socket option";
+
+t.test("accepted handles come with TCP_NODELAY when asked, set on the listener or on each", { skip: noPython }, async (t) => {
+  t.equal(await acceptedNoDelay(false), 0, "not asked: Nagle stays on, as the kernel makes it");
+  t.not(await acceptedNoDelay(true), 0, "asked: off on the connection (on Linux, inherited from the listener)");
+  t.not(await acceptedNoDelay(true, "freebsd"), 0, "where it is not inherited, each connection gets it");
+});

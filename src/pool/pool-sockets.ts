@@ -45,11 +45,14 @@ export class PoolSockets {
     const add = async (which: "fastcgi" | "http", handle: Listeners["fastcgi"]["handle"]) => {
       const server = createServer();
       await listenOnHandle(server, handle, backlog);
-      takeAcceptedHandles(server, (status, accepted) => {
-        if (status !== 0 || accepted === undefined) return refused(status);
-        accepted.setNoDelay?.(true);
-        route(which, accepted);
-      });
+      takeAcceptedHandles(
+        server,
+        (status, accepted) => {
+          if (status !== 0 || accepted === undefined) return refused(status);
+          route(which, accepted);
+        },
+        true,
+      );
       this.#acceptors.push(server);
     };
     await add("fastcgi", listeners.fastcgi.handle);

@@ -85,16 +85,19 @@ export class FastCgiServer {
   /** Starts accepting on a bound socket (see bind.ts); several processes may share one. */
   async listen(handle: ListenHandle): Promise<void> {
     await listenOnHandle(this.#server, handle, this.#options.backlog);
-    takeAcceptedHandles(this.#server, (status, accepted) => {
-      if (accepted !== undefined && status === 0) {
-        accepted.setNoDelay?.(true);
-        this.#accept(new HandleSocket(accepted));
-        return;
-      }
-      // libuv has already closed the connection it could not take, and the listener carries on.
-      const failure = new AcceptError(uvError(status, "accept"));
-      this.#limited.write("warn", failure.code, `fastcgi: ${failure.message} [${failure.code}]`);
-    });
+    takeAcceptedHandles(
+      this.#server,
+      (status, accepted) => {
+        if (accepted !== undefined && status === 0) {
+          this.#accept(new HandleSocket(accepted));
+          return;
+        }
+        // libuv has already closed the connection it could not take, and the listener carries on.
+        const failure = new AcceptError(uvError(status, "accept"));
+        this.#limited.write("warn", failure.code, `fastcgi: ${failure.message} [${failure.code}]`);
+      },
+      true,
+    );
   }
 
   /**
