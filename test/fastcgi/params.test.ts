@@ -64,6 +64,24 @@ t.test("a pair straddling pieces is decoded at every split point, length bytes i
   t.same(decode(...[...bytes].map((b) => Uint8Array.of(b))), want, "one byte at a time");
 });
 
+t.test("a web server's usual record, all ASCII or with one UTF-8 value, decodes as it does a byte at a time", async (t) => {
+  const usual: [string, string][] = [
+    ["REQUEST_METHOD", "GET"],
+    ["REQUEST_URI", "/hello?name=x%20y"],
+    ["SCRIPT_FILENAME", "/srv/cgi-bin/hello.ts"],
+    ["QUERY_STRING", "name=x%20y"],
+    ["CONTENT_TYPE", ""],
+    ["HTTP_HOST", "example.test"],
+  ];
+  for (const pairs of [usual, [...usual, ["HTTP_X_NAME", "Zoë ☃"]] as [string, string][]]) {
+    const bytes = encodeParams(pairs);
+    t.ok(bytes.length >= 64, `a ${bytes.length}-byte record`);
+    const whole = decode(bytes);
+    t.same({ ...whole }, Object.fromEntries(pairs));
+    t.same(whole, decode(...[...bytes].map((b) => Uint8Array.of(b))));
+  }
+});
+
 t.test("the decoded object has a null prototype and the last duplicate wins", async (t) => {
   const params = decode(
     encodeParams([
