@@ -1,10 +1,8 @@
 // Dispatch: (params, body) -> script -> response, the same for FastCGI, the HTTP front and CGI.
 import { buildEnv, type ScriptLocation } from "../cgi/env.ts";
 import type { Exchange } from "../cgi/exchange.ts";
-import { reasonPhrase } from "../cgi/head.ts";
 import { toScriptResponse } from "../cgi/result.ts";
 import { BodyTooLargeError } from "../cgi/errors.ts";
-import { isTscgiError } from "../errors.ts";
 import { isFetchHandler, scriptHandler } from "./script-handler.ts";
 import { sendScriptResponse } from "./script-response.ts";
 import { CgiContext } from "../runtime/context.ts";
@@ -12,9 +10,9 @@ import type { Toolkit } from "../runtime/toolkit.ts";
 import type { ErrorPageHandler, ErrorPageInfo } from "../runtime/types.ts";
 import type { AccessLog } from "./access-log.ts";
 import type { InflightTable } from "./inflight-table.ts";
-import { ResponseStreamError, ScriptExitError } from "./errors.ts";
+import { ScriptExitError } from "./errors.ts";
 import { RequestTimeouts } from "./request-timeouts.ts";
-import { ErrorPages, newRequestId, plainPage } from "./error-pages.ts";
+import { answerError, ErrorPages, logFailure } from "./error-pages.ts";
 import type { Logger } from "./log.ts";
 import { describeError } from "./script-error.ts";
 import { authorizerHandler } from "./authorizer.ts";
@@ -285,53 +283,18 @@ export class Dispatcher {
 
   /** Logs an error and answers it: a short page when nothing was sent yet, otherwise a cut-off response. */
   #fail(entry: InFlight, error: unknown, scriptFile: string): number {
-    return this.#answerError(entry, error, this.#logFailure(entry, error, scriptFile));
+    return answerError(entry.exchange, entry.ctx, error, this.#logFailure(entry, error, scriptFile));
   }
 
   /** #fail, with the answers a script's own throw may get: HttpError's, a custom page, the development page. */
   async #failWithPage(entry: InFlight, error: unknown): Promise<number> {
     const requestId = this.#logFailure(entry, error, entry.script);
     const failed = { exchange: entry.exchange, ctx: entry.ctx, requestId, runPage: this.#runPage.bind(this, entry) };
-    return (await this.#pages.answer(failed, error)) ?? this.#answerError(entry, error, requestId);
+    return (await this.#pages.answer(failed, error)) ?? answerError(entry.exchange, entry.ctx, error, requestId);
   }
 
-  /** Logs a failed request; a 5xx gets a request id, in the log line and on the page, returned. */
   #logFailure(entry: InFlight, error: unknown, scriptFile: string): string | null {
-    const exchange = entry.exchange;
-    const params = exchange.params;
-    const status = isTscgiError(error) ? error.status : 500;
-    const where = `${params.REQUEST_METHOD ?? "-"} ${params.REQUEST_URI ?? params.DOCUMENT_URI ?? "-"}`;
-    if (exchange.aborted) {
-      // The client left: whatever the script threw afterwards is no fault of its own.
-      this.#options.log.debug(`${where}: client gone: ${(error as Error)?.message ?? String(error)}`);
-    } else if (status >= 500 || !isTscgiError(error)) {
-      const requestId = newRequestId();
-      this.#options.log.error(`${where}: ${describeError(error, this.#options.root)} [script ${scriptFile}] [request id ${requestId}]`);
-      return requestId;
-    } else {
-      this.#options.log.debug(`${where}: ${status} ${(error as Error).message}`);
-    }
-    return null;
-  }
-
-  /** Answers an error without logging it: a short page when nothing was sent yet, otherwise a cut-off response. */
-  #answerError(entry: InFlight, error: unknown, requestId: string | null = null): number {
-    const exchange = entry.exchange;
-    const params = exchange.params;
-    const status = isTscgiError(error) ? error.status : 500;
-    // A ResponseStreamError's response was ended where the stream failed.
-    const streamFailed = error instanceof ResponseStreamError;
-    if (entry.ctx?.started === true || streamFailed) {
-      if (!streamFailed) exchange.end("failed");
-      return entry.ctx?.statusCode || 200;
-    }
-    if (exchange.aborted) return status;
-    // Script-chosen messages (HttpError) are shown; internal details stay in the log.
-    const message = isTscgiError(error) && error.code === "TSCGI_E_API_HTTP" ? error.message : `${status} ${reasonPhrase(status)}`;
-    const body = plainPage(message, requestId);
-    const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
-    void exchange.respond(status, headers, params.REQUEST_METHOD === "HEAD" ? null : body, "failed").catch(() => {});
-    return status;
+    return logFailure(entry.exchange, error, scriptFile, this.#options.log, this.#options.root);
   }
 
   /** Over max_inflight: 503 with Retry-After, and for FastCGI FCGI_OVERLOADED, before any work is done. */
@@ -372,7 +335,7 @@ export class Dispatcher {
       status = res.status;
     } else {
       sent = false;
-      status = this.#answerError(entry, new ScriptExitError(code));
+      status = answerError(exchange, ctx, new ScriptExitError(code));
     }
     ctx?.abort(new ScriptExitError(code));
     this.#closeLate(ctx);
@@ -384,7 +347,7 @@ export class Dispatcher {
   #faultRequest(entry: InFlight, error: unknown): number {
     entry.endedBy = "fault";
     entry.ctx?.abort(error);
-    const status = this.#answerError(entry, error);
+    const status = answerError(entry.exchange, entry.ctx, error);
     this.#closeLate(entry.ctx);
     this.#done(entry, status, entry.script);
     return status;

@@ -1,6 +1,7 @@
-// How a failed request is answered when its head has not gone out: an HttpError with its headers
-// and body, a custom _404 / _500 script from the root, the development page (display_errors), or
-// (null) tscgi's plain page. Every 5xx logged gets a request id, on the page and in the log line.
+// How a failed request is logged and answered. Before its head went out: an HttpError with its
+// headers and body, a custom _404 / _500 script from the root, the development page
+// (display_errors), or tscgi's plain page; after, a cut-off response. Every 5xx logged gets a
+// request id, on the page and in the log line.
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import type { Toolkit } from "../runtime/toolkit.ts";
 import type { ErrorPageInfo } from "../runtime/types.ts";
 import { developmentPage } from "./dev-error-page.ts";
 import type { Logger } from "./log.ts";
+import { ResponseStreamError } from "./errors.ts";
 import { describeError } from "./script-error.ts";
 
 /** The statuses a custom page can answer: `_404.ts`, `_500.ts`. */
@@ -22,7 +24,7 @@ const PAGE_STATUSES: ReadonlySet<number> = new Set([404, 500]);
 const BODY_HEADERS: ReadonlySet<string> = new Set(["content-type", "content-length"]);
 
 /** 12 hex digits: enough to find one line among a busy server's errors of a year. */
-export function newRequestId(): string {
+function newRequestId(): string {
   return randomBytes(6).toString("hex");
 }
 
@@ -32,8 +34,50 @@ function isHttpError(error: unknown): error is HttpError {
 }
 
 /** tscgi's own page: the status line, and for a 5xx the id to quote (the log line has it too). */
-export function plainPage(message: string, requestId: string | null): Buffer {
+function plainPage(message: string, requestId: string | null): Buffer {
   return Buffer.from(`${message}\n${requestId === null ? "" : `request id: ${requestId}\n`}`);
+}
+
+/** Logs a failed request; a 5xx gets a request id, in the log line and on the page, returned. */
+export function logFailure(exchange: Exchange, error: unknown, scriptFile: string, log: Logger, root: string): string | null {
+  const status = isTscgiError(error) ? error.status : 500;
+  if (exchange.aborted) {
+    // The client left: whatever the script threw afterwards is no fault of its own.
+    log.debug(`${where(exchange)}: client gone: ${(error as Error)?.message ?? String(error)}`);
+  } else if (status >= 500 || !isTscgiError(error)) {
+    const requestId = newRequestId();
+    log.error(`${where(exchange)}: ${describeError(error, root)} [script ${scriptFile}] [request id ${requestId}]`);
+    return requestId;
+  } else {
+    log.debug(`${where(exchange)}: ${status} ${(error as Error).message}`);
+  }
+  return null;
+}
+
+/**
+ * Answers an error without logging it: tscgi's plain page when nothing was sent yet, otherwise a
+ * cut-off response. The status, for the access log.
+ */
+export function answerError(
+  exchange: Exchange,
+  ctx: CgiContext | null | undefined,
+  error: unknown,
+  requestId: string | null = null,
+): number {
+  const status = isTscgiError(error) ? error.status : 500;
+  // A ResponseStreamError's response was ended where the stream failed.
+  const streamFailed = error instanceof ResponseStreamError;
+  if (ctx?.started === true || streamFailed) {
+    if (!streamFailed) exchange.end("failed");
+    return ctx?.statusCode || 200;
+  }
+  if (exchange.aborted) return status;
+  // Script-chosen messages (HttpError) are shown; internal details stay in the log.
+  const message = isHttpError(error) ? error.message : `${status} ${reasonPhrase(status)}`;
+  const body = plainPage(message, requestId);
+  const headers = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.byteLength)];
+  void exchange.respond(status, headers, exchange.params.REQUEST_METHOD === "HEAD" ? null : body, "failed").catch(() => {});
+  return status;
 }
 
 /** A request that failed before its head went out, as dispatch knows it. */
