@@ -1,5 +1,6 @@
 // Node's undocumented internals tscgi relies on, in one place: each typed here and probed once at
 // start-up, so a Node release that moves one stops tscgi there with a message, not at a request.
+import { isAscii as bufferIsAscii } from "node:buffer";
 import { Server as HttpServer } from "node:http";
 import Module from "node:module";
 import net, { type Socket } from "node:net";
@@ -187,6 +188,14 @@ export interface BufferSlicer {
   latin1Slice(start: number, end: number): string;
 }
 
+/**
+ * True when every byte is below 0x80 (node:buffer's isAscii, one vectorised pass). Reached
+ * through here so that the wire layer imports no node:* module itself.
+ */
+export function isAscii(buf: Uint8Array): boolean {
+  return bufferIsAscii(buf);
+}
+
 /** `buf` seen with its slicers (no call, no copy). */
 export function slicer(buf: Uint8Array): BufferSlicer {
   return buf as unknown as BufferSlicer;
@@ -211,6 +220,8 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["Module._nodeModulePaths", () => Array.isArray(CommonJs._nodeModulePaths("/srv/app"))],
   ["Buffer#utf8Slice", () => slicer(Buffer.from("é")).utf8Slice(0, 2) === "é"],
   ["Buffer#latin1Slice", () => slicer(Buffer.from([0x61, 0xe9])).latin1Slice(0, 2) === "aé"],
+  // Not an internal either: buffer.isAscii is Node 18.15 and 19.6.
+  ["buffer.isAscii", () => typeof bufferIsAscii === "function" && isAscii(Buffer.from("a")) && !isAscii(Buffer.from("é"))],
   ["process.binding('stream_wrap')", () => loadStreamWrap() !== null],
   ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.

@@ -1,7 +1,6 @@
 // Name-value pairs (section 3.4): the encoder, and an incremental decoder for the PARAMS stream.
 
-import { isAscii } from "node:buffer";
-import { slicer } from "../node-internals.ts";
+import { isAscii, slicer } from "../node-internals.ts";
 import { MalformedParamsError, ParamsTooLargeError, TooManyParamsError } from "./errors.ts";
 
 /** Caps on one decoded stream; both close the connection when exceeded. */
