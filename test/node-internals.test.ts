@@ -108,7 +108,7 @@ async function acceptedNoDelay(noDelay: boolean, platform?: string): Promise<num
           const probe = spawnSync(
             "python3",
             ["-c", "import socket; print(socket.socket(fileno=3).getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))"],
-            { stdio: ["ignore", "pipe", "pipe", handle!.fd as number], encoding: "utf8" },
+            { stdio: ["ignore", "pipe", "pipe", handle!.fd], encoding: "utf8" },
           );
           handle!.close();
           if (probe.status === 0) resolve(Number(probe.stdout.trim()));
