@@ -201,7 +201,7 @@ declare -A URL NAME PID_OF LOG_OF
 # worker_pids VARIANT: the processes that run the scripts: the master's Node children, or the one
 # process itself with --workers 0.
 worker_pids() {
-  if ((V_WORKERS[$1] == 0)); then echo "${PID_OF[$1]}"; else children_of "${PID_OF[$1]}"; fi
+  if ((${V_WORKERS[$1]:-0} == 0)); then echo "${PID_OF[$1]}"; else children_of "${PID_OF[$1]}"; fi
 }
 is_pool() { [[ -n ${V_WORKERS[$1]:-} ]] && ((V_WORKERS[$1] > 0)); }
 # rss_kib PID FIELD: VmRSS or VmHWM of PID in KiB (0 when gone).
@@ -445,6 +445,17 @@ $KA_LINES
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
+      proxy_pass http://node_http;
+    }
+    # The streaming reference rows: as tscgi's /upload and /download, neither buffered nor spooled.
+    location ~ ^/(upload|download)\$ {
+      client_max_body_size 2g;
+      proxy_request_buffering off;
+      proxy_max_temp_file_size 0;
+      proxy_send_timeout 600s;
+      proxy_read_timeout 600s;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass http://node_http;
     }
   }
@@ -914,36 +925,72 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Memory while streaming: the workers' RSS, sampled every 100 ms, while MEM_BYTES stream in and
-# then out, on a freshly started MEM_VARIANT.
+# then out, on a freshly started MEM_VARIANT; then the same through node:http, for reference.
+# Stream throughput needs both cores (curl, nginx and the backend each copy every byte), so the
+# sampler forks nothing and curl reads its body from the page cache and writes nothing to disk.
 
-# max_rss_kib FIELD: the largest over MEM_VARIANT's workers.
+# max_rss_kib VARIANT FIELD: the largest over VARIANT's workers (its one process if not a pool).
 max_rss_kib() {
   local pid m=0 v
-  for pid in $(worker_pids "$MEM_VARIANT"); do
-    v=$(rss_kib "$pid" "$1")
+  for pid in $(worker_pids "$1"); do
+    v=$(rss_kib "$pid" "$2")
     ((v <= m)) || m=$v
   done
   echo "$m"
 }
 
+# sample_rss: the largest VmRSS over SAMPLE_PIDS into REPLY (KiB), with bash builtins alone. A
+# process gone (a worker replaced) sets SAMPLE_GONE, and the caller lists the workers again.
+sample_rss() {
+  local pid key value rest
+  REPLY=0
+  for pid in "${SAMPLE_PIDS[@]}"; do
+    if ! { while read -r key value rest; do
+      if [ "$key" = VmRSS: ]; then ((value <= REPLY)) || REPLY=$value; break; fi
+    done <"/proc/$pid/status"; } 2>/dev/null; then SAMPLE_GONE=1; fi
+  done
+}
+
+# ticks_sum PID...: their CPU time so far, in clock ticks.
+ticks_sum() {
+  local pid t=0
+  for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
+  echo "$t"
+}
+
 MEM_ROWS=()
-mem_phase() { # label curl-args...
-  local label=$1 out="$RUN/mem-$1.out" cpid rss max=0 n=0 hwm rc=0
-  shift
-  MEM_BEFORE=$(max_rss_kib VmRSS)
+mem_phase() { # variant label sink curl-args...
+  local v=$1 label=$2 sink=$3 cpid max=0 n=0 hwm rc=0 tick b0 n0
+  local -a backend nginx
+  shift 3
+  # CPU of the backend (a pool's master and workers) and of nginx's workers, over the phase.
+  backend=("${PID_OF[$v]}")
+  is_pool "$v" && read -ra backend <<<"${PID_OF[$v]} $(children_of "${PID_OF[$v]}" any | tr '\n' ' ')"
+  read -ra nginx <<<"$(children_of "$NGINX_PID" any | tr '\n' ' ')"
+  b0=$(ticks_sum "${backend[@]}") n0=$(ticks_sum "${nginx[@]}")
+  MEM_BEFORE=$(max_rss_kib "$v" VmRSS)
   # Reset the peak (VmHWM) to the current RSS, so it covers this phase only.
-  for pid in $(worker_pids "$MEM_VARIANT"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
-  curl -sS --max-time 900 -o "$out" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
+  for pid in $(worker_pids "$v"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+  read -ra SAMPLE_PIDS <<<"$(worker_pids "$v" | tr '\n' ' ')"
+  SAMPLE_GONE=
+  # A FIFO nobody writes: `read -t` on it is a 100 ms wait without forking `sleep`.
+  rm -f "$RUN/tick" && mkfifo "$RUN/tick" && exec {tick}<>"$RUN/tick"
+  curl -sS --max-time 900 -o "$sink" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
   cpid=$!
   CLIENT_PID=$cpid
   local samples=()
   while kill -0 "$cpid" 2>/dev/null && ((n < 9000)); do
-    rss=$(max_rss_kib VmRSS)
-    samples+=("$rss")
-    ((rss <= max)) || max=$rss
-    sleep 0.1
+    sample_rss
+    samples+=("$REPLY")
+    ((REPLY <= max)) || max=$REPLY
+    if [ -n "$SAMPLE_GONE" ]; then
+      read -ra SAMPLE_PIDS <<<"$(worker_pids "$v" | tr '\n' ' ')"
+      SAMPLE_GONE=
+    fi
+    read -rt 0.1 -u "$tick" || true
     n=$((n + 1))
   done
+  exec {tick}<&-
   # Plateau or growth: the highest sample of the first half against that of the second.
   MEM_TREND=
   if ((n >= 4)); then
@@ -954,10 +1001,35 @@ mem_phase() { # label curl-args...
   kill -0 "$cpid" 2>/dev/null && kill -TERM "$cpid" 2>/dev/null
   wait "$cpid" || rc=$?
   CLIENT_PID=
-  hwm=$(max_rss_kib VmHWM)
+  hwm=$(max_rss_kib "$v" VmHWM)
+  MEM_CPU="$((($(ticks_sum "${backend[@]}") - b0) * 1000 / CLK_TCK)) $((($(ticks_sum "${nginx[@]}") - n0) * 1000 / CLK_TCK))"
   read -r code down up secs <"$RUN/mem-$label.status" || true
-  MEM_CODE=${code:-000} MEM_DOWN=${down:-0} MEM_UP=${up:-0} MEM_SECS=${secs:-0} MEM_RC=$rc MEM_OUT=$out
+  MEM_CODE=${code:-000} MEM_DOWN=${down:-0} MEM_UP=${up:-0} MEM_SECS=${secs:-0} MEM_RC=$rc
   MEM_MAX=$max MEM_HWM=$hwm
+}
+
+# stream_phases VARIANT FRONT ROW-PREFIX: MEM_BYTES up through FRONT/upload (its answer must give
+# the byte count and sha256) and down from FRONT/download, a row in MEM_ROWS for each.
+stream_phases() {
+  local v=$1 front=$2 prefix=$3 body result
+  log "memory: uploading $MEM_BYTES bytes to /upload (${NAME[$v]})"
+  mem_phase "$v" "$v-upload" "$RUN/mem-$v-upload.out" -X POST -T "$RUN/body.bin" -H 'Expect:' -H 'Content-Type: application/octet-stream' "$front/upload"
+  body=$(head -c 2000 "$RUN/mem-$v-upload.out" 2>/dev/null || true)
+  result=ok
+  if [ "$MEM_CODE" != 200 ] || [[ "$body" != *"\"bytes\":$MEM_BYTES"* ]] || [[ "$body" != *"$EXPECT_SHA"* ]]; then
+    result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, sent $MEM_UP bytes, answer: ${body:0:300}"
+    NOTES+=("upload (${NAME[$v]}): POST /upload with a $MEM_BYTES-byte body (Content-Length) → HTTP $MEM_CODE, curl exit $MEM_RC $(head -c 300 "$RUN/mem-$v-upload.err" 2>/dev/null), answer: ${body:0:300}")
+  fi
+  MEM_ROWS+=("$v|${prefix}upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$MEM_CPU|$result")
+
+  log "memory: downloading $MEM_BYTES bytes from /download (${NAME[$v]})"
+  mem_phase "$v" "$v-download" /dev/null "$front/download?bytes=$MEM_BYTES"
+  result=ok
+  if [ "$MEM_CODE" != 200 ] || [ "$MEM_DOWN" != "$MEM_BYTES" ]; then
+    result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
+    NOTES+=("download (${NAME[$v]}): GET /download?bytes=$MEM_BYTES → HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN of $MEM_BYTES bytes $(head -c 300 "$RUN/mem-$v-download.err" 2>/dev/null)")
+  fi
+  MEM_ROWS+=("$v|${prefix}download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$MEM_CPU|$result")
 }
 
 if [ -n "$MEM_VARIANT" ] && [ "$MEMORY" = 1 ]; then
@@ -967,39 +1039,26 @@ if [ -n "$MEM_VARIANT" ] && [ "$MEMORY" = 1 ]; then
   wait_ok "${URL[$MEM_VARIANT]}" "${PID_OF[$MEM_VARIANT]}" || { tail_log "${LOG_OF[$MEM_VARIANT]}"; die "${NAME[$MEM_VARIANT]} did not restart for the memory runs"; }
   wait_workers "$MEM_VARIANT" || NOTES+=("${NAME[$MEM_VARIANT]}: not all workers were up 20 s after the restart for the memory runs")
   sleep 1
-  MEM_IDLE=$(max_rss_kib VmRSS)
-  FRONT="http://127.0.0.1:${V_FRONT[$MEM_VARIANT]}"
-  # A sparse file: MEM_BYTES of zeros that take no disk and let curl send a Content-Length.
+  MEM_IDLE=$(max_rss_kib "$MEM_VARIANT" VmRSS)
+  # A sparse file: MEM_BYTES of zeros that take no disk and let curl send a Content-Length. Read
+  # once before, so that the first upload does not pay for filling the page cache.
   truncate -s "$MEM_BYTES" "$RUN/body.bin"
+  cat "$RUN/body.bin" >/dev/null
   if ((MEM_BYTES == 1073741824)); then
     EXPECT_SHA=49bc20df15e412a64472421e13fe86ff1c5165e18b2afccf160d4dc19fe68a14
   else
     EXPECT_SHA=$(sha256sum "$RUN/body.bin" | cut -d' ' -f1)
   fi
-
-  log "memory: uploading $MEM_BYTES bytes to /upload (${NAME[$MEM_VARIANT]})"
-  mem_phase upload -X POST -T "$RUN/body.bin" -H 'Expect:' -H 'Content-Type: application/octet-stream' "$FRONT/upload"
-  body=$(head -c 2000 "$MEM_OUT" 2>/dev/null || true)
-  result=ok
-  if [ "$MEM_CODE" != 200 ] || [[ "$body" != *"\"bytes\":$MEM_BYTES"* ]] || [[ "$body" != *"$EXPECT_SHA"* ]]; then
-    result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, sent $MEM_UP bytes, answer: ${body:0:300}"
-    NOTES+=("upload: POST /upload with a $MEM_BYTES-byte body (Content-Length) → HTTP $MEM_CODE, curl exit $MEM_RC $(head -c 300 "$RUN/mem-upload.err" 2>/dev/null), answer: ${body:0:300}")
-  fi
-  MEM_ROWS+=("upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$result")
-
-  log "memory: downloading $MEM_BYTES bytes from /download (${NAME[$MEM_VARIANT]})"
-  mem_phase download "$FRONT/download?bytes=$MEM_BYTES"
-  result=ok
-  if [ "$MEM_CODE" != 200 ] || [ "$MEM_DOWN" != "$MEM_BYTES" ]; then
-    result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
-    NOTES+=("download: GET /download?bytes=$MEM_BYTES → HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN of $MEM_BYTES bytes $(head -c 300 "$RUN/mem-download.err" 2>/dev/null)")
-  fi
-  MEM_ROWS+=("download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$result")
-  rm -f "$RUN/body.bin" "$RUN/mem-download.out"
+  stream_phases "$MEM_VARIANT" "http://127.0.0.1:${V_FRONT[$MEM_VARIANT]}" ""
   if ! kill -0 "${PID_OF[$MEM_VARIANT]}" 2>/dev/null; then
     tail_log "${LOG_OF[$MEM_VARIANT]}"
     NOTES+=("${NAME[$MEM_VARIANT]} exited during the memory benchmark")
   fi
+  # The same streams through the same nginx to node:http: what the machine allows a backend.
+  if has_target node-http && kill -0 "$NODE_PID" 2>/dev/null; then
+    stream_phases node-http "http://127.0.0.1:$P_FRONT_NODE" "node:http: "
+  fi
+  rm -f "$RUN/body.bin" "$RUN/tick"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -1256,18 +1315,28 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
 
   if ((${#MEM_ROWS[@]})); then
     echo
-    echo "Streaming memory: ${NAME[$MEM_VARIANT]}, restarted fresh for these phases; the RSS of the largest worker$(is_pool "$MEM_VARIANT" || echo " (the one process)")."
+    echo "Streaming memory: ${NAME[$MEM_VARIANT]}, restarted fresh for these phases; the RSS of the largest worker$(is_pool "$MEM_VARIANT" || echo " (the one process)"). Then node:http, the one process, through the same nginx (proxy_request_buffering off, proxy_max_temp_file_size 0), for reference: it shows what nginx, curl and the hashing leave a backend on this machine. curl reads the body from the page cache and writes the download to /dev/null. CPU is the time the backend's processes and nginx's workers used during the stream (curl's own is not counted); all three share the machine's $(nproc) cores."
     echo
-    echo "| tscgi worker memory | RSS at start | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | result |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-    echo "| idle, after startup and one request | $(mib "$MEM_IDLE") | | | | | | | |"
+    echo "| stream | RSS at start | max RSS (100 ms samples) | peak RSS (VmHWM) | 2nd half vs 1st | bytes | time | throughput | × node:http | CPU: backend, nginx | result |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| idle, after startup and one request | $(mib "$MEM_IDLE") | | | | | | | | | |"
+    declare -A STREAM_MIBS=()
     for row in "${MEM_ROWS[@]}"; do
-      IFS='|' read -r label before trend max hwm bytes secs result <<<"$row"
-      if [ "$result" = ok ]; then
+      IFS='|' read -r v label before trend max hwm bytes secs cpu result <<<"$row"
+      kind=${label%" $MEM_HUMAN"}
+      STREAM_MIBS[$v:${kind##* }]=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", b / 1048576 / s }')
+    done
+    for row in "${MEM_ROWS[@]}"; do
+      IFS='|' read -r v label before trend max hwm bytes secs cpu result <<<"$row"
+      # The memory target is tscgi's; the node:http rows are a reference.
+      if [ "$result" = ok ] && [ "$v" != node-http ]; then
         if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
       fi
+      kind=${label%" $MEM_HUMAN"}
+      kind=${kind##* }
       tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
-      echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $result |"
+      vs=$(ratio "${STREAM_MIBS[$v:$kind]:-}" "${STREAM_MIBS[node-http:$kind]:-}")
+      echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $vs | ${cpu% *} ms, ${cpu#* } ms | $result |"
     done
   fi
   if ((${#NOTES[@]})); then
