@@ -68,10 +68,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck disable=SC2207
-P=($(free_ports 12))
-((${#P[@]} == 12)) || die "could not find free ports"
+P=($(free_ports 16))
+((${#P[@]} == 16)) || die "could not find free ports"
 P_REDIS=${P[0]} P_TS_FILE=${P[1]} P_TS_REDIS=${P[2]} P_PHP_FILE=${P[3]} P_PHP_REDIS=${P[4]}
 F_TS_FILE=${P[5]} F_TS_REDIS=${P[6]} F_PHP=${P[7]} P_PHP0=${P[8]} F_PHP0=${P[9]} P_NODE=${P[10]} F_NODE=${P[11]}
+# The same fronts with the body kept in nginx's memory (the 1 MiB POST's second set of rows).
+M_TS=${P[12]} M_PHP=${P[13]} M_PHP0=${P[14]} M_NODE=${P[15]}
 
 log "starting redis-server on 127.0.0.1:$P_REDIS"
 redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
@@ -178,6 +180,47 @@ EOF
       fastcgi_pass 127.0.0.1:$P_PHP0;
     }
   }
+  # As above, but a body up to 2 MiB stays in nginx's memory instead of going through a temp file
+  # (client_body_buffer_size, 8 KiB by default on x86-64): the 1 MiB POST without the spooling.
+  server {
+    listen 127.0.0.1:$M_TS;
+    client_body_buffer_size 2m;
+    location / {
+      include $RUN/fastcgi_params;
+      fastcgi_keep_conn on;
+      fastcgi_pass ts_file;
+    }
+  }
+  server {
+    listen 127.0.0.1:$M_PHP;
+    client_body_buffer_size 2m;
+    location ~ ^/files(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_keep_conn on;
+      fastcgi_pass php_file;
+    }
+  }
+  server {
+    listen 127.0.0.1:$M_PHP0;
+    client_body_buffer_size 2m;
+    location ~ ^/files(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_pass 127.0.0.1:$P_PHP0;
+    }
+  }
+  server {
+    listen 127.0.0.1:$M_NODE;
+    client_body_buffer_size 2m;
+    location / {
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://node_http;
+    }
+  }
 }
 EOF
 } >"$RUN/nginx.conf"
@@ -188,7 +231,7 @@ NGINX_PID=$!
 
 # The targets: row, name, URL.
 declare -A URL NAME PID_OF
-ROWS=(form session-file session-redis body)
+ROWS=(form session-file session-redis body bodymem)
 TARGETS=()
 add() { TARGETS+=("$1"); NAME[$1]=$2 URL[$1]=$3 PID_OF[$1]=$4; }
 set -- $TSCGI_PIDS
@@ -204,6 +247,10 @@ add ts-body "tscgi" "http://127.0.0.1:$F_TS_FILE/body" "$1"
 add php-body "PHP-FPM" "http://127.0.0.1:$F_PHP/files/body.php" "$PHP_PID"
 add php0-body "PHP-FPM as shipped" "http://127.0.0.1:$F_PHP0/files/body.php" "$PHP_PID"
 add node-body "node:http" "http://127.0.0.1:$F_NODE/" "$NODE_PID"
+add ts-bodymem "tscgi" "http://127.0.0.1:$M_TS/body" "$1"
+add php-bodymem "PHP-FPM" "http://127.0.0.1:$M_PHP/files/body.php" "$PHP_PID"
+add php0-bodymem "PHP-FPM as shipped" "http://127.0.0.1:$M_PHP0/files/body.php" "$PHP_PID"
+add node-bodymem "node:http" "http://127.0.0.1:$M_NODE/" "$NODE_PID"
 
 FIELDS="a=alpha&b=bravo&c=charlie&d=delta&e=echo&f=foxtrot&g=golf&h=hotel&i=india&j=juliett"
 for t in "${TARGETS[@]}"; do
@@ -215,7 +262,7 @@ for t in ts-form php-form php0-form; do
   [ "$got" = "fields: 10" ] || die "${URL[$t]} answered '$got' to a 10-field form"
 done
 head -c "$BODY_BYTES" /dev/urandom >"$RUN/body.bin"
-for t in ts-body php-body php0-body node-body; do
+for t in ts-body php-body php0-body node-body ts-bodymem php-bodymem php0-bodymem node-bodymem; do
   got=$(curl -s --max-time 10 -H 'Expect:' -H 'Content-Type: application/octet-stream' --data-binary "@$RUN/body.bin" "${URL[$t]}")
   [ "$got" = "bytes: $BODY_BYTES" ] || die "${URL[$t]} answered '$got' to a POST of $BODY_BYTES bytes"
 done
@@ -268,7 +315,7 @@ peak_kib() { local p; for p in $(procs_of "$1"); do awk '$1 == "VmHWM:" { print 
 run() { # target
   local t=$1 script out="$RUN/wrk-$1.txt" line
   local args=()
-  case $t in *form) args=(-s "$RUN/form.lua") ;; *body) args=(-s "$RUN/body.lua") ;; *) args=(-s "$RUN/session.lua") ;; esac
+  case $t in *form) args=(-s "$RUN/form.lua") ;; *body | *bodymem) args=(-s "$RUN/body.lua") ;; *) args=(-s "$RUN/session.lua") ;; esac
   # The reporter is appended: wrk runs one script, so the two are joined.
   cat "${args[1]}" "$BENCH/wrk-report.lua" >"$RUN/run-$t.lua"
   if ((WARMUP > 0)); then
@@ -304,14 +351,14 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
   echo
   echo "| row | PHP-FPM behind nginx | tscgi req/s | tscgi p99 | PHP-FPM req/s | PHP-FPM p99 | × PHP-FPM | target |"
   echo "|---|---|---:|---:|---:|---:|---:|---|"
-  for pair in form:php form:php0 session-file:php session-file:php0 session-redis:php body:php body:php0; do
+  for pair in form:php form:php0 session-file:php session-file:php0 session-redis:php body:php body:php0 bodymem:php bodymem:php0; do
     row=${pair%%:*} ts=ts-${pair%%:*} php=${pair#*:}-${pair%%:*}
     how="kept connection (keepalive 256)"
     [ "${pair#*:}" = php0 ] && how="as shipped: a connection per request"
     label=$row
-    case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; body) label="POST 1 MiB, read whole" ;; esac
+    case $row in form) label="form POST, 10 fields" ;; session-file) label="session read+write, files" ;; session-redis) label="session read+write, Redis" ;; body) label="POST 1 MiB, read whole" ;; bodymem) label="POST 1 MiB, read whole, body in nginx's memory" ;; esac
     goal=$GOAL_VS_PHP
-    [ "$row" = body ] && goal=$GOAL_BODY_VS_PHP
+    [[ $row == body* ]] && goal=$GOAL_BODY_VS_PHP
     tr=${RPS[$ts]:-} pr=${RPS[$php]:-}
     x="–" verdict="≥ ${goal}×: n/a"
     if [ -n "$tr" ] && [ -n "$pr" ] && ((pr > 0)); then
@@ -323,12 +370,15 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     echo "| $label | $how | $(group "${tr:-–}") | $( [ -n "${P99[$ts]:-}" ] && ms "${P99[$ts]}" || echo –) | $(group "${pr:-–}") | $( [ -n "${P99[$php]:-}" ] && ms "${P99[$php]}" || echo –) | $x | $verdict$errs |"
   done
   echo
-  nr=${RPS[node-body]:-}
-  if [ -n "$nr" ] && ((nr > 0)); then
-    echo "POST 1 MiB against plain Node: node:http (one process, kept connections, the chunks joined) $(group "$nr") req/s, p99 $(ms "${P99[node-body]}"); tscgi $(awk -v a="${RPS[ts-body]:-0}" -v b="$nr" 'BEGIN { printf "%.2f×", a / b }') node:http."
+  for row in body bodymem; do
+    nr=${RPS[node-$row]:-}
+    [ -n "$nr" ] && ((nr > 0)) || continue
+    how="spooled by nginx"
+    [ "$row" = bodymem ] && how="in nginx's memory"
+    echo "POST 1 MiB ($how) against plain Node: node:http (one process, kept connections, the chunks joined) $(group "$nr") req/s, p99 $(ms "${P99[node-$row]}"); tscgi $(awk -v a="${RPS[ts-$row]:-0}" -v b="$nr" 'BEGIN { printf "%.2f×", a / b }') node:http."
     echo
-  fi
-  echo "Peak RSS during the 1 MiB POST run (VmHWM of every process of the target, reset before its run, summed): tscgi (master + 2 workers) $(awk -v k="${PEAK[ts-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM kept (master + every pool's children) $(awk -v k="${PEAK[php-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM as shipped (the same processes) $(awk -v k="${PEAK[php0-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), node:http $(awk -v k="${PEAK[node-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'). nginx spools each body to a file before passing it on (client_body_buffer_size), for every target alike."
+  done
+  echo "Peak RSS during the 1 MiB POST run (VmHWM of every process of the target, reset before its run, summed): tscgi (master + 2 workers) $(awk -v k="${PEAK[ts-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM kept (master + every pool's children) $(awk -v k="${PEAK[php-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM as shipped (the same processes) $(awk -v k="${PEAK[php0-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), node:http $(awk -v k="${PEAK[node-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'). In the first 1 MiB rows nginx spools each body to a temp file before passing it on, as it does with any body larger than client_body_buffer_size (8 KiB by default on x86-64), for every target alike; that file's write and read are most of nginx's CPU per request, and one nginx worker's CPU is what bounds those rows. The rows \"body in nginx's memory\" set client_body_buffer_size 2m, as an upload-heavy site would (see docs/web-servers.md)."
   echo
   echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has, but then each child holds the connection nginx keeps to it, so PHP-FPM answers 2 of the $CONNS connections at a time and the others wait unanswered (mean latency × req/s ≈ 2 requests in hand): its p99 there counts only the answered requests."
   if ((PHP_REDIS == 0)); then
