@@ -53,7 +53,8 @@ is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a posi
 for k in $UPSTREAM_KEEPALIVE; do is_uint "$k" || die "BENCH_UPSTREAM_KEEPALIVE must list numbers (0 = none), got '$UPSTREAM_KEEPALIVE'"; done
 [ -n "$UPSTREAM_KEEPALIVE" ] || die "BENCH_UPSTREAM_KEEPALIVE is empty"
 
-# Several keepalive settings: one whole run per setting (the reload, kill -9 and streaming phases
+# Several keepalive settings: one whole run per setting (the reload, kill -9 and streaming phases,
+# and the toolkit, templates and database scripts, which keep their own nginx and its keepalive,
 # only in the last), each report printed as it ends, then their throughput tables side by side.
 if [[ $UPSTREAM_KEEPALIVE == *" "* ]]; then
   KA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-bench-ka.XXXXXX")
@@ -61,7 +62,7 @@ if [[ $UPSTREAM_KEEPALIVE == *" "* ]]; then
   for k in $UPSTREAM_KEEPALIVE; do
     log "keepalive $k: a run of its own"
     sub=(BENCH_UPSTREAM_KEEPALIVE="$k" BENCH_OUT="$KA_DIR/ka-$k.md")
-    [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0 BENCH_FIRST_REQUEST=0)
+    [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0 BENCH_FIRST_REQUEST=0 BENCH_TOOLKIT=0 BENCH_TEMPLATES=0 BENCH_DATABASE=0)
     # Without upstream keepalive, PHP-FPM "with keepalive" would be the same pool as without.
     ((k > 0)) || sub+=(BENCH_PHP_KEEPALIVE=off)
     env "${sub[@]}" bash "$BENCH/run.sh" || { rc=$?; rm -rf "$KA_DIR"; exit "$rc"; }
