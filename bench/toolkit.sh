@@ -122,6 +122,30 @@ PHP_PID=$!
 
 mkdir -p "$RUN/nginx-tmp"
 write_fastcgi_params "$RUN/fastcgi_params"
+# The nginx config's pieces: a server block's opening (a port, an optional directive), then its
+# locations: tscgi's (every URL to the pool), PHP's (/PREFIX/*.php to bench/php), node:http's.
+server_open() { # port [directive]
+  printf '  server {\n    listen 127.0.0.1:%s;\n' "$1"
+  [ -z "${2:-}" ] || printf '    %s\n' "$2"
+}
+tscgi_location() { # upstream
+  printf '    location / {\n      include %s;\n      fastcgi_keep_conn on;\n      fastcgi_pass %s;\n    }\n' "$RUN/fastcgi_params" "$1"
+}
+php_location() { # prefix pass keep-conn
+  local prefix=$1 pass=$2 keep=$3
+  cat <<EOF
+    location ~ ^/$prefix(/.+\.php)\$ {
+      include $RUN/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
+      fastcgi_param SCRIPT_NAME \$1;
+      fastcgi_keep_conn $keep;
+      fastcgi_pass $pass;
+    }
+EOF
+}
+node_location() {
+  printf '    location / {\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n      proxy_pass http://node_http;\n    }\n'
+}
 {
   nginx_conf_head "$RUN"
   # The 1 MiB POST is 1m exactly, nginx's default cap; the body is spooled by nginx as usual.
@@ -130,99 +154,19 @@ write_fastcgi_params "$RUN/fastcgi_params"
     set -- $u
     printf '  upstream %s { server 127.0.0.1:%s; keepalive 256; keepalive_requests 1000000; }\n' "$1" "$2"
   done
-  for s in "$F_TS_FILE ts_file" "$F_TS_REDIS ts_redis"; do
-    set -- $s
-    cat <<EOF
-  server {
-    listen 127.0.0.1:$1;
-    location / {
-      include $RUN/fastcgi_params;
-      fastcgi_keep_conn on;
-      fastcgi_pass $2;
-    }
-  }
-EOF
-  done
+  server_open "$F_TS_FILE" && tscgi_location ts_file && echo "  }"
+  server_open "$F_TS_REDIS" && tscgi_location ts_redis && echo "  }"
   # PHP: /files/*.php and /redis/*.php, the same scripts under the two session handlers.
-  cat <<EOF
-  server {
-    listen 127.0.0.1:$F_PHP;
-    root $BENCH/php;
-    location ~ ^/files(/.+\.php)\$ {
-      include $RUN/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
-      fastcgi_param SCRIPT_NAME \$1;
-      fastcgi_keep_conn on;
-      fastcgi_pass php_file;
-    }
-    location ~ ^/redis(/.+\.php)\$ {
-      include $RUN/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
-      fastcgi_param SCRIPT_NAME \$1;
-      fastcgi_keep_conn on;
-      fastcgi_pass php_redis;
-    }
-  }
-  server {
-    listen 127.0.0.1:$F_NODE;
-    location / {
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_pass http://node_http;
-    }
-  }
-  server {
-    listen 127.0.0.1:$F_PHP0;
-    location ~ ^/files(/.+\.php)\$ {
-      include $RUN/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
-      fastcgi_param SCRIPT_NAME \$1;
-      fastcgi_pass 127.0.0.1:$P_PHP0;
-    }
-  }
+  server_open "$F_PHP" "root $BENCH/php;" && php_location files php_file on && php_location redis php_redis on && echo "  }"
+  server_open "$F_NODE" && node_location && echo "  }"
+  server_open "$F_PHP0" && php_location files "127.0.0.1:$P_PHP0" off && echo "  }"
   # As above, but a body up to 2 MiB stays in nginx's memory instead of going through a temp file
   # (client_body_buffer_size, 8 KiB by default on x86-64): the 1 MiB POST without the spooling.
-  server {
-    listen 127.0.0.1:$M_TS;
-    client_body_buffer_size 2m;
-    location / {
-      include $RUN/fastcgi_params;
-      fastcgi_keep_conn on;
-      fastcgi_pass ts_file;
-    }
-  }
-  server {
-    listen 127.0.0.1:$M_PHP;
-    client_body_buffer_size 2m;
-    location ~ ^/files(/.+\.php)\$ {
-      include $RUN/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
-      fastcgi_param SCRIPT_NAME \$1;
-      fastcgi_keep_conn on;
-      fastcgi_pass php_file;
-    }
-  }
-  server {
-    listen 127.0.0.1:$M_PHP0;
-    client_body_buffer_size 2m;
-    location ~ ^/files(/.+\.php)\$ {
-      include $RUN/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $BENCH/php\$1;
-      fastcgi_param SCRIPT_NAME \$1;
-      fastcgi_pass 127.0.0.1:$P_PHP0;
-    }
-  }
-  server {
-    listen 127.0.0.1:$M_NODE;
-    client_body_buffer_size 2m;
-    location / {
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_pass http://node_http;
-    }
-  }
-}
-EOF
+  server_open "$M_TS" "client_body_buffer_size 2m;" && tscgi_location ts_file && echo "  }"
+  server_open "$M_PHP" "client_body_buffer_size 2m;" && php_location files php_file on && echo "  }"
+  server_open "$M_PHP0" "client_body_buffer_size 2m;" && php_location files "127.0.0.1:$P_PHP0" off && echo "  }"
+  server_open "$M_NODE" "client_body_buffer_size 2m;" && node_location && echo "  }"
+  echo "}"
 } >"$RUN/nginx.conf"
 "$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' 2>"$RUN/nginx-t.log" || { tail_log "$RUN/nginx-t.log"; die "nginx rejected $RUN/nginx.conf"; }
 "$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -g 'daemon off;' >"$RUN/nginx.out" 2>&1 &
