@@ -752,31 +752,9 @@ measure() { # target conns round
   return 0
 }
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-for ((round = 1; round <= ROUNDS; round++)); do
-  for c in $CONNS; do
-    for t in "${RUN_TARGETS[@]}"; do
-      if [ -z "${DEAD[$t]:-}" ]; then measure "$t" "$c" "$round"; fi
-    done
-  done
-done
-
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# Memory after the load: idle again for 2 s; the peak is VmHWM since the fresh reading.
-if ((${#VARIANTS[@]})); then
-  sleep 2
-  for v in "${VARIANTS[@]}"; do
-    [ -z "${DEAD[$v]:-}" ] || continue
-    snapshot "$v" after VmRSS
-    snapshot "$v" peak VmHWM
-    POOL_MEM[$v:after]=$(pool_mem "$v")
-  done
-fi
-
-# Every backend's memory after the load (idle 2 s, as tscgi's above): "pss rss hwm" in KiB over its
-# process and its children, hwm being the sum of their peaks (VmHWM: since start for the peers,
-# since the fresh reading for tscgi).
+# Every backend's memory after the load: "pss rss hwm" in KiB over its process and its children,
+# hwm being the sum of their peaks (VmHWM: since start for the peers, since the fresh reading for
+# tscgi).
 declare -A BACKEND_MEM
 backend_mem() { # PID
   local pid pss=0 rss=0 hwm=0 p r h
@@ -790,9 +768,40 @@ backend_mem() { # PID
 MEM_BACKENDS=("${VARIANTS[@]}")
 ((${#PHP_TARGETS[@]})) && MEM_BACKENDS+=("${PHP_TARGETS[0]}")
 for t in node-http uwsgi go-fcgi nginx; do has_target "$t" && MEM_BACKENDS+=("$t"); done
-for t in "${MEM_BACKENDS[@]}"; do
-  [ -z "${DEAD[$t]:-}" ] && [ -n "${PID_OF[$t]:-}" ] && BACKEND_MEM[$t]=$(backend_mem "${PID_OF[$t]}")
+
+# read_after TARGET, just measured for the last time: its memory after the load, once idle for
+# 2 s. Each backend is read after its own runs, not after the others': V8 gives memory back some
+# seconds after a load, so a reading taken after the other targets' runs would depend on how many
+# of them follow it. PHP-FPM's pools share one master: it is read after the last of them.
+read_after() {
+  local t=$1 key=$1
+  if [[ " ${PHP_TARGETS[*]} " == *" $t "* ]]; then
+    [ "$t" = "${PHP_TARGETS[${#PHP_TARGETS[@]} - 1]}" ] || return 0
+    key=${PHP_TARGETS[0]}
+  fi
+  [[ " ${MEM_BACKENDS[*]} " == *" $key "* ]] && [ -z "${DEAD[$t]:-}" ] || return 0
+  sleep 2
+  if [[ " ${VARIANTS[*]} " == *" $t "* ]]; then
+    snapshot "$t" after VmRSS
+    snapshot "$t" peak VmHWM
+    POOL_MEM[$t:after]=$(pool_mem "$t")
+  fi
+  [ -z "${PID_OF[$key]:-}" ] || BACKEND_MEM[$key]=$(backend_mem "${PID_OF[$key]}")
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LAST_CONNS=${CONNS##* }
+for ((round = 1; round <= ROUNDS; round++)); do
+  for c in $CONNS; do
+    for t in "${RUN_TARGETS[@]}"; do
+      [ -n "${DEAD[$t]:-}" ] || measure "$t" "$c" "$round"
+      if ((round == ROUNDS)) && [ "$c" = "$LAST_CONNS" ]; then read_after "$t"; fi
+    done
+  done
 done
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
 
 # Aggregate: the median run by req/s (the lower median for an even count), errors summed.
 for t in "${RUN_TARGETS[@]}"; do
