@@ -949,6 +949,12 @@ max_rss_kib() {
   echo "$m"
 }
 
+# list_samples VARIANT: the processes sample_rss reads (VARIANT's workers) into SAMPLE_PIDS.
+list_samples() {
+  read -ra SAMPLE_PIDS <<<"$(worker_pids "$1" | tr '\n' ' ')"
+  SAMPLE_GONE=
+}
+
 # sample_rss: the largest VmRSS over SAMPLE_PIDS into REPLY (KiB), with bash builtins alone. A
 # process gone (a worker replaced) sets SAMPLE_GONE, and the caller lists the workers again.
 sample_rss() {
@@ -981,8 +987,7 @@ mem_phase() { # variant label sink curl-args...
   MEM_BEFORE=$(max_rss_kib "$v" VmRSS)
   # Reset the peak (VmHWM) to the current RSS, so it covers this phase only.
   for pid in $(worker_pids "$v"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
-  read -ra SAMPLE_PIDS <<<"$(worker_pids "$v" | tr '\n' ' ')"
-  SAMPLE_GONE=
+  list_samples "$v"
   # A FIFO nobody writes: `read -t` on it is a 100 ms wait without forking `sleep`.
   rm -f "$RUN/tick" && mkfifo "$RUN/tick" && exec {tick}<>"$RUN/tick"
   curl -sS --max-time 900 -o "$sink" -w '%{http_code} %{size_download} %{size_upload} %{time_total}' "$@" >"$RUN/mem-$label.status" 2>"$RUN/mem-$label.err" &
@@ -993,10 +998,7 @@ mem_phase() { # variant label sink curl-args...
     sample_rss
     samples+=("$REPLY")
     ((REPLY <= max)) || max=$REPLY
-    if [ -n "$SAMPLE_GONE" ]; then
-      read -ra SAMPLE_PIDS <<<"$(worker_pids "$v" | tr '\n' ' ')"
-      SAMPLE_GONE=
-    fi
+    [ -z "$SAMPLE_GONE" ] || list_samples "$v"
     read -rt 0.1 -u "$tick" || true
     n=$((n + 1))
   done
@@ -1030,7 +1032,7 @@ stream_phases() {
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, sent $MEM_UP bytes, answer: ${body:0:300}"
     NOTES+=("upload (${NAME[$v]}): POST /upload with a $MEM_BYTES-byte body (Content-Length) → HTTP $MEM_CODE, curl exit $MEM_RC $(head -c 300 "$RUN/mem-$v-upload.err" 2>/dev/null), answer: ${body:0:300}")
   fi
-  MEM_ROWS+=("$v|${prefix}upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$MEM_CPU|$result")
+  MEM_ROWS+=("$v|upload|${prefix}upload $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_UP|$MEM_SECS|$MEM_CPU|$result")
 
   log "memory: downloading $MEM_BYTES bytes from /download (${NAME[$v]})"
   mem_phase "$v" "$v-download" /dev/null "$front/download?bytes=$MEM_BYTES"
@@ -1039,7 +1041,7 @@ stream_phases() {
     result="FAILED: HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN bytes"
     NOTES+=("download (${NAME[$v]}): GET /download?bytes=$MEM_BYTES → HTTP $MEM_CODE, curl exit $MEM_RC, received $MEM_DOWN of $MEM_BYTES bytes $(head -c 300 "$RUN/mem-$v-download.err" 2>/dev/null)")
   fi
-  MEM_ROWS+=("$v|${prefix}download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$MEM_CPU|$result")
+  MEM_ROWS+=("$v|download|${prefix}download $MEM_HUMAN|$MEM_BEFORE|$MEM_TREND|$MEM_MAX|$MEM_HWM|$MEM_DOWN|$MEM_SECS|$MEM_CPU|$result")
 }
 
 if [ -n "$MEM_VARIANT" ] && [ "$MEMORY" = 1 ]; then
@@ -1332,18 +1334,15 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     echo "| idle, after startup and one request | $(mib "$MEM_IDLE") | | | | | | | | | |"
     declare -A STREAM_MIBS=()
     for row in "${MEM_ROWS[@]}"; do
-      IFS='|' read -r v label before trend max hwm bytes secs cpu result <<<"$row"
-      kind=${label%" $MEM_HUMAN"}
-      STREAM_MIBS[$v:${kind##* }]=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", b / 1048576 / s }')
+      IFS='|' read -r v kind label before trend max hwm bytes secs cpu result <<<"$row"
+      STREAM_MIBS[$v:$kind]=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", b / 1048576 / s }')
     done
     for row in "${MEM_ROWS[@]}"; do
-      IFS='|' read -r v label before trend max hwm bytes secs cpu result <<<"$row"
+      IFS='|' read -r v kind label before trend max hwm bytes secs cpu result <<<"$row"
       # The memory target is tscgi's; the node:http rows are a reference.
       if [ "$result" = ok ] && [ "$v" != node-http ]; then
         if ((max < GOAL_RSS_MIB * 1024 && hwm < GOAL_RSS_MIB * 1024)); then result=PASS; else result="MISS (≥ $GOAL_RSS_MIB MiB)"; fi
       fi
-      kind=${label%" $MEM_HUMAN"}
-      kind=${kind##* }
       tput=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f MiB/s", b / 1048576 / s; else printf "–" }')
       vs=$(ratio "${STREAM_MIBS[$v:$kind]:-}" "${STREAM_MIBS[node-http:$kind]:-}")
       echo "| $label | $(mib "$before") | $(mib "$max") | $(mib "$hwm") | ${trend:-–} | $(group "$bytes") | $(awk -v s="$secs" 'BEGIN { printf "%.1f s", s }') | $tput | $vs | ${cpu% *} ms, ${cpu#* } ms | $result |"
