@@ -27,6 +27,11 @@ export interface Exchange {
   readBody(): Promise<Uint8Array | null>;
   /** The reader is done with a chunk readBody gave: its memory may be reused for the next ones. */
   releaseBody?(chunk: Uint8Array): void;
+  /**
+   * The reader will give back every chunk (releaseBody), so none needs to be copied out of the
+   * read buffers for it to keep: a body already queued is not joined into one more buffer.
+   */
+  lendBody?(): void;
   /** Fires when the peer aborts or goes away. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;

@@ -48,6 +48,8 @@ export interface FcgiRequest {
   readStdin(): Promise<Uint8Array | null>;
   /** The reader is done with a chunk readStdin gave (and every view of it): its memory may be reused. Optional: a chunk never given back is left to the garbage collector. */
   releaseStdin(chunk: Uint8Array): void;
+  /** The reader will give back every chunk it reads (releaseStdin): from the first read on, chunks come one by one as views into the read buffers, none joined into a copy. */
+  lendStdin(): void;
   /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;
@@ -145,6 +147,10 @@ export class Request implements FcgiRequest {
   releaseStdin(chunk: Uint8Array): void {
     this.#releasing = true;
     this.#connection.pool?.release(chunk);
+  }
+
+  lendStdin(): void {
+    this.#releasing = true;
   }
 
   writeStdout(chunk: Uint8Array): Promise<void> {

@@ -19,19 +19,31 @@ export class RequestBody {
   readonly #maxBodySize: number;
   readonly #signal: AbortSignal;
   readonly #release: ((chunk: Uint8Array) => void) | undefined;
+  readonly #lend: (() => void) | undefined;
   #first: Reader | null = null;
   #bytes: Promise<Uint8Array> | null = null;
   #text: Promise<string> | null = null;
   #json: Promise<unknown> | null = null;
   #form: Promise<ParsedForm> | null = null;
 
-  /** `release`: gives back a chunk of the body the form parser is done with (see FormInput.release). */
-  constructor(read: BodySource, env: CgiEnv, maxBodySize: number, signal: AbortSignal, release?: (chunk: Uint8Array) => void) {
+  /**
+   * `release`: gives back a chunk of the body a reader is done with (see FormInput.release).
+   * `lend`: tells the gateway, before the first read, that every chunk will be given back.
+   */
+  constructor(
+    read: BodySource,
+    env: CgiEnv,
+    maxBodySize: number,
+    signal: AbortSignal,
+    release?: (chunk: Uint8Array) => void,
+    lend?: () => void,
+  ) {
     this.#read = read;
     this.#env = env;
     this.#maxBodySize = maxBodySize;
     this.#signal = signal;
     this.#release = release;
+    this.#lend = release === undefined ? undefined : lend;
   }
 
   /**
@@ -41,7 +53,7 @@ export class RequestBody {
   requestBytes(): Promise<Uint8Array> {
     const refused = this.#claim("cgi.request");
     if (refused !== null) return Promise.reject(refused);
-    return readWhole(this.#unclaimedChunks(), declaredLength(this.#env), this.#release);
+    return this.#whole();
   }
 
   /** The body as cgi.request streams it: its first read claims the body, or fails if another reader has. */
@@ -74,6 +86,7 @@ export class RequestBody {
         limits,
         signal: this.#signal,
         release: this.#release,
+        lend: this.#lend,
       });
     }
     return this.#form.then((parsed) => parsed.form);
@@ -91,7 +104,7 @@ export class RequestBody {
       if (!this.#hasBody()) return (this.#bytes = Promise.resolve(new Uint8Array(0)));
       const refused = this.#claim(reader);
       if (refused !== null) return Promise.reject(refused);
-      this.#bytes = readWhole(this.#unclaimedChunks(), declaredLength(this.#env), this.#release);
+      this.#bytes = this.#whole();
     }
     return this.#bytes;
   }
@@ -99,6 +112,12 @@ export class RequestBody {
   /** GET and HEAD carry none: every reader sees an empty body, and none claims it. */
   #hasBody(): boolean {
     return !NO_BODY.has((this.#env.REQUEST_METHOD ?? "GET").toUpperCase());
+  }
+
+  /** The body in one buffer: each chunk is copied once and given back, so none needs a copy of its own. */
+  #whole(): Promise<Uint8Array> {
+    this.#lend?.();
+    return readWhole(this.#unclaimedChunks(), declaredLength(this.#env), this.#release);
   }
 
   #unclaimedChunks(): AsyncIterable<Uint8Array> {

@@ -88,7 +88,8 @@ export class CgiContext implements Cgi {
     if (this.#body !== undefined) return this.#body;
     const exchange = this.#exchange;
     const release = exchange.releaseBody === undefined ? undefined : (chunk: Uint8Array) => exchange.releaseBody?.(chunk);
-    return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, exchange.signal, release));
+    const lend = exchange.lendBody === undefined ? undefined : () => exchange.lendBody?.();
+    return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, exchange.signal, release, lend));
   }
 
   #tools(what: string): Toolkit {

@@ -43,6 +43,8 @@ export interface FormInput {
   signal?: AbortSignal;
   /** Gives back a body chunk the parser no longer holds any view of, so its memory can be reused. */
   release?: (chunk: Uint8Array) => void;
+  /** Called before the first read by a parser that gives back (release) every chunk it reads: none is then copied for it to keep. */
+  lend?: () => void;
 }
 
 export interface ParsedForm {

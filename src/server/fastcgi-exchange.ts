@@ -44,6 +44,10 @@ export class FastCgiExchange implements Exchange {
     this.#req.releaseStdin(chunk);
   }
 
+  lendBody(): void {
+    this.#req.lendStdin();
+  }
+
   get signal(): AbortSignal {
     return this.#req.signal;
   }

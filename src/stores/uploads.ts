@@ -69,6 +69,8 @@ export class UploadSpooler implements FormParser {
     let failure = null as Error | null;
     let wake: (() => void) | null = null;
     const writer = new SpoolWriter(input.release);
+    // The writer gives back every chunk once busboy and the disk are done with it.
+    input.lend?.();
 
     // The package is CommonJS; its module.exports.Busboy is the constructor.
     const Busboy = await (busboy ??= import("@fastify/busboy").then(

@@ -14,12 +14,17 @@ export class RecordingExchange implements Exchange {
   #body: Buffer[];
   /** Set by a test to see which body chunks the reader gives back (Exchange.releaseBody). */
   releaseBody?: (chunk: Uint8Array) => void;
+  /** Set by a test to see whether the reader said it gives back every chunk (Exchange.lendBody). */
+  lendBody?: () => void;
+  /** Body chunks asked for so far. */
+  reads = 0;
 
   constructor(params: Record<string, string>, body: Buffer[] = []) {
     this.params = Object.assign(Object.create(null), { REQUEST_METHOD: "GET", REQUEST_URI: "/x", ...params });
     this.#body = body;
   }
   async readBody() {
+    this.reads++;
     return this.#body.shift() ?? null;
   }
   get signal() {

@@ -237,6 +237,31 @@ t.test("cgi.request.arrayBuffer(): the body capped at max_body_size (413), cut a
   t.equal(released.length, 2, "each chunk read is given back");
 });
 
+t.test("the readers that give back every chunk say so before their first read; those that keep chunks do not", async (t) => {
+  const boundary = "b0";
+  const multipart = `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="f.txt"\r\n\r\nfile\r\n--${boundary}--\r\n`;
+  const cases: Array<[string, string, string, (cgi: Cgi) => Promise<unknown>, boolean]> = [
+    ["cgi.request.arrayBuffer()", "application/octet-stream", "bytes", (cgi) => cgi.request.arrayBuffer(), true],
+    ["cgi.text()", "text/plain", "text", (cgi) => cgi.text(), true],
+    ["cgi.json()", "application/json", "[1]", (cgi) => cgi.json(), true],
+    ["a multipart cgi.form()", `multipart/form-data; boundary=${boundary}`, multipart, (cgi) => cgi.form(), true],
+    // It keeps views of the chunks until it parses them whole, and the stream's reader keeps what it reads.
+    ["a urlencoded cgi.form()", "application/x-www-form-urlencoded", "a=1", (cgi) => cgi.form(), false],
+    ["cgi.request.body", "application/octet-stream", "bytes", (cgi) => new Response(cgi.request.body).text(), false],
+  ];
+  for (const [reader, type, body, read, lends] of cases) {
+    const ex = new RecordingExchange({ REQUEST_METHOD: "POST", CONTENT_TYPE: type, CONTENT_LENGTH: String(body.length) }, [
+      Buffer.from(body),
+    ]);
+    let lentAfterReads = -1;
+    ex.releaseBody = () => {};
+    ex.lendBody = () => void (lentAfterReads = ex.reads);
+    await dispatcher(async (cgi) => (await read(cgi), "read")).dispatch(ex);
+    t.equal(ex.body, "read", reader);
+    t.equal(lentAfterReads, lends ? 0 : -1, lends ? `${reader} lends before reading` : `${reader} does not lend`);
+  }
+});
+
 t.test("readWhole: one buffer whatever the chunks, grown when the length is unknown or larger than announced", async (t) => {
   async function* from(...parts: Uint8Array[]) {
     yield* parts;
