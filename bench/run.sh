@@ -24,6 +24,7 @@ WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNS:-16 256}
 TARGETS=${BENCH_TARGETS:-tscgi php-fpm node-http uwsgi go-fcgi nginx}
 MEMORY=${BENCH_MEMORY:-1}
+IDLE=${BENCH_IDLE:-8}
 MEM_BYTES=${BENCH_MEM_BYTES:-1073741824}
 ROUNDS=${BENCH_ROUNDS:-1}
 TSCGI_WORKERS_LIST=${BENCH_TSCGI_WORKERS:-2}
@@ -49,6 +50,7 @@ GOAL_RSS_MIB=100       # a worker while MEM_BYTES stream in or out
 
 is_uint "$DURATION" && ((DURATION > 0)) || die "BENCH_DURATION must be a positive number of seconds, got '$DURATION'"
 is_uint "$WARMUP" || die "BENCH_WARMUP must be a number of seconds, got '$WARMUP'"
+is_uint "$IDLE" || die "BENCH_IDLE must be a number of seconds, got '$IDLE'"
 is_uint "$MEM_BYTES" && ((MEM_BYTES > 0)) || die "BENCH_MEM_BYTES must be a positive byte count, got '$MEM_BYTES'"
 for k in $UPSTREAM_KEEPALIVE; do is_uint "$k" || die "BENCH_UPSTREAM_KEEPALIVE must list numbers (0 = none), got '$UPSTREAM_KEEPALIVE'"; done
 [ -n "$UPSTREAM_KEEPALIVE" ] || die "BENCH_UPSTREAM_KEEPALIVE is empty"
@@ -770,9 +772,10 @@ MEM_BACKENDS=("${VARIANTS[@]}")
 for t in node-http uwsgi go-fcgi nginx; do has_target "$t" && MEM_BACKENDS+=("$t"); done
 
 # read_after TARGET, just measured for the last time: its memory after the load, once idle for
-# 2 s. Each backend is read after its own runs, not after the others': V8 gives memory back some
-# seconds after a load, so a reading taken after the other targets' runs would depend on how many
-# of them follow it. PHP-FPM's pools share one master: it is read after the last of them.
+# IDLE s (past tscgi's worker_idle_gc, 6 s, after which its workers collect). Each backend is read
+# after its own runs, not after the others': V8 gives memory back some seconds after a load, so a
+# reading taken after the other targets' runs would depend on how many of them follow it.
+# PHP-FPM's pools share one master: it is read after the last of them.
 read_after() {
   local t=$1 key=$1
   if [[ " ${PHP_TARGETS[*]} " == *" $t "* ]]; then
@@ -780,7 +783,7 @@ read_after() {
     key=${PHP_TARGETS[0]}
   fi
   [[ " ${MEM_BACKENDS[*]} " == *" $key "* ]] && [ -z "${DEAD[$t]:-}" ] || return 0
-  sleep 2
+  sleep "$IDLE"
   if [[ " ${VARIANTS[*]} " == *" $t "* ]]; then
     snapshot "$t" after VmRSS
     snapshot "$t" peak VmHWM
@@ -1218,7 +1221,7 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     # Each variant was under load for its warm-ups and measured runs: CPU seconds over that time.
     LOADED_S=0
     for c in $CONNS; do LOADED_S=$((LOADED_S + WARMUP + ROUNDS * DURATION)); done
-    echo "| tscgi process memory | fresh, idle (VmRSS) | after the load, idle 2 s (VmRSS) | peak during the load (VmHWM) | CPU during the load ($LOADED_S s under load) |"
+    echo "| tscgi process memory | fresh, idle (VmRSS) | after the load, idle ${IDLE} s (VmRSS) | peak during the load (VmHWM) | CPU during the load ($LOADED_S s under load) |"
     echo "|---|---:|---:|---:|---:|"
     for v in "${VARIANTS[@]}"; do
       fresh=${MEM[$v:fresh]:-} after=${MEM[$v:after]:-} peak=${MEM[$v:peak]:-}
@@ -1248,7 +1251,7 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
       echo "$(mib "$1") $verdict | $(mib "$2") | $(mib "$3")"
     }
     echo
-    echo "| tscgi pool memory (master + workers + their children) | PSS fresh, idle | RSS | USS | PSS under load (largest halfway reading) | RSS | USS | PSS after the load, idle 2 s | RSS | USS |"
+    echo "| tscgi pool memory (master + workers + their children) | PSS fresh, idle | RSS | USS | PSS under load (largest halfway reading) | RSS | USS | PSS after the load, idle ${IDLE} s | RSS | USS |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for v in "${VARIANTS[@]}"; do
       echo "| ${NAME[$v]} | $(pool_cell "${POOL_MEM[$v:fresh]:-}" $((120 * 1024))) | $(pool_cell "${POOL_MEM[$v:load]:-}" $((160 * 1024))) | $(pool_cell "${POOL_MEM[$v:after]:-}" $((120 * 1024))) |"
@@ -1258,7 +1261,7 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
     echo "PSS (/proc/PID/smaps_rollup) counts a page shared by n processes as 1/n in each, so the node binary and what the workers share count once; other Node processes on the machine share those pages too and lower every PSS a little. USS is the private pages alone. Targets: PSS ≤ 120 MiB idle, ≤ 160 MiB under load."
 
     echo
-    echo "| every backend's memory, all its processes | PSS after the load, idle 2 s | RSS | sum of peak RSS (VmHWM) |"
+    echo "| every backend's memory, all its processes | PSS after the load, idle ${IDLE} s | RSS | sum of peak RSS (VmHWM) |"
     echo "|---|---:|---:|---:|"
     for t in "${MEM_BACKENDS[@]}"; do
       [ -n "${BACKEND_MEM[$t]:-}" ] || continue

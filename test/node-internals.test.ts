@@ -4,7 +4,8 @@ import t from "tap";
 import { spawnSync } from "node:child_process";
 import Module from "node:module";
 import net from "node:net";
-import { checkNodeInternals, NodeInternalError, scavenge, takeAcceptedHandles } from "../src/node-internals.ts";
+import { getHeapStatistics } from "node:v8";
+import { checkNodeInternals, collectGarbage, NodeInternalError, scavenge, takeAcceptedHandles } from "../src/node-internals.ts";
 import { bin } from "./helpers/tscgi.ts";
 
 /** Replaces `owner[name]` (or removes it, for undefined) while `run` runs, then restores it. */
@@ -86,6 +87,21 @@ t.test("scavenge() frees dead young buffers, and scripts' global gets no gc func
   t.ok(freed.at(-1)! >= 3 * 1024 * 1024, `MiB freed: ${freed.map((b) => (b / 1024 / 1024).toFixed(1)).join(", ")}`);
   t.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
   t.equal(scavenge(), true, "and again");
+});
+
+t.test("collectGarbage() frees dead objects of the old generation, which a scavenge leaves", async (t) => {
+  // Objects that live through two scavenges are promoted, and stay after they die until a full collection.
+  let rows: string[][] | null = [];
+  for (let i = 0; i < 256; i++) rows.push(Array.from({ length: 1024 }, (_, j) => `${i}:${j}`));
+  scavenge();
+  scavenge();
+  rows = null;
+  scavenge();
+  const before = getHeapStatistics().used_heap_size;
+  t.equal(collectGarbage(), true, "this Node offers it");
+  const freed = before - getHeapStatistics().used_heap_size;
+  t.ok(freed > 8 * 1024 * 1024, `${(freed / 1024 / 1024).toFixed(1)} MiB freed`);
+  t.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined", "scripts' global still has no gc function");
 });
 
 t.test("a net.Server whose handle has no onconnection hook is refused, naming it", async (t) => {

@@ -137,6 +137,12 @@ export const poolKeys = {
     description:
       "MiB per V8 semi-space in workers (Node's --max-semi-space-size), unless NODE_OPTIONS sets it; 0 = Node's default (up to 16)",
   },
+  worker_idle_gc: {
+    default: "6s",
+    ...duration,
+    description:
+      "time without a request after which a worker whose heap grew by 4 MiB since its last collection runs a full garbage collection, giving a load's memory back; 0 = leave it to V8",
+  },
   worker_max_age: {
     default: "0",
     ...duration,

@@ -39,6 +39,7 @@ export interface Config {
   worker_malloc_arena_max: number;
   /** MiB; 0: Node's default. */
   worker_semi_space_size: number;
+  worker_idle_gc: number;
   worker_max_age: number;
   max_inflight: number;
   overload_retry_after: number;

@@ -2,6 +2,7 @@
 // retires itself when recycling says so, and keeps a watchdog thread beside its main thread.
 import { writeSync } from "node:fs";
 import { Socket } from "node:net";
+import { getHeapStatistics } from "node:v8";
 import type { Config } from "../config/types.ts";
 import type { StreamHandle } from "../node-internals.ts";
 import { compile, type CompileOptions } from "../scripts/compile.ts";
@@ -13,6 +14,8 @@ import { REPORT_FD, type FromWorker, type ToWorker, type WatchdogReport } from "
 import { builtinRoutes } from "./builtins.ts";
 import { workerReport } from "./report.ts";
 import { RssReader } from "./fd-limit.ts";
+import { IdleCollector } from "./idle-collector.ts";
+import { collectGarbage } from "../node-internals.ts";
 import { PendingReplies } from "./pending-replies.ts";
 import { messageOf, stackOf } from "../errors.ts";
 import { ListenError } from "../server/errors.ts";
@@ -108,6 +111,7 @@ class WorkerMain {
     let lastInflight = -1;
     let lastRequests = -1;
     let lastConnections = -1;
+    const collector = c.worker_idle_gc > 0 ? this.#idleCollector(c.worker_idle_gc, server) : null;
     const loadTimer = setInterval(() => {
       const requests = server.stats.requests;
       const inflight = server.inflight;
@@ -119,6 +123,7 @@ class WorkerMain {
         this.#send({ type: "load", inflight, requests, connections });
       }
       if (requestLimit > 0 && requests >= requestLimit) this.#retire(`max_requests (${requestLimit}) reached`);
+      collector?.tick(Date.now(), requests, inflight);
     }, 50);
     loadTimer.unref();
     const rssReader = new RssReader(server.log.log);
@@ -132,6 +137,30 @@ class WorkerMain {
     }, 1000);
     healthTimer.unref();
     this.#send({ type: "ready" });
+  }
+
+  #idleCollector(delay: number, server: RunningServer): IdleCollector {
+    const heapBytes = () => {
+      const heap = getHeapStatistics();
+      return heap.total_physical_size + heap.external_memory;
+    };
+    return new IdleCollector({
+      delay,
+      heapBytes,
+      collect: () => {
+        const before = heapBytes();
+        const start = performance.now();
+        if (!collectGarbage()) return false;
+        const log = server.log;
+        if (log.enabled("debug")) {
+          const took = (performance.now() - start).toFixed(1);
+          log.debug(
+            `worker ${process.pid} idle for ${delay} ms: full garbage collection of a ${(before / 1048576).toFixed(1)} MiB heap in ${took} ms`,
+          );
+        }
+        return true;
+      },
+    });
   }
 
   /** Scripts are compiled by the master, once for all workers; this process compiles only to report an error. */

@@ -56,6 +56,7 @@ t.test("with no file, environment or flags, the config is the defaults", async (
     worker_memory_limit: 1024 ** 3,
     worker_malloc_arena_max: 2,
     worker_semi_space_size: 4,
+    worker_idle_gc: 6000,
     worker_max_age: 0,
     max_inflight: 1024,
     overload_retry_after: 1000,

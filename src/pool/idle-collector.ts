@@ -1,0 +1,54 @@
+// IdleCollector: after a load, V8 keeps the pages its heap grew to and frees dead Buffers (request
+// bodies) only in a collection. Its memory reducer, which would give them back, had not run 14 s
+// after a load in a worker here. So a worker idle for `delay` runs one full collection when its
+// heap grew since the last: 72 MiB of RSS after a hello load became 64, 111 after a load of 1 MiB
+// POSTs became 70, for 8-21 ms of CPU while no request waits.
+
+/** Growth of the heap (V8's pages in use plus the memory of its Buffers) that is worth a collection. */
+export const COLLECT_AFTER_GROWTH = 4 * 1024 * 1024;
+
+export interface IdleCollectorOptions {
+  /** Milliseconds without a request before collecting. */
+  delay: number;
+  /** Bytes the heap holds now. */
+  heapBytes: () => number;
+  /** Runs the collection; false where none can be had. */
+  collect: () => boolean;
+}
+
+/** Told the worker's counters on a timer (tick), it collects once per idle spell that follows growth. */
+export class IdleCollector {
+  readonly #options: IdleCollectorOptions;
+  #requests = -1;
+  #changedAt = 0;
+  /** The request count when an idle spell was last looked at: each spell is looked at once. */
+  #looked = -1;
+  /** What the heap held after the last collection (or at start); null until measured again. */
+  #baseline: number | null;
+
+  constructor(options: IdleCollectorOptions) {
+    this.#options = options;
+    this.#baseline = options.heapBytes();
+  }
+
+  /** `requests`: requests the worker took so far; `inflight`: those running. True when it collected. */
+  tick(now: number, requests: number, inflight: number): boolean {
+    if (requests !== this.#requests) {
+      this.#requests = requests;
+      this.#changedAt = now;
+      return false;
+    }
+    if (inflight > 0) return false;
+    // V8 frees a collection's dead Buffers on a thread of its own: read the heap a tick later.
+    if (this.#baseline === null) {
+      this.#baseline = this.#options.heapBytes();
+      return false;
+    }
+    if (requests === this.#looked || now - this.#changedAt < this.#options.delay) return false;
+    this.#looked = requests;
+    if (this.#options.heapBytes() - this.#baseline < COLLECT_AFTER_GROWTH) return false;
+    if (!this.#options.collect()) return false;
+    this.#baseline = null;
+    return true;
+  }
+}

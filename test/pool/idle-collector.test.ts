@@ -1,0 +1,91 @@
+// A worker idle for worker_idle_gc after its heap grew runs one full collection, and only then.
+import t from "tap";
+import { COLLECT_AFTER_GROWTH, IdleCollector } from "../../src/pool/idle-collector.ts";
+import { getFresh } from "../helpers/http.ts";
+import { repo, startTscgi } from "../helpers/tscgi.ts";
+
+const MiB = 1024 * 1024;
+
+/** A collector over a heap the test sets, counting its collections. */
+function collector(delay = 1000, available = true) {
+  const state = { heap: 10 * MiB, collections: 0 };
+  const idle = new IdleCollector({
+    delay,
+    heapBytes: () => state.heap,
+    collect: () => {
+      if (!available) return false;
+      state.collections++;
+      state.heap = 11 * MiB;
+      return true;
+    },
+  });
+  return { state, idle };
+}
+
+t.test("it collects once the worker has taken no request for the delay, and not while one runs", async (t) => {
+  const { state, idle } = collector(1000);
+  idle.tick(0, 5, 1);
+  state.heap += 2 * COLLECT_AFTER_GROWTH;
+  t.notOk(idle.tick(900, 5, 0), "not idle for long enough");
+  t.notOk(idle.tick(2000, 5, 1), "a request still runs (a long upload, a stream)");
+  t.ok(idle.tick(2000, 5, 0), "idle for the delay after growth: collected");
+  t.equal(state.collections, 1);
+  t.notOk(idle.tick(5000, 5, 0), "once per idle spell");
+  t.notOk(idle.tick(9000, 5, 0));
+  t.equal(state.collections, 1);
+});
+
+t.test("each request starts the delay again", async (t) => {
+  const { state, idle } = collector(1000);
+  state.heap += 2 * COLLECT_AFTER_GROWTH;
+  for (let now = 0, requests = 1; now < 10_000; now += 500, requests++) t.notOk(idle.tick(now, requests, 0));
+  t.equal(state.collections, 0, "never idle for a whole second");
+});
+
+t.test("a heap that did not grow by COLLECT_AFTER_GROWTH since the last collection is left alone", async (t) => {
+  const { state, idle } = collector(100);
+  idle.tick(0, 1, 0);
+  state.heap += COLLECT_AFTER_GROWTH - 1;
+  t.notOk(idle.tick(200, 1, 0));
+  state.heap += 2 * COLLECT_AFTER_GROWTH;
+  idle.tick(300, 2, 0);
+  t.ok(idle.tick(400, 2, 0), "grew since: collected");
+  // The heap after a collection is read a tick later (its dead Buffers are freed on another thread).
+  state.heap = 10 * MiB;
+  idle.tick(450, 2, 0);
+  state.heap += COLLECT_AFTER_GROWTH / 2;
+  idle.tick(500, 3, 0);
+  t.notOk(idle.tick(700, 3, 0), "measured from what the collection left");
+  state.heap += COLLECT_AFTER_GROWTH;
+  idle.tick(800, 4, 0);
+  t.ok(idle.tick(900, 4, 0));
+  t.equal(state.collections, 2);
+});
+
+t.test("where V8 offers no collection, nothing changes", async (t) => {
+  const { state, idle } = collector(100, false);
+  state.heap += 2 * COLLECT_AFTER_GROWTH;
+  idle.tick(0, 1, 0);
+  t.notOk(idle.tick(200, 1, 0));
+  t.equal(state.collections, 0);
+});
+
+t.test("a worker gives a script's dead objects back once idle, and logs it at debug", async (t) => {
+  const tscgi = await startTscgi([
+    "--root",
+    `${repo}test/fixtures/cgi-bin`,
+    "--workers",
+    "1",
+    "--worker-idle-gc",
+    "200ms",
+    "--log-level",
+    "debug",
+  ]);
+  t.teardown(() => tscgi.stop());
+  const url = `http://127.0.0.1:${tscgi.httpPort}/garbage`;
+  const left = Number((await getFresh(`${url}?mb=48`)).body);
+  t.ok(left > 30, `48 MiB of objects made and dropped: ${left.toFixed(1)} MiB of heap still used`);
+  await tscgi.waitFor(/idle for 200 ms: full garbage collection of a [\d.]+ MiB heap in [\d.]+ ms/);
+  const after = Number((await getFresh(url)).body);
+  t.ok(after < left / 2, `after the idle collection: ${after.toFixed(1)} MiB used`);
+});
