@@ -91,11 +91,14 @@ t.test("scavenge() frees dead young buffers, and scripts' global gets no gc func
 
 t.test("collectGarbage() frees dead objects of the old generation, which a scavenge leaves", async (t) => {
   // Objects that live through two scavenges are promoted, and stay after they die until a full collection.
-  let rows: string[][] | null = [];
-  for (let i = 0; i < 256; i++) rows.push(Array.from({ length: 1024 }, (_, j) => `${i}:${j}`));
-  scavenge();
-  scavenge();
-  rows = null;
+  const promoted = () => {
+    const rows: string[][] = [];
+    for (let i = 0; i < 256; i++) rows.push(Array.from({ length: 1024 }, (_, j) => `${i}:${j}`));
+    scavenge();
+    scavenge();
+    return rows.length;
+  };
+  promoted();
   scavenge();
   const before = getHeapStatistics().used_heap_size;
   t.equal(collectGarbage(), true, "this Node offers it");
