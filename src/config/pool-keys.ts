@@ -141,7 +141,7 @@ export const poolKeys = {
     default: "6s",
     ...duration,
     description:
-      "time without a request after which a worker whose heap grew by 4 MiB since its last collection runs a full garbage collection, giving a load's memory back; 0 = leave it to V8",
+      "time without a request to a script (pings, status pages and 404s do not count) after which a worker whose heap grew by 4 MiB since its last collection runs a full garbage collection, giving a load's memory back; 0 = leave it to V8",
   },
   worker_max_age: {
     default: "0",

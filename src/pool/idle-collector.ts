@@ -31,7 +31,7 @@ export class IdleCollector {
     this.#baseline = options.heapBytes();
   }
 
-  /** `requests`: requests the worker took so far; `inflight`: those running. True when it collected. */
+  /** `requests`: script requests the worker took so far; `inflight`: requests running. True when it collected. */
   tick(now: number, requests: number, inflight: number): boolean {
     if (requests !== this.#requests) {
       this.#requests = requests;

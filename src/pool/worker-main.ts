@@ -123,7 +123,8 @@ class WorkerMain {
         this.#send({ type: "load", inflight, requests, connections });
       }
       if (requestLimit > 0 && requests >= requestLimit) this.#retire(`max_requests (${requestLimit}) reached`);
-      collector?.tick(Date.now(), requests, inflight);
+      // Health checks and status polls come every few seconds and allocate little: they do not end an idle spell.
+      collector?.tick(Date.now(), server.stats.scriptRequests, inflight);
     }, 50);
     loadTimer.unref();
     const rssReader = new RssReader(server.log.log);

@@ -69,6 +69,8 @@ export type BuiltinHandler = (exchange: Exchange) => number | Promise<number>;
 /** Counters and the last request, for the status page. */
 export interface DispatchStats {
   requests: number;
+  /** Of `requests`, those a script was found for: not the builtins' (ping, status) nor the 404s. */
+  scriptRequests: number;
   rejected: number;
   lastMethod: string;
   lastUri: string;
@@ -103,6 +105,7 @@ export class Dispatcher {
   #idleWaiters: Array<() => void> = [];
   readonly stats: DispatchStats = {
     requests: 0,
+    scriptRequests: 0,
     rejected: 0,
     lastMethod: "-",
     lastUri: "-",
@@ -377,6 +380,7 @@ export class Dispatcher {
     const p = exchange.params;
     const duration = performance.now() - start;
     stats.requests++;
+    if (script !== "-") stats.scriptRequests++;
     stats.lastMethod = p.REQUEST_METHOD ?? "-";
     stats.lastUri = p.REQUEST_URI ?? p.DOCUMENT_URI ?? "-";
     stats.lastScript = script;

@@ -70,7 +70,7 @@ t.test("where V8 offers no collection, nothing changes", async (t) => {
   t.equal(state.collections, 0);
 });
 
-t.test("a worker gives a script's dead objects back once idle, and logs it at debug", async (t) => {
+t.test("a worker gives a script's dead objects back once idle, health checks or not, and logs it at debug", async (t) => {
   const tscgi = await startTscgi([
     "--root",
     `${repo}test/fixtures/cgi-bin`,
@@ -78,14 +78,29 @@ t.test("a worker gives a script's dead objects back once idle, and logs it at de
     "1",
     "--worker-idle-gc",
     "200ms",
+    "--ping-path",
+    "/ping",
     "--log-level",
     "debug",
   ]);
   t.teardown(() => tscgi.stop());
-  const url = `http://127.0.0.1:${tscgi.httpPort}/garbage`;
-  const left = Number((await getFresh(`${url}?mb=48`)).body);
+  const base = `http://127.0.0.1:${tscgi.httpPort}`;
+  const left = Number((await getFresh(`${base}/garbage?mb=48`)).body);
   t.ok(left > 30, `48 MiB of objects made and dropped: ${left.toFixed(1)} MiB of heap still used`);
+  // A ping after each answer, as a busy health checker would: it must not keep the worker from being idle.
+  let pinging = true;
+  let pings = 0;
+  const pinger = (async () => {
+    while (pinging) {
+      const res = await getFresh(`${base}/ping`);
+      if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+      pings++;
+    }
+  })();
   await tscgi.waitFor(/idle for 200 ms: full garbage collection of a [\d.]+ MiB heap in [\d.]+ ms/);
-  const after = Number((await getFresh(url)).body);
+  pinging = false;
+  await pinger;
+  t.ok(pings > 0, `${pings} pings while it waited`);
+  const after = Number((await getFresh(`${base}/garbage`)).body);
   t.ok(after < left / 2, `after the idle collection: ${after.toFixed(1)} MiB used`);
 });

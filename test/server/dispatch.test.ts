@@ -311,6 +311,18 @@ t.test("a loaded script that answers synchronously is answered and counted befor
   t.same([later.body, d.stats.requests], ["later", 2]);
 });
 
+t.test("requests a script was found for are counted apart from the others", async (t) => {
+  const d = dispatcher({
+    s: () => "hi",
+    boom: () => {
+      throw new Error("boom");
+    },
+  });
+  for (const uri of ["/s", "/missing", "/boom", "/s"]) await d.dispatch(new RecordingExchange({ DOCUMENT_URI: uri }));
+  t.equal(d.stats.requests, 4);
+  t.equal(d.stats.scriptRequests, 3, "the 404 is not a script's; a script that threw is");
+});
+
 t.test("a script may answer with any thenable, as await allows", async (t) => {
   const thenable = { then: (resolve: (v: string) => void) => resolve("from a thenable") };
   const ex = await run({ s: () => thenable }, { DOCUMENT_URI: "/s" });
