@@ -805,7 +805,6 @@ done
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-
 # Aggregate: the median run by req/s (the lower median for an even count), errors summed.
 for t in "${RUN_TARGETS[@]}"; do
   for c in $CONNS; do
