@@ -54,6 +54,23 @@ children_of() {
   return 0
 }
 
+# cpu_ticks PID: user + system CPU time so far, in clock ticks (0 when gone).
+cpu_ticks() {
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || st=
+  [ -n "$st" ] || { echo 0; return 0; }
+  awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' <<<"$st"
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# ticks_sum PID...: their CPU time so far, in clock ticks.
+ticks_sum() {
+  local pid t=0
+  for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
+  echo "$t"
+}
+# per_request_us TICKS REQUESTS: CPU µs a request.
+per_request_us() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }'; }
+
 stop_pids() {
   local pid i alive
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -152,6 +169,8 @@ events { worker_connections 8192; }
 http {
   access_log off;
   server_tokens off;
+  # As nginx.conf ships (nginx.org's and Debian's): a body nginx spooled to a file goes upstream by sendfile.
+  sendfile on;
   default_type text/html;
   keepalive_requests 1000000;
   client_body_temp_path $1/nginx-tmp/body;

@@ -65,8 +65,6 @@ if [[ $UPSTREAM_KEEPALIVE == *" "* ]]; then
     log "keepalive $k: a run of its own"
     sub=(BENCH_UPSTREAM_KEEPALIVE="$k" BENCH_OUT="$KA_DIR/ka-$k.md")
     [ "$k" = "$last" ] || sub+=(BENCH_RELOAD=0 BENCH_MEMORY=0 BENCH_FIRST_REQUEST=0 BENCH_TOOLKIT=0 BENCH_TEMPLATES=0 BENCH_DATABASE=0)
-    # Without upstream keepalive, PHP-FPM "with keepalive" would be the same pool as without.
-    ((k > 0)) || sub+=(BENCH_PHP_KEEPALIVE=off)
     env "${sub[@]}" bash "$BENCH/run.sh" || { rc=$?; rm -rf "$KA_DIR"; exit "$rc"; }
   done
   {
@@ -98,6 +96,8 @@ for k in $PHP_KEEPALIVE; do [[ $k == on || $k == off ]] || die "BENCH_PHP_KEEPAL
 PHP_KEEPALIVE=$(printf '%s\n' $PHP_KEEPALIVE | awk '!seen[$1]++' | tr '\n' ' ')
 PHP_KEEPALIVE=${PHP_KEEPALIVE% }
 [ -n "$PHP_KEEPALIVE" ] || die "BENCH_PHP_KEEPALIVE is empty"
+# Without upstream keepalive, PHP-FPM "with keepalive" would be the same pool as without.
+[ "$UPSTREAM_KEEPALIVE" != 0 ] || PHP_KEEPALIVE=off
 is_uint "$ROUNDS" && ((ROUNDS > 0 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1 to 20, got '$ROUNDS'"
 [[ $RELOAD == 0 || $RELOAD == 1 ]] || die "BENCH_RELOAD must be 0 or 1, got '$RELOAD'"
 is_uint "$RELOAD_DURATION" && ((RELOAD_DURATION >= 3 && RELOAD_DURATION <= 120)) || die "BENCH_RELOAD_DURATION must be 3 to 120 seconds, got '$RELOAD_DURATION'"
@@ -613,14 +613,6 @@ done
 # process); the moment is fresh, after or peak.
 
 declare -A MEM CPU
-# cpu_ticks PID: user + system CPU time so far, in clock ticks (0 when gone).
-cpu_ticks() {
-  local st
-  st=$(cat "/proc/$1/stat" 2>/dev/null) || st=
-  [ -n "$st" ] || { echo 0; return 0; }
-  awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' <<<"$st"
-}
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 snapshot() { # variant moment field: MEM[variant:moment] and CPU[variant:moment]
   local v=$1 pid list cpu
   list="${PID_OF[$v]}=$(rss_kib "${PID_OF[$v]}" "$3")"
@@ -678,7 +670,9 @@ fi
 # connection count) so that a disturbance on the machine hits them alike; each (target, conns)
 # is warmed once, and with several rounds the median run is reported.
 
-declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED BAL BALANCE
+declare -A RPS P50 P99 ERRS ERRTXT RANGE DEAD STALLED BAL BALANCE BCPU NCPU
+# CPU per request of the measured run, in µs: the target's processes (R_BCPU) and nginx's workers (R_NCPU).
+declare -A R_BCPU R_NCPU
 # R_STATUS ... R_TIMEOUT are filled and read through indirect names (printf -v, ${!v}).
 # shellcheck disable=SC2034
 declare -A R_RPS R_P50 R_P99 R_STATUS R_CONNECT R_READ R_WRITE R_TIMEOUT
@@ -728,7 +722,16 @@ measure() { # target conns round
   fi
   log "measuring ${NAME[$t]} at $c connections (${DURATION}s$( ((ROUNDS > 1)) && echo ", round $r of $ROUNDS"))"
   [ -z "${V_WORKERS[$t]:-}" ] || bkey="$t:$c:$r"
+  # The CPU the run cost the target (its process and every child) and nginx's workers; the nginx
+  # target has no backend of its own.
+  local -a backend=() ngx=()
+  local b0 n0
+  read -ra ngx <<<"$(children_of "$NGINX_PID" any | tr '\n' ' ')"
+  [ "$t" = nginx ] || read -ra backend <<<"${PID_OF[$t]} $(children_of "${PID_OF[$t]}" any | tr '\n' ' ')"
+  b0=$(ticks_sum "${backend[@]}") n0=$(ticks_sum "${ngx[@]}")
   run_wrk "$t" "$c" "$DURATION" "$out" "$bkey" || true
+  local b1 n1
+  b1=$(ticks_sum "${backend[@]}") n1=$(ticks_sum "${ngx[@]}")
   line=$(grep '^WRK ' "$out" || true)
   if [ -z "$line" ]; then
     cat "$out" >&2
@@ -739,6 +742,8 @@ measure() { # target conns round
   for kv in ${line#WRK }; do W[${kv%%=*}]=${kv#*=}; done
   R_RPS[$t:$c:$r]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
   R_P50[$t:$c:$r]=${W[p50_us]} R_P99[$t:$c:$r]=${W[p99_us]}
+  ((${#backend[@]})) && R_BCPU[$t:$c:$r]=$(per_request_us $((b1 - b0)) "${W[requests]}")
+  R_NCPU[$t:$c:$r]=$(per_request_us $((n1 - n0)) "${W[requests]}")
   for k in status connect read write timeout; do
     printf -v "R_${k^^}[$t:$c:$r]" '%s' "${W[$k]}"
   done
@@ -817,6 +822,7 @@ for t in "${RUN_TARGETS[@]}"; do
     mid=${sorted[$(((${#sorted[@]} - 1) / 2))]}
     r=${mid#* }
     RPS[$t:$c]=${mid% *} P50[$t:$c]=${R_P50[$t:$c:$r]} P99[$t:$c]=${R_P99[$t:$c:$r]}
+    BCPU[$t:$c]=${R_BCPU[$t:$c:$r]:-} NCPU[$t:$c]=${R_NCPU[$t:$c:$r]:-}
     [ -n "${BAL[$t:$c:$r]:-}" ] && BALANCE[$t:$c]=${BAL[$t:$c:$r]}
     ((${#sorted[@]} > 1)) && RANGE[$t:$c]="${sorted[0]% *}–${sorted[-1]% *}"
     total=0 detail=()
@@ -969,13 +975,6 @@ sample_rss() {
   done
 }
 
-# ticks_sum PID...: their CPU time so far, in clock ticks.
-ticks_sum() {
-  local pid t=0
-  for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
-  echo "$t"
-}
-
 MEM_ROWS=()
 mem_phase() { # variant label sink curl-args...
   local v=$1 label=$2 sink=$3 cpid max=0 n=0 hwm rc=0 tick b0 n0
@@ -1079,6 +1078,7 @@ fi
 # Report.
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+us() { if [ -n "$1" ]; then echo "$1 µs"; else echo "–"; fi; }
 ratio() { # rps base -> "2.71×" or "–"
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f×", a / b; else printf "–" }'
 }
@@ -1154,15 +1154,16 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
   echo
   base_name=PHP-FPM
   [ -z "$BASE_PHP" ] || base_name=${NAME[$BASE_PHP]}
-  echo "| target | conns | req/s | p50 | p99 | errors | × $base_name | × node:http | p99 ÷ $base_name's |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| target | conns | req/s | p50 | p99 | errors | × $base_name | × node:http | p99 ÷ $base_name's | CPU a request: target | CPU a request: nginx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for t in "${REPORT_TARGETS[@]}"; do
     for c in $CONNS; do
       [ -n "${RPS[$t:$c]:-}" ] || continue
       range=
       [ -n "${RANGE[$t:$c]:-}" ] && range=" ($(group "${RANGE[$t:$c]%–*}")–$(group "${RANGE[$t:$c]#*–}"))"
       echo "| ${NAME[$t]} | $c | $(group "${RPS[$t:$c]}")$range | $(ms "${P50[$t:$c]}") | $(ms "${P99[$t:$c]}") | ${ERRTXT[$t:$c]} |" \
-        "$(ratio "${RPS[$t:$c]}" "${RPS[$BASE_PHP:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") | $(ratio "${P99[$t:$c]}" "${P99[$BASE_PHP:$c]:-}") |"
+        "$(ratio "${RPS[$t:$c]}" "${RPS[$BASE_PHP:$c]:-}") | $(ratio "${RPS[$t:$c]}" "${RPS[node-http:$c]:-}") | $(ratio "${P99[$t:$c]}" "${P99[$BASE_PHP:$c]:-}") |" \
+        "$(us "${BCPU[$t:$c]:-}") | $(us "${NCPU[$t:$c]:-}") |"
     done
   done
 
@@ -1202,6 +1203,13 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
               line+=" MISS"
             fi
           done
+        fi
+        # One nginx worker takes at most one core: at the CPU it spent on each of tscgi's requests,
+        # no backend behind it could be answered faster than this.
+        if [ -n "${NCPU[$v:$c]:-}" ] && pos "${NCPU[$v:$c]}"; then
+          cap=$(awk -v u="${NCPU[$v:$c]}" 'BEGIN { printf "%.0f", 1e6 / u }')
+          line+="; nginx ${NCPU[$v:$c]} µs a request, so its one worker's ceiling ≈ $(group "$cap") req/s"
+          [ -n "${RPS[$BASE_PHP:$c]:-}" ] && pos "${RPS[$BASE_PHP:$c]}" && line+=" = $(ratio "$cap" "${RPS[$BASE_PHP:$c]}") $base_name"
         fi
         echo "$line"
       done

@@ -245,7 +245,7 @@ function request()
 end
 EOF
 
-declare -A RPS P99 ERR PEAK
+declare -A RPS P99 ERR PEAK BCPU NCPU
 # The processes that serve a target: tscgi's master and its children, PHP-FPM's master and
 # children (every pool), node:http's one process.
 procs_of() {
@@ -269,10 +269,17 @@ run() { # target
   fi
   log "measuring ${NAME[$t]} ${t#*-} at $CONNS connections (${DURATION}s)"
   peak_reset "$t"
+  local -a backend ngx
+  read -ra backend <<<"$(procs_of "$t" | tr '\n' ' ')"
+  read -ra ngx <<<"$(children_of "$NGINX_PID" any | tr '\n' ' ')"
+  local b0 n0
+  b0=$(ticks_sum "${backend[@]}") n0=$(ticks_sum "${ngx[@]}")
   wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency -s "$RUN/run-$t.lua" "${URL[$t]}" -- "$RUN/cookies-$t" >"$out" 2>&1 &
   CLIENT_PID=$!
   wait "$CLIENT_PID" || true
   CLIENT_PID=
+  local b1 n1
+  b1=$(ticks_sum "${backend[@]}") n1=$(ticks_sum "${ngx[@]}")
   PEAK[$t]=$(peak_kib "$t")
   line=$(grep '^WRK ' "$out" || true)
   [ -n "$line" ] || { cat "$out" >&2; return 0; }
@@ -281,6 +288,7 @@ run() { # target
   RPS[$t]=$(awk -v n="${W[requests]}" -v d="${W[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
   P99[$t]=${W[p99_us]}
   ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
+  BCPU[$t]=$(per_request_us $((b1 - b0)) "${W[requests]}") NCPU[$t]=$(per_request_us $((n1 - n0)) "${W[requests]}")
 }
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for t in "${TARGETS[@]}"; do run "$t"; done
@@ -322,7 +330,27 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
     echo "POST 1 MiB ($how) against plain Node: node:http (one process, kept connections, the chunks joined) $(group "$nr") req/s, p99 $(ms "${P99[node-$row]}"); tscgi $(awk -v a="${RPS[ts-$row]:-0}" -v b="$nr" 'BEGIN { printf "%.2f×", a / b }') node:http."
     echo
   done
-  echo "Peak RSS during the 1 MiB POST run (VmHWM of every process of the target, reset before its run, summed): tscgi (master + 2 workers) $(awk -v k="${PEAK[ts-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM kept (master + every pool's children) $(awk -v k="${PEAK[php-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM as shipped (the same processes) $(awk -v k="${PEAK[php0-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), node:http $(awk -v k="${PEAK[node-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'). In the first 1 MiB rows nginx spools each body to a temp file before passing it on, as it does with any body larger than client_body_buffer_size (8 KiB by default on x86-64), for every target alike; that file's write and read are most of nginx's CPU per request, and one nginx worker's CPU is what bounds those rows. The rows \"body in nginx's memory\" set client_body_buffer_size 2m, as an upload-heavy site would (see docs/web-servers.md)."
+  # nginx has one worker, which takes at most one core: at the CPU it spent on each request, no
+  # backend behind it could be answered faster than 1 s / that CPU.
+  echo "CPU a 1 MiB POST cost (user + system, from /proc over each run), the target's processes / nginx's worker:"
+  for row in body bodymem; do
+    how="spooled by nginx"
+    [ "$row" = bodymem ] && how="in nginx's memory"
+    line="- $how:"
+    for t in ts-$row php0-$row php-$row node-$row; do
+      [ -n "${NCPU[$t]:-}" ] || continue
+      line+=" ${NAME[$t]} ${BCPU[$t]} / ${NCPU[$t]} µs;"
+    done
+    if [ -n "${NCPU[ts-$row]:-}" ] && awk -v u="${NCPU[ts-$row]}" 'BEGIN { exit !(u > 0) }'; then
+      cap=$(awk -v u="${NCPU[ts-$row]}" 'BEGIN { printf "%.0f", 1e6 / u }')
+      line+=" at tscgi's, nginx's one worker tops out near $(group "$cap") req/s"
+      pr=${RPS[php0-$row]:-}
+      [ -n "$pr" ] && ((pr > 0)) && line+=", $(awk -v a="$cap" -v b="$pr" 'BEGIN { printf "%.2f×", a / b }') PHP-FPM as shipped"
+    fi
+    echo "${line%;}."
+  done
+  echo
+  echo "Peak RSS during the 1 MiB POST run (VmHWM of every process of the target, reset before its run, summed): tscgi (master + 2 workers) $(awk -v k="${PEAK[ts-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM kept (master + every pool's children) $(awk -v k="${PEAK[php-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), PHP-FPM as shipped (the same processes) $(awk -v k="${PEAK[php0-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'), node:http $(awk -v k="${PEAK[node-body]:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }'). In the first 1 MiB rows nginx spools each body to a temp file before passing it on, as it does with any body larger than client_body_buffer_size (8 KiB by default on x86-64), for every target alike; that file's write and read are most of nginx's CPU per request (above). The rows \"body in nginx's memory\" set client_body_buffer_size 2m, as an upload-heavy site would (see docs/web-servers.md)."
   echo
   echo "tscgi keeps its connections in every row. PHP-FPM \"as shipped\" is nginx's default for it (no upstream keepalive: a connection per request), the baseline the hello table's targets use; the kept-connection rows give PHP-FPM what tscgi has, but then each child holds the connection nginx keeps to it, so PHP-FPM answers 2 of the $CONNS connections at a time and the others wait unanswered (mean latency × req/s ≈ 2 requests in hand): its p99 there counts only the answered requests."
   if ((PHP_REDIS == 0)); then
