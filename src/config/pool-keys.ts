@@ -167,7 +167,7 @@ export const poolKeys = {
     default: "yes",
     ...yesNo,
     description:
-      "scripts see only the variables env names (and PATH, HOME, LANG, TZ, TMPDIR, NODE_*), not tscgi's whole environment; no = all of it",
+      "scripts see only the variables env names (and PATH, HOME, LANG, TZ, TMPDIR, NODE_*, glibc's MALLOC_*), not tscgi's whole environment; no = all of it",
   },
   env: {
     default: "",

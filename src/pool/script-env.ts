@@ -7,6 +7,7 @@ import type { Config } from "../config/types.ts";
 /**
  * Passed even with clear_env on: what the system and Node need to run a program (its paths,
  * locale, time zone, temporary directory and Node's own settings), nothing that is a site's.
+ * The locale's LC_* and the allocator's settings are matched by name below.
  */
 const PROCESS_ENV: readonly string[] = [
   "PATH",
@@ -27,6 +28,8 @@ const PROCESS_ENV: readonly string[] = [
 
 /** The LC_* locale variables, passed like LANG. */
 const LOCALE = /^LC_[A-Z_]+$/;
+/** glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES): the process's, not a site's. */
+const ALLOCATOR = /^(MALLOC_[A-Z_]+|GLIBC_TUNABLES)$/;
 
 export type ScriptEnvSettings = Pick<Config, "clear_env" | "env">;
 
@@ -37,7 +40,7 @@ export function scriptEnv(settings: ScriptEnvSettings, from: Readonly<Record<str
     for (const [name, value] of Object.entries(from)) if (value !== undefined) out[name] = value;
   } else {
     for (const [name, value] of Object.entries(from)) {
-      if (value !== undefined && (PROCESS_ENV.includes(name) || LOCALE.test(name))) out[name] = value;
+      if (value !== undefined && (PROCESS_ENV.includes(name) || LOCALE.test(name) || ALLOCATOR.test(name))) out[name] = value;
     }
   }
   for (const [name, value] of settings.env) {
