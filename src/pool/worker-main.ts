@@ -147,16 +147,15 @@ class WorkerMain {
     return new IdleCollector({
       delay,
       heapBytes,
-      collect: () => {
+      collect: (pass) => {
         const before = heapBytes();
         const start = performance.now();
         if (!collectGarbage()) return false;
         const log = server.log;
         if (log.enabled("debug")) {
           const took = (performance.now() - start).toFixed(1);
-          log.debug(
-            `worker ${process.pid} idle for ${delay} ms: full garbage collection of a ${(before / 1048576).toFixed(1)} MiB heap in ${took} ms`,
-          );
+          const what = pass === 1 ? "full garbage collection" : "a second full garbage collection";
+          log.debug(`worker ${process.pid} idle for ${delay} ms: ${what} of a ${(before / 1048576).toFixed(1)} MiB heap in ${took} ms`);
         }
         return true;
       },
