@@ -18,7 +18,7 @@ export interface IdleCollectorOptions {
   collect: (pass: 1 | 2) => boolean;
 }
 
-/** Told the worker's counters on a timer (tick), it collects (twice) once per idle spell that follows growth. */
+/** Told the worker's counters on a timer (tick), it runs its two collections once per idle spell that follows growth. */
 export class IdleCollector {
   readonly #options: IdleCollectorOptions;
   #requests = -1;
