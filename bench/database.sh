@@ -206,19 +206,6 @@ for t in "${TARGETS[@]}"; do
 done
 
 declare -A RPS P99 ERR
-# ticks_of PID...: CPU time (utime + stime, in clock ticks) of each PID and its children, summed.
-ticks_of() {
-  local p k t total=0
-  for p in "$@"; do
-    for k in "$p" $(children_of "$p" any); do
-      t=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' "/proc/$k/stat" 2>/dev/null || true)
-      total=$((total + ${t:-0}))
-    done
-  done
-  echo "$total"
-}
-TICKS_PER_S=$(getconf CLK_TCK)
-
 run() { # target
   local t=$1 out="$RUN/wrk-$1.txt" line app0 pg0
   if ((WARMUP > 0)); then
@@ -227,7 +214,7 @@ run() { # target
     wait "$CLIENT_PID" || true
   fi
   log "measuring ${NAME[$t]} at $CONNS connections (${DURATION}s)"
-  app0=$(ticks_of "${PID_OF[$t]}") pg0=$(ticks_of "$PG_PID")
+  app0=$(tree_ticks "${PID_OF[$t]}") pg0=$(tree_ticks "$PG_PID")
   wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency -s "$BENCH/wrk-report.lua" "${URL[$t]}" >"$out" 2>&1 &
   CLIENT_PID=$!
   wait "$CLIENT_PID" || true
@@ -241,8 +228,8 @@ run() { # target
   ERR[$t]=$((W[status] + W[connect] + W[read] + W[write] + W[timeout]))
   # CPU per request, the server's and PostgreSQL's apart: unlike req/s, it hardly depends on what
   # else the machine runs.
-  APP_MS[$t]=$(awk -v d="$(($(ticks_of "${PID_OF[$t]}") - app0))" -v hz="$TICKS_PER_S" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
-  PG_MS[$t]=$(awk -v d="$(($(ticks_of "$PG_PID") - pg0))" -v hz="$TICKS_PER_S" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
+  APP_MS[$t]=$(awk -v d="$(($(tree_ticks "${PID_OF[$t]}") - app0))" -v hz="$CLK_TCK" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
+  PG_MS[$t]=$(awk -v d="$(($(tree_ticks "$PG_PID") - pg0))" -v hz="$CLK_TCK" -v n="${W[requests]}" 'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0) }')
 }
 # Back to back, ROUNDS times in turn (tscgi, tscgi Nunjucks, PHP, and again) on a shared
 # machine: each target's median run is reported, with the range of the per-round ratios, and the

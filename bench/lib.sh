@@ -68,6 +68,13 @@ ticks_sum() {
   for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
   echo "$t"
 }
+# tree_ticks PID...: the CPU time so far, in clock ticks, of each PID and its children.
+tree_ticks() {
+  local pid all=()
+  # shellcheck disable=SC2207
+  for pid in "$@"; do all+=("$pid" $(children_of "$pid" any)); done
+  ticks_sum "${all[@]}"
+}
 # per_request_us TICKS REQUESTS: CPU µs a request.
 per_request_us() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }'; }
 

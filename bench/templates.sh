@@ -148,17 +148,6 @@ done
 diff <(grep -v '^\s*$' "$RUN/page-ts-render.html") <(grep -v '^\s*$' "$RUN/page-php-render.html") >"$RUN/page.diff" ||
   die "the two pages differ: $(head -c 400 "$RUN/page.diff")"
 
-# tree_ticks PID: user + system CPU clock ticks of PID and every process below it (0 for gone ones).
-tree_ticks() {
-  local total=0 pid st
-  for pid in "$1" $(children_of "$1" any); do
-    st=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    total=$((total + $(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); print a[12] + a[13] }' <<<"$st")))
-  done
-  echo "$total"
-}
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-
 declare -A RPS P99 ERR CPU_US
 run() { # target
   local t=$1 out="$RUN/wrk-$1.txt" line
