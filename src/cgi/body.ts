@@ -11,24 +11,56 @@ export function declaredLength(env: Readonly<Record<string, string | undefined>>
 }
 
 /**
+ * CONTENT_LENGTH and max_body_size as every reader applies them to one body's chunks. RFC 3875
+ * 4.2: "the script MUST NOT attempt to read more than CONTENT_LENGTH bytes, even if more data is
+ * available". Bytes past it are dropped, as PHP's php://input drops them; a body that ends short
+ * is delivered as it is, as PHP delivers it.
+ */
+export class BodyMeter {
+  readonly #maxBytes: number;
+  readonly #declared: number;
+  #seen = 0;
+
+  /** `declared`: CONTENT_LENGTH, -1 for none; `maxBytes`: 0 for no limit. */
+  constructor(maxBytes: number, declared: number) {
+    this.#maxBytes = maxBytes;
+    this.#declared = declared;
+  }
+
+  /** All CONTENT_LENGTH bytes were read: the body ends here, whatever the source still has. */
+  get complete(): boolean {
+    return this.#declared >= 0 && this.#seen >= this.#declared;
+  }
+
+  /** The chunk as a reader gets it, cut at CONTENT_LENGTH; throws BodyTooLargeError past maxBytes. */
+  admit(chunk: Uint8Array): Uint8Array {
+    const declared = this.#declared;
+    if (declared >= 0 && this.#seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - this.#seen);
+    this.#seen += chunk.byteLength;
+    if (this.#maxBytes > 0 && this.#seen > this.#maxBytes) throw new BodyTooLargeError(this.#maxBytes);
+    return chunk;
+  }
+}
+
+/**
  * A pull stream: nothing is read from the source until the script reads, so an unread body costs
- * nothing here. With `declared` (CONTENT_LENGTH, -1 for none) the stream ends after that many
- * bytes: RFC 3875 4.2, "the script MUST NOT attempt to read more than CONTENT_LENGTH bytes, even
- * if more data is available". Bytes past it are dropped, as PHP's php://input drops them; a body
- * that ends short is delivered as it is, as PHP delivers it. `refuse`, asked on the first read,
- * may fail the stream instead (the body was read another way already).
+ * nothing here. The stream ends after `declared` bytes (CONTENT_LENGTH, -1 for none) and fails
+ * past `maxBytes` (see BodyMeter). `refuse`, asked on the first read, may fail the stream instead
+ * (the body was read another way already).
  */
 export function bodyStream(read: BodySource, maxBytes: number, declared = -1, refuse?: () => Error | null): ReadableStream<Uint8Array> {
-  let seen = 0;
+  const meter = new BodyMeter(maxBytes, declared);
+  let first = true;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const refused = seen === 0 ? (refuse?.() ?? null) : null;
+        const refused = first ? (refuse?.() ?? null) : null;
+        first = false;
         if (refused !== null) {
           controller.error(refused);
           return;
         }
-        if (declared >= 0 && seen >= declared) {
+        if (meter.complete) {
           controller.close();
           return;
         }
@@ -43,14 +75,14 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
           controller.close();
           return;
         }
-        if (declared >= 0 && seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - seen);
-        seen += chunk.byteLength;
-        if (maxBytes > 0 && seen > maxBytes) {
-          controller.error(new BodyTooLargeError(maxBytes));
+        try {
+          chunk = meter.admit(chunk);
+        } catch (error) {
+          controller.error(error);
           return;
         }
         controller.enqueue(chunk);
-        if (seen === declared) controller.close();
+        if (meter.complete) controller.close();
       },
     },
     { highWaterMark: 0 },
@@ -59,12 +91,12 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
 
 /**
  * The bytes bodyStream gives, with its limits and errors, as an async iterable: for the readers
- * that take the body whole (cgi.form(), cgi.text()), which need no web stream. Building and
- * pulling a ReadableStream cost a tenth of a worker's time at the form row.
+ * that take the body in parts (cgi.form()), which need no web stream. Building and pulling a
+ * ReadableStream cost a tenth of a worker's time at the form row.
  */
 export async function* bodyChunks(read: BodySource, maxBytes: number, declared = -1): AsyncGenerator<Uint8Array, void> {
-  let seen = 0;
-  while (declared < 0 || seen < declared) {
+  const meter = new BodyMeter(maxBytes, declared);
+  while (!meter.complete) {
     let chunk: Uint8Array | null;
     try {
       chunk = await read();
@@ -72,9 +104,6 @@ export async function* bodyChunks(read: BodySource, maxBytes: number, declared =
       throw new BodyAbortedError();
     }
     if (chunk === null) return;
-    if (declared >= 0 && seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - seen);
-    seen += chunk.byteLength;
-    if (maxBytes > 0 && seen > maxBytes) throw new BodyTooLargeError(maxBytes);
-    yield chunk;
+    yield meter.admit(chunk);
   }
 }

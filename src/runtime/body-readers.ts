@@ -1,7 +1,8 @@
 // The request body, read one way per request: as cgi.request's stream, or by cgi.form(), or by
 // cgi.text() / cgi.json(); each of these keeps its result, so calling it again gives the same one
 // (PHP's $_POST and php://input), and a second way is refused with a code instead of "Body is unusable".
-import { bodyChunks, bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
+import { BodyAbortedError } from "../cgi/errors.ts";
+import { BodyMeter, bodyChunks, bodyStream, declaredLength, type BodySource } from "../cgi/body.ts";
 import type { CgiEnv } from "./types.ts";
 import { BodyConsumedError, BodyJsonError } from "./errors.ts";
 import type { Form, FormLimits, FormParser, ParsedForm } from "./form.ts";
@@ -117,7 +118,7 @@ export class RequestBody {
   /** The body in one buffer: each chunk is copied once and given back, so none needs a copy of its own. */
   #whole(): Promise<Uint8Array> {
     this.#lend?.();
-    return readWhole(this.#unclaimedChunks(), declaredLength(this.#env), this.#release);
+    return readWhole(this.#read, this.#maxBodySize, declaredLength(this.#env), this.#release);
   }
 
   #unclaimedChunks(): AsyncIterable<Uint8Array> {
@@ -144,19 +145,31 @@ const FIRST_ROOM = 64 * 1024;
 /**
  * The body in one buffer, each chunk copied in once and given back (`release`) at once, so the
  * connection reuses its read buffers: a 1 MiB body costs 1 MiB, where joining the chunks (or
- * Request.arrayBuffer()'s stream, joined then copied) held two or three.
+ * Request.arrayBuffer()'s stream, joined then copied) held two or three. It reads the source
+ * itself, with bodyChunks' limits and errors but not its async generator: the generator's
+ * promises, three more a chunk, cost more than the copy.
  */
 export async function readWhole(
-  chunks: AsyncIterable<Uint8Array>,
+  read: BodySource,
+  maxBytes: number,
   declared: number,
   release?: (chunk: Uint8Array) => void,
 ): Promise<Uint8Array> {
+  const meter = new BodyMeter(maxBytes, declared);
   let bytes: Uint8Array | null = null;
   let length = 0;
-  for await (const chunk of chunks) {
-    const need = length + chunk.byteLength;
+  while (!meter.complete) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await read();
+    } catch {
+      throw new BodyAbortedError();
+    }
+    if (chunk === null) break;
+    const part = meter.admit(chunk);
+    const need = length + part.byteLength;
     if (bytes === null || need > bytes.byteLength) bytes = grow(bytes, length, need, declared);
-    bytes.set(chunk, length);
+    bytes.set(part, length);
     length = need;
     release?.(chunk);
   }

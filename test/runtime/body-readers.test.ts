@@ -262,19 +262,46 @@ t.test("the readers that give back every chunk say so before their first read; t
   }
 });
 
-t.test("readWhole: one buffer whatever the chunks, grown when the length is unknown or larger than announced", async (t) => {
-  async function* from(...parts: Uint8Array[]) {
-    yield* parts;
+t.test("readWhole: one buffer whatever the chunks, grown by doubling when the length is unknown", async (t) => {
+  function from(...parts: Uint8Array[]) {
+    return async () => parts.shift() ?? null;
   }
   const a = Buffer.alloc(40_000, 1);
   const b = Buffer.alloc(40_000, 2);
   const c = Buffer.alloc(5, 3);
-  const unknown = await readWhole(from(a, b, c), -1);
+  const unknown = await readWhole(from(a, b, c), 0, -1);
   t.equal(unknown.byteLength, 80_005, "no CONTENT_LENGTH: room grows by doubling");
   t.same([unknown[0], unknown[40_000], unknown[80_004]], [1, 2, 3]);
-  const short = await readWhole(from(a), 100_000);
+  const short = await readWhole(from(a), 0, 100_000);
   t.equal(short.byteLength, 40_000, "a body shorter than announced is what arrived");
-  const longer = await readWhole(from(a, b), 50_000);
-  t.equal(longer.byteLength, 80_000, "more than announced (the caller caps it) still fits");
-  t.equal((await readWhole(from(), 10)).byteLength, 0);
+  t.equal((await readWhole(from(), 0, 10)).byteLength, 0);
+});
+
+t.test("readWhole keeps the stream's limits: CONTENT_LENGTH, max_body_size, a failed read; each chunk given back", async (t) => {
+  const released: Uint8Array[] = [];
+  let reads = 0;
+  const parts = [Buffer.from("abcdef"), Buffer.from("ghij"), Buffer.from("never read")];
+  const read = async () => (reads++, parts.shift() ?? null);
+  const cut = await readWhole(read, 0, 8, (chunk) => void released.push(chunk));
+  t.equal(Buffer.from(cut).toString(), "abcdefgh", "bytes past CONTENT_LENGTH are dropped");
+  t.equal(reads, 2, "nothing is read once CONTENT_LENGTH bytes arrived");
+  t.same(
+    released.map((chunk) => Buffer.from(chunk).toString()),
+    ["abcdef", "ghij"],
+    "each chunk given back whole, the cut one too",
+  );
+  await t.rejects(
+    readWhole(async () => Buffer.alloc(10), 15, -1),
+    { code: "TSCGI_E_CGI_BODY_TOO_LARGE" },
+  );
+  await t.rejects(
+    readWhole(
+      async () => {
+        throw new Error("connection reset");
+      },
+      0,
+      -1,
+    ),
+    { code: "TSCGI_E_CGI_BODY_ABORTED" },
+  );
 });
