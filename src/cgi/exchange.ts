@@ -34,6 +34,12 @@ export interface Exchange {
   lendBody?(): void;
   /** Fires when the peer aborts or goes away. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `listener` once when `signal` fires, with its reason, or at once if it already has;
+   * returns a function that removes the listener. An exchange may do this without building its
+   * AbortSignal: in a worker each one cost 7-10 µs, and cgi.signal needs only its own.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void;
   readonly aborted: boolean;
   /** The connection's peer address (TCP), for checks when REMOTE_ADDR is missing; none on a Unix socket. */
   readonly peer?: string;
@@ -51,4 +57,17 @@ export interface Exchange {
   end(outcome: StreamOutcome): void;
   /** The request's error stream back to the web server (FastCGI: FCGI_STDERR); absent where there is none. */
   writeStderr?(chunk: Uint8Array): void;
+}
+
+const NOTHING = (): void => {};
+
+/** Exchange.onAbort for an exchange that has an AbortSignal anyway. */
+export function onSignalAbort(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
+  if (signal.aborted) {
+    listener(signal.reason);
+    return NOTHING;
+  }
+  const fire = (): void => listener(signal.reason);
+  signal.addEventListener("abort", fire, { once: true });
+  return () => signal.removeEventListener("abort", fire);
 }

@@ -52,6 +52,8 @@ export interface FcgiRequest {
   lendStdin(): void;
   /** Fires on FCGI_ABORT_REQUEST or when the connection closes before END_REQUEST. Created on first access; already aborted if the abort came first. */
   readonly signal: AbortSignal;
+  /** Calls `listener` once when `signal` would fire, with its reason (at once if it already has), without building the signal; returns its remover. */
+  onAbort(listener: (reason: Error) => void): () => void;
   readonly aborted: boolean;
   /** Writes STDOUT records; resolves when it is OK to write more. Without backpressure the promise is shared and already resolved. After abort or end, output is dropped and the promise resolves. */
   writeStdout(chunk: Uint8Array): Promise<void>;
@@ -71,6 +73,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export const FRAME_BY_REFERENCE = 16 * 1024;
 const STDIN_END: Promise<Uint8Array | null> = Promise.resolve(null);
 const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+const NOTHING = (): void => {};
 
 export class Request implements FcgiRequest {
   readonly id: number;
@@ -97,6 +100,7 @@ export class Request implements FcgiRequest {
   #abortReason: Error | null = null;
   #controller: AbortController | null = null;
   #signal: AbortSignal | null = null;
+  #abortListeners: ((reason: Error) => void)[] | null = null;
 
   constructor(connection: RequestConnection, id: number, role: number, keepConn: boolean) {
     this.#connection = connection;
@@ -129,6 +133,21 @@ export class Request implements FcgiRequest {
       }
     }
     return this.#signal;
+  }
+
+  onAbort(listener: (reason: Error) => void): () => void {
+    if (this.#abortReason !== null) {
+      listener(this.#abortReason);
+      return NOTHING;
+    }
+    // Ended without an abort: it never comes.
+    if (this.#ended) return NOTHING;
+    (this.#abortListeners ??= []).push(listener);
+    return () => {
+      const listeners = this.#abortListeners;
+      const at = listeners?.indexOf(listener) ?? -1;
+      if (at >= 0) listeners?.splice(at, 1);
+    };
   }
 
   readStdin(): Promise<Uint8Array | null> {
@@ -175,6 +194,7 @@ export class Request implements FcgiRequest {
     this.#connection.sendNow(encodeResponseEnd(this.id, appStatus, protocolStatus, last, this.#stderrSent));
     this.#dropStdin();
     this.#settleWaiters(null);
+    this.#abortListeners = null;
     this.#connection.finished(this);
   }
 
@@ -249,6 +269,9 @@ export class Request implements FcgiRequest {
     this.#settleWaiters(reason);
     if (answer) this.#connection.finished(this);
     // Last, once the request's state is final: listeners run synchronously and may call end().
+    const listeners = this.#abortListeners;
+    this.#abortListeners = null;
+    if (listeners !== null) for (const listener of listeners) listener(reason);
     this.#controller?.abort(reason);
   }
 

@@ -43,7 +43,8 @@ export class CgiContext implements Cgi {
   #request: Request | undefined;
   #query: URLSearchParams | undefined;
   #abort: AbortController | undefined;
-  #forward: (() => void) | undefined;
+  /** Removes the forwarding of the exchange's abort to #abort (set while cgi.signal listens). */
+  #unforward: (() => void) | undefined;
   #status = 0;
   #headers: HeaderList = [];
   #started = false;
@@ -172,19 +173,17 @@ export class CgiContext implements Cgi {
   }
 
   /**
-   * A plain AbortController that the exchange's abort is forwarded to. Not AbortSignal.any: in
-   * Node 20 a composite signal with a listener that never fires is kept alive for good, with all
-   * its listener reaches (about 3 KB a request for a listener that captures `cgi`).
+   * A plain AbortController that the exchange's abort is forwarded to (Exchange.onAbort, which
+   * builds no signal of its own). Not AbortSignal.any: in Node 20 a composite signal with a
+   * listener that never fires is kept alive for good, with all its listener reaches (about 3 KB a
+   * request for a listener that captures `cgi`).
    */
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       const abort = (this.#abort = new AbortController());
-      const exchange = this.#exchange.signal;
-      if (exchange.aborted) abort.abort(exchange.reason);
-      else if (!this.#closed) {
-        this.#forward = () => abort.abort(exchange.reason);
-        exchange.addEventListener("abort", this.#forward, { once: true });
-      }
+      const off = this.#exchange.onAbort((reason) => abort.abort(reason));
+      if (this.#closed) off();
+      else this.#unforward = off;
     }
     return this.#abort.signal;
   }
@@ -280,7 +279,7 @@ export class CgiContext implements Cgi {
    */
   close(): Promise<void> | undefined {
     this.#closed = true;
-    this.#unforward();
+    this.#stopForwarding();
     if (this.#session === undefined && this.#body === undefined) return undefined;
     return this.#release();
   }
@@ -294,13 +293,13 @@ export class CgiContext implements Cgi {
   /** Fires the script's signal, for a request that ran past its time (or whose script must stop). */
   abort(reason: unknown): void {
     this.#abort ??= new AbortController();
-    this.#unforward();
+    this.#stopForwarding();
     this.#abort.abort(reason);
   }
 
-  #unforward(): void {
-    if (this.#forward === undefined) return;
-    this.#exchange.signal.removeEventListener("abort", this.#forward);
-    this.#forward = undefined;
+  #stopForwarding(): void {
+    const off = this.#unforward;
+    this.#unforward = undefined;
+    off?.();
   }
 }

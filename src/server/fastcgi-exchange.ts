@@ -52,6 +52,10 @@ export class FastCgiExchange implements Exchange {
     return this.#req.signal;
   }
 
+  onAbort(listener: (reason: unknown) => void): () => void {
+    return this.#req.onAbort(listener);
+  }
+
   get aborted(): boolean {
     return this.#req.aborted;
   }

@@ -1,6 +1,6 @@
 // Adapts a node:http request to the Exchange dispatch works with, with CGI params built as nginx would.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Exchange, StreamOutcome } from "../cgi/exchange.ts";
+import { onSignalAbort, type Exchange, type StreamOutcome } from "../cgi/exchange.ts";
 import type { HeaderList } from "../cgi/head.ts";
 import { Wire, type InflightTable } from "./inflight-table.ts";
 
@@ -78,6 +78,10 @@ export class HttpExchange implements Exchange {
       if (this.#aborted) this.#abort.abort(new Error("the client closed the connection"));
     }
     return this.#abort.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    return onSignalAbort(this.signal, listener);
   }
 
   get aborted(): boolean {

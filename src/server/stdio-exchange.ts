@@ -1,6 +1,6 @@
 // Classic CGI on stdio (`tscgi cgi FILE`): meta-variables from the environment, body on stdin, CGI output on stdout.
 import type { Readable, Writable } from "node:stream";
-import type { Exchange, ResponseOutcome, StreamOutcome } from "../cgi/exchange.ts";
+import { onSignalAbort, type Exchange, type ResponseOutcome, type StreamOutcome } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -73,6 +73,10 @@ export class StdioExchange implements Exchange {
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    return onSignalAbort(this.signal, listener);
   }
 
   get aborted(): boolean {

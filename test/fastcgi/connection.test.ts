@@ -320,6 +320,34 @@ t.test("the signal is created lazily and is already aborted when first read afte
   t.equal(request.signal, request.signal, "the same signal on every access");
 });
 
+t.test("onAbort: called once with the signal's reason, without building the signal; removable; never after end()", async (t) => {
+  const { conn, requests } = harness();
+  conn.receive(Buffer.concat([client.begin(1), client.params(1, {}), client.begin(2), client.params(2, {})]));
+  const [one, two] = requests;
+  const reasons: unknown[] = [];
+  one.onAbort((reason) => reasons.push(reason));
+  const off = one.onAbort(() => reasons.push("removed"));
+  off();
+  off();
+  two.onAbort(() => reasons.push("after end"));
+  two.end();
+  conn.receive(Buffer.concat([client.abort(1), client.abort(1)]));
+  t.equal(reasons.length, 1, "one call, none for the removed listener or the ended request");
+  t.ok(reasons[0] instanceof RequestAbortedError);
+  t.equal(one.signal.reason, reasons[0], "the reason the signal gives");
+  one.onAbort((reason) => reasons.push(reason));
+  t.equal(reasons[1], reasons[0], "a listener added after the abort is called at once");
+});
+
+t.test("onAbort fires when the connection closes", async (t) => {
+  const { conn, requests } = harness();
+  conn.receive(Buffer.concat([client.begin(1), client.params(1, {})]));
+  let reason: unknown;
+  requests[0].onAbort((r) => (reason = r));
+  conn.closed();
+  t.ok(reason instanceof ConnectionClosedError);
+});
+
 t.test("an abort before the params are complete ends the id without calling the handler", async (t) => {
   const { conn, transport, requests } = harness();
   conn.receive(Buffer.concat([client.begin(1), client.abort(1), client.params(1, {})]));

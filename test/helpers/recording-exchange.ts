@@ -1,5 +1,5 @@
 // An Exchange without a socket that records what dispatch sends, as a web server would see it.
-import type { Exchange, ResponseOutcome, StreamOutcome } from "../../src/cgi/exchange.ts";
+import { onSignalAbort, type Exchange, type ResponseOutcome, type StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 
 export class RecordingExchange implements Exchange {
@@ -29,6 +29,9 @@ export class RecordingExchange implements Exchange {
   }
   get signal() {
     return this.#abort.signal;
+  }
+  onAbort(listener: (reason: unknown) => void) {
+    return onSignalAbort(this.#abort.signal, listener);
   }
   abort() {
     this.aborted = true;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
-import type { Exchange } from "../../src/cgi/exchange.ts";
+import { onSignalAbort, type Exchange } from "../../src/cgi/exchange.ts";
 import { CgiContext } from "../../src/runtime/context.ts";
 
 const REQUESTS = 200_000;
@@ -24,6 +24,7 @@ function exchange(): Exchange & { abort(reason: unknown): void } {
     get aborted() {
       return controller.signal.aborted;
     },
+    onAbort: (listener) => onSignalAbort(controller.signal, listener),
     respond: async () => {},
     head: async () => {},
     write: async () => {},
@@ -64,6 +65,7 @@ t.test("cgi.signal fires on a timeout abort, once, whichever comes first", async
 const CHILD = `
 import { Dispatcher } from ${JSON.stringify(fileURLToPath(new URL("../../src/server/dispatch.ts", import.meta.url)))};
 import { Logger, LogSink } from ${JSON.stringify(fileURLToPath(new URL("../../src/server/log.ts", import.meta.url)))};
+import { onSignalAbort } from ${JSON.stringify(fileURLToPath(new URL("../../src/cgi/exchange.ts", import.meta.url)))};
 
 const [requests, sampleAt] = [Number(process.argv[2]), Number(process.argv[3])];
 // A listener that never fires, capturing the request's context as real scripts' listeners do.
@@ -86,6 +88,7 @@ class Exchange {
   body = "";
   get signal() { return this.#abort.signal; }
   get aborted() { return this.#abort.signal.aborted; }
+  onAbort(listener) { return onSignalAbort(this.#abort.signal, listener); }
   async readBody() { return null; }
   async respond(status, headers, body) { this.body = Buffer.from(body ?? []).toString(); }
   async head(status, headers, chunk) { this.body = Buffer.from(chunk ?? []).toString(); }

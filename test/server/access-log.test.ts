@@ -77,6 +77,7 @@ t.test("dispatch records what the tokens need", async (t) => {
     params,
     aborted: false,
     signal: new AbortController().signal,
+    onAbort: () => () => {},
     readBody: async () => null,
     respond: async () => {},
     head: async () => {},

@@ -1,6 +1,6 @@
 // Dispatch without a socket: what a script returns, throws or streams becomes the right response.
 import t from "tap";
-import { SENT, type Exchange, type ResponseOutcome, type StreamOutcome } from "../../src/cgi/exchange.ts";
+import { SENT, onSignalAbort, type Exchange, type ResponseOutcome, type StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 import { HttpError } from "../../src/runtime/http-error.ts";
 import type { Cgi } from "../../src/runtime/types.ts";
@@ -29,6 +29,9 @@ class RecordingExchange implements Exchange {
   }
   get signal() {
     return this.#abort.signal;
+  }
+  onAbort(listener: (reason: unknown) => void) {
+    return onSignalAbort(this.#abort.signal, listener);
   }
   abort() {
     this.aborted = true;

@@ -3,7 +3,7 @@
 // file:line and counted, while the worker and its other requests carry on. In-process through the
 // Dispatcher, then through nginx in front of a pool of real workers.
 import t from "tap";
-import type { Exchange, ResponseOutcome, StreamOutcome } from "../../src/cgi/exchange.ts";
+import { onSignalAbort, type Exchange, type ResponseOutcome, type StreamOutcome } from "../../src/cgi/exchange.ts";
 import type { HeaderList } from "../../src/cgi/head.ts";
 import type { Cgi } from "../../src/runtime/types.ts";
 import { Dispatcher } from "../../src/server/dispatch.ts";
@@ -38,6 +38,9 @@ class RecordingExchange implements Exchange {
   }
   get signal() {
     return this.#abort.signal;
+  }
+  onAbort(listener: (reason: unknown) => void) {
+    return onSignalAbort(this.#abort.signal, listener);
   }
   async respond(status: number, headers: HeaderList, body: Uint8Array | null, outcome: ResponseOutcome) {
     await this.head(status, headers, body);
