@@ -101,3 +101,17 @@ t.test("loading the request and context code leaves Node's fetch unloaded: namin
   const child = run(`${modules.map((m) => `import ${m};`).join("\n")}\n${lazy}`);
   t.equal(child.stdout, "still lazy", child.stderr);
 });
+
+t.test("request.signal is the signal given (cgi.signal); clone() and new Request(url, request) follow it", async (t) => {
+  const controller = new AbortController();
+  const req = buildRequest({ REQUEST_METHOD: "GET", REQUEST_URI: "/", HTTP_HOST: "h" }, noBody, controller.signal);
+  t.equal(req.signal, controller.signal);
+  const clone = req.clone();
+  const copy = new Request("http://upstream.example/", req);
+  t.notOk(clone.signal.aborted || copy.signal.aborted);
+  controller.abort(new Error("client gone"));
+  t.same([req.signal.aborted, clone.signal.aborted, copy.signal.aborted], [true, true, true]);
+  t.equal((copy.signal.reason as Error).message, "client gone");
+  const unsignalled = buildRequest({ REQUEST_METHOD: "GET", REQUEST_URI: "/", HTTP_HOST: "h" }, noBody);
+  t.notOk(unsignalled.signal.aborted, "without one, Request's own (which never fires)");
+});
