@@ -73,9 +73,9 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
 function defineCgiRequest() {
   return class CgiRequest extends Request {
     #whole: WholeBody | null;
-    readonly #signal: AbortSignal | undefined;
+    readonly #signal: (() => AbortSignal) | undefined;
 
-    constructor(url: string, init: RequestInit, whole: WholeBody | null, signal: AbortSignal | undefined) {
+    constructor(url: string, init: RequestInit, whole: WholeBody | null, signal: (() => AbortSignal) | undefined) {
       super(url, init);
       this.#whole = whole;
       this.#signal = signal;
@@ -84,11 +84,12 @@ function defineCgiRequest() {
     /**
      * The signal given (cgi.signal) itself, not one Request makes to follow it: following cost
      * undici an AbortController, a listener and a FinalizationRegistry entry, 15-20 µs of a
-     * worker's time. clone() and `new Request(url, request)` follow it too; `new Request(request)`
-     * takes Request's own signal, which never fires.
+     * worker's time. Asked for only when read, so a script that never reads it builds none.
+     * clone() and `new Request(url, request)` follow it too; `new Request(request)` takes
+     * Request's own signal, which never fires.
      */
     override get signal(): AbortSignal {
-      return this.#signal ?? super.signal;
+      return this.#signal?.() ?? super.signal;
     }
 
     /** The body's bytes read directly, or null when Request's own method must run. */
@@ -123,7 +124,7 @@ function defineCgiRequest() {
       this.#whole = null;
       const clone = super.clone();
       // Request's clone follows Request's own signal, which never fires; this one follows cgi.signal.
-      return this.#signal === undefined ? clone : new Request(clone, { signal: this.#signal });
+      return this.#signal === undefined ? clone : new Request(clone, { signal: this.#signal() });
     }
   };
 }
@@ -131,10 +132,11 @@ function defineCgiRequest() {
 type CgiRequestClass = ReturnType<typeof defineCgiRequest>;
 let cgiRequest: CgiRequestClass | null = null;
 
+/** `signal` gives the request's abort signal when the script first reads it (see CgiRequest.signal). */
 export function buildRequest(
   env: Readonly<Record<string, string>>,
   body: () => ReadableStream<Uint8Array>,
-  signal?: AbortSignal,
+  signal?: () => AbortSignal,
   whole?: WholeBody,
 ): Request {
   const method = (env.REQUEST_METHOD || "GET").toUpperCase();

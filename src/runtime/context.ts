@@ -80,7 +80,7 @@ export class CgiContext implements Cgi {
     return (this.#request ??= buildRequest(
       this.#env,
       () => this.#requestBody().stream(),
-      this.signal,
+      () => this.signal,
       () => this.#requestBody().requestBytes(),
     ));
   }

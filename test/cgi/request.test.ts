@@ -104,7 +104,9 @@ t.test("loading the request and context code leaves Node's fetch unloaded: namin
 
 t.test("request.signal is the signal given (cgi.signal); clone() and new Request(url, request) follow it", async (t) => {
   const controller = new AbortController();
-  const req = buildRequest({ REQUEST_METHOD: "GET", REQUEST_URI: "/", HTTP_HOST: "h" }, noBody, controller.signal);
+  let asked = 0;
+  const req = buildRequest({ REQUEST_METHOD: "GET", REQUEST_URI: "/", HTTP_HOST: "h" }, noBody, () => (asked++, controller.signal));
+  t.equal(asked, 0, "not asked for until read");
   t.equal(req.signal, controller.signal);
   const clone = req.clone();
   const copy = new Request("http://upstream.example/", req);
