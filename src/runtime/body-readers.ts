@@ -18,7 +18,7 @@ export class RequestBody {
   readonly #read: BodySource;
   readonly #env: CgiEnv;
   readonly #maxBodySize: number;
-  readonly #signal: AbortSignal;
+  readonly #onAbort: (listener: (reason: unknown) => void) => () => void;
   readonly #release: ((chunk: Uint8Array) => void) | undefined;
   readonly #lend: (() => void) | undefined;
   #first: Reader | null = null;
@@ -28,6 +28,7 @@ export class RequestBody {
   #form: Promise<ParsedForm> | null = null;
 
   /**
+   * `onAbort`: the request's abort, as Exchange.onAbort gives it (for uploads being spooled).
    * `release`: gives back a chunk of the body a reader is done with (see FormInput.release).
    * `lend`: tells the gateway, before the first read, that every chunk will be given back.
    */
@@ -35,14 +36,14 @@ export class RequestBody {
     read: BodySource,
     env: CgiEnv,
     maxBodySize: number,
-    signal: AbortSignal,
+    onAbort: (listener: (reason: unknown) => void) => () => void,
     release?: (chunk: Uint8Array) => void,
     lend?: () => void,
   ) {
     this.#read = read;
     this.#env = env;
     this.#maxBodySize = maxBodySize;
-    this.#signal = signal;
+    this.#onAbort = onAbort;
     this.#release = release;
     this.#lend = release === undefined ? undefined : lend;
   }
@@ -85,7 +86,7 @@ export class RequestBody {
         contentType: this.#env.CONTENT_TYPE ?? "",
         body: hasBody ? this.#unclaimedChunks() : null,
         limits,
-        signal: this.#signal,
+        onAbort: this.#onAbort,
         release: this.#release,
         lend: this.#lend,
       });

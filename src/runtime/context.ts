@@ -90,7 +90,8 @@ export class CgiContext implements Cgi {
     const exchange = this.#exchange;
     const release = exchange.releaseBody === undefined ? undefined : (chunk: Uint8Array) => exchange.releaseBody?.(chunk);
     const lend = exchange.lendBody === undefined ? undefined : () => exchange.lendBody?.();
-    return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, exchange.signal, release, lend));
+    const onAbort = (listener: (reason: unknown) => void) => exchange.onAbort(listener);
+    return (this.#body = new RequestBody(() => exchange.readBody(), this.#env, this.#maxBodySize, onAbort, release, lend));
   }
 
   #tools(what: string): Toolkit {

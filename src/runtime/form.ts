@@ -40,7 +40,8 @@ export interface FormInput {
   /** The request body; null when there is none. */
   body: AsyncIterable<Uint8Array> | null;
   limits: FormLimits;
-  signal?: AbortSignal;
+  /** Calls the listener once if the request is aborted (see Exchange.onAbort); returns its remover. */
+  onAbort?: (listener: (reason: unknown) => void) => () => void;
   /** Gives back a body chunk the parser no longer holds any view of, so its memory can be reused. */
   release?: (chunk: Uint8Array) => void;
   /** Called before the first read by a parser that gives back (release) every chunk it reads: none is then copied for it to keep. */

@@ -139,8 +139,7 @@ export class UploadSpooler implements FormParser {
       });
     });
 
-    const abort = () => fail(input.signal!.reason instanceof Error ? input.signal!.reason : new Error("request aborted"));
-    input.signal?.addEventListener("abort", abort, { once: true });
+    const stopListening = input.onAbort?.((reason) => fail(reason instanceof Error ? reason : new Error("request aborted")));
     try {
       let received = 0;
       for await (const chunk of input.body) {
@@ -166,7 +165,7 @@ export class UploadSpooler implements FormParser {
       // The body itself failed: too large by the context's own count, or the client went away.
       fail(error as Error);
     } finally {
-      input.signal?.removeEventListener("abort", abort);
+      stopListening?.();
     }
     await Promise.allSettled(spooling);
     const cleanup = async () => {

@@ -4,6 +4,7 @@ import t, { type Test } from "tap";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BodyTooLargeError } from "../../src/cgi/errors.ts";
+import { onSignalAbort } from "../../src/cgi/exchange.ts";
 import type { FormLimits } from "../../src/runtime/form.ts";
 import { SPOOL_HIGH_WATER } from "../../src/stores/spool-writer.ts";
 import { UploadSpooler } from "../../src/stores/uploads.ts";
@@ -262,7 +263,8 @@ t.test("an aborted request stops the upload and leaves nothing", async (t) => {
     controller.abort(new Error("client went away"));
     yield Buffer.alloc(10, 3);
   }
-  await t.rejects(spooler.parse({ contentType: MULTIPART, body: stalls(), limits: LIMITS, signal: controller.signal }), {
+  const onAbort = (listener: (reason: unknown) => void) => onSignalAbort(controller.signal, listener);
+  await t.rejects(spooler.parse({ contentType: MULTIPART, body: stalls(), limits: LIMITS, onAbort }), {
     message: "client went away",
   });
   t.same(left(), []);
