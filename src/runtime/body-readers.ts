@@ -147,8 +147,8 @@ const FIRST_ROOM = 64 * 1024;
  * The body in one buffer, each chunk copied in once and given back (`release`) at once, so the
  * connection reuses its read buffers: a 1 MiB body costs 1 MiB, where joining the chunks (or
  * Request.arrayBuffer()'s stream, joined then copied) held two or three. It reads the source
- * itself, with bodyChunks' limits and errors but not its async generator: the generator's
- * promises, three more a chunk, cost more than the copy.
+ * itself, with bodyChunks' limits and errors but not its async generator, whose three promises
+ * a chunk made a 1 MiB body in nginx's 32 KiB records cost 18 µs against 7.3.
  */
 export async function readWhole(
   read: BodySource,
