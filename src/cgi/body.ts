@@ -32,8 +32,20 @@ export class BodyMeter {
     return this.#declared >= 0 && this.#seen >= this.#declared;
   }
 
-  /** The chunk as a reader gets it, cut at CONTENT_LENGTH; throws BodyTooLargeError past maxBytes. */
-  admit(chunk: Uint8Array): Uint8Array {
+  /**
+   * The source's next chunk as a reader gets it, cut at CONTENT_LENGTH; null at the end of the
+   * body or of CONTENT_LENGTH. Rejects with BodyTooLargeError past maxBytes, and with
+   * BodyAbortedError when the read fails (the request was aborted).
+   */
+  async next(read: BodySource): Promise<Uint8Array | null> {
+    if (this.complete) return null;
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await read();
+    } catch {
+      throw new BodyAbortedError();
+    }
+    if (chunk === null) return null;
     const declared = this.#declared;
     if (declared >= 0 && this.#seen + chunk.byteLength > declared) chunk = chunk.subarray(0, declared - this.#seen);
     this.#seen += chunk.byteLength;
@@ -60,25 +72,15 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
           controller.error(refused);
           return;
         }
-        if (meter.complete) {
-          controller.close();
-          return;
-        }
         let chunk: Uint8Array | null;
         try {
-          chunk = await read();
-        } catch {
-          controller.error(new BodyAbortedError());
+          chunk = await meter.next(read);
+        } catch (error) {
+          controller.error(error);
           return;
         }
         if (chunk === null) {
           controller.close();
-          return;
-        }
-        try {
-          chunk = meter.admit(chunk);
-        } catch (error) {
-          controller.error(error);
           return;
         }
         controller.enqueue(chunk);
@@ -96,14 +98,5 @@ export function bodyStream(read: BodySource, maxBytes: number, declared = -1, re
  */
 export async function* bodyChunks(read: BodySource, maxBytes: number, declared = -1): AsyncGenerator<Uint8Array, void> {
   const meter = new BodyMeter(maxBytes, declared);
-  while (!meter.complete) {
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await read();
-    } catch {
-      throw new BodyAbortedError();
-    }
-    if (chunk === null) return;
-    yield meter.admit(chunk);
-  }
+  for (let chunk = await meter.next(read); chunk !== null; chunk = await meter.next(read)) yield chunk;
 }
