@@ -1405,6 +1405,16 @@ if [ "${BENCH_FIRST_REQUEST:-1}" = 1 ]; then
   fi
 fi
 
+# What each way of reading the request costs a worker, over FastCGI without nginx, appended.
+if [ "${BENCH_SCRIPT_COSTS:-1}" = 1 ]; then
+  log "script costs: bench/script-costs.sh"
+  if bash "$BENCH/script-costs.sh" >"$RUN/script-costs.md"; then
+    { echo; cat "$RUN/script-costs.md"; } >>"$RUN/results.md"
+  else
+    printf '\nbench/script-costs.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+  fi
+fi
+
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"
 
