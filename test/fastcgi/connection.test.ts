@@ -337,6 +337,8 @@ t.test("onAbort: called once with the signal's reason, without building the sign
   t.equal(one.signal.reason, reasons[0], "the reason the signal gives");
   one.onAbort((reason) => reasons.push(reason));
   t.equal(reasons[1], reasons[0], "a listener added after the abort is called at once");
+  two.onAbort(() => reasons.push("added after end"));
+  t.equal(reasons.length, 2, "a listener added after a normal end is never called");
 });
 
 t.test("onAbort fires when the connection closes", async (t) => {
