@@ -26,15 +26,7 @@ command -v nginx >/dev/null || die "nginx is not installed"
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-first.XXXXXX")
 PIDS=()
-cleanup() {
-  local kids=""
-  [ -z "${TSCGI_PID:-}" ] || kids=$(children_of "$TSCGI_PID")
-  if ((${#PIDS[@]})); then stop_pids "${PIDS[@]}"; fi
-  # shellcheck disable=SC2086
-  stop_workers $kids
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
+trap stop_tscgi_run EXIT
 
 read -r P_FCGI P_FRONT <<<"$(free_ports 2)"
 mkdir -p "$RUN/cgi-bin" "$RUN/nginx-tmp"

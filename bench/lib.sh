@@ -105,6 +105,17 @@ stop_workers() {
   return 0
 }
 
+# stop_tscgi_run: an EXIT trap for a script that started one tscgi (TSCGI_PID) among PIDS and
+# works in RUN: stops them, the tscgi's workers last, and removes RUN.
+stop_tscgi_run() {
+  local kids=""
+  [ -z "${TSCGI_PID:-}" ] || kids=$(children_of "$TSCGI_PID")
+  if ((${#PIDS[@]})); then stop_pids "${PIDS[@]}"; fi
+  # shellcheck disable=SC2086
+  stop_workers $kids
+  rm -rf "$RUN"
+}
+
 # free_ports N: N free loopback ports, space-separated: bound all at once, reported, released.
 free_ports() {
   node -e '

@@ -1365,55 +1365,26 @@ for v in "${VARIANTS[@]}"; do ((V_SA[$v] == 0)) || ANY_SA=1; done
   fi
 } >"$RUN/results.md"
 
-# Forms and sessions beside PHP-FPM, by their own script (its own processes), appended.
-if [ "${BENCH_TOOLKIT:-1}" = 1 ]; then
-  log "forms and sessions: bench/toolkit.sh"
-  if bash "$BENCH/toolkit.sh" >"$RUN/toolkit.md"; then
-    { echo; cat "$RUN/toolkit.md"; } >>"$RUN/results.md"
+# append VAR LABEL SCRIPT: unless VAR is 0, runs bench/SCRIPT (its own processes, stopped by it)
+# and appends its table to the report, or a line saying it failed.
+append() {
+  local var=$1 label=$2 script=$3 table="$RUN/${3%.sh}.md"
+  [ "${!var:-1}" = 1 ] || return 0
+  log "$label: bench/$script"
+  if bash "$BENCH/$script" >"$table"; then
+    { echo; cat "$table"; } >>"$RUN/results.md"
   else
-    printf '\nbench/toolkit.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
+    printf '\nbench/%s failed (exit %s); its log is above.\n' "$script" "$?" >>"$RUN/results.md"
   fi
-fi
-
-# A page rendered from templates beside PHP-FPM's, by its own script too, appended.
-if [ "${BENCH_TEMPLATES:-1}" = 1 ]; then
-  log "templates: bench/templates.sh"
-  if bash "$BENCH/templates.sh" >"$RUN/templates.md"; then
-    { echo; cat "$RUN/templates.md"; } >>"$RUN/results.md"
-  else
-    printf '\nbench/templates.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
-  fi
-fi
-
-# A database page beside PHP-FPM, by its own script (its own PostgreSQL), appended.
-if [ "${BENCH_DATABASE:-1}" = 1 ]; then
-  log "a database page: bench/database.sh"
-  if bash "$BENCH/database.sh" >"$RUN/database.md"; then
-    { echo; cat "$RUN/database.md"; } >>"$RUN/results.md"
-  else
-    printf '\nbench/database.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
-  fi
-fi
-
-# The first request to a new, an edited and a recycled worker's script, by its own script, appended.
-if [ "${BENCH_FIRST_REQUEST:-1}" = 1 ]; then
-  log "first requests: bench/first-request.sh"
-  if bash "$BENCH/first-request.sh" >"$RUN/first-request.md"; then
-    { echo; cat "$RUN/first-request.md"; } >>"$RUN/results.md"
-  else
-    printf '\nbench/first-request.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
-  fi
-fi
-
-# What each way of reading the request costs a worker, over FastCGI without nginx, appended.
-if [ "${BENCH_SCRIPT_COSTS:-1}" = 1 ]; then
-  log "script costs: bench/script-costs.sh"
-  if bash "$BENCH/script-costs.sh" >"$RUN/script-costs.md"; then
-    { echo; cat "$RUN/script-costs.md"; } >>"$RUN/results.md"
-  else
-    printf '\nbench/script-costs.sh failed (exit %s); its log is above.\n' "$?" >>"$RUN/results.md"
-  fi
-fi
+}
+# Forms, sessions and a 1 MiB POST beside PHP-FPM; a page rendered from templates and a database
+# page beside PHP-FPM's (its own PostgreSQL); the first request to a new, an edited and a recycled
+# worker's script; what each way of reading the request costs a worker, over FastCGI without nginx.
+append BENCH_TOOLKIT "forms and sessions" toolkit.sh
+append BENCH_TEMPLATES templates templates.sh
+append BENCH_DATABASE "a database page" database.sh
+append BENCH_FIRST_REQUEST "first requests" first-request.sh
+append BENCH_SCRIPT_COSTS "script costs" script-costs.sh
 
 cat "$RUN/results.md"
 cp "$RUN/results.md" "$OUT" 2>/dev/null && log "results written to $OUT" || log "could not write $OUT"

@@ -25,15 +25,7 @@ is_uint "$CONNS" && ((CONNS > 0)) || die "BENCH_COSTS_CONNS must be a positive n
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/tscgi-costs.XXXXXX")
 PIDS=()
-cleanup() {
-  local kids=""
-  [ -z "${TSCGI_PID:-}" ] || kids=$(children_of "$TSCGI_PID")
-  if ((${#PIDS[@]})); then stop_pids "${PIDS[@]}"; fi
-  # shellcheck disable=SC2086
-  stop_workers $kids
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
+trap stop_tscgi_run EXIT
 
 mkdir -p "$RUN/cgi-bin"
 cp "$BENCH/cgi-bin/hello.ts" "$BENCH/cgi-bin/form.ts" "$RUN/cgi-bin/"
