@@ -32,13 +32,11 @@ export interface Exchange {
    * read buffers for it to keep: a body already queued is not joined into one more buffer.
    */
   lendBody?(): void;
-  /** Fires when the peer aborts or goes away. */
-  readonly signal: AbortSignal;
   /**
-   * Calls `listener` once when `signal` fires, with its reason, or at once if it already has;
-   * returns a function that removes the listener. An exchange may do this without building its
-   * AbortSignal: in a worker that signal and the listener forwarding it cost about 7 µs, and
-   * cgi.signal needs only its own.
+   * Calls `listener` once when the peer aborts or goes away, with the reason, or at once if it
+   * already has; returns a function that removes the listener. A listener, not an AbortSignal:
+   * in a worker a signal and the listener forwarding it cost about 7 µs, and cgi.signal needs
+   * only its own.
    */
   onAbort(listener: (reason: unknown) => void): () => void;
   readonly aborted: boolean;
@@ -62,7 +60,7 @@ export interface Exchange {
 
 const NOTHING = (): void => {};
 
-/** Exchange.onAbort for an exchange that has an AbortSignal anyway. */
+/** Exchange.onAbort for an exchange whose abort is an AbortSignal anyway. */
 export function onSignalAbort(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
   if (signal.aborted) {
     listener(signal.reason);

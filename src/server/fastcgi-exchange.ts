@@ -48,10 +48,6 @@ export class FastCgiExchange implements Exchange {
     this.#req.lendStdin();
   }
 
-  get signal(): AbortSignal {
-    return this.#req.signal;
-  }
-
   onAbort(listener: (reason: unknown) => void): () => void {
     return this.#req.onAbort(listener);
   }

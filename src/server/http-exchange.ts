@@ -72,16 +72,12 @@ export class HttpExchange implements Exchange {
     return next.done ? null : next.value;
   }
 
-  get signal(): AbortSignal {
+  onAbort(listener: (reason: unknown) => void): () => void {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
       if (this.#aborted) this.#abort.abort(new Error("the client closed the connection"));
     }
-    return this.#abort.signal;
-  }
-
-  onAbort(listener: (reason: unknown) => void): () => void {
-    return onSignalAbort(this.signal, listener);
+    return onSignalAbort(this.#abort.signal, listener);
   }
 
   get aborted(): boolean {

@@ -1,6 +1,6 @@
 // Classic CGI on stdio (`tscgi cgi FILE`): meta-variables from the environment, body on stdin, CGI output on stdout.
 import type { Readable, Writable } from "node:stream";
-import { onSignalAbort, type Exchange, type ResponseOutcome, type StreamOutcome } from "../cgi/exchange.ts";
+import type { Exchange, ResponseOutcome, StreamOutcome } from "../cgi/exchange.ts";
 import { formatCgiHead, type HeaderList } from "../cgi/head.ts";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -43,11 +43,12 @@ const CGI_NAMES = new Set([
   "SCRIPT_FILENAME",
 ]);
 
+const NOTHING = (): void => {};
+
 export class StdioExchange implements Exchange {
   readonly params: Record<string, string>;
   readonly #in: Readable;
   readonly #out: Writable;
-  readonly #abort = new AbortController();
   #body: AsyncIterator<Buffer> | undefined;
   #remaining: number;
   failed = false;
@@ -71,12 +72,9 @@ export class StdioExchange implements Exchange {
     return chunk;
   }
 
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
-  onAbort(listener: (reason: unknown) => void): () => void {
-    return onSignalAbort(this.signal, listener);
+  /** Never called: nothing tells a CGI process that its client left (the web server kills it). */
+  onAbort(): () => void {
+    return NOTHING;
   }
 
   get aborted(): boolean {

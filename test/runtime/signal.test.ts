@@ -18,9 +18,6 @@ function exchange(): Exchange & { abort(reason: unknown): void } {
   return {
     params: {},
     readBody: async () => null,
-    get signal() {
-      return controller.signal;
-    },
     get aborted() {
       return controller.signal.aborted;
     },
