@@ -72,7 +72,7 @@ export class StdioExchange implements Exchange {
     return chunk;
   }
 
-  /** Never called: nothing tells a CGI process that its client left (the web server kills it). */
+  /** Its listener is never called: nothing tells a CGI process that its client left (the web server kills it). */
   onAbort(): () => void {
     return NOTHING;
   }
