@@ -1,7 +1,7 @@
 // Node's undocumented internals tscgi relies on, in one place: each typed here and probed once at
 // start-up, so a Node release that moves one stops tscgi there with a message, not at a request.
 import { isAscii as bufferIsAscii } from "node:buffer";
-import { Server as HttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
 import Module from "node:module";
 import net, { type Socket } from "node:net";
 import v8 from "node:v8";
@@ -226,6 +226,14 @@ function handleHasFd(): boolean {
   return typeof fd === "number" && fd >= 0;
 }
 
+/**
+ * node:http, loaded only here and by the HTTP front: a worker serving FastCGI alone never needs
+ * it, and loading it cost a worker 5 ms of start-up and 0.6 MiB.
+ */
+function httpServer(): typeof HttpServer {
+  return (Module.createRequire(import.meta.url)("node:http") as typeof import("node:http")).Server;
+}
+
 /** Each internal, under the name a message gives it, with a check that it is there and works. Read live, so a test can take one away. */
 const PROBES: readonly (readonly [string, () => boolean])[] = [
   ["net._createServerHandle", () => typeof netInternals._createServerHandle === "function"],
@@ -237,7 +245,7 @@ const PROBES: readonly (readonly [string, () => boolean])[] = [
   // Not an internal either: buffer.isAscii is Node 18.15 and 19.6.
   ["buffer.isAscii", () => typeof bufferIsAscii === "function" && isAscii(Buffer.from("a")) && !isAscii(Buffer.from("é"))],
   ["process.binding('stream_wrap')", () => loadStreamWrap() !== null],
-  ["http.Server as a net.Server", () => HttpServer.prototype instanceof net.Server],
+  ["http.Server as a net.Server", () => httpServer().prototype instanceof net.Server],
   // Not an internal, but the newest API tscgi calls (a script's signal): Node 20.3.
   ["AbortSignal.any", () => typeof AbortSignal.any === "function"],
 ];

@@ -31,7 +31,8 @@ export interface TscgiProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-type StartOptions = { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number };
+/** `http: false`: FastCGI only, no HTTP front (httpPort is then 0). */
+type StartOptions = { cwd?: string; env?: Record<string, string>; listen?: string; openFiles?: number; http?: false };
 
 /** The free port a test picked was taken by another before tscgi listened on it. */
 class PortTakenError extends Error {}
@@ -53,8 +54,9 @@ export async function startTscgi(args: string[] = [], options: StartOptions = {}
 
 async function startOnce(args: string[], options: StartOptions): Promise<TscgiProcess> {
   const fastcgiPort = options.listen ? 0 : await freePort();
-  const httpPort = await freePort();
-  const argv = [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, "--http", `127.0.0.1:${httpPort}`, ...args];
+  const httpPort = options.http === false ? 0 : await freePort();
+  const front = options.http === false ? [] : ["--http", `127.0.0.1:${httpPort}`];
+  const argv = [bin, "serve", "--listen", options.listen ?? `127.0.0.1:${fastcgiPort}`, ...front, ...args];
   // With openFiles, a shell sets RLIMIT_NOFILE (soft and hard) and execs node: the pid stays node's.
   const [command, commandArgs] =
     options.openFiles === undefined
@@ -114,7 +116,10 @@ async function startOnce(args: string[], options: StartOptions): Promise<TscgiPr
       return exited;
     },
   };
-  const listening = `listening on http 127.0.0.1:${httpPort}`;
+  const listening =
+    options.http === false
+      ? `listening on fastcgi ${options.listen ? "" : `127.0.0.1:${fastcgiPort}`}`
+      : `listening on http 127.0.0.1:${httpPort}`;
   try {
     await waitFor((output) => output.includes(listening) || output.includes("EADDRINUSE"));
   } catch (error) {
