@@ -70,10 +70,7 @@ export class Connection {
     this.#state = new ConnectionState(transport, options, events.paramsPending, () => this.#idle());
     this.#state.onStdinRead = events.stdinRead;
     this.#handler = handler;
-    this.#reader = new RecordReader(
-      (type, requestId, content) => this.#record(type, requestId, content),
-      (type) => type === RecordType.Stdin,
-    );
+    this.#reader = new RecordReader((type, requestId, content) => this.#record(type, requestId, content));
   }
 
   get activeRequests(): number {

@@ -7,8 +7,7 @@ import { EMPTY } from "./record.ts";
 /**
  * Receives each complete record. `content` is a view into the chunk it arrived in when the
  * record did not straddle chunks (no copy), else a fresh buffer; a view is only as valid as the
- * chunk, which may be a read buffer that is reused (see BufferPool). A record of a streamed type
- * (see RecordReader) comes instead as one or more pieces, each a view, in order.
+ * chunk, which may be a read buffer that is reused (see BufferPool).
  */
 export type RecordCallback = (type: number, requestId: number, content: Buffer) => void;
 
@@ -41,16 +40,9 @@ export class RecordReader {
   #holdWhen: (() => boolean) | null = null;
   #held: Buffer[] = [];
   #heldBytes = 0;
-  readonly #streamed: (type: number) => boolean;
 
-  /**
-   * `streamed(type)`: true for a type whose content means the same cut anywhere (STDIN), so a
-   * record split across reads is handed out piece by piece as views instead of being copied
-   * whole into a fresh buffer first. Pieces are never empty: an empty record still means its end.
-   */
-  constructor(onRecord: RecordCallback, streamed: (type: number) => boolean = () => false) {
+  constructor(onRecord: RecordCallback) {
     this.#onRecord = onRecord;
-    this.#streamed = streamed;
   }
 
   /** True once stop() was called or a fault was thrown: further input is ignored. */
@@ -139,12 +131,6 @@ export class RecordReader {
               i += length;
               this.#emit(view);
               break;
-            }
-            if (this.#streamed(this.#type)) {
-              // Only part of the content is here: hand it out, and wait for the rest.
-              this.#contentLength = length - (end - i);
-              this.#onRecord(this.#type, this.#requestId, chunk.subarray(i, end));
-              return;
             }
             const fresh = Buffer.allocUnsafe(length);
             chunk.copy(fresh, 0, i, end);

@@ -90,65 +90,6 @@ t.test("a record straddling chunks is copied once into a fresh buffer", async (t
   t.equal(seen[0].toString(), "abcdefgh", "independent of the chunks it came from");
 });
 
-/** What a reader that streams STDIN hands out: the other records, and each STDIN piece with the chunk it came from. */
-function readStreamed(pieces: Buffer[]): { records: DecodedRecord[]; stdin: { content: Buffer; chunk: Buffer }[] } {
-  const records: DecodedRecord[] = [];
-  const stdin: { content: Buffer; chunk: Buffer }[] = [];
-  let chunk: Buffer = Buffer.alloc(0);
-  const reader = new RecordReader(
-    (type, requestId, content) => {
-      if (type === RecordType.Stdin) stdin.push({ content, chunk });
-      else records.push({ type, requestId, content: Buffer.from(content) });
-    },
-    (type) => type === RecordType.Stdin,
-  );
-  for (chunk of pieces) reader.push(chunk);
-  return { records, stdin };
-}
-
-t.test("a streamed type comes in pieces, each a view into its chunk, whatever the chunking", async (t) => {
-  const body = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
-  const stream = Buffer.concat([
-    encodeRecord(RecordType.BeginRequest, 1, Buffer.from("0001010000000000", "hex")),
-    encodeRecord(RecordType.Params, 1, encodeParams({ REQUEST_METHOD: "POST", CONTENT_LENGTH: "3005" }), 3),
-    encodeRecord(RecordType.Params, 1),
-    encodeRecord(RecordType.Stdin, 1, body, 7),
-    encodeRecord(RecordType.Stdin, 1, Buffer.from("hello")),
-    encodeRecord(RecordType.Stdin, 1),
-  ]);
-  const others = readAll([stream]).filter((record) => record.type !== RecordType.Stdin);
-  const random = mulberry32(11);
-  let split = 0;
-  for (let round = 0; round < 500; round++) {
-    const points = Array.from({ length: 1 + Math.floor(random() * 12) }, () => Math.floor(random() * stream.length));
-    const chunks = cut(stream, points).map((chunk) => Buffer.from(chunk));
-    const { records, stdin } = readStreamed(chunks);
-    const why = `cuts ${points.join(",")}`;
-    if (JSON.stringify(records) !== JSON.stringify(others)) t.fail(`${why}: other records differ`);
-    if (!Buffer.concat(stdin.map((piece) => piece.content)).equals(Buffer.concat([body, Buffer.from("hello")])))
-      t.fail(`${why}: other body`);
-    // The empty record still ends the input, and comes only at the end.
-    if (stdin.findIndex((piece) => piece.content.length === 0) !== stdin.length - 1) t.fail(`${why}: an empty piece before the end`);
-    if (stdin.some((piece) => piece.content.length > 0 && piece.content.buffer !== piece.chunk.buffer))
-      t.fail(`${why}: a piece was copied`);
-    if (stdin.length > 3) split++;
-  }
-  t.ok(split > 100, `${split} of 500 chunkings split a STDIN record`);
-});
-
-t.test("a type not streamed still comes whole when it straddles chunks", async (t) => {
-  const params = encodeRecord(RecordType.Params, 1, encodeParams({ A: "x".repeat(100) }));
-  const seen: Buffer[] = [];
-  const reader = new RecordReader(
-    (_type, _id, content) => seen.push(content),
-    (type) => type === RecordType.Stdin,
-  );
-  reader.push(params.subarray(0, 50));
-  reader.push(params.subarray(50));
-  t.equal(seen.length, 1);
-  t.same(seen[0], params.subarray(8, params.length - (params[6] ?? 0)));
-});
-
 t.test("a header with version other than 1 throws BadVersionError and stops the reader", async (t) => {
   const seen: number[] = [];
   const reader = new RecordReader((type) => seen.push(type));
