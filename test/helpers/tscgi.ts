@@ -116,10 +116,7 @@ async function startOnce(args: string[], options: StartOptions): Promise<TscgiPr
       return exited;
     },
   };
-  const listening =
-    options.http === false
-      ? `listening on fastcgi ${options.listen ? "" : `127.0.0.1:${fastcgiPort}`}`
-      : `listening on http 127.0.0.1:${httpPort}`;
+  const listening = options.http === false ? "listening on fastcgi " : `listening on http 127.0.0.1:${httpPort}`;
   try {
     await waitFor((output) => output.includes(listening) || output.includes("EADDRINUSE"));
   } catch (error) {
